@@ -1,0 +1,46 @@
+//! The event bus: facts that happened, broadcast to every part that learns from them.
+//!
+//! Producers publish after the fact is settled (a run finished, a rating is on disk);
+//! subscribers poll the bus before their own inbox (`biased` select), so any request a
+//! client sends after seeing a fact is answered by a part that has already taken it in.
+
+use std::sync::Arc;
+
+use codex_proto::types::RunId;
+use tokio::sync::broadcast;
+
+use crate::episode::Episode;
+
+/// Room for events not yet taken by the slowest subscriber. Runs are process spawns and
+/// ratings are typed by hand, so subscribers (microseconds per event) never come close.
+pub const CAPACITY: usize = 4096;
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A run ended (any outcome) and is ready to be recorded.
+    RunFinished(Arc<Episode>),
+    /// A rating was stored durably.
+    Rated(Arc<Rated>),
+}
+
+/// A rating, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rated {
+    /// The run rated.
+    pub run_id: RunId,
+    /// 1..5.
+    pub score: u8,
+    /// The user's comment.
+    pub comment: Option<String>,
+    /// When it was given.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The sending side of the bus.
+pub type Bus = broadcast::Sender<Event>;
+
+/// A new bus.
+pub fn new() -> Bus {
+    broadcast::channel(CAPACITY).0
+}

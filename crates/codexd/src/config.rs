@@ -1,0 +1,552 @@
+//! The daemon's configuration: `config/personalized_learning.yaml`.
+//!
+//! The built-in default is that same file, compiled in; a user's file may hold only the keys it
+//! changes. Unknown keys and bad values are errors naming the key and its line. Values are
+//! checked while they are read (newtypes with `try_from`), so a loaded [`Config`] is valid.
+
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The default configuration, verbatim.
+pub const BUILTIN_YAML: &str = include_str!("../../../config/personalized_learning.yaml");
+
+/// Name shown in errors about the built-in copy.
+const BUILTIN_NAME: &str = "built-in config";
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The reason.
+        source: std::io::Error,
+    },
+    /// The file is not YAML.
+    #[error("{origin}{}: not valid YAML: {message}", line_suffix(*.line))]
+    Syntax {
+        /// The file, or "built-in config".
+        origin: String,
+        /// 1-based line of the problem, when known.
+        line: Option<usize>,
+        /// The parser's words.
+        message: String,
+    },
+    /// A key is unknown or its value is not acceptable.
+    #[error("{origin}{}: `{key}`: {message}", line_suffix(*.line))]
+    Invalid {
+        /// The file, or "built-in config".
+        origin: String,
+        /// Dotted path of the key, e.g. `learning.batch_size`.
+        key: String,
+        /// 1-based line of the key, when found.
+        line: Option<usize>,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
+}
+
+fn line_suffix(line: Option<usize>) -> String {
+    line.map(|l| format!(":{l}")).unwrap_or_default()
+}
+
+/// Everything codexd can be configured with. Field docs repeat the YAML comments in brief.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Record runs as episodes and examples; false records nothing.
+    pub interaction_tracking_enabled: bool,
+    /// Learn workflow patterns (pattern tracker: later).
+    pub workflow_pattern_tracking: bool,
+    /// Update the profile from signals; false freezes it.
+    pub user_preference_learning: bool,
+    /// Let the optimizer adapt (optimizer: later).
+    pub adaptation_mechanisms_enabled: bool,
+    /// Context building (context builder: later).
+    pub context_awareness_enabled: bool,
+    /// Profile-ranked planning (planner: later).
+    pub personalized_planning_enabled: bool,
+    /// Extra safety for autonomous runs.
+    pub safety_enhanced_execution: bool,
+    /// Where files live.
+    pub storage: StorageConfig,
+    /// Batching and learning parameters.
+    pub learning: LearningConfig,
+    /// Scheduler intervals.
+    pub scheduler: SchedulerConfig,
+    /// Process-handling safety settings.
+    pub safety: SafetyConfig,
+    /// Socket server limits.
+    pub server: ServerConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            interaction_tracking_enabled: true,
+            workflow_pattern_tracking: true,
+            user_preference_learning: true,
+            adaptation_mechanisms_enabled: true,
+            context_awareness_enabled: true,
+            personalized_planning_enabled: true,
+            safety_enhanced_execution: true,
+            storage: StorageConfig::default(),
+            learning: LearningConfig::default(),
+            scheduler: SchedulerConfig::default(),
+            safety: SafetyConfig::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+/// `storage:` paths (relative to CODEX_HOME unless absolute) and compaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Ratings and profile snapshot.
+    pub feedback: StoragePath,
+    /// Learning dataset (JSONL).
+    pub dataset: StoragePath,
+    /// Episodic memory snapshot.
+    pub episodic_memory: StoragePath,
+    /// Semantic knowledge snapshot.
+    pub semantic_memory: StoragePath,
+    /// Models folder.
+    pub models: StoragePath,
+    /// Minimum journal size before it is folded into its snapshot.
+    pub compact_min_bytes: NonZeroU64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        let p = |s: &str| StoragePath(PathBuf::from(s));
+        StorageConfig {
+            feedback: p("storage/analytics/personalized_feedback.json"),
+            dataset: p("storage/learning/personalized_dataset.jsonl"),
+            episodic_memory: p("storage/episodic/personalized_memory.json"),
+            semantic_memory: p("storage/semantic/personalized_knowledge.json"),
+            models: p("storage/learning/personalized_models"),
+            compact_min_bytes: nz64(1024 * 1024),
+        }
+    }
+}
+
+/// `learning:` batching and thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LearningConfig {
+    /// Examples per dataset flush.
+    pub batch_size: NonZeroU32,
+    /// Longest wait before a partial batch is flushed.
+    pub flush_interval_secs: NonZeroU64,
+    /// EWMA weight of the newest rating.
+    pub satisfaction_smoothing: Fraction,
+    /// Satisfaction under this is low (optimizer: later).
+    pub low_satisfaction_threshold: RatingScale,
+    /// Examples needed before training (optimizer: later).
+    pub min_examples_for_training: u32,
+}
+
+impl Default for LearningConfig {
+    fn default() -> Self {
+        LearningConfig {
+            batch_size: nz32(32),
+            flush_interval_secs: nz64(5),
+            satisfaction_smoothing: Fraction(0.3),
+            low_satisfaction_threshold: RatingScale(2.5),
+            min_examples_for_training: 200,
+        }
+    }
+}
+
+/// `scheduler:` intervals, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// Due-job check interval.
+    pub tick_secs: NonZeroU64,
+    /// Pattern scan interval.
+    pub pattern_scan_secs: NonZeroU64,
+    /// Shortest interval a job may be shrunk to.
+    pub min_interval_secs: NonZeroU64,
+    /// Longest interval a job may be stretched to.
+    pub max_interval_secs: NonZeroU64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            tick_secs: nz64(60),
+            pattern_scan_secs: nz64(3600),
+            min_interval_secs: nz64(300),
+            max_interval_secs: nz64(86400),
+        }
+    }
+}
+
+/// `safety:` process handling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SafetyConfig {
+    /// SIGTERM-to-SIGKILL grace when a run is cancelled.
+    pub cancel_grace_ms: u64,
+    /// How long output is still read after the command exits.
+    pub output_drain_ms: u64,
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            cancel_grace_ms: 2000,
+            output_drain_ms: 1000,
+        }
+    }
+}
+
+/// `server:` limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Longest request line in bytes.
+    pub max_message_bytes: MessageCap,
+    /// Connections served at once.
+    pub max_connections: NonZeroU32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_message_bytes: MessageCap(1024 * 1024),
+            max_connections: nz32(256),
+        }
+    }
+}
+
+/// A non-empty path below CODEX_HOME (or absolute).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PathBuf")]
+pub struct StoragePath(PathBuf);
+
+impl TryFrom<PathBuf> for StoragePath {
+    type Error = String;
+    fn try_from(p: PathBuf) -> Result<Self, String> {
+        if p.as_os_str().is_empty() {
+            Err("must not be empty".into())
+        } else {
+            Ok(StoragePath(p))
+        }
+    }
+}
+
+impl StoragePath {
+    /// The path, resolved against CODEX_HOME.
+    pub fn under(&self, home: &Path) -> PathBuf {
+        home.join(&self.0)
+    }
+}
+
+/// A number in (0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Fraction(f64);
+
+impl TryFrom<f64> for Fraction {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Self, String> {
+        if v > 0.0 && v <= 1.0 {
+            Ok(Fraction(v))
+        } else {
+            Err(format!("must be greater than 0 and at most 1, got {v}"))
+        }
+    }
+}
+
+impl Fraction {
+    /// The value.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// A value on the 1..5 rating scale.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct RatingScale(f64);
+
+impl TryFrom<f64> for RatingScale {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Self, String> {
+        if (1.0..=5.0).contains(&v) {
+            Ok(RatingScale(v))
+        } else {
+            Err(format!("must be on the rating scale 1 to 5, got {v}"))
+        }
+    }
+}
+
+/// A message size cap: at least 1 KiB, so every valid request fits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "u64")]
+pub struct MessageCap(u64);
+
+impl TryFrom<u64> for MessageCap {
+    type Error = String;
+    fn try_from(v: u64) -> Result<Self, String> {
+        if v >= 1024 {
+            Ok(MessageCap(v))
+        } else {
+            Err(format!("must be at least 1024 bytes, got {v}"))
+        }
+    }
+}
+
+impl MessageCap {
+    /// Bytes.
+    pub fn bytes(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+fn nz32(v: u32) -> NonZeroU32 {
+    NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN)
+}
+
+fn nz64(v: u64) -> NonZeroU64 {
+    NonZeroU64::new(v).unwrap_or(NonZeroU64::MIN)
+}
+
+/// A configuration together with where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The values.
+    pub config: Config,
+    /// The file read, or `None` for the built-in default.
+    pub path: Option<PathBuf>,
+}
+
+/// Load the file at `path`, or the built-in default when `None`.
+pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigError> {
+    let config = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_path_buf(),
+                source,
+            })?;
+            parse(&text, &p.display().to_string())?
+        }
+        None => parse(BUILTIN_YAML, BUILTIN_NAME)?,
+    };
+    Ok(Loaded {
+        config,
+        path: path.map(Path::to_path_buf),
+    })
+}
+
+/// Parse YAML text; `origin` names it in errors.
+pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    // Two steps: YAML syntax errors carry a position; value errors from a `Value` carry a clean
+    // message, and the key path comes from serde_path_to_error, its line from the text.
+    let value: serde_norway::Value =
+        serde_norway::from_str(text).map_err(|e| ConfigError::Syntax {
+            origin: origin.into(),
+            line: e.location().map(|l| l.line()),
+            message: strip_location(&e.to_string()),
+        })?;
+    let value = match value {
+        // An empty file (or one of only comments) means "all defaults".
+        serde_norway::Value::Null => serde_norway::Value::Mapping(Default::default()),
+        v => v,
+    };
+    let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let line = line_of_key(text, &key);
+        let key = if key == "." {
+            "(top level)".to_string()
+        } else {
+            key
+        };
+        ConfigError::Invalid {
+            origin: origin.into(),
+            key,
+            line,
+            message: e.into_inner().to_string(),
+        }
+    })?;
+    validate(&config, text, origin)?;
+    Ok(config)
+}
+
+/// Checks that span several keys.
+fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
+    if c.scheduler.min_interval_secs > c.scheduler.max_interval_secs {
+        let key = "scheduler.min_interval_secs";
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            key: key.into(),
+            line: line_of_key(text, key),
+            message: format!(
+                "must not exceed scheduler.max_interval_secs ({} > {})",
+                c.scheduler.min_interval_secs, c.scheduler.max_interval_secs
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn strip_location(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// The 1-based line where a dotted key path (`learning.batch_size`) is written, following
+/// indentation. Falls back to the deepest enclosing key found; `None` if not even the first.
+fn line_of_key(text: &str, path: &str) -> Option<usize> {
+    let mut found: Option<usize> = None;
+    let mut parent_indent: Option<usize> = None;
+    let mut start = 0;
+    let lines: Vec<&str> = text.lines().collect();
+    for segment in path.split('.').filter(|s| !s.is_empty()) {
+        let segment = segment.split('[').next().unwrap_or(segment);
+        let mut hit = None;
+        for (i, line) in lines.iter().enumerate().skip(start) {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            if let Some(p) = parent_indent {
+                if indent <= p {
+                    break; // left the parent mapping
+                }
+            }
+            let key = trimmed
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
+            if key == segment && trimmed.contains(':') {
+                hit = Some((i, indent));
+                break;
+            }
+        }
+        match hit {
+            Some((i, indent)) => {
+                found = Some(i + 1);
+                parent_indent = Some(indent);
+                start = i + 1;
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(text, "test.yaml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn builtin_file_equals_the_compiled_defaults() {
+        assert_eq!(
+            parse(BUILTIN_YAML, BUILTIN_NAME).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn empty_and_partial_files_take_defaults() {
+        assert_eq!(parse("", "e").unwrap(), Config::default());
+        assert_eq!(parse("# nothing\n", "e").unwrap(), Config::default());
+        let c = parse("learning:\n  batch_size: 4\n", "p").unwrap();
+        assert_eq!(c.learning.batch_size.get(), 4);
+        assert_eq!(c.learning.flush_interval_secs.get(), 5);
+        assert!(c.interaction_tracking_enabled);
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let e = err("interaction_tracking_enabled: true\nlearning:\n  batch_sise: 4\n");
+        assert!(
+            e.starts_with("test.yaml:3: `learning.batch_sise`: unknown field"),
+            "{e}"
+        );
+        let e = err("verbose: true\n");
+        assert!(
+            e.starts_with("test.yaml:1: `verbose`: unknown field"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_line() {
+        let cases = [
+            (
+                "learning:\n  batch_size: 0\n",
+                "test.yaml:2: `learning.batch_size`:",
+            ),
+            (
+                "learning:\n  batch_size: lots\n",
+                "test.yaml:2: `learning.batch_size`:",
+            ),
+            (
+                "\nuser_preference_learning: maybe\n",
+                "test.yaml:2: `user_preference_learning`:",
+            ),
+            (
+                "learning:\n  batch_size: 3\n  satisfaction_smoothing: 1.5\n",
+                "test.yaml:3: `learning.satisfaction_smoothing`: must be greater than 0",
+            ),
+            (
+                "server:\n  max_message_bytes: 10\n",
+                "test.yaml:2: `server.max_message_bytes`:",
+            ),
+            (
+                "storage:\n  dataset: ''\n",
+                "test.yaml:2: `storage.dataset`: must not be empty",
+            ),
+            ("- a\n", "test.yaml: `(top level)`"),
+        ];
+        for (text, want) in cases {
+            let e = err(text);
+            assert!(e.starts_with(want), "{text:?}: got {e}");
+        }
+    }
+
+    #[test]
+    fn cross_key_rules_name_a_key() {
+        let e = err("scheduler:\n  min_interval_secs: 900\n  max_interval_secs: 60\n");
+        assert!(
+            e.starts_with("test.yaml:2: `scheduler.min_interval_secs`: must not exceed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_a_line() {
+        let e = err("learning:\n  batch_size: [\n");
+        assert!(
+            e.starts_with("test.yaml:3: not valid YAML") || e.starts_with("test.yaml:2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn key_lines_follow_nesting() {
+        let text = "a:\n  x: 1\nb:\n  # x here is a comment\n  x: 2\n";
+        assert_eq!(line_of_key(text, "b.x"), Some(5));
+        assert_eq!(line_of_key(text, "a.x"), Some(2));
+        assert_eq!(line_of_key(text, "b.y"), Some(3));
+        assert_eq!(line_of_key(text, "c"), None);
+    }
+}

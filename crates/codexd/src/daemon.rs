@@ -1,0 +1,167 @@
+//! Starting and stopping the whole daemon, in the order that keeps data safe.
+//!
+//! Start: CODEX_HOME → instance lock → storage folders → learning and feedback (which load
+//! and repair their files) → executor → socket → server. Stop (SIGTERM, SIGINT or
+//! `daemon/stop` cancel one token): the server stops accepting and finishes its connections
+//! (their runs are cancelled and recorded) → the executor ends once its last run is on the
+//! bus → feedback drains the bus and flushes → learning drains the bus and flushes → the
+//! socket file is removed → the lock is released on exit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+use crate::config::Loaded;
+use crate::server::socket::{self, SocketError};
+use crate::server::{self, Ctx, DaemonInfo};
+use crate::store::lock::{InstanceLock, LockError};
+use crate::store::{Layout, StoreError};
+use crate::{bus, executor, feedback, learning};
+
+/// Where the daemon lives and what it was configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// CODEX_HOME.
+    pub home: PathBuf,
+    /// The socket to listen on.
+    pub socket: PathBuf,
+    /// The configuration and its source.
+    pub config: Loaded,
+}
+
+/// Why the daemon did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// CODEX_HOME could not be created.
+    #[error("cannot create CODEX_HOME {path}: {source}")]
+    Home {
+        /// The folder.
+        path: PathBuf,
+        /// The reason.
+        source: std::io::Error,
+    },
+    /// Another daemon runs for this CODEX_HOME, or the lock file is unusable.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// Storage could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The socket could not be set up.
+    #[error(transparent)]
+    Socket(#[from] SocketError),
+}
+
+/// A running daemon.
+#[derive(Debug)]
+pub struct Daemon {
+    shutdown: CancellationToken,
+    socket: PathBuf,
+    server: JoinHandle<()>,
+    executor: JoinHandle<()>,
+    feedback: JoinHandle<()>,
+    learning: JoinHandle<()>,
+    _lock: InstanceLock,
+}
+
+impl Daemon {
+    /// Start every part and begin serving the socket.
+    pub async fn start(settings: Settings) -> Result<Daemon, StartError> {
+        let Settings {
+            home,
+            socket: socket_path,
+            config: loaded,
+        } = settings;
+        crate::store::private_dir(&home).map_err(|source| StartError::Home {
+            path: home.clone(),
+            source,
+        })?;
+        let lock = InstanceLock::acquire(&home)?;
+        let config = &loaded.config;
+        let layout = Layout::new(&home, &config.storage);
+        layout.create_dirs()?;
+
+        let bus = bus::new();
+        let learning = learning::start(&layout, config, &bus)?;
+        let feedback = feedback::start(&layout, config, &bus)?;
+        let (executor, executor_task) = executor::start(config, &bus, learning.next_run_id);
+        drop(bus); // the actors hold what they need; the bus closes when they are done
+
+        socket::prepare(&socket_path)?;
+        let listener = socket::bind(&socket_path)?;
+        let shutdown = CancellationToken::new();
+        let ctx = Arc::new(Ctx {
+            info: DaemonInfo {
+                pid: std::process::id(),
+                started_at: Utc::now(),
+                started: Instant::now(),
+                home: home.clone(),
+                socket: socket_path.clone(),
+                config: loaded.path.clone(),
+                tracking: config.interaction_tracking_enabled,
+            },
+            learning: learning.handle,
+            feedback: feedback.handle,
+            executor,
+            shutdown: shutdown.clone(),
+            max_message_bytes: config.server.max_message_bytes.bytes(),
+        });
+        let server = tokio::spawn(server::serve(
+            listener,
+            ctx,
+            config.server.max_connections.get() as usize,
+        ));
+        info!(
+            pid = std::process::id(),
+            home = %home.display(),
+            socket = %socket_path.display(),
+            config = %loaded.path.as_ref().map_or("built-in".into(), |p| p.display().to_string()),
+            "codexd ready"
+        );
+        Ok(Daemon {
+            shutdown,
+            socket: socket_path,
+            server,
+            executor: executor_task,
+            feedback: feedback.task,
+            learning: learning.task,
+            _lock: lock,
+        })
+    }
+
+    /// Cancel this token to stop the daemon gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// The socket the daemon listens on.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Wait until shutdown is requested, then stop every part in order (see the module docs).
+    pub async fn run_until_stopped(self) {
+        self.shutdown.cancelled().await;
+        info!("shutting down");
+        for (name, task) in [
+            ("server", self.server),
+            ("executor", self.executor),
+            ("feedback collector", self.feedback),
+            ("learning pipeline", self.learning),
+        ] {
+            if let Err(e) = task.await {
+                error!("{name} task failed: {e}");
+            }
+        }
+        if let Err(e) = std::fs::remove_file(&self.socket) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                error!(socket = %self.socket.display(), "cannot remove socket: {e}");
+            }
+        }
+        info!("stopped");
+    }
+}

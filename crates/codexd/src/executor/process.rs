@@ -1,0 +1,365 @@
+//! Running one command: spawn without a shell in its own process group, stream its output,
+//! and on cancellation stop the whole group (SIGTERM, then SIGKILL after a grace period).
+
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use codex_proto::types::{OutputStream, RunId, RunOutcome};
+use rustix::process::{Pid, Signal, kill_process_group};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+/// Read size for output pipes.
+const CHUNK: usize = 16 * 1024;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Working directory.
+    pub cwd: PathBuf,
+    /// Environment; `None` inherits the daemon's.
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+/// Something the client should see while the command runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// The process is running.
+    Started {
+        /// The run it belongs to.
+        run_id: RunId,
+        /// Its pid (also its process group id).
+        pid: Option<u32>,
+    },
+    /// A chunk of output.
+    Output {
+        /// Which stream.
+        stream: OutputStream,
+        /// The text (invalid UTF-8 replaced).
+        data: String,
+    },
+}
+
+/// Timing limits for a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// SIGTERM-to-SIGKILL grace on cancellation.
+    pub cancel_grace: Duration,
+    /// How long output is read after the process exits.
+    pub drain: Duration,
+}
+
+/// Run `spec` to completion or cancellation. Updates that cannot be delivered (client gone)
+/// are dropped; output is still read so the command never blocks on a full pipe.
+pub async fn run(
+    spec: &Spec,
+    run_id: RunId,
+    updates: &mpsc::Sender<Update>,
+    cancel: &CancellationToken,
+    limits: Limits,
+) -> RunOutcome {
+    let Some((program, args)) = spec.argv.split_first() else {
+        return RunOutcome::FailedToStart {
+            error: "empty command".into(),
+            not_found: true,
+        };
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(&spec.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own group, so cancellation reaches every process it starts, and a Ctrl-C in the
+        // daemon's terminal (when run in the foreground) does not.
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(env) = &spec.env {
+        cmd.env_clear().envs(env);
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let not_found = e.kind() == std::io::ErrorKind::NotFound;
+            let error = if not_found {
+                format!("{program}: command not found")
+            } else {
+                format!("{program}: {e}")
+            };
+            return RunOutcome::FailedToStart { error, not_found };
+        }
+    };
+    let pid = child.id();
+    let _ = updates.send(Update::Started { run_id, pid }).await;
+    let mut pumps = tokio::task::JoinSet::new();
+    if let Some(out) = child.stdout.take() {
+        pumps.spawn(pump(out, OutputStream::Stdout, updates.clone()));
+    }
+    if let Some(err) = child.stderr.take() {
+        pumps.spawn(pump(err, OutputStream::Stderr, updates.clone()));
+    }
+
+    let outcome = tokio::select! {
+        status = child.wait() => match status {
+            Ok(st) => match (st.code(), st.signal()) {
+                (Some(code), _) => RunOutcome::Exited { code },
+                (None, Some(signal)) => RunOutcome::Signaled { signal },
+                (None, None) => RunOutcome::Exited { code: -1 },
+            },
+            Err(e) => {
+                warn!(?pid, "lost track of the process ({e}); stopping its group");
+                stop_group(&mut child, pid, limits.cancel_grace).await;
+                RunOutcome::Cancelled
+            }
+        },
+        _ = cancel.cancelled() => {
+            debug!(?pid, "run cancelled; stopping its process group");
+            stop_group(&mut child, pid, limits.cancel_grace).await;
+            RunOutcome::Cancelled
+        }
+    };
+
+    // Background children may hold the pipes open after the command exits: read what comes
+    // within the drain window, then let go.
+    let drained = tokio::time::timeout(limits.drain, async {
+        while pumps.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        debug!(?pid, "output still open after exit; stopped reading");
+        pumps.abort_all();
+    }
+    outcome
+}
+
+/// SIGTERM the group, wait up to `grace` for the leader, then SIGKILL whatever is left.
+async fn stop_group(child: &mut Child, pid: Option<u32>, grace: Duration) {
+    let group = pid
+        .and_then(|p| i32::try_from(p).ok())
+        .and_then(Pid::from_raw);
+    if let Some(g) = group {
+        let _ = kill_process_group(g, Signal::TERM);
+    }
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
+        debug!(?pid, "process group ignored SIGTERM; sending SIGKILL");
+    }
+    // Also catches members that outlived a leader which did exit on SIGTERM.
+    if let Some(g) = group {
+        let _ = kill_process_group(g, Signal::KILL);
+    }
+    let _ = child.wait().await;
+}
+
+async fn pump(
+    mut src: impl AsyncRead + Unpin,
+    stream: OutputStream,
+    updates: mpsc::Sender<Update>,
+) {
+    let mut buf = vec![0u8; CHUNK];
+    let mut text = Utf8Stream::default();
+    let mut deliver = true;
+    loop {
+        let n = match src.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let data = text.push(&buf[..n]);
+        if deliver
+            && !data.is_empty()
+            && updates.send(Update::Output { stream, data }).await.is_err()
+        {
+            deliver = false; // client gone; keep reading so the command is not blocked
+        }
+    }
+    let rest = text.finish();
+    if deliver && !rest.is_empty() {
+        let _ = updates.send(Update::Output { stream, data: rest }).await;
+    }
+}
+
+/// Turns a byte stream into text chunk by chunk, holding back a UTF-8 sequence split across
+/// reads instead of mangling it.
+#[derive(Debug, Default)]
+pub struct Utf8Stream {
+    carry: Vec<u8>,
+}
+
+impl Utf8Stream {
+    /// Feed bytes; returns the text that is complete so far.
+    pub fn push(&mut self, bytes: &[u8]) -> String {
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(bytes);
+        let mut out = String::with_capacity(data.len());
+        let mut rest = &data[..];
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    out.push_str(s);
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    out.push_str(&String::from_utf8_lossy(valid));
+                    match e.error_len() {
+                        Some(bad) => {
+                            out.push(char::REPLACEMENT_CHARACTER);
+                            rest = &after[bad..];
+                        }
+                        None => {
+                            self.carry = after.to_vec();
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The end of the stream: anything held back was an incomplete sequence.
+    pub fn finish(&mut self) -> String {
+        let rest = std::mem::take(&mut self.carry);
+        String::from_utf8_lossy(&rest).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_sequences_are_joined_and_bad_bytes_replaced() {
+        let mut s = Utf8Stream::default();
+        let euro = "€".as_bytes(); // 3 bytes
+        assert_eq!(s.push(&[b'a', euro[0]]), "a");
+        assert_eq!(s.push(&euro[1..]), "€");
+        assert_eq!(s.push(&[0xff, b'b']), "\u{FFFD}b");
+        assert_eq!(s.push(&euro[..2]), "");
+        assert_eq!(s.finish(), "\u{FFFD}");
+    }
+
+    fn spec(argv: &[&str]) -> Spec {
+        Spec {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            cwd: std::env::temp_dir(),
+            env: None,
+        }
+    }
+
+    const LIMITS: Limits = Limits {
+        cancel_grace: Duration::from_millis(500),
+        drain: Duration::from_millis(500),
+    };
+
+    async fn collect(argv: &[&str]) -> (RunOutcome, String, String) {
+        let (tx, mut rx) = mpsc::channel(64);
+        let outcome = run(
+            &spec(argv),
+            RunId(1),
+            &tx,
+            &CancellationToken::new(),
+            LIMITS,
+        )
+        .await;
+        drop(tx);
+        let (mut out, mut err) = (String::new(), String::new());
+        while let Some(u) = rx.recv().await {
+            match u {
+                Update::Output {
+                    stream: OutputStream::Stdout,
+                    data,
+                } => out.push_str(&data),
+                Update::Output {
+                    stream: OutputStream::Stderr,
+                    data,
+                } => err.push_str(&data),
+                Update::Started { .. } => {}
+            }
+        }
+        (outcome, out, err)
+    }
+
+    #[tokio::test]
+    async fn streams_both_outputs_and_reports_the_exit_code() {
+        let (outcome, out, err) = collect(&["sh", "-c", "echo out; echo err >&2; exit 3"]).await;
+        assert_eq!(outcome, RunOutcome::Exited { code: 3 });
+        assert_eq!(out, "out\n");
+        assert_eq!(err, "err\n");
+    }
+
+    #[tokio::test]
+    async fn missing_programs_fail_to_start() {
+        let (outcome, _, _) = collect(&["definitely-not-a-program-xyz"]).await;
+        assert!(
+            matches!(
+                outcome,
+                RunOutcome::FailedToStart {
+                    not_found: true,
+                    ..
+                }
+            ),
+            "{outcome:?}"
+        );
+        assert_eq!(outcome.exit_status(), 127);
+    }
+
+    #[tokio::test]
+    async fn signals_are_reported() {
+        let (outcome, _, _) = collect(&["sh", "-c", "kill -9 $$"]).await;
+        assert_eq!(outcome, RunOutcome::Signaled { signal: 9 });
+        assert_eq!(outcome.exit_status(), 137);
+    }
+
+    #[tokio::test]
+    async fn background_children_do_not_hold_the_run_open() {
+        let (outcome, out, _) = collect(&["sh", "-c", "sleep 30 & echo done"]).await;
+        assert_eq!(outcome, RunOutcome::Exited { code: 0 });
+        assert_eq!(out, "done\n");
+    }
+
+    #[tokio::test]
+    async fn cancellation_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("child.pid");
+        let script = format!("sleep 60 & echo $! > {}; wait", pidfile.display());
+        let (tx, mut rx) = mpsc::channel(64);
+        let cancel = CancellationToken::new();
+        let s = spec(&["sh", "-c", &script]);
+        let task = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move { run(&s, RunId(1), &tx, &cancel, LIMITS).await })
+        };
+        assert!(matches!(rx.recv().await, Some(Update::Started { .. })));
+        while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let grandchild: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        cancel.cancel();
+        assert_eq!(task.await.unwrap(), RunOutcome::Cancelled);
+        // The grandchild dies (it may linger as a zombie until its new parent reaps it).
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
+                .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+                .unwrap_or(false)
+        };
+        for _ in 0..500 {
+            if !running() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("grandchild {grandchild} survived cancellation");
+    }
+}

@@ -1,0 +1,130 @@
+//! `codexd`: parse flags, load the config, start the daemon, stop on SIGTERM or SIGINT.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use codex_proto::paths::Env;
+use codexd::config;
+use codexd::store::lock::LockError;
+use codexd::{Daemon, Settings, StartError};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::info;
+
+/// Exit status when another daemon already runs for this CODEX_HOME.
+const EXIT_ALREADY_RUNNING: u8 = 3;
+/// Exit status for a bad config or bad flags.
+const EXIT_CONFIG: u8 = 2;
+
+/// The codex daemon: learns how you work and runs your goals safely.
+#[derive(Debug, Parser)]
+#[command(name = "codexd", version)]
+struct Args {
+    /// Config file [default: $CODEX_CONFIG, else $XDG_CONFIG_HOME/codex/personalized_learning.yaml
+    /// if it exists, else the built-in default].
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Where learned data lives [default: $CODEX_HOME, else $XDG_DATA_HOME/codex].
+    #[arg(long, value_name = "DIR")]
+    home: Option<PathBuf>,
+    /// Socket to listen on [default: $CODEX_SOCKET, else $XDG_RUNTIME_DIR/codex/codexd.sock,
+    /// else $CODEX_HOME/run/codexd.sock].
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Validate the config and exit: 0 when valid, 2 when not.
+    #[arg(long)]
+    check_config: bool,
+    /// Log filter, e.g. `debug` or `codexd=debug,warn` [default: $RUST_LOG, else info].
+    #[arg(long, value_name = "LEVEL")]
+    log_level: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Err(e) = codexd::telemetry::init(args.log_level.as_deref()) {
+        eprintln!("codexd: {e}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let env = Env::from_process();
+    let loaded = match env
+        .config(args.config.as_deref())
+        .map_err(|e| e.to_string())
+        .and_then(|p| config::load(p.as_deref()).map_err(|e| e.to_string()))
+    {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("codexd: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if args.check_config {
+        let origin = loaded
+            .path
+            .as_ref()
+            .map_or("built-in config".into(), |p| p.display().to_string());
+        println!("{origin}: valid");
+        return ExitCode::SUCCESS;
+    }
+    let paths = env.home(args.home.as_deref()).and_then(|home| {
+        let socket = env.socket(args.socket.as_deref(), &home)?;
+        Ok((home, socket))
+    });
+    let (home, socket) = match paths {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("codexd: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("codexd: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let daemon = match Daemon::start(Settings {
+            home,
+            socket,
+            config: loaded,
+        })
+        .await
+        {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("codexd: {e}");
+                return match e {
+                    StartError::Lock(LockError::Held { .. }) => {
+                        ExitCode::from(EXIT_ALREADY_RUNNING)
+                    }
+                    _ => ExitCode::FAILURE,
+                };
+            }
+        };
+        let stop = daemon.shutdown_token();
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::spawn(async move {
+                    tokio::select! {
+                        _ = term.recv() => info!("SIGTERM received"),
+                        _ = int.recv() => info!("SIGINT received"),
+                    }
+                    stop.cancel();
+                });
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("codexd: cannot install signal handlers: {e}");
+                stop.cancel();
+            }
+        }
+        daemon.run_until_stopped().await;
+        ExitCode::SUCCESS
+    })
+}

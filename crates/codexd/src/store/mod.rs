@@ -1,0 +1,109 @@
+//! Durable files under CODEX_HOME. The rules every file follows:
+//! - JSON snapshots are replaced atomically ([`atomic::write_atomic`]).
+//! - JSONL files are only appended; a torn last line from a crash is cut off on start
+//!   ([`jsonl::repair_tail`]).
+//! - A snapshot paired with a journal ([`journal::Journaled`]) gives O(1) appends with a
+//!   readable JSON file, folded together when the journal outgrows the snapshot.
+//! - A file that will not parse is moved aside ([`aside::move_aside`]), never overwritten.
+//! - One daemon per CODEX_HOME ([`lock::InstanceLock`]).
+
+pub mod aside;
+pub mod atomic;
+pub mod journal;
+pub mod jsonl;
+pub mod lock;
+
+use std::path::{Path, PathBuf};
+
+use crate::config::StorageConfig;
+
+/// Errors from durable storage, naming the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O operation on a file failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done ("cannot write", ...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// A value could not be serialized (a bug, not a user error).
+    #[error("cannot encode a record for {path}: {source}")]
+    Encode {
+        /// The file it was meant for.
+        path: PathBuf,
+        /// serde_json's reason.
+        source: serde_json::Error,
+    },
+}
+
+impl StoreError {
+    /// Wrap an I/O error with the action and file.
+    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
+/// Resolved locations of every storage file.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// CODEX_HOME.
+    pub home: PathBuf,
+    /// Feedback snapshot.
+    pub feedback: PathBuf,
+    /// Learning dataset.
+    pub dataset: PathBuf,
+    /// Episodic memory snapshot.
+    pub episodic: PathBuf,
+    /// Semantic knowledge snapshot.
+    pub semantic: PathBuf,
+    /// Models folder.
+    pub models: PathBuf,
+}
+
+impl Layout {
+    /// Resolve the configured paths against CODEX_HOME.
+    pub fn new(home: &Path, cfg: &StorageConfig) -> Self {
+        Layout {
+            home: home.to_path_buf(),
+            feedback: cfg.feedback.under(home),
+            dataset: cfg.dataset.under(home),
+            episodic: cfg.episodic_memory.under(home),
+            semantic: cfg.semantic_memory.under(home),
+            models: cfg.models.under(home),
+        }
+    }
+
+    /// Create every folder the layout needs (mode 0700: this is private data).
+    pub fn create_dirs(&self) -> Result<(), StoreError> {
+        let parents = [
+            &self.feedback,
+            &self.dataset,
+            &self.episodic,
+            &self.semantic,
+        ]
+        .into_iter()
+        .filter_map(|p| p.parent());
+        for dir in parents.chain([self.models.as_path()]) {
+            private_dir(dir).map_err(StoreError::io("cannot create folder", dir))?;
+        }
+        Ok(())
+    }
+}
+
+/// Create a folder (and its missing parents) with mode 0700; an existing folder is left as is.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
