@@ -216,7 +216,10 @@ mod tests {
 
     #[test]
     fn omitted_params_mean_empty_and_bad_params_say_why() {
-        assert_eq!(params::<Status>(Value::Null).unwrap(), codex_proto::methods::NoParams {});
+        assert_eq!(
+            params::<Status>(Value::Null).unwrap(),
+            codex_proto::methods::NoParams {}
+        );
         let e = params::<Rate>(json!({"score": "five"})).unwrap_err();
         assert_eq!(e.code, codes::INVALID_PARAMS);
         assert!(

@@ -2,6 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::StoreError;
@@ -111,6 +112,7 @@ impl Appender {
                 let f = OpenOptions::new()
                     .append(true)
                     .create(true)
+                    .mode(0o600)
                     .open(&self.path)
                     .map_err(StoreError::io("cannot open for appending", &self.path))?;
                 self.file.insert(f)

@@ -1,0 +1,15 @@
+//! One module per command.
+
+pub mod daemon;
+pub mod history;
+pub mod prefs;
+pub mod rate;
+pub mod run;
+pub mod status;
+
+/// How to print results.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    /// JSON on stdout instead of text.
+    pub json: bool,
+}

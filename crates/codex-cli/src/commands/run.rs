@@ -1,0 +1,132 @@
+//! `codex run [--yes] -- CMD [ARGS...]`: the command's output goes to this terminal as it
+//! is produced, the run id and outcome to stderr, and `codex` exits with the command's status.
+//! With `--json`, stdout carries one JSON event per line instead (`started`, `output`,
+//! `finished`). Ctrl-C ends `codex`, which closes the connection; the daemon then cancels the
+//! run and kills its process group.
+
+use std::collections::BTreeMap;
+use std::io::{ErrorKind, Write};
+
+use codex_proto::jsonrpc::Incoming;
+use codex_proto::methods::{
+    Notification, Run, RunParams, RunProgress, RunProgressParams, RunResult, RunStarted,
+    RunStartedParams,
+};
+use codex_proto::types::{OutputStream, RunOutcome};
+use serde_json::{Value, json};
+
+use super::Out;
+use crate::cli::RunArgs;
+use crate::client::decode;
+use crate::error::CliError;
+use crate::render;
+use crate::session::Target;
+
+/// Exit status when our own stdout is a closed pipe (as a shell reports SIGPIPE).
+const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// Run the command and stream it.
+pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::Other(format!("cannot read the current directory: {e}")))?;
+    // The command runs with this shell's environment, not the daemon's.
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let (mut client, _) = target.connect()?;
+    let id = client.send::<Run>(&RunParams {
+        argv: args.argv,
+        cwd,
+        env: Some(env),
+        yes: args.yes,
+    })?;
+    loop {
+        let shown = match client.next_message()? {
+            Incoming::Notification { method, params } => show_notification(out, &method, params),
+            Incoming::Response(r) if r.id == Value::from(id) => {
+                let result = decode::<Run>(r.result, r.error)?;
+                return finish(out, &result);
+            }
+            _ => Ok(()),
+        };
+        match shown {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => return Ok(EXIT_BROKEN_PIPE),
+            Err(e) => return Err(CliError::Io(e)),
+        }
+    }
+}
+
+fn show_notification(out: Out, method: &str, params: Value) -> std::io::Result<()> {
+    match method {
+        RunProgress::NAME => {
+            let Ok(p) = serde_json::from_value::<RunProgressParams>(params) else {
+                return Ok(());
+            };
+            if out.json {
+                let stream = match p.stream {
+                    OutputStream::Stdout => "stdout",
+                    OutputStream::Stderr => "stderr",
+                };
+                return json_line(
+                    &json!({"event": "output", "run_id": p.run_id, "stream": stream, "data": p.data}),
+                );
+            }
+            match p.stream {
+                OutputStream::Stdout => {
+                    let mut o = std::io::stdout().lock();
+                    o.write_all(p.data.as_bytes())?;
+                    o.flush()
+                }
+                OutputStream::Stderr => {
+                    let mut e = std::io::stderr().lock();
+                    e.write_all(p.data.as_bytes())?;
+                    e.flush()
+                }
+            }
+        }
+        RunStarted::NAME if out.json => {
+            let Ok(p) = serde_json::from_value::<RunStartedParams>(params) else {
+                return Ok(());
+            };
+            json_line(&json!({"event": "started", "run_id": p.run_id, "pid": p.pid}))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn json_line(v: &Value) -> std::io::Result<()> {
+    let mut o = std::io::stdout().lock();
+    serde_json::to_writer(&mut o, v)?;
+    o.write_all(b"\n")?;
+    o.flush()
+}
+
+fn finish(out: Out, r: &RunResult) -> Result<u8, CliError> {
+    let status = r.outcome.exit_status();
+    if out.json {
+        let mut v = serde_json::to_value(r).map_err(|e| CliError::Other(e.to_string()))?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("event".into(), json!("finished"));
+            obj.insert("exit_status".into(), json!(status));
+        }
+        json_line(&v)?;
+    } else {
+        let how = match &r.outcome {
+            RunOutcome::FailedToStart { error, .. } => format!("did not start: {error}"),
+            other => format!(
+                "{} in {}",
+                other.label(),
+                render::duration_ms(r.duration_ms)
+            ),
+        };
+        let note = match (&r.outcome, r.recorded) {
+            (_, false) => " (not recorded: interaction tracking is off)",
+            (RunOutcome::FailedToStart { .. }, true) => "",
+            (_, true) => " (rate it with `codex rate 1..5`)",
+        };
+        eprintln!("codex: run {}: {how}{note}", r.run_id);
+    }
+    // Exit statuses are 0..=255 on Unix; anything else is reported as a plain failure.
+    Ok(u8::try_from(status).unwrap_or(1))
+}

@@ -1,0 +1,44 @@
+//! `codex status`.
+
+use codex_proto::methods::{NoParams, Status};
+
+use super::Out;
+use crate::error::CliError;
+use crate::render;
+use crate::session::Target;
+
+/// Show what the daemon is and what it holds.
+pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
+    let (mut client, _) = target.connect()?;
+    let s = client.call::<Status>(&NoParams {})?;
+    if out.json {
+        render::json(&s)?;
+        return Ok(0);
+    }
+    println!(
+        "codexd {} (protocol {}), pid {}, up {}",
+        s.version,
+        s.protocol,
+        s.pid,
+        render::uptime(s.uptime_secs)
+    );
+    println!("home      {}", s.home.display());
+    println!("socket    {}", s.socket.display());
+    println!(
+        "config    {}",
+        s.config
+            .as_ref()
+            .map_or("built-in".into(), |p| p.display().to_string())
+    );
+    let tracking = if s.tracking {
+        "on"
+    } else {
+        "off: interaction_tracking_enabled is false"
+    };
+    println!(
+        "recorded  {} episodes, {} ratings (tracking {tracking})",
+        s.episodes, s.ratings
+    );
+    println!("running   {} runs", s.active_runs);
+    Ok(0)
+}

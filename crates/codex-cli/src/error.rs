@@ -1,0 +1,61 @@
+//! What can go wrong in the CLI, each with the exit status it leads to.
+
+use std::path::PathBuf;
+
+use codex_proto::jsonrpc::{ErrorObject, codes};
+
+/// Exit status for errors of the daemon or the connection.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status for bad input: usage, unknown run id, score out of range.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status when a safety rule refused to run a command.
+pub const EXIT_REFUSED: u8 = 3;
+
+/// A CLI failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// No daemon answers and autostart is off.
+    #[error("codexd is not running (nothing answers on {}); start it with `codex daemon start`", .0.display())]
+    NotRunning(PathBuf),
+    /// The socket exists but cannot be used.
+    #[error("cannot connect to codexd at {}: {source}", .socket.display())]
+    Connect {
+        /// The socket.
+        socket: PathBuf,
+        /// The reason.
+        source: std::io::Error,
+    },
+    /// Starting the daemon failed.
+    #[error("{0}")]
+    Autostart(String),
+    /// The daemon answered with an error.
+    #[error("{}", .0.message)]
+    Rpc(ErrorObject),
+    /// The daemon said something this CLI does not understand.
+    #[error("unexpected answer from codexd: {0}")]
+    Protocol(String),
+    /// The connection broke.
+    #[error("lost the connection to codexd: {0}")]
+    Io(#[from] std::io::Error),
+    /// A path could not be resolved.
+    #[error(transparent)]
+    Path(#[from] codex_proto::paths::PathError),
+    /// Anything else, already worded for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    /// The exit status this error leads to.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Rpc(e) => match e.code {
+                codes::INVALID_PARAMS | codes::NOT_FOUND => EXIT_USAGE,
+                codes::REFUSED => EXIT_REFUSED,
+                _ => EXIT_FAILURE,
+            },
+            CliError::Path(_) => EXIT_USAGE,
+            _ => EXIT_FAILURE,
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `codex`: parse the command line, send one request to codexd, render the answer.
+//!
+//! Layout: [`cli`] (every flag), [`session`] (finding and starting the daemon), [`client`]
+//! (the socket), [`commands`] (one file per command), [`render`] (tables, JSON),
+//! [`error`] (failures and their exit statuses).
+
+mod autostart;
+mod cli;
+mod client;
+mod commands;
+mod error;
+mod render;
+mod session;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, DaemonCommand, PrefsCommand};
+use error::CliError;
+use session::Target;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    let result = Target::resolve(&cli.global).and_then(|target| {
+        let out = commands::Out { json };
+        match cli.command {
+            Command::Status => commands::status::run(&target, out),
+            Command::Daemon(DaemonCommand::Start) => commands::daemon::start(&target, out),
+            Command::Daemon(DaemonCommand::Stop) => commands::daemon::stop(&target, out),
+            Command::Run(args) => commands::run::run(&target, out, args),
+            Command::Rate(args) => commands::rate::run(&target, out, args),
+            Command::History(args) => commands::history::run(&target, out, args),
+            Command::Prefs(PrefsCommand::Show) => commands::prefs::show(&target, out),
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            report(&e, json);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn report(e: &CliError, json: bool) {
+    if json {
+        if let CliError::Rpc(obj) = e {
+            let _ = render::json(&serde_json::json!({ "error": obj }));
+        }
+    }
+    eprintln!("codex: {e}");
+}

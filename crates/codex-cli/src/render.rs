@@ -1,0 +1,95 @@
+//! Shared output helpers: JSON on stdout, tables, times and durations for people.
+
+use chrono::{DateTime, Local, Utc};
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use serde::Serialize;
+
+use crate::error::CliError;
+
+/// Print `value` as one line of JSON on stdout.
+pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
+    let s = serde_json::to_string(value)
+        .map_err(|e| CliError::Other(format!("cannot encode output: {e}")))?;
+    println!("{s}");
+    Ok(())
+}
+
+/// A borderless table with a header row; columns listed in `right` are right-aligned.
+pub fn table(header: &[&str], right: &[usize]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING);
+    t.set_header(header.iter().map(|h| Cell::new(h)));
+    for &i in right {
+        if let Some(col) = t.column_mut(i) {
+            col.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
+/// Print a table without the leading space the preset puts on each line.
+pub fn print_table(t: &Table) {
+    for line in t.lines() {
+        println!(
+            "{}",
+            line.trim_end().strip_prefix(' ').unwrap_or(line.trim_end())
+        );
+    }
+}
+
+/// `2026-11-24 14:13` in local time.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// `850ms`, `12.3s`, `4m 05s`, `2h 03m`.
+pub fn duration_ms(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        60_000..3_600_000 => format!("{}m {:02}s", ms / 60_000, (ms / 1000) % 60),
+        _ => format!("{}h {:02}m", ms / 3_600_000, (ms / 60_000) % 60),
+    }
+}
+
+/// `3d 4h`, `2h 3m`, `5m 2s`, `7s`.
+pub fn uptime(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
+        3600..86400 => format!("{}h {}m", secs / 3600, (secs / 60) % 60),
+        _ => format!("{}d {}h", secs / 86400, (secs / 3600) % 24),
+    }
+}
+
+/// Cut `s` to at most `max` characters, marking the cut with `…`.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_ms(850), "850ms");
+        assert_eq!(duration_ms(12_340), "12.3s");
+        assert_eq!(duration_ms(245_000), "4m 05s");
+        assert_eq!(duration_ms(7_380_000), "2h 03m");
+        assert_eq!(uptime(7), "7s");
+        assert_eq!(uptime(3725), "1h 2m");
+    }
+
+    #[test]
+    fn truncation_marks_the_cut() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("a long goal text", 6), "a lon…");
+    }
+}
