@@ -67,18 +67,18 @@ pub fn start(home: &Path, socket: &Path) -> Result<Client, CliError> {
                 });
             }
         }
-        if exited.is_none() {
-            if let Ok(Some(status)) = child.try_wait() {
-                // Lost a race with another `codex` starting the daemon: keep waiting for it.
-                if status.code() != Some(ALREADY_RUNNING) {
-                    return Err(CliError::Autostart(format!(
-                        "codexd exited with {status} right after starting; from {}:\n{}",
-                        log_path.display(),
-                        log_tail(&log_path, 10)
-                    )));
-                }
-                exited = Some(status);
+        if exited.is_none()
+            && let Ok(Some(status)) = child.try_wait()
+        {
+            // Lost a race with another `codex` starting the daemon: keep waiting for it.
+            if status.code() != Some(ALREADY_RUNNING) {
+                return Err(CliError::Autostart(format!(
+                    "codexd exited with {status} right after starting; from {}:\n{}",
+                    log_path.display(),
+                    log_tail(&log_path, 10)
+                )));
             }
+            exited = Some(status);
         }
         if Instant::now() >= deadline {
             return Err(CliError::Autostart(format!(

@@ -77,7 +77,9 @@ impl Client {
         let id = self.send::<M>(params)?;
         loop {
             if let Incoming::Response(r) = self.next_message()? {
-                if r.id == Value::from(id) {
+                // An error with a null id answers a request the daemon could not read:
+                // it is about this connection, so it is ours.
+                if r.id == id || (r.id.is_null() && r.error.is_some()) {
                     return decode::<M>(r.result, r.error);
                 }
             }

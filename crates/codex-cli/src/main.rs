@@ -45,10 +45,8 @@ fn main() -> ExitCode {
 }
 
 fn report(e: &CliError, json: bool) {
-    if json {
-        if let CliError::Rpc(obj) = e {
-            let _ = render::json(&serde_json::json!({ "error": obj }));
-        }
+    if json && let CliError::Rpc(obj) = e {
+        let _ = render::json(&serde_json::json!({ "error": obj }));
     }
     eprintln!("codex: {e}");
 }

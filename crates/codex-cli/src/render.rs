@@ -18,7 +18,7 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), CliError> {
 pub fn table(header: &[&str], right: &[usize]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::NOTHING);
-    t.set_header(header.iter().map(|h| Cell::new(h)));
+    t.set_header(header.iter().map(Cell::new));
     for &i in right {
         if let Some(col) = t.column_mut(i) {
             col.set_cell_alignment(CellAlignment::Right);

@@ -212,16 +212,16 @@ pub fn classify(value: Value) -> Result<Incoming, Rejected> {
     };
     let id = obj.remove("id");
     let echo_id = id.clone().unwrap_or(Value::Null);
-    if let Some(id) = &id {
-        if !(id.is_string() || id.is_number() || id.is_null()) {
-            return Err(invalid(
-                Value::Null,
-                format!(
-                    "`id` must be a string, a number or null, got {}",
-                    type_name(id)
-                ),
-            ));
-        }
+    if let Some(id) = &id
+        && !(id.is_string() || id.is_number() || id.is_null())
+    {
+        return Err(invalid(
+            Value::Null,
+            format!(
+                "`id` must be a string, a number or null, got {}",
+                type_name(id)
+            ),
+        ));
     }
     match obj.get("jsonrpc") {
         Some(Value::String(v)) if v == JSONRPC => {}

@@ -1,10 +1,10 @@
 //! The language `codex` and `codexd` speak, and the data types both sides share.
 //!
 //! Layout:
-//! - [`jsonrpc`]: the JSON-RPC 2.0 envelope (requests, responses, notifications, error codes).
-//! - [`methods`]: one type per method, naming its params and its result; notifications too.
-//! - [`types`]: the data carried by methods (run ids, outcomes, history rows, preferences).
-//! - [`paths`]: where CODEX_HOME, the socket and the config live by default.
+//! - [`jsonrpc`] — the JSON-RPC 2.0 envelope (requests, responses, notifications, error codes).
+//! - [`methods`] — one type per method, naming its params and its result; notifications too.
+//! - [`types`] — the data carried by methods (run ids, outcomes, history rows, preferences).
+//! - [`paths`] — where CODEX_HOME, the socket and the config live by default.
 //!
 //! No tokio and no I/O here: the CLI links this crate and must start fast.
 

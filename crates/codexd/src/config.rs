@@ -420,10 +420,10 @@ fn line_of_key(text: &str, path: &str) -> Option<usize> {
                 continue;
             }
             let indent = line.len() - trimmed.len();
-            if let Some(p) = parent_indent {
-                if indent <= p {
-                    break; // left the parent mapping
-                }
+            if let Some(p) = parent_indent
+                && indent <= p
+            {
+                break; // left the parent mapping
             }
             let key = trimmed
                 .split(':')

@@ -157,10 +157,10 @@ impl Daemon {
                 error!("{name} task failed: {e}");
             }
         }
-        if let Err(e) = std::fs::remove_file(&self.socket) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                error!(socket = %self.socket.display(), "cannot remove socket: {e}");
-            }
+        if let Err(e) = std::fs::remove_file(&self.socket)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            error!(socket = %self.socket.display(), "cannot remove socket: {e}");
         }
         info!("stopped");
     }

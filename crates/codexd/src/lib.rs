@@ -1,16 +1,16 @@
 //! codexd: the daemon that learns how one person works and runs their goals safely.
 //!
 //! Layout (one folder per part; each part is an actor reached through a `Handle`):
-//! - [`daemon`]: start every part in order, stop them in the order that keeps data safe.
-//! - [`server`]: the local socket, connections, JSON-RPC dispatch.
-//! - [`executor`]: safety rule, process spawning, streaming, cancellation.
-//! - [`learning`]: episodes (episodic memory) and the learning dataset.
-//! - [`feedback`]: ratings and outcomes, the preference profile.
-//! - [`store`]: durable files (atomic snapshots, journals, JSONL, the instance lock).
-//! - [`bus`]: the broadcast of facts (`RunFinished`, `Rated`) the learning parts subscribe to.
-//! - [`episode`]: the record of one finished run.
-//! - [`config`]: `personalized_learning.yaml`, validated on load.
-//! - [`telemetry`]: logs.
+//! - [`daemon`] — start every part in order, stop them in the order that keeps data safe.
+//! - [`server`] — the local socket, connections, JSON-RPC dispatch.
+//! - [`executor`] — safety rule, process spawning, streaming, cancellation.
+//! - [`learning`] — episodes (episodic memory) and the learning dataset.
+//! - [`feedback`] — ratings and outcomes, the preference profile.
+//! - [`store`] — durable files (atomic snapshots, journals, JSONL, the instance lock).
+//! - [`bus`] — the broadcast of facts (`RunFinished`, `Rated`) the learning parts subscribe to.
+//! - [`episode`] — the record of one finished run.
+//! - [`config`] — `personalized_learning.yaml`, validated on load.
+//! - [`telemetry`] — logs.
 //!
 //! The optimizer, scheduler, context builder and planner arrive in later work, each as its
 //! own folder here; docs/ARCHITECTURE.md says where they plug in.

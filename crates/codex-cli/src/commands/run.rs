@@ -43,7 +43,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
     loop {
         let shown = match client.next_message()? {
             Incoming::Notification { method, params } => show_notification(out, &method, params),
-            Incoming::Response(r) if r.id == Value::from(id) => {
+            Incoming::Response(r) if r.id == id || (r.id.is_null() && r.error.is_some()) => {
                 let result = decode::<Run>(r.result, r.error)?;
                 return finish(out, &result);
             }

@@ -224,10 +224,10 @@ fn validate(req: &RunRequest) -> Result<(), ExecError> {
             spec.cwd.display()
         )));
     }
-    if !req.yes {
-        if let Some(refusal) = safety::check(&spec.argv) {
-            return Err(ExecError::Refused(refusal));
-        }
+    if !req.yes
+        && let Some(refusal) = safety::check(&spec.argv)
+    {
+        return Err(ExecError::Refused(refusal));
     }
     Ok(())
 }

@@ -351,7 +351,7 @@ mod tests {
         // The grandchild dies (it may linger as a zombie until its new parent reaps it).
         let running = || {
             std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
-                .map(|s| !s.split_whitespace().nth(2).is_some_and(|st| st == "Z"))
+                .map(|s| s.split_whitespace().nth(2).is_none_or(|st| st != "Z"))
                 .unwrap_or(false)
         };
         for _ in 0..500 {

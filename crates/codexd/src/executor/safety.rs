@@ -123,10 +123,11 @@ fn rm_is_recursive(args: &[&str]) -> bool {
             "--" => return false,
             "--recursive" | "-r" | "-R" => return true,
             a if a.starts_with("--") => {}
-            a if a.starts_with('-') && a.len() > 1 => {
-                if a[1..].chars().any(|c| c == 'r' || c == 'R') {
-                    return true;
-                }
+            a if a.starts_with('-')
+                && a.len() > 1
+                && a[1..].chars().any(|c| c == 'r' || c == 'R') =>
+            {
+                return true;
             }
             _ => {}
         }

@@ -201,10 +201,10 @@ impl Actor {
             self.on_event(ev);
         }
         self.sync();
-        if self.state.has_journal() {
-            if let Err(e) = self.state.compact() {
-                error!("cannot write feedback snapshot at shutdown: {e}");
-            }
+        if self.state.has_journal()
+            && let Err(e) = self.state.compact()
+        {
+            error!("cannot write feedback snapshot at shutdown: {e}");
         }
         debug!("feedback collector stopped");
     }

@@ -184,10 +184,10 @@ impl Actor {
             }
         }
         self.flush();
-        if self.memory.has_journal() {
-            if let Err(e) = self.memory.compact() {
-                error!("cannot write episodic memory snapshot at shutdown: {e}");
-            }
+        if self.memory.has_journal()
+            && let Err(e) = self.memory.compact()
+        {
+            error!("cannot write episodic memory snapshot at shutdown: {e}");
         }
         debug!("learning pipeline stopped");
     }

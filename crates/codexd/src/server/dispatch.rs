@@ -85,16 +85,16 @@ pub fn to_value<T: Serialize>(v: &T) -> Result<Value, ErrorObject> {
 }
 
 fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
-    if let Some(v) = p.protocol {
-        if v != PROTOCOL_VERSION {
-            return Err(ErrorObject::new(
-                codes::PROTOCOL_MISMATCH,
-                format!(
-                    "this codexd speaks protocol {PROTOCOL_VERSION}, the client speaks {v}; \
+    if let Some(v) = p.protocol
+        && v != PROTOCOL_VERSION
+    {
+        return Err(ErrorObject::new(
+            codes::PROTOCOL_MISMATCH,
+            format!(
+                "this codexd speaks protocol {PROTOCOL_VERSION}, the client speaks {v}; \
                      restart the daemon (`codex daemon stop`) so client and daemon match"
-                ),
-            ));
-        }
+            ),
+        ));
     }
     Ok(HelloResult {
         daemon_version: codex_proto::VERSION.into(),

@@ -1,0 +1,437 @@
+//! Runs, ratings, history and what is learned, across restarts and crashes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::process::Stdio;
+
+use codex_e2e::{Home, eventually, lines, process_running};
+use rustix::process::Signal;
+
+fn history(h: &Home) -> Vec<serde_json::Value> {
+    h.codex(&["--json", "history"]).ok().json()["runs"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn run_streams_output_prints_the_run_id_and_exits_with_the_command_status() {
+    let h = Home::new();
+    let _d = h.start();
+    let out = h
+        .codex(&[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo to-out; echo to-err >&2; exit 7",
+        ])
+        .code(7);
+    assert_eq!(out.stdout, "to-out\n");
+    assert!(out.stderr.starts_with("to-err\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("codex: run 1: exit 7"),
+        "{}",
+        out.stderr
+    );
+    h.codex(&["run", "--", "true"]).ok();
+    let missing = h
+        .codex(&["run", "--", "no-such-program-anywhere"])
+        .code(127);
+    assert!(
+        missing.stderr.contains("command not found"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn run_uses_the_callers_directory_and_environment_and_no_shell() {
+    let h = Home::new();
+    let _d = h.start();
+    let dir = h.dir.path().join("work dir");
+    std::fs::create_dir(&dir).unwrap();
+    let out = h
+        .codex_cmd()
+        .args([
+            "--no-autostart",
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "pwd; echo \"$GREETING\"",
+            "$(touch pwned)",
+        ])
+        .current_dir(&dir)
+        .env("GREETING", "hello from the caller")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        format!("{}\nhello from the caller\n", dir.display())
+    );
+    assert!(
+        !dir.join("pwned").exists(),
+        "arguments were interpreted by a shell"
+    );
+}
+
+#[test]
+fn run_json_emits_one_event_per_line() {
+    let h = Home::new();
+    let _d = h.start();
+    let out = h.codex(&["--json", "run", "--", "echo", "hi"]).ok();
+    let events: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.first().unwrap()["event"], "started");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "output" && e["data"] == "hi\n")
+    );
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["event"].as_str(), last["exit_status"].as_i64()),
+        (Some("finished"), Some(0))
+    );
+}
+
+#[test]
+fn recursive_deletes_and_root_need_yes() {
+    let h = Home::new();
+    let _d = h.start();
+    let victim = h.dir.path().join("victim");
+    std::fs::create_dir_all(victim.join("sub")).unwrap();
+    let v = victim.to_str().unwrap();
+    for argv in [
+        vec!["rm", "-rf", v],
+        vec!["rm", "-r", v],
+        vec!["/bin/rm", "-fr", v],
+        vec!["env", "rm", "-R", v],
+    ] {
+        let mut args = vec!["run", "--"];
+        args.extend(argv.iter());
+        let out = h.codex(&args).code(3);
+        assert!(
+            out.stderr.contains("recursive") && out.stderr.contains("--yes"),
+            "{}",
+            out.stderr
+        );
+        assert!(victim.exists(), "{argv:?} ran without --yes");
+    }
+    for argv in [
+        ["sudo", "true"],
+        ["dd", "if=/dev/null"],
+        ["mkfs.ext4", "/dev/null"],
+    ] {
+        let mut args = vec!["run", "--"];
+        args.extend(argv.iter());
+        let out = h.codex(&args).code(3);
+        assert!(out.stderr.contains("not run"), "{}", out.stderr);
+    }
+    // Refused commands are not runs.
+    assert!(history(&h).is_empty());
+    h.codex(&["run", "--yes", "--", "rm", "-r", v]).ok();
+    assert!(!victim.exists());
+}
+
+#[test]
+fn rate_then_restart_keeps_the_rating() {
+    let h = Home::new();
+    let d = h.start();
+    h.codex(&["run", "--", "true"]).ok();
+    h.codex(&["run", "--", "false"]).code(1);
+    let rated = h
+        .codex(&["rate", "2", "--comment", "use the other flag"])
+        .ok();
+    assert!(rated.stdout.contains("rated run 2"), "{}", rated.stdout);
+    h.codex(&["rate", "5", "--run", "1"]).ok();
+    assert_eq!(d.stop().code(), Some(0));
+
+    let _d = h.start();
+    let runs = history(&h);
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (runs[0]["run_id"].as_u64(), runs[0]["rating"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(runs[0]["comment"], "use the other flag");
+    assert_eq!(
+        (runs[1]["run_id"].as_u64(), runs[1]["rating"].as_u64()),
+        (Some(1), Some(5))
+    );
+    // Run ids keep counting after a restart.
+    let out = h.codex(&["run", "--", "true"]).ok();
+    assert!(out.stderr.contains("run 3"), "{}", out.stderr);
+}
+
+#[test]
+fn kill_9_right_after_rate_returns_loses_no_rating() {
+    let h = Home::new().with_config("learning:\n  batch_size: 1000\n  flush_interval_secs: 3600\n");
+    for round in 0..3 {
+        let d = h.start();
+        h.codex(&["run", "--", "true"]).ok();
+        h.codex(&["rate", "4"]).ok();
+        d.kill9();
+        let _d = h.start();
+        let runs = history(&h);
+        assert_eq!(runs.len(), round + 1);
+        assert!(
+            runs.iter().all(|r| r["rating"] == 4),
+            "round {round}: {runs:?}"
+        );
+        let st = h.codex(&["--json", "status"]).ok().json();
+        assert_eq!(st["ratings"], round as u64 + 1);
+    }
+    // No file was left unparseable.
+    for f in [
+        "storage/analytics/personalized_feedback.json",
+        "storage/episodic/personalized_memory.json",
+    ] {
+        if let Ok(text) = std::fs::read_to_string(h.path(f)) {
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
+    }
+}
+
+#[test]
+fn rate_rejects_bad_scores_and_unknown_runs_with_status_2() {
+    let h = Home::new();
+    let _d = h.start();
+    let none = h.codex(&["rate", "3"]).code(2);
+    assert!(
+        none.stderr.contains("no run recorded yet"),
+        "{}",
+        none.stderr
+    );
+    h.codex(&["run", "--", "true"]).ok();
+    for bad in ["0", "6", "x"] {
+        h.codex(&["rate", bad]).code(2);
+    }
+    let unknown = h.codex(&["rate", "3", "--run", "42"]).code(2);
+    assert!(
+        unknown.stderr.contains("unknown run id 42"),
+        "{}",
+        unknown.stderr
+    );
+    let json = h.codex(&["--json", "rate", "3", "--run", "42"]).code(2);
+    assert_eq!(json.json()["error"]["code"], -32002);
+    let rerate = h.codex(&["--json", "rate", "3"]).ok().json();
+    assert_eq!(rerate["previous"], serde_json::Value::Null);
+    let rerate = h.codex(&["--json", "rate", "5"]).ok().json();
+    assert_eq!(rerate["previous"], 3);
+}
+
+#[test]
+fn history_lists_newest_first_with_limit() {
+    let h = Home::new();
+    let _d = h.start();
+    for word in ["one", "two", "three"] {
+        h.codex(&["run", "--", "echo", word]).ok();
+    }
+    let out = h.codex(&["--json", "history", "--limit", "2"]).ok().json();
+    let goals: Vec<&str> = out["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["goal"].as_str().unwrap())
+        .collect();
+    assert_eq!(goals, ["echo three", "echo two"]);
+    let text = h.codex(&["history"]).ok().stdout;
+    assert!(
+        text.contains("RUN") && text.contains("echo one") && text.contains("exit 0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn prefs_show_counts_runs_successes_and_ratings_per_program() {
+    let h = Home::new();
+    let _d = h.start();
+    h.codex(&["run", "--", "true"]).ok();
+    h.codex(&["rate", "5"]).ok();
+    h.codex(&["run", "--", "sh", "-c", "exit 0"]).ok();
+    h.codex(&["run", "--", "sh", "-c", "exit 1"]).code(1);
+    h.codex(&["rate", "2"]).ok();
+    let p = h.codex(&["--json", "prefs", "show"]).ok().json();
+    let progs = p["programs"].as_array().unwrap();
+    let sh = progs.iter().find(|x| x["program"] == "sh").unwrap();
+    assert_eq!(
+        (
+            sh["runs"].as_u64(),
+            sh["successes"].as_u64(),
+            sh["mean_rating"].as_f64()
+        ),
+        (Some(2), Some(1), Some(2.0))
+    );
+    let t = progs.iter().find(|x| x["program"] == "true").unwrap();
+    assert_eq!(t["success_rate"], 1.0);
+    assert_eq!(p["satisfaction"]["ratings"], 2);
+    assert_eq!(p["satisfaction"]["mean"], 3.5);
+    let text = h.codex(&["prefs", "show"]).ok().stdout;
+    assert!(
+        text.contains("PROGRAM") && text.contains("sh") && text.contains("50%"),
+        "{text}"
+    );
+    assert!(text.contains("satisfaction"), "{text}");
+}
+
+#[test]
+fn with_tracking_off_nothing_is_recorded() {
+    let h = Home::new().with_config("interaction_tracking_enabled: false\n");
+    let d = h.start();
+    let out = h.codex(&["run", "--", "echo", "secret-goal-text"]).ok();
+    assert!(out.stderr.contains("not recorded"), "{}", out.stderr);
+    let rate = h.codex(&["rate", "5"]).code(2);
+    assert!(
+        rate.stderr.contains("interaction_tracking_enabled"),
+        "{}",
+        rate.stderr
+    );
+    assert!(history(&h).is_empty());
+    assert_eq!(h.codex(&["--json", "status"]).ok().json()["episodes"], 0);
+    d.stop();
+    let mut found = Vec::new();
+    for entry in walk(&h.home) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        if text.contains("secret-goal-text") || text.contains("\"run_id\"") {
+            found.push(entry);
+        }
+    }
+    assert!(found.is_empty(), "recorded despite tracking off: {found:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+#[test]
+fn dataset_examples_are_batched_and_flushed_on_shutdown() {
+    let h = Home::new().with_config("learning:\n  batch_size: 3\n  flush_interval_secs: 3600\n");
+    let d = h.start();
+    let dataset = h.path("storage/learning/personalized_dataset.jsonl");
+    h.codex(&["run", "--", "true"]).ok();
+    h.codex(&["run", "--", "true"]).ok();
+    assert!(
+        lines(&dataset).is_empty(),
+        "flushed before the batch was full"
+    );
+    h.codex(&["run", "--", "true"]).ok();
+    eventually("a full batch is flushed", || lines(&dataset).len() == 3);
+    h.codex(&["run", "--", "true"]).ok();
+    h.codex(&["rate", "4"]).ok();
+    assert_eq!(d.stop().code(), Some(0));
+    let all = lines(&dataset);
+    assert_eq!(all.len(), 5, "{all:?}");
+    let label: serde_json::Value = serde_json::from_str(&all[4]).unwrap();
+    assert_eq!(
+        (
+            label["type"].as_str(),
+            label["run_id"].as_u64(),
+            label["score"].as_u64()
+        ),
+        (Some("label"), Some(4), Some(4))
+    );
+}
+
+#[test]
+fn a_crash_loses_at_most_the_unflushed_batch() {
+    let h = Home::new().with_config("learning:\n  batch_size: 4\n  flush_interval_secs: 3600\n");
+    let d = h.start();
+    for _ in 0..6 {
+        h.codex(&["run", "--", "true"]).ok();
+    }
+    let dataset = h.path("storage/learning/personalized_dataset.jsonl");
+    eventually("first batch", || lines(&dataset).len() == 4);
+    d.kill9();
+    // The 2 unflushed examples are lost; the episodes are not (they are journaled per run).
+    assert_eq!(lines(&dataset).len(), 4);
+    let _d = h.start();
+    assert_eq!(history(&h).len(), 6);
+}
+
+#[test]
+fn dataset_flushes_on_its_interval() {
+    let h = Home::new().with_config("learning:\n  batch_size: 1000\n  flush_interval_secs: 1\n");
+    let _d = h.start();
+    h.codex(&["run", "--", "true"]).ok();
+    let dataset = h.path("storage/learning/personalized_dataset.jsonl");
+    eventually("interval flush", || lines(&dataset).len() == 1);
+}
+
+#[test]
+fn killing_codex_run_cancels_the_run_and_its_children() {
+    let h = Home::new();
+    let _d = h.start();
+    let pidfile = h.dir.path().join("grandchild.pid");
+    let script = format!("sleep 300 & echo $! > '{}'; wait", pidfile.display());
+    let mut cli = h
+        .codex_cmd()
+        .args(["--no-autostart", "run", "--", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually("the command started", || {
+        std::fs::read_to_string(&pidfile).is_ok_and(|s| s.ends_with('\n'))
+    });
+    let grandchild: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(process_running(grandchild));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(cli.id() as i32).unwrap(),
+        Signal::INT,
+    )
+    .unwrap();
+    let _ = cli.wait();
+    eventually("the run's process group is gone", || {
+        !process_running(grandchild)
+    });
+    eventually("the run is recorded as cancelled", || {
+        history(&h)
+            .first()
+            .is_some_and(|r| r["outcome"]["status"] == "cancelled")
+    });
+}
+
+#[test]
+fn a_run_in_progress_is_cancelled_and_recorded_when_the_daemon_stops() {
+    let h = Home::new().with_config("safety:\n  cancel_grace_ms: 200\n");
+    let d = h.start();
+    let cli = h
+        .codex_cmd()
+        .args(["--no-autostart", "run", "--", "sleep", "300"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually("the run is active", || {
+        h.codex(&["--json", "status"]).json()["active_runs"] == 1
+    });
+    assert_eq!(d.stop().code(), Some(0));
+    let out = cli.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _d = h.start();
+    assert_eq!(history(&h)[0]["outcome"]["status"], "cancelled");
+}

@@ -1,0 +1,379 @@
+//! Test harness for the end-to-end suite: a private CODEX_HOME and socket per test, the real
+//! `codexd` and `codex` binaries, and a raw line client for protocol tests.
+//!
+//! Binaries are taken from the cargo target folder of this test executable
+//! (`target/<profile>/codexd`). `cargo test --workspace` builds them, because the codexd and
+//! codex-cli packages have integration tests of their own. Every wait here is bounded, so a
+//! broken daemon fails a test instead of hanging the suite; no bound is a performance claim.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// Path of a binary built from this workspace.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target folder");
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the workspace first (`cargo build --workspace`, or run the suite \
+         with `cargo test --workspace`)",
+        path.display()
+    );
+    path
+}
+
+/// A private CODEX_HOME, socket and config folder, removed when dropped.
+pub struct Home {
+    /// Keeps the folder alive.
+    pub dir: TempDir,
+    /// CODEX_HOME.
+    pub home: PathBuf,
+    /// The socket path.
+    pub socket: PathBuf,
+    /// Extra environment for every process started from here.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Home {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Home {
+    /// A fresh, empty home.
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("codex-e2e-")
+            .tempdir()
+            .expect("tempdir");
+        let home = dir.path().join("home");
+        let socket = dir.path().join("run").join("codexd.sock");
+        Home {
+            dir,
+            home,
+            socket,
+            env: Vec::new(),
+        }
+    }
+
+    /// Use this YAML as the config (through CODEX_CONFIG).
+    pub fn with_config(mut self, yaml: &str) -> Self {
+        let path = self.dir.path().join("config.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        self.env
+            .push(("CODEX_CONFIG".into(), path.display().to_string()));
+        self
+    }
+
+    /// A file below CODEX_HOME.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.home.join(rel)
+    }
+
+    fn isolate(&self, cmd: &mut Command) {
+        let tmp = self.dir.path();
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", tmp)
+            .env("XDG_CONFIG_HOME", tmp.join("xdg-config"))
+            .env("XDG_DATA_HOME", tmp.join("xdg-data"))
+            .env("CODEX_HOME", &self.home)
+            .env("CODEX_SOCKET", &self.socket)
+            .env("RUST_LOG", "debug");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+    }
+
+    /// A `codex` command with this home's environment.
+    pub fn codex_cmd(&self) -> Command {
+        let mut cmd = Command::new(bin("codex"));
+        self.isolate(&mut cmd);
+        cmd.current_dir(self.dir.path()).stdin(Stdio::null());
+        cmd
+    }
+
+    /// A `codexd` command with this home's environment.
+    pub fn codexd_cmd(&self) -> Command {
+        let mut cmd = Command::new(bin("codexd"));
+        self.isolate(&mut cmd);
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run `codex --no-autostart ARGS` to completion.
+    pub fn codex(&self, args: &[&str]) -> Run {
+        let out = self
+            .codex_cmd()
+            .arg("--no-autostart")
+            .args(args)
+            .output()
+            .expect("spawn codex");
+        Run::from(out)
+    }
+
+    /// Run `codex ARGS` (autostart allowed) to completion.
+    pub fn codex_autostart(&self, args: &[&str]) -> Run {
+        Run::from(self.codex_cmd().args(args).output().expect("spawn codex"))
+    }
+
+    /// Start codexd and wait until it answers.
+    pub fn start(&self) -> Daemon {
+        let d = self.spawn_daemon(&[]);
+        d.wait_ready(self);
+        d
+    }
+
+    /// Spawn codexd with extra args, without waiting.
+    pub fn spawn_daemon(&self, args: &[&str]) -> Daemon {
+        let log = self.dir.path().join(format!("codexd-{}.log", unique()));
+        let child = self
+            .codexd_cmd()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("spawn codexd");
+        Daemon { child, log }
+    }
+
+    /// A raw JSON-RPC line client.
+    pub fn connect(&self) -> Raw {
+        Raw::connect(&self.socket)
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A finished `codex` invocation.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (None when killed by a signal).
+    pub code: Option<i32>,
+    /// stdout as text.
+    pub stdout: String,
+    /// stderr as text.
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Assert exit status 0 and return self.
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "expected success:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Assert the exit status.
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "expected exit {code}:\nstdout: {}\nstderr: {}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// stdout parsed as one JSON value.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// A codexd process; killed with SIGKILL if still running when dropped.
+pub struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait until its socket accepts connections (or fail, showing the log).
+    pub fn wait_ready(&self, home: &Home) {
+        let start = Instant::now();
+        loop {
+            if UnixStream::connect(&home.socket).is_ok() {
+                return;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "codexd did not come up; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Send a signal.
+    pub fn signal(&self, sig: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, sig).unwrap();
+    }
+
+    /// Wait for it to exit on its own.
+    pub fn wait(mut self) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "codexd did not exit; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Wait for exit and return the status together with the log.
+    pub fn wait_with_log(self) -> (ExitStatus, String) {
+        let log = self.log.clone();
+        let st = self.wait();
+        (st, std::fs::read_to_string(log).unwrap_or_default())
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(self) -> ExitStatus {
+        self.signal(rustix::process::Signal::TERM);
+        self.wait()
+    }
+
+    /// SIGKILL and wait: a crash.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A raw line-oriented JSON-RPC client.
+pub struct Raw {
+    reader: BufReader<UnixStream>,
+}
+
+impl Raw {
+    /// Connect to `socket`.
+    pub fn connect(socket: &Path) -> Self {
+        let s = UnixStream::connect(socket).expect("connect");
+        s.set_read_timeout(Some(WAIT)).unwrap();
+        Raw {
+            reader: BufReader::new(s),
+        }
+    }
+
+    /// Write raw bytes.
+    pub fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.reader.get_mut().write_all(bytes)
+    }
+
+    /// Read one line as JSON; `None` at end of stream.
+    pub fn read(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => None,
+            Ok(_) => Some(
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line ({e}): {line}")),
+            ),
+            Err(e) => panic!("read failed: {e}"),
+        }
+    }
+
+    /// Send one line and read the next message.
+    pub fn ask(&mut self, line: &str) -> Value {
+        self.write(format!("{line}\n").as_bytes()).unwrap();
+        self.read().expect("an answer")
+    }
+
+    /// Call a method with params and return the whole response.
+    pub fn call(&mut self, id: u64, method: &str, params: Value) -> Value {
+        let req =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.ask(&req.to_string())
+    }
+}
+
+/// Whether a process is running (not gone, not a zombie).
+pub fn process_running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
+            state != Some("Z")
+        })
+        .unwrap_or(false)
+}
+
+/// Poll `cond` until true or [`WAIT`] passes.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < WAIT, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Non-empty lines of a file (empty when missing).
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
