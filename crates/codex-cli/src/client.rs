@@ -54,7 +54,17 @@ impl Client {
             .map_err(|e| CliError::Other(format!("cannot encode request: {e}")))?;
         let line = jsonrpc::to_line(&Request::new(id, M::NAME, params))
             .map_err(|e| CliError::Other(format!("cannot encode request: {e}")))?;
-        self.conn.get_mut().write_all(line.as_bytes())?;
+        if let Err(e) = self.conn.get_mut().write_all(line.as_bytes()) {
+            // The daemon may have answered and closed before reading (a refused peer):
+            // its reason is worth more than "broken pipe".
+            if matches!(e.kind(), ErrorKind::BrokenPipe | ErrorKind::ConnectionReset)
+                && let Ok(Incoming::Response(r)) = self.next_message()
+                && let Some(err) = r.error
+            {
+                return Err(CliError::Rpc(err));
+            }
+            return Err(e.into());
+        }
         Ok(id)
     }
 

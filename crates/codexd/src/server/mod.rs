@@ -17,7 +17,7 @@ use interprocess::local_socket::tokio::Listener;
 use interprocess::local_socket::traits::StreamCommon as _;
 use interprocess::local_socket::traits::tokio::Listener as _;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -121,4 +121,22 @@ async fn refuse(
     if let Ok(line) = codex_proto::jsonrpc::to_line(&Response::err(Value::Null, err)) {
         let _ = stream.write_all(line.as_bytes()).await;
     }
+    // Closing with the client's first request unread would make its write fail (EPIPE) before
+    // it reads why; take what it sends for a moment, bounded in time and size, then close.
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(REFUSAL_LINGER, async {
+        let mut taken = 0usize;
+        while taken < REFUSAL_DRAIN_BYTES {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => taken += n,
+            }
+        }
+    })
+    .await;
 }
+
+/// How long a refused connection is kept open so the client can read the refusal.
+const REFUSAL_LINGER: Duration = Duration::from_millis(500);
+/// How much a refused client may send before its connection is closed anyway.
+const REFUSAL_DRAIN_BYTES: usize = 64 * 1024;
