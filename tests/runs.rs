@@ -274,10 +274,10 @@ fn prefs_show_counts_runs_successes_and_ratings_per_program() {
     assert_eq!(p["satisfaction"]["mean"], 3.5);
     let text = h.codex(&["prefs", "show"]).ok().stdout;
     assert!(
-        text.contains("PROGRAM") && text.contains("sh") && text.contains("50%"),
+        text.contains("PREFERRED PLANS") && text.contains("sh -c 'exit 1'") && text.contains("0%"),
         "{text}"
     );
-    assert!(text.contains("satisfaction"), "{text}");
+    assert!(text.contains("SATISFACTION"), "{text}");
 }
 
 #[test]

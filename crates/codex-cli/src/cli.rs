@@ -47,9 +47,16 @@ pub enum Command {
     Rate(RateArgs),
     /// List recent runs with their outcome and rating.
     History(HistoryArgs),
-    /// Show what has been learned.
+    /// Show, set or reset what has been learned about you.
     #[command(subcommand)]
     Prefs(PrefsCommand),
+    /// Delete runs from memory, the dataset and knowledge, and rebuild the profile without them.
+    Forget(ForgetArgs),
+    /// Import interactions from elsewhere, so codex knows your habits from day one.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write the learning dataset to stdout as JSONL for fine-tuning trainers.
+    Export(ExportArgs),
 }
 
 /// `codex daemon ...`
@@ -67,6 +74,9 @@ pub struct RunArgs {
     /// Approve a command that deletes recursively or needs root (rm -r, sudo, dd, mkfs, ...).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// What you want done, in your words; codex learns which command you prefer for it.
+    #[arg(long, short = 'g', value_name = "TEXT")]
+    pub goal: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub argv: Vec<String>,
@@ -97,6 +107,111 @@ pub struct HistoryArgs {
 /// `codex prefs ...`
 #[derive(Debug, Subcommand)]
 pub enum PrefsCommand {
-    /// Per program: runs, success rate, mean rating; overall satisfaction.
-    Show,
+    /// Every learned preference with its evidence: plans per task, working style,
+    /// satisfaction, workflow patterns.
+    Show(PrefsShowArgs),
+    /// Set a preference yourself; it overrides what is learned.
+    Set(PrefsSetArgs),
+    /// Drop a setting of yours; the learned value applies again.
+    Unset(PrefsUnsetArgs),
+    /// Forget every learned preference (history and ratings stay; settings stay unless --all).
+    Reset(PrefsResetArgs),
+}
+
+/// `codex prefs show ...`
+#[derive(Debug, Args)]
+pub struct PrefsShowArgs {
+    /// Only this task category (a goal, or a tool like `cargo test`).
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// Only what was learned in the project containing this folder.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
+/// `codex prefs set KEY VALUE`
+#[derive(Debug, Args)]
+pub struct PrefsSetArgs {
+    /// `autonomy_comfort` (low|medium|high) or `verbosity` (terse|normal|verbose).
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// `codex prefs unset KEY`
+#[derive(Debug, Args)]
+pub struct PrefsUnsetArgs {
+    /// `autonomy_comfort` or `verbosity`.
+    pub key: String,
+}
+
+/// `codex prefs reset ...`
+#[derive(Debug, Args)]
+pub struct PrefsResetArgs {
+    /// Also drop your explicit settings.
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `codex forget ...`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["run", "goal", "project", "all"])))]
+pub struct ForgetArgs {
+    /// One run, by id (see `codex history`).
+    #[arg(value_name = "RUN_ID")]
+    pub run: Option<RunId>,
+    /// Runs and imported lines whose goal matches: a glob (`deploy*`) or, without
+    /// wildcards, any goal containing the text. Case-insensitive.
+    #[arg(long, value_name = "PATTERN")]
+    pub goal: Option<String>,
+    /// Runs in the project containing this folder.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Everything learned from runs, ratings and imports (your settings stay).
+    #[arg(long)]
+    pub all: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Only show what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `codex import ...`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Read bash, zsh or fish history; each command line becomes an interaction.
+    ShellHistory(ImportHistoryArgs),
+}
+
+/// `codex import shell-history ...`
+#[derive(Debug, Args)]
+pub struct ImportHistoryArgs {
+    /// The history format [default: from $SHELL, else guessed from the file].
+    #[arg(long, value_name = "bash|zsh|fish")]
+    pub shell: Option<String>,
+    /// The history file [default: the shell's own, honouring $HISTFILE].
+    pub file: Option<PathBuf>,
+}
+
+/// `codex export ...`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// `openai-chat` (fine-tuning chat examples), `preference-pairs` (chosen/rejected), or
+    /// `episodes` (raw runs with their ratings).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: String,
+    /// Only runs that finished on or after this date (YYYY-MM-DD, local) or time (RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only runs rated at least this (1..5); unrated runs are left out.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub min_rating: Option<u8>,
+    /// Only runs in the project containing this folder.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
 }

@@ -40,6 +40,9 @@ pub enum CliError {
     /// A path could not be resolved.
     #[error(transparent)]
     Path(#[from] codex_proto::paths::PathError),
+    /// Bad input from the user, already worded (exit status 2).
+    #[error("{0}")]
+    Usage(String),
     /// Anything else, already worded for the user.
     #[error("{0}")]
     Other(String),
@@ -54,7 +57,7 @@ impl CliError {
                 codes::REFUSED => EXIT_REFUSED,
                 _ => EXIT_FAILURE,
             },
-            CliError::Path(_) => EXIT_USAGE,
+            CliError::Path(_) | CliError::Usage(_) => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }

@@ -1,22 +1,25 @@
 //! `codex`: parse the command line, send one request to codexd, render the answer.
 //!
 //! Layout: [`cli`] (every flag), [`session`] (finding and starting the daemon), [`client`]
-//! (the socket), [`commands`] (one file per command), [`render`] (tables, JSON),
+//! (the socket), [`commands`] (one file per command), [`render`] (tables, JSON, sparklines),
+//! [`shell_history`] (bash, zsh and fish history files), [`confirm`] (asking before deleting),
 //! [`error`] (failures and their exit statuses).
 
 mod autostart;
 mod cli;
 mod client;
 mod commands;
+mod confirm;
 mod error;
 mod render;
 mod session;
+mod shell_history;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, DaemonCommand, PrefsCommand};
+use cli::{Cli, Command, DaemonCommand, ImportCommand, PrefsCommand};
 use error::CliError;
 use session::Target;
 
@@ -32,7 +35,19 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::run::run(&target, out, args),
             Command::Rate(args) => commands::rate::run(&target, out, args),
             Command::History(args) => commands::history::run(&target, out, args),
-            Command::Prefs(PrefsCommand::Show) => commands::prefs::show(&target, out),
+            Command::Prefs(PrefsCommand::Show(args)) => commands::prefs::show(&target, out, args),
+            Command::Prefs(PrefsCommand::Set(args)) => {
+                commands::prefs::set(&target, out, args.key, Some(args.value))
+            }
+            Command::Prefs(PrefsCommand::Unset(args)) => {
+                commands::prefs::set(&target, out, args.key, None)
+            }
+            Command::Prefs(PrefsCommand::Reset(args)) => commands::prefs::reset(&target, out, args),
+            Command::Forget(args) => commands::forget::run(&target, out, args),
+            Command::Import(ImportCommand::ShellHistory(args)) => {
+                commands::import::shell_history(&target, out, args)
+            }
+            Command::Export(args) => commands::export::run(&target, out, args),
         }
     });
     match result {

@@ -73,9 +73,33 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A sparkline of `values` scaled between `lo` and `hi`: `▁▂▃▄▅▆▇█`, one character each.
+pub fn sparkline(values: &[f64], lo: f64, hi: f64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let span = (hi - lo).max(f64::EPSILON);
+    values
+        .iter()
+        .map(|v| {
+            let x = ((v - lo) / span).clamp(0.0, 1.0);
+            BARS[((x * 7.0).round() as usize).min(7)]
+        })
+        .collect()
+}
+
+/// `93%`.
+pub fn percent(x: f64) -> String {
+    format!("{:.0}%", x * 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sparklines_span_the_scale() {
+        assert_eq!(sparkline(&[1.0, 3.0, 5.0, 9.0, 0.0], 1.0, 5.0), "▁▅██▁");
+        assert_eq!(sparkline(&[], 1.0, 5.0), "");
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::types::{HistoryEntry, OutputStream, ProgramPrefs, RunId, RunOutcome, Satisfaction};
+use crate::prefs::{Profile, ProjectPatterns};
+use crate::types::{HistoryEntry, OutputStream, RunId, RunOutcome};
 
 /// A request method: its wire name and the shapes of its params and result.
 pub trait Method {
@@ -138,6 +139,10 @@ pub struct RunParams {
     /// Approve commands a safety rule would otherwise refuse.
     #[serde(default)]
     pub yes: bool,
+    /// What the user wants done; the task category is learned under its normalized form.
+    /// Without it the goal is the command line and the category is the tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
 }
 
 /// Result of [`Run`].
@@ -256,24 +261,256 @@ impl Method for History {
     type Result = HistoryResult;
 }
 
-/// `prefs/show`: what has been learned so far.
+/// `prefs/show`: what has been learned so far, with its evidence.
 pub struct PrefsShow;
+
+/// Params of [`PrefsShow`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefsShowParams {
+    /// Only this task category (matched after normalizing, like goals are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Only what was learned in the project containing this folder (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<PathBuf>,
+}
 
 /// Result of [`PrefsShow`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrefsShowResult {
-    /// Per program, most used first.
-    pub programs: Vec<ProgramPrefs>,
-    /// Overall satisfaction from ratings.
-    pub satisfaction: Satisfaction,
-    /// Whether the profile is updated from new signals (`user_preference_learning`).
-    pub learning: bool,
+    /// The learned profile (filtered as asked).
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// Workflow patterns per project, busiest first (filtered as asked).
+    pub patterns: Vec<ProjectPatterns>,
+    /// The project root `--project` resolved to, if one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 impl Method for PrefsShow {
     const NAME: &'static str = "prefs/show";
-    type Params = NoParams;
+    type Params = PrefsShowParams;
     type Result = PrefsShowResult;
+}
+
+/// `prefs/set`: an explicit setting, which overrides what is learned.
+pub struct PrefsSet;
+
+/// Params of [`PrefsSet`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefsSetParams {
+    /// `autonomy_comfort` or `verbosity`.
+    pub key: String,
+    /// low|medium|high for autonomy_comfort; terse|normal|verbose for verbosity.
+    pub value: String,
+}
+
+/// Result of [`PrefsSet`] and [`PrefsUnset`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefsSetResult {
+    /// The key.
+    pub key: String,
+    /// The value now in effect.
+    pub value: String,
+    /// Where it comes from now: `set`, `learned` or `default`.
+    pub source: String,
+    /// The value set before, if any.
+    pub previous: Option<String>,
+}
+
+impl Method for PrefsSet {
+    const NAME: &'static str = "prefs/set";
+    type Params = PrefsSetParams;
+    type Result = PrefsSetResult;
+}
+
+/// `prefs/unset`: drop an explicit setting; the learned value applies again.
+pub struct PrefsUnset;
+
+/// Params of [`PrefsUnset`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefsUnsetParams {
+    /// The key.
+    pub key: String,
+}
+
+impl Method for PrefsUnset {
+    const NAME: &'static str = "prefs/unset";
+    type Params = PrefsUnsetParams;
+    type Result = PrefsSetResult;
+}
+
+/// `prefs/reset`: forget learned preferences (episodes and history stay).
+pub struct PrefsReset;
+
+/// Params of [`PrefsReset`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefsResetParams {
+    /// Also drop explicit settings.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// Result of [`PrefsReset`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrefsResetResult {
+    /// Signals dropped from the profile.
+    pub signals: u64,
+    /// Explicit settings dropped.
+    pub settings: u64,
+}
+
+impl Method for PrefsReset {
+    const NAME: &'static str = "prefs/reset";
+    type Params = PrefsResetParams;
+    type Result = PrefsResetResult;
+}
+
+/// `forget`: delete episodes from memory, dataset and knowledge, and rebuild the profile.
+pub struct Forget;
+
+/// Params of [`Forget`]: exactly one selector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgetParams {
+    /// One run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunId>,
+    /// Runs whose goal matches this glob (case-insensitive; `*` and `?`; a pattern without
+    /// wildcards matches goals containing it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
+    /// Runs in this folder or below it (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<PathBuf>,
+    /// Everything learned from runs, ratings and imports (explicit settings stay).
+    #[serde(default)]
+    pub all: bool,
+    /// Only count what would be deleted.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Result of [`Forget`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForgetResult {
+    /// Runs matched (in episodic memory or the dataset).
+    pub runs: u64,
+    /// Dataset lines removed (examples, labels, imported interactions).
+    pub dataset_lines: u64,
+    /// Ratings removed.
+    pub ratings: u64,
+    /// True when nothing was deleted (`dry_run`).
+    pub dry_run: bool,
+}
+
+impl Method for Forget {
+    const NAME: &'static str = "forget";
+    type Params = ForgetParams;
+    type Result = ForgetResult;
+}
+
+/// `import`: interactions from elsewhere (shell history), so patterns exist on day one.
+pub struct Import;
+
+/// One imported interaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportEntry {
+    /// The command line, which becomes the goal.
+    pub command: String,
+    /// When it happened (unix seconds), if the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+}
+
+/// Params of [`Import`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportParams {
+    /// Where they come from, e.g. `zsh-history`.
+    pub source: String,
+    /// The interactions, oldest first. Send large imports in several calls.
+    pub entries: Vec<ImportEntry>,
+}
+
+/// Result of [`Import`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportResult {
+    /// Interactions recorded.
+    pub imported: u64,
+    /// Entries skipped (empty after redaction and trimming).
+    pub skipped: u64,
+}
+
+impl Method for Import {
+    const NAME: &'static str = "import";
+    type Params = ImportParams;
+    type Result = ImportResult;
+}
+
+/// `export`: the dataset as JSONL for existing trainers, streamed in `export/lines`.
+pub struct Export;
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExportFormat {
+    /// `{"messages":[...]}` chat fine-tuning examples.
+    OpenaiChat,
+    /// `{"prompt","chosen","rejected"}` from rated alternatives for the same goal.
+    PreferencePairs,
+    /// Raw episodes (dataset examples joined with their ratings).
+    Episodes,
+}
+
+/// Params of [`Export`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// The format.
+    pub format: ExportFormat,
+    /// Only runs that finished at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only runs rated at least this (1..5); unrated runs are left out when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_rating: Option<u8>,
+    /// Only runs in this folder or below (absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<PathBuf>,
+}
+
+/// Result of [`Export`], after every `export/lines` notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportResult {
+    /// Lines sent.
+    pub lines: u64,
+}
+
+impl Method for Export {
+    const NAME: &'static str = "export";
+    type Params = ExportParams;
+    type Result = ExportResult;
+}
+
+/// `export/lines` notification: the next lines of an export, in order.
+pub struct ExportLines;
+
+/// Params of [`ExportLines`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExportLinesParams {
+    /// JSON lines without their newline.
+    pub lines: Vec<String>,
+}
+
+impl Notification for ExportLines {
+    const NAME: &'static str = "export/lines";
+    type Params = ExportLinesParams;
 }
 
 #[cfg(test)]

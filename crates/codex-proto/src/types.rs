@@ -171,4 +171,10 @@ pub struct Satisfaction {
     pub mean: Option<f64>,
     /// Exponentially weighted mean, recent ratings weigh more.
     pub recent: Option<f64>,
+    /// Change of the weighted mean over the last ratings (up to 10): positive is better.
+    #[serde(default)]
+    pub trend: Option<f64>,
+    /// The weighted mean after each of the last ratings (up to 30), oldest first.
+    #[serde(default)]
+    pub series: Vec<f64>,
 }

@@ -6,10 +6,10 @@
 
 use std::sync::Arc;
 
-use codex_proto::types::RunId;
+use codex_proto::types::{RunId, SafetyClass};
 use tokio::sync::broadcast;
 
-use crate::episode::Episode;
+use crate::episode::{Draft, Episode};
 
 /// Room for events not yet taken by the slowest subscriber. Runs are process spawns and
 /// ratings are typed by hand, so subscribers (microseconds per event) never come close.
@@ -22,6 +22,21 @@ pub enum Event {
     RunFinished(Arc<Episode>),
     /// A rating was stored durably.
     Rated(Arc<Rated>),
+    /// A step needed approval and it was given or not.
+    ApprovalAnswered(Arc<ApprovalAnswered>),
+}
+
+/// An approval answer: `--yes` on a command the safety rule holds back, or its absence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalAnswered {
+    /// The run it was about (named, not yet run).
+    pub draft: Draft,
+    /// Why approval was needed.
+    pub class: SafetyClass,
+    /// Whether it was given.
+    pub approved: bool,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A rating, as stored.

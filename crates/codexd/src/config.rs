@@ -60,7 +60,7 @@ fn line_suffix(line: Option<usize>) -> String {
 pub struct Config {
     /// Record runs as episodes and examples; false records nothing.
     pub interaction_tracking_enabled: bool,
-    /// Learn workflow patterns (pattern tracker: later).
+    /// Learn per-project workflow patterns; false turns off only that.
     pub workflow_pattern_tracking: bool,
     /// Update the profile from signals; false freezes it.
     pub user_preference_learning: bool,
@@ -149,6 +149,22 @@ pub struct LearningConfig {
     pub low_satisfaction_threshold: RatingScale,
     /// Examples needed before training (optimizer: later).
     pub min_examples_for_training: u32,
+    /// Episodes kept in episodic memory; older ones are consolidated into knowledge.
+    pub episodic_memory_cap: NonZeroU32,
+    /// Bytes of a step's output kept in its episode (the tail).
+    pub output_tail_bytes: u32,
+    /// Evidence weight of an explicit rating.
+    pub explicit_weight: Weight,
+    /// Evidence weight of an implicit signal (exit status, cancel, denied approval).
+    pub implicit_weight: Weight,
+    /// Evidence weight of a correction (same goal re-run with another plan).
+    pub correction_weight: Weight,
+    /// A re-run of the same goal within this many seconds is a correction or a retry.
+    pub correction_window_secs: NonZeroU64,
+    /// Evidence loses half its weight after this many days.
+    pub decay_half_life_days: Weight,
+    /// Each newer interaction in the same task category multiplies older evidence by this.
+    pub evidence_discount: Fraction,
 }
 
 impl Default for LearningConfig {
@@ -159,6 +175,14 @@ impl Default for LearningConfig {
             satisfaction_smoothing: Fraction(0.3),
             low_satisfaction_threshold: RatingScale(2.5),
             min_examples_for_training: 200,
+            episodic_memory_cap: nz32(10_000),
+            output_tail_bytes: 2048,
+            explicit_weight: Weight(3.0),
+            implicit_weight: Weight(1.0),
+            correction_weight: Weight(1.0),
+            correction_window_secs: nz64(600),
+            decay_half_life_days: Weight(30.0),
+            evidence_discount: Fraction(0.9),
         }
     }
 }
@@ -266,6 +290,29 @@ impl TryFrom<f64> for Fraction {
 }
 
 impl Fraction {
+    /// The value.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// A positive, finite number (a weight or a duration in days).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Weight(f64);
+
+impl TryFrom<f64> for Weight {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Self, String> {
+        if v.is_finite() && v > 0.0 {
+            Ok(Weight(v))
+        } else {
+            Err(format!("must be a number greater than 0, got {v}"))
+        }
+    }
+}
+
+impl Weight {
     /// The value.
     pub fn get(self) -> f64 {
         self.0

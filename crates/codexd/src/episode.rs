@@ -1,26 +1,51 @@
 //! The record of one finished run: what was asked, where, what ran and how it ended.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use codex_proto::types::{RunId, RunOutcome};
+use codex_proto::types::{RunId, RunOutcome, SafetyClass};
 use serde::{Deserialize, Serialize};
 
-/// One finished run, as the executor saw it.
+use crate::context::project::{self, Project};
+use crate::learning::{normalize, redact};
+
+/// One finished run, as the executor saw it, with what learning adds later (the rating).
+/// Text fields are redacted of secrets before an episode is built (see docs/privacy.md).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
     /// The run's id.
     pub run_id: RunId,
-    /// What the user asked for; for an explicit command, its command line.
+    /// What the user asked for: `--goal` text, else the command line.
     pub goal: String,
-    /// The program's name (basename of argv[0]), the unit preferences are kept by.
+    /// The goal in lower case with single spaces and no trailing punctuation.
+    #[serde(default)]
+    pub goal_normalized: String,
+    /// The task category preferences are kept by: the normalized `--goal`, else the tool.
+    #[serde(default)]
+    pub category: String,
+    /// The project the run happened in, when a root marker was found.
+    #[serde(default)]
+    pub project: Option<Project>,
+    /// The program's name (basename of argv[0]).
     pub program: String,
+    /// Program plus subcommand (`cargo nextest`), the unit "preferred tools" are ranked by.
+    #[serde(default)]
+    pub tool: String,
+    /// The plan's signature: its command line without the program's path.
+    #[serde(default)]
+    pub plan: String,
     /// The command as run.
     pub argv: Vec<String>,
     /// Working directory.
     pub cwd: PathBuf,
     /// Who asked for it.
     pub trigger: Trigger,
+    /// The plan's steps as they ran (an explicit command is one step).
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+    /// Approvals the run needed and how they were given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalRecord>,
     /// When the process was started.
     pub started_at: DateTime<Utc>,
     /// When it ended.
@@ -29,6 +54,39 @@ pub struct Episode {
     pub outcome: RunOutcome,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
+    /// The user's rating, once given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    /// The comment given with the rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The command line as run (redacted).
+    pub command: String,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// The last bytes of its stdout and stderr, interleaved as they came (redacted).
+    #[serde(default)]
+    pub output_tail: String,
+}
+
+/// An approval a step needed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    /// Why it was needed.
+    pub class: SafetyClass,
+    /// The rule's explanation.
+    pub reason: String,
+    /// Whether it was given.
+    pub approved: bool,
+    /// How: `--yes` today; a prompt answer or `codex approve` later.
+    pub by: String,
 }
 
 /// Who started a run.
@@ -37,6 +95,96 @@ pub struct Episode {
 pub enum Trigger {
     /// A person, through the CLI.
     User,
+    /// A scheduled job.
+    Schedule,
+    /// A suggestion the user accepted.
+    Suggestion,
+}
+
+/// A run's names for learning, known before it runs: goal, category, tool, plan, project.
+/// Built from redacted text, so nothing derived from it can carry a secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Draft {
+    /// The goal (redacted): `--goal` text, else the command line.
+    pub goal: String,
+    /// The goal normalized.
+    pub goal_normalized: String,
+    /// The task category.
+    pub category: String,
+    /// The project, when one was found.
+    pub project: Option<Project>,
+    /// Program basename.
+    pub program: String,
+    /// Program plus subcommand.
+    pub tool: String,
+    /// Plan signature.
+    pub plan: String,
+    /// The command (redacted).
+    pub argv: Vec<String>,
+}
+
+impl Draft {
+    /// Name a run of `argv` in `cwd`, asked for as `goal`.
+    pub fn new(goal: Option<&str>, argv: &[String], cwd: &Path) -> Draft {
+        let argv = redact::redact_argv(argv);
+        let named = goal
+            .filter(|g| !g.trim().is_empty())
+            .map(|g| redact::redact(g).into_owned());
+        let plan = normalize::plan_signature(&argv);
+        let category = normalize::category(named.as_deref(), &argv);
+        let goal = named.unwrap_or_else(|| command_line(&argv));
+        Draft {
+            goal_normalized: normalize::normalize_goal(&goal),
+            goal,
+            category,
+            project: project::detect(cwd),
+            program: program_name(&argv),
+            tool: normalize::tool_of(&argv),
+            plan,
+            argv,
+        }
+    }
+
+    /// The episode of the finished run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        self,
+        run_id: RunId,
+        cwd: PathBuf,
+        approvals: Vec<ApprovalRecord>,
+        started_at: DateTime<Utc>,
+        outcome: RunOutcome,
+        duration_ms: u64,
+        output_tail: &str,
+    ) -> Episode {
+        let step = StepRecord {
+            command: self.plan.clone(),
+            outcome: outcome.clone(),
+            duration_ms,
+            output_tail: redact::redact(output_tail).into_owned(),
+        };
+        Episode {
+            run_id,
+            goal: self.goal,
+            goal_normalized: self.goal_normalized,
+            category: self.category,
+            project: self.project,
+            program: self.program,
+            tool: self.tool,
+            plan: self.plan,
+            argv: self.argv,
+            cwd,
+            trigger: Trigger::User,
+            steps: vec![step],
+            approvals,
+            started_at,
+            finished_at: Utc::now(),
+            outcome,
+            duration_ms,
+            rating: None,
+            comment: None,
+        }
+    }
 }
 
 /// The program name of a command line: the basename of its first word.

@@ -4,19 +4,22 @@
 //! - [`daemon`] — start every part in order, stop them in the order that keeps data safe.
 //! - [`server`] — the local socket, connections, JSON-RPC dispatch.
 //! - [`executor`] — safety rule, process spawning, streaming, cancellation.
-//! - [`learning`] — episodes (episodic memory) and the learning dataset.
-//! - [`feedback`] — ratings and outcomes, the preference profile.
+//! - [`learning`] — episodes, the dataset, workflow patterns, consolidated knowledge,
+//!   secret redaction, import and export.
+//! - [`feedback`] — signals (ratings, outcomes, approvals, corrections) and the profile.
 //! - [`store`] — durable files (atomic snapshots, journals, JSONL, the instance lock).
 //! - [`bus`] — the broadcast of facts (`RunFinished`, `Rated`) the learning parts subscribe to.
-//! - [`episode`] — the record of one finished run.
+//! - [`episode`] — the record of one finished run, and how a run is named before it runs.
+//! - [`context`] — project detection (the context builder grows here).
 //! - [`config`] — `personalized_learning.yaml`, validated on load.
 //! - [`telemetry`] — logs.
 //!
-//! The optimizer, scheduler, context builder and planner arrive in later work, each as its
+//! The optimizer, scheduler, context builder actor and planner arrive in later work, each as its
 //! own folder here; docs/ARCHITECTURE.md says where they plug in.
 
 pub mod bus;
 pub mod config;
+pub mod context;
 pub mod daemon;
 pub mod episode;
 pub mod executor;

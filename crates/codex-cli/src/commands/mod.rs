@@ -1,7 +1,10 @@
 //! One module per command.
 
 pub mod daemon;
+pub mod export;
+pub mod forget;
 pub mod history;
+pub mod import;
 pub mod prefs;
 pub mod rate;
 pub mod run;

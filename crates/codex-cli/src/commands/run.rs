@@ -1,4 +1,4 @@
-//! `codex run [--yes] -- CMD [ARGS...]`: the command's output goes to this terminal as it
+//! `codex run [--yes] [--goal TEXT] -- CMD [ARGS...]`: the command's output goes to this terminal as it
 //! is produced, the run id and outcome to stderr, and `codex` exits with the command's status.
 //! With `--json`, stdout carries one JSON event per line instead (`started`, `output`,
 //! `finished`). Ctrl-C ends `codex`, which closes the connection; the daemon then cancels the
@@ -39,6 +39,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         cwd,
         env: Some(env),
         yes: args.yes,
+        goal: args.goal,
     })?;
     loop {
         let shown = match client.next_message()? {

@@ -18,9 +18,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use crate::bus::{Bus, Event};
+use crate::bus::{ApprovalAnswered, Bus, Event};
 use crate::config::Config;
-use crate::episode::{Episode, Trigger, command_line, program_name};
+use crate::episode::{ApprovalRecord, Draft};
 pub use process::{Spec, Update};
 
 /// Why a run did not start.
@@ -42,6 +42,8 @@ pub enum ExecError {
 pub struct RunRequest {
     /// What to run.
     pub spec: Spec,
+    /// What the user wants done (`--goal`); the command line when `None`.
+    pub goal: Option<String>,
     /// Approve what the safety rule would refuse.
     pub yes: bool,
 }
@@ -120,6 +122,7 @@ pub fn start(config: &Config, bus: &Bus, next_run_id: u64) -> (ExecutorHandle, J
         limits: process::Limits {
             cancel_grace: Duration::from_millis(config.safety.cancel_grace_ms),
             drain: Duration::from_millis(config.safety.output_drain_ms),
+            output_tail: config.learning.output_tail_bytes as usize,
         },
         runs: JoinSet::new(),
     };
@@ -158,6 +161,17 @@ impl Actor {
         reply: oneshot::Sender<Result<RunReport, ExecError>>,
     ) {
         if let Err(e) = validate(&req) {
+            if let ExecError::Refused(refusal) = &e {
+                // Not given: a signal about the plan and about how much the user lets run.
+                let _ = self
+                    .bus
+                    .send(Event::ApprovalAnswered(Arc::new(ApprovalAnswered {
+                        draft: draft_of(&req),
+                        class: refusal.class,
+                        approved: false,
+                        at: Utc::now(),
+                    })));
+            }
             let _ = reply.send(Err(e));
             return;
         }
@@ -167,25 +181,40 @@ impl Actor {
         let limits = self.limits;
         let recorded = self.recorded;
         self.runs.spawn(async move {
-            let goal = command_line(&req.spec.argv);
-            info!(run = %run_id, command = %goal, cwd = %req.spec.cwd.display(), "run started");
+            let draft = draft_of(&req);
+            info!(run = %run_id, command = %draft.plan, cwd = %req.spec.cwd.display(), "run started");
+            let approvals: Vec<ApprovalRecord> = safety::check(&req.spec.argv)
+                .map(|r| ApprovalRecord {
+                    class: r.class,
+                    reason: r.reason,
+                    approved: true,
+                    by: "--yes".into(),
+                })
+                .into_iter()
+                .collect();
+            for a in &approvals {
+                let _ = bus.send(Event::ApprovalAnswered(Arc::new(ApprovalAnswered {
+                    draft: draft.clone(),
+                    class: a.class,
+                    approved: true,
+                    at: Utc::now(),
+                })));
+            }
             let started_at = Utc::now();
             let clock = Instant::now();
-            let outcome = process::run(&req.spec, run_id, &updates, &cancel, limits).await;
+            let finished = process::run(&req.spec, run_id, &updates, &cancel, limits).await;
             let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let outcome = finished.outcome;
             info!(run = %run_id, outcome = %outcome.label(), duration_ms, "run finished");
-            let episode = Episode {
+            let episode = draft.finish(
                 run_id,
-                goal,
-                program: program_name(&req.spec.argv),
-                argv: req.spec.argv,
-                cwd: req.spec.cwd,
-                trigger: Trigger::User,
+                req.spec.cwd,
+                approvals,
                 started_at,
-                finished_at: Utc::now(),
-                outcome: outcome.clone(),
+                outcome.clone(),
                 duration_ms,
-            };
+                &finished.output_tail,
+            );
             // Published before the reply: a client that sees the result and asks again
             // finds the run recorded.
             let _ = bus.send(Event::RunFinished(Arc::new(episode)));
@@ -197,6 +226,10 @@ impl Actor {
             }));
         });
     }
+}
+
+fn draft_of(req: &RunRequest) -> Draft {
+    Draft::new(req.goal.as_deref(), &req.spec.argv, &req.spec.cwd)
 }
 
 fn validate(req: &RunRequest) -> Result<(), ExecError> {

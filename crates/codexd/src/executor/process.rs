@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use codex_proto::types::{OutputStream, RunId, RunOutcome};
@@ -55,6 +56,17 @@ pub struct Limits {
     pub cancel_grace: Duration,
     /// How long output is read after the process exits.
     pub drain: Duration,
+    /// Bytes of output kept for the episode (the tail).
+    pub output_tail: usize,
+}
+
+/// How a command ended, and the end of what it printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// The last `Limits::output_tail` bytes of stdout and stderr, interleaved as they came.
+    pub output_tail: String,
 }
 
 /// Run `spec` to completion or cancellation. Updates that cannot be delivered (client gone)
@@ -65,6 +77,23 @@ pub async fn run(
     updates: &mpsc::Sender<Update>,
     cancel: &CancellationToken,
     limits: Limits,
+) -> Finished {
+    let tail = Arc::new(Mutex::new(Tail::new(limits.output_tail)));
+    let outcome = run_inner(spec, run_id, updates, cancel, limits, &tail).await;
+    let output_tail = tail.lock().map(|mut t| t.take()).unwrap_or_default();
+    Finished {
+        outcome,
+        output_tail,
+    }
+}
+
+async fn run_inner(
+    spec: &Spec,
+    run_id: RunId,
+    updates: &mpsc::Sender<Update>,
+    cancel: &CancellationToken,
+    limits: Limits,
+    tail: &Arc<Mutex<Tail>>,
 ) -> RunOutcome {
     let Some((program, args)) = spec.argv.split_first() else {
         return RunOutcome::FailedToStart {
@@ -101,10 +130,20 @@ pub async fn run(
     let _ = updates.send(Update::Started { run_id, pid }).await;
     let mut pumps = tokio::task::JoinSet::new();
     if let Some(out) = child.stdout.take() {
-        pumps.spawn(pump(out, OutputStream::Stdout, updates.clone()));
+        pumps.spawn(pump(
+            out,
+            OutputStream::Stdout,
+            updates.clone(),
+            tail.clone(),
+        ));
     }
     if let Some(err) = child.stderr.take() {
-        pumps.spawn(pump(err, OutputStream::Stderr, updates.clone()));
+        pumps.spawn(pump(
+            err,
+            OutputStream::Stderr,
+            updates.clone(),
+            tail.clone(),
+        ));
     }
 
     let outcome = tokio::select! {
@@ -162,6 +201,7 @@ async fn pump(
     mut src: impl AsyncRead + Unpin,
     stream: OutputStream,
     updates: mpsc::Sender<Update>,
+    tail: Arc<Mutex<Tail>>,
 ) {
     let mut buf = vec![0u8; CHUNK];
     let mut text = Utf8Stream::default();
@@ -172,6 +212,9 @@ async fn pump(
             Ok(n) => n,
         };
         let data = text.push(&buf[..n]);
+        if let Ok(mut t) = tail.lock() {
+            t.push(&data);
+        }
         if deliver
             && !data.is_empty()
             && updates.send(Update::Output { stream, data }).await.is_err()
@@ -180,8 +223,57 @@ async fn pump(
         }
     }
     let rest = text.finish();
+    if let Ok(mut t) = tail.lock() {
+        t.push(&rest);
+    }
     if deliver && !rest.is_empty() {
         let _ = updates.send(Update::Output { stream, data: rest }).await;
+    }
+}
+
+/// The last `cap` bytes of a text, cut at a character boundary. Trims lazily (at twice the
+/// cap) so a chatty command costs an occasional copy, not one per chunk.
+#[derive(Debug)]
+pub struct Tail {
+    buf: String,
+    cap: usize,
+}
+
+impl Tail {
+    /// An empty tail keeping `cap` bytes.
+    pub fn new(cap: usize) -> Self {
+        Tail {
+            buf: String::new(),
+            cap,
+        }
+    }
+
+    /// Append text.
+    pub fn push(&mut self, text: &str) {
+        if self.cap == 0 {
+            return;
+        }
+        self.buf.push_str(text);
+        if self.buf.len() > self.cap.saturating_mul(2) {
+            self.trim();
+        }
+    }
+
+    /// The kept text, leaving the tail empty.
+    pub fn take(&mut self) -> String {
+        self.trim();
+        std::mem::take(&mut self.buf)
+    }
+
+    fn trim(&mut self) {
+        if self.buf.len() <= self.cap {
+            return;
+        }
+        let mut cut = self.buf.len() - self.cap;
+        while !self.buf.is_char_boundary(cut) {
+            cut += 1;
+        }
+        self.buf.drain(..cut);
     }
 }
 
@@ -257,9 +349,15 @@ mod tests {
     const LIMITS: Limits = Limits {
         cancel_grace: Duration::from_millis(500),
         drain: Duration::from_millis(500),
+        output_tail: 16,
     };
 
     async fn collect(argv: &[&str]) -> (RunOutcome, String, String) {
+        let (f, out, err) = collect_all(argv).await;
+        (f.outcome, out, err)
+    }
+
+    async fn collect_all(argv: &[&str]) -> (Finished, String, String) {
         let (tx, mut rx) = mpsc::channel(64);
         let outcome = run(
             &spec(argv),
@@ -293,6 +391,25 @@ mod tests {
         assert_eq!(outcome, RunOutcome::Exited { code: 3 });
         assert_eq!(out, "out\n");
         assert_eq!(err, "err\n");
+    }
+
+    #[tokio::test]
+    async fn the_output_tail_keeps_the_last_bytes() {
+        let (f, out, _) = collect_all(&["sh", "-c", "echo 0123456789abcdef; echo tail-é"]).await;
+        assert_eq!(out, "0123456789abcdef\ntail-é\n");
+        assert_eq!(f.output_tail, "9abcdef\ntail-é\n");
+    }
+
+    #[test]
+    fn tails_cut_at_character_boundaries() {
+        let mut t = Tail::new(3);
+        t.push("aé");
+        t.push("éé");
+        // 7 bytes kept to 3: the cut lands inside an 'é' and moves forward.
+        assert_eq!(t.take(), "é");
+        let mut off = Tail::new(0);
+        off.push("anything");
+        assert_eq!(off.take(), "");
     }
 
     #[tokio::test]
@@ -347,7 +464,7 @@ mod tests {
             .parse()
             .unwrap();
         cancel.cancel();
-        assert_eq!(task.await.unwrap(), RunOutcome::Cancelled);
+        assert_eq!(task.await.unwrap().outcome, RunOutcome::Cancelled);
         // The grandchild dies (it may linger as a zombie until its new parent reaps it).
         let running = || {
             std::fs::read_to_string(format!("/proc/{grandchild}/stat"))

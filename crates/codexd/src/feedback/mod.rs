@@ -1,29 +1,38 @@
-//! Feedback collector: explicit ratings and implicit outcomes become the preference profile.
+//! Feedback collector: explicit ratings, implicit outcomes, approvals and corrections become
+//! the preference profile.
 //!
-//! An actor owning the feedback state (a journaled snapshot). A rating is appended to the
-//! journal and fsynced before it is acknowledged — one line, no rewrite of history. The
-//! derived [`Profile`] is published on a `watch` channel as an `Arc` snapshot that any part
-//! reads without asking. `user_preference_learning: false` freezes the profile; signals are
-//! still stored.
+//! An actor owning the feedback state (a journaled snapshot of every signal, the current
+//! rating of each run and the explicit settings). A rating is appended to the journal and
+//! fsynced before it is acknowledged — one line, no rewrite of history. The derived
+//! [`Profile`] is published on a `watch` channel as an `Arc` snapshot that any part reads
+//! without asking. `user_preference_learning: false` freezes the profile; signals are still
+//! stored (and never counted).
 
-pub mod profile;
+pub mod model;
+pub mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use codex_proto::prefs::Profile;
 use codex_proto::types::RunId;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, error};
 
-use crate::bus::{Bus, Event, Rated};
+use crate::bus::{ApprovalAnswered, Bus, Event, Rated};
 use crate::config::Config;
 use crate::episode::Episode;
 use crate::store::journal::Journaled;
 use crate::store::{Layout, StoreError};
-use profile::{FeedbackOp, FeedbackState, Profile};
+use model::Params;
+use state::{FeedbackOp, FeedbackState, Signal, SignalKind};
+
+/// How often a changed profile is republished while signals stream in: publishing builds the
+/// whole profile, so a burst of runs pays for it once per interval, not once per run.
+const PUBLISH_EVERY: Duration = Duration::from_millis(100);
 
 /// Why the feedback collector could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +40,9 @@ pub enum FeedbackError {
     /// Storage failed; nothing was acknowledged.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A setting that does not exist or a value it does not take.
+    #[error("{0}")]
+    BadSetting(String),
     /// The actor has stopped (daemon shutting down).
     #[error("the feedback collector has stopped")]
     Gone,
@@ -52,9 +64,40 @@ pub struct RatingView {
     pub comment: Option<String>,
 }
 
+/// A setting after a change: its value in effect, where that comes from, and what was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingChange {
+    /// The value in effect.
+    pub value: String,
+    /// `set`, `learned` or `default`.
+    pub source: String,
+    /// What was set before.
+    pub previous: Option<String>,
+}
+
+/// Which runs to forget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgetRuns {
+    /// These.
+    Some(Vec<RunId>),
+    /// Every signal and rating.
+    All,
+}
+
+/// Counts of what a forget or reset removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Removed {
+    /// Signals dropped.
+    pub signals: u64,
+    /// Ratings dropped.
+    pub ratings: u64,
+    /// Settings dropped.
+    pub settings: u64,
+}
+
 enum Command {
     Rate {
-        episode: Episode,
+        episode: Box<Episode>,
         score: u8,
         comment: Option<String>,
         reply: oneshot::Sender<Result<RateOutcome, FeedbackError>>,
@@ -65,6 +108,24 @@ enum Command {
     },
     Count {
         reply: oneshot::Sender<u64>,
+    },
+    Profile {
+        category: Option<String>,
+        project: Option<String>,
+        reply: oneshot::Sender<Profile>,
+    },
+    Setting {
+        key: String,
+        value: Option<String>,
+        reply: oneshot::Sender<Result<SettingChange, FeedbackError>>,
+    },
+    Forget {
+        runs: ForgetRuns,
+        reply: oneshot::Sender<Result<Removed, FeedbackError>>,
+    },
+    Reset {
+        all: bool,
+        reply: oneshot::Sender<Result<Removed, FeedbackError>>,
     },
 }
 
@@ -96,7 +157,7 @@ impl FeedbackHandle {
         comment: Option<String>,
     ) -> Result<RateOutcome, FeedbackError> {
         self.ask(|reply| Command::Rate {
-            episode,
+            episode: Box::new(episode),
             score,
             comment,
             reply,
@@ -117,6 +178,40 @@ impl FeedbackHandle {
         self.ask(|reply| Command::Count { reply }).await
     }
 
+    /// A fresh profile, limited to a category (normalized) and/or a project root.
+    pub async fn profile_for(
+        &self,
+        category: Option<String>,
+        project: Option<String>,
+    ) -> Result<Profile, FeedbackError> {
+        self.ask(|reply| Command::Profile {
+            category,
+            project,
+            reply,
+        })
+        .await
+    }
+
+    /// Set (`Some`) or unset (`None`) an explicit setting; durable before it returns.
+    pub async fn setting(
+        &self,
+        key: String,
+        value: Option<String>,
+    ) -> Result<SettingChange, FeedbackError> {
+        self.ask(|reply| Command::Setting { key, value, reply })
+            .await?
+    }
+
+    /// Drop the signals and ratings of these runs (or all) and fold the profile again.
+    pub async fn forget(&self, runs: ForgetRuns) -> Result<Removed, FeedbackError> {
+        self.ask(|reply| Command::Forget { runs, reply }).await?
+    }
+
+    /// Drop every learned signal (ratings stay in history); `all` drops settings too.
+    pub async fn reset(&self, all: bool) -> Result<Removed, FeedbackError> {
+        self.ask(|reply| Command::Reset { all, reply }).await?
+    }
+
     /// The latest published profile (lock-free read).
     pub fn profile(&self) -> Arc<Profile> {
         self.profile.borrow().clone()
@@ -134,23 +229,25 @@ pub struct Started {
 
 /// Load the feedback state (recovering from crashes) and start the actor.
 pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, StoreError> {
-    let (state, _recovery) = Journaled::<FeedbackState>::open(
+    let (mut state, _recovery) = Journaled::<FeedbackState>::open(
         layout.feedback.clone(),
         config.storage.compact_min_bytes.get(),
     )?;
-    let smoothing = config.learning.satisfaction_smoothing.get();
+    state
+        .state_mut()
+        .configure(Params::from_config(&config.learning));
     let learning = config.user_preference_learning;
-    let (publish, profile) =
-        watch::channel(Arc::new(Profile::build(state.state(), smoothing, learning)));
+    let first = build(state.state(), None, None, learning);
+    let (publish, profile) = watch::channel(Arc::new(first));
     let (tx, rx) = mpsc::channel(256);
     let actor = Actor {
         state,
         publish,
         bus: bus.clone(),
-        smoothing,
         learning,
         tracking: config.interaction_tracking_enabled,
         sync_every: Duration::from_secs(config.learning.flush_interval_secs.get()),
+        dirty: false,
     };
     let task = tokio::spawn(actor.run(rx, bus.subscribe()));
     Ok(Started {
@@ -159,14 +256,25 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
     })
 }
 
+fn build(
+    state: &FeedbackState,
+    category: Option<&str>,
+    project: Option<&str>,
+    learning: bool,
+) -> Profile {
+    state
+        .model
+        .profile(Utc::now(), &state.settings, category, project, learning)
+}
+
 struct Actor {
     state: Journaled<FeedbackState>,
     publish: watch::Sender<Arc<Profile>>,
     bus: Bus,
-    smoothing: f64,
     learning: bool,
     tracking: bool,
     sync_every: Duration,
+    dirty: bool,
 }
 
 impl Actor {
@@ -177,6 +285,8 @@ impl Actor {
     ) {
         let mut tick = tokio::time::interval(self.sync_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut publish = tokio::time::interval(PUBLISH_EVERY);
+        publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;
@@ -192,6 +302,7 @@ impl Actor {
                     Some(cmd) => self.on_command(cmd),
                     None => break,
                 },
+                _ = publish.tick(), if self.dirty => self.publish_profile(),
                 _ = tick.tick() => self.sync(),
             }
         }
@@ -210,20 +321,54 @@ impl Actor {
     }
 
     fn on_event(&mut self, ev: Event) {
-        let Event::RunFinished(ep) = ev else { return };
         if !self.tracking {
             return;
         }
-        let op = FeedbackOp::Outcome {
-            run_id: ep.run_id,
-            program: ep.program.clone(),
-            success: ep.outcome.success(),
-            at: ep.finished_at,
-            learn: self.learning,
+        let signal = match ev {
+            Event::RunFinished(ep) => self.outcome_signal(&ep),
+            Event::ApprovalAnswered(a) => self.approval_signal(&a),
+            Event::Rated(_) => return, // our own, already applied
         };
-        match self.state.append(op, false) {
-            Ok(()) => self.publish_profile(),
-            Err(e) => error!(run = %ep.run_id, "cannot record outcome: {e}"),
+        let run = signal.run_id;
+        match self.state.append(FeedbackOp::Signal { signal }, false) {
+            Ok(()) => self.dirty = true,
+            Err(e) => error!(run = ?run, "cannot record signal: {e}"),
+        }
+    }
+
+    fn outcome_signal(&self, ep: &Episode) -> Signal {
+        Signal {
+            run_id: Some(ep.run_id),
+            at: ep.finished_at,
+            category: ep.category.clone(),
+            plan: ep.plan.clone(),
+            tool: ep.tool.clone(),
+            program: ep.program.clone(),
+            project: ep.project.as_ref().map(|p| p.root.display().to_string()),
+            learn: self.learning,
+            kind: SignalKind::Outcome {
+                success: ep.outcome.success(),
+                cancelled: matches!(ep.outcome, codex_proto::types::RunOutcome::Cancelled),
+                dry_run: model::is_dry_run(&ep.argv, &ep.tool),
+                verbosity: model::verbosity_of(&ep.argv),
+            },
+        }
+    }
+
+    fn approval_signal(&self, a: &ApprovalAnswered) -> Signal {
+        let d = &a.draft;
+        Signal {
+            run_id: None,
+            at: a.at,
+            category: d.category.clone(),
+            plan: d.plan.clone(),
+            tool: d.tool.clone(),
+            program: d.program.clone(),
+            project: d.project.as_ref().map(|p| p.root.display().to_string()),
+            learn: self.learning,
+            kind: SignalKind::Approval {
+                approved: a.approved,
+            },
         }
     }
 
@@ -235,7 +380,7 @@ impl Actor {
                 comment,
                 reply,
             } => {
-                let _ = reply.send(self.rate(episode, score, comment));
+                let _ = reply.send(self.rate(*episode, score, comment));
             }
             Command::RatingsFor { ids, reply } => {
                 let ratings = &self.state.state().ratings;
@@ -258,6 +403,31 @@ impl Actor {
             Command::Count { reply } => {
                 let _ = reply.send(self.state.state().ratings.len() as u64);
             }
+            Command::Profile {
+                category,
+                project,
+                reply,
+            } => {
+                let _ = reply.send(build(
+                    self.state.state(),
+                    category.as_deref(),
+                    project.as_deref(),
+                    self.learning,
+                ));
+            }
+            Command::Setting { key, value, reply } => {
+                let _ = reply.send(self.set(key, value));
+            }
+            Command::Forget { runs, reply } => {
+                let op = match runs {
+                    ForgetRuns::Some(ids) => FeedbackOp::Forget { runs: ids },
+                    ForgetRuns::All => FeedbackOp::ForgetAll,
+                };
+                let _ = reply.send(self.remove(op));
+            }
+            Command::Reset { all, reply } => {
+                let _ = reply.send(self.remove(FeedbackOp::Reset { all }));
+            }
         }
     }
 
@@ -274,13 +444,20 @@ impl Actor {
             .get(&episode.run_id)
             .map(|r| r.score);
         let at = Utc::now();
-        let op = FeedbackOp::Rated {
-            run_id: episode.run_id,
-            program: episode.program,
-            score,
-            comment: comment.clone(),
+        let signal = Signal {
+            run_id: Some(episode.run_id),
             at,
+            category: episode.category,
+            plan: episode.plan,
+            tool: episode.tool,
+            program: episode.program,
+            project: episode.project.map(|p| p.root.display().to_string()),
             learn: self.learning,
+            kind: SignalKind::Rating { score },
+        };
+        let op = FeedbackOp::Rated {
+            signal,
+            comment: comment.clone(),
         };
         self.state.append(op, true)?;
         self.publish_profile();
@@ -294,8 +471,66 @@ impl Actor {
         Ok(RateOutcome { previous })
     }
 
+    fn set(&mut self, key: String, value: Option<String>) -> Result<SettingChange, FeedbackError> {
+        let Some(allowed) = model::allowed_values(&key) else {
+            return Err(FeedbackError::BadSetting(format!(
+                "unknown setting `{key}`: the settings are {} and {}",
+                model::AUTONOMY,
+                model::VERBOSITY
+            )));
+        };
+        if let Some(v) = &value
+            && !allowed.contains(&v.as_str())
+        {
+            return Err(FeedbackError::BadSetting(format!(
+                "`{v}` is not a value of {key}: use one of {}",
+                allowed.join(", ")
+            )));
+        }
+        let previous = self.state.state().settings.get(&key).cloned();
+        self.state.append(
+            FeedbackOp::Setting {
+                key: key.clone(),
+                value,
+            },
+            true,
+        )?;
+        self.publish_profile();
+        let style = build(self.state.state(), None, None, self.learning).style;
+        let now = if key == model::AUTONOMY {
+            style.autonomy_comfort
+        } else {
+            style.verbosity
+        };
+        Ok(SettingChange {
+            value: now.value,
+            source: now.source,
+            previous,
+        })
+    }
+
+    fn remove(&mut self, op: FeedbackOp) -> Result<Removed, FeedbackError> {
+        let before = self.state.state();
+        let (signals, ratings, settings) = (
+            before.signals.len() as u64,
+            before.ratings.len() as u64,
+            before.settings.len() as u64,
+        );
+        self.state.append(op, true)?;
+        // Deleting must not leave the old data readable in the journal: fold it away now.
+        self.state.compact()?;
+        self.publish_profile();
+        let after = self.state.state();
+        Ok(Removed {
+            signals: signals - after.signals.len() as u64,
+            ratings: ratings - after.ratings.len() as u64,
+            settings: settings - after.settings.len() as u64,
+        })
+    }
+
     fn publish_profile(&mut self) {
-        let profile = Profile::build(self.state.state(), self.smoothing, self.learning);
+        self.dirty = false;
+        let profile = build(self.state.state(), None, None, self.learning);
         self.publish.send_replace(Arc::new(profile));
     }
 

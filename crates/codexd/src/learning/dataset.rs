@@ -1,43 +1,26 @@
 //! The learning dataset (`storage/learning/personalized_dataset.jsonl`): one example per
-//! finished run, one label per rating joined by run id. Written in batches.
+//! finished run, one label per rating joined by run id, and one interaction per imported
+//! history line. Appended in batches; rewritten only by `codex forget`.
+
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use codex_proto::types::{RunId, RunOutcome};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bus::Rated;
-use crate::episode::{Episode, Trigger};
+use crate::context::project::Project;
+use crate::episode::{ApprovalRecord, Episode, Trigger};
 use crate::store::StoreError;
 use crate::store::jsonl::Appender;
 
 /// One line of the dataset.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Record<'a> {
+pub enum Record {
     /// A finished run.
-    Example {
-        /// The run.
-        run_id: RunId,
-        /// When it finished.
-        at: DateTime<Utc>,
-        /// What was asked.
-        goal: &'a str,
-        /// Program name.
-        program: &'a str,
-        /// The command as run.
-        argv: &'a [String],
-        /// Where it ran.
-        cwd: &'a std::path::Path,
-        /// Who asked.
-        trigger: Trigger,
-        /// How it ended.
-        outcome: &'a RunOutcome,
-        /// Exit code 0.
-        success: bool,
-        /// Wall time.
-        duration_ms: u64,
-    },
-    /// A rating for an earlier example.
+    Example(Box<Example>),
+    /// A rating for an earlier example (the latest label of a run wins).
     Label {
         /// The run rated.
         run_id: RunId,
@@ -46,34 +29,117 @@ pub enum Record<'a> {
         /// 1..5.
         score: u8,
         /// The user's comment.
-        comment: Option<&'a str>,
+        #[serde(default)]
+        comment: Option<String>,
+    },
+    /// An imported interaction (a shell history line): a goal with no known outcome.
+    Interaction {
+        /// When, if the source said.
+        #[serde(default)]
+        at: Option<DateTime<Utc>>,
+        /// The command line (redacted).
+        goal: String,
+        /// The goal normalized.
+        goal_normalized: String,
+        /// Where it came from, e.g. `zsh-history`.
+        source: String,
     },
 }
 
-impl<'a> Record<'a> {
+/// A finished run as a learning example.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    /// The run.
+    pub run_id: RunId,
+    /// When it finished.
+    pub at: DateTime<Utc>,
+    /// What was asked (redacted).
+    pub goal: String,
+    /// The goal normalized.
+    #[serde(default)]
+    pub goal_normalized: String,
+    /// Its task category.
+    #[serde(default)]
+    pub category: String,
+    /// The project.
+    #[serde(default)]
+    pub project: Option<Project>,
+    /// Program basename.
+    pub program: String,
+    /// Program plus subcommand.
+    #[serde(default)]
+    pub tool: String,
+    /// The plan's command line.
+    #[serde(default)]
+    pub plan: String,
+    /// The command as run (redacted).
+    pub argv: Vec<String>,
+    /// Where it ran.
+    pub cwd: std::path::PathBuf,
+    /// Who asked.
+    pub trigger: Trigger,
+    /// How it ended.
+    pub outcome: RunOutcome,
+    /// Exit code 0.
+    pub success: bool,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// Approvals it needed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalRecord>,
+    /// Whether workflow patterns were tracked for it (`workflow_pattern_tracking`).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub patterns: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl Record {
     /// The example for a finished run.
-    pub fn example(e: &'a Episode) -> Self {
-        Record::Example {
+    pub fn example(e: &Episode, patterns: bool) -> Self {
+        Record::Example(Box::new(Example {
             run_id: e.run_id,
             at: e.finished_at,
-            goal: &e.goal,
-            program: &e.program,
-            argv: &e.argv,
-            cwd: &e.cwd,
+            goal: e.goal.clone(),
+            goal_normalized: e.goal_normalized.clone(),
+            category: e.category.clone(),
+            project: e.project.clone(),
+            program: e.program.clone(),
+            tool: e.tool.clone(),
+            plan: e.plan.clone(),
+            argv: e.argv.clone(),
+            cwd: e.cwd.clone(),
             trigger: e.trigger,
-            outcome: &e.outcome,
+            outcome: e.outcome.clone(),
             success: e.outcome.success(),
             duration_ms: e.duration_ms,
-        }
+            approvals: e.approvals.clone(),
+            patterns,
+        }))
     }
 
     /// The label for a rating.
-    pub fn label(r: &'a Rated) -> Self {
+    pub fn label(r: &Rated) -> Self {
         Record::Label {
             run_id: r.run_id,
             at: r.at,
             score: r.score,
-            comment: r.comment.as_deref(),
+            comment: r.comment.clone(),
+        }
+    }
+
+    /// The run a record is about, if any.
+    pub fn run_id(&self) -> Option<RunId> {
+        match self {
+            Record::Example(e) => Some(e.run_id),
+            Record::Label { run_id, .. } => Some(*run_id),
+            Record::Interaction { .. } => None,
         }
     }
 }
@@ -98,8 +164,13 @@ impl DatasetWriter {
         }
     }
 
+    /// The dataset file.
+    pub fn path(&self) -> &Path {
+        self.out.path()
+    }
+
     /// Queue a record; true when a full batch is waiting to be flushed.
-    pub fn push(&mut self, record: &Record<'_>) -> Result<bool, StoreError> {
+    pub fn push(&mut self, record: &Record) -> Result<bool, StoreError> {
         serde_json::to_writer(&mut self.pending, record).map_err(|source| StoreError::Encode {
             path: self.out.path().to_path_buf(),
             source,
@@ -126,4 +197,45 @@ impl DatasetWriter {
         self.pending_records = 0;
         Ok(n)
     }
+}
+
+impl DatasetWriter {
+    /// Flush, then replace the whole file with `records` (for `codex forget`).
+    pub fn replace_all(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        self.flush()?;
+        rewrite(self.out.path(), records)?;
+        self.out.close();
+        Ok(())
+    }
+}
+
+/// Every record of a dataset file in order, and how many lines did not parse.
+pub fn read_all(path: &Path) -> Result<(Vec<Record>, u64), StoreError> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(StoreError::io("cannot read", path)(e)),
+    };
+    let mut records = Vec::new();
+    let mut bad = 0;
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        match serde_json::from_slice::<Record>(line) {
+            Ok(r) => records.push(r),
+            Err(_) => bad += 1,
+        }
+    }
+    Ok((records, bad))
+}
+
+/// Replace the dataset with `records` (atomically: a crash leaves the old file or the new).
+pub fn rewrite(path: &Path, records: &[Record]) -> Result<(), StoreError> {
+    let mut bytes = Vec::new();
+    for r in records {
+        serde_json::to_writer(&mut bytes, r).map_err(|source| StoreError::Encode {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        bytes.push(b'\n');
+    }
+    crate::store::atomic::write_atomic(path, &bytes)
 }

@@ -1,6 +1,7 @@
-//! Episodic memory: the episodes of recent runs, kept in a journaled snapshot.
+//! Episodic memory: the most recent episodes, kept in a journaled snapshot and bounded by
+//! `learning.episodic_memory_cap`; older ones are consolidated into knowledge and evicted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use codex_proto::types::RunId;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,26 @@ pub enum MemoryOp {
     /// A run finished.
     Record {
         /// The episode.
-        episode: Episode,
+        episode: Box<Episode>,
+    },
+    /// A run was rated (a re-rating replaces the score).
+    Rate {
+        /// The run.
+        run_id: RunId,
+        /// 1..5.
+        score: u8,
+        /// The comment.
+        comment: Option<String>,
+    },
+    /// These episodes were consolidated into knowledge and leave memory.
+    Evict {
+        /// The runs.
+        runs: Vec<RunId>,
+    },
+    /// The user asked to forget these runs.
+    Forget {
+        /// The runs.
+        runs: Vec<RunId>,
     },
 }
 
@@ -40,7 +60,29 @@ impl State for EpisodicMemory {
                 let id = episode.run_id;
                 self.next_run_id = self.next_run_id.max(id.0 + 1);
                 self.last_finished = Some(id);
-                self.episodes.insert(id, episode);
+                self.episodes.insert(id, *episode);
+            }
+            MemoryOp::Rate {
+                run_id,
+                score,
+                comment,
+            } => {
+                if let Some(e) = self.episodes.get_mut(&run_id) {
+                    e.rating = Some(score);
+                    e.comment = comment;
+                }
+            }
+            MemoryOp::Evict { runs } => {
+                for r in runs {
+                    self.episodes.remove(&r);
+                }
+            }
+            MemoryOp::Forget { runs } => {
+                let runs: HashSet<RunId> = runs.into_iter().collect();
+                self.episodes.retain(|id, _| !runs.contains(id));
+                if self.last_finished.is_some_and(|l| runs.contains(&l)) {
+                    self.last_finished = None;
+                }
             }
         }
     }
@@ -50,5 +92,71 @@ impl EpisodicMemory {
     /// The newest `limit` episodes, newest first.
     pub fn recent(&self, limit: usize) -> impl Iterator<Item = &Episode> {
         self.episodes.values().rev().take(limit)
+    }
+
+    /// The oldest episodes beyond `cap`, plus a tenth of `cap` more, so eviction (and the
+    /// consolidation write that comes with it) happens once per many runs, not every run.
+    pub fn over_cap(&self, cap: usize) -> Vec<&Episode> {
+        if self.episodes.len() <= cap {
+            return Vec::new();
+        }
+        let n = self.episodes.len() - cap + cap / 10;
+        self.episodes.values().take(n).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::episode::Draft;
+    use codex_proto::types::RunOutcome;
+
+    fn ep(id: u64) -> Episode {
+        let argv = vec!["true".to_string()];
+        Draft::new(None, &argv, std::path::Path::new("/")).finish(
+            RunId(id),
+            "/".into(),
+            Vec::new(),
+            chrono::Utc::now(),
+            RunOutcome::Exited { code: 0 },
+            1,
+            "",
+        )
+    }
+
+    #[test]
+    fn over_cap_takes_the_oldest_with_slack() {
+        let mut m = EpisodicMemory::default();
+        for id in 1..=25 {
+            m.apply(MemoryOp::Record {
+                episode: Box::new(ep(id)),
+            });
+        }
+        assert!(m.over_cap(30).is_empty());
+        let out: Vec<u64> = m.over_cap(20).iter().map(|e| e.run_id.0).collect();
+        assert_eq!(out, (1..=7).collect::<Vec<_>>()); // 5 over the cap + 2 slack
+    }
+
+    #[test]
+    fn forgetting_the_last_run_clears_the_default_but_keeps_ids_growing() {
+        let mut m = EpisodicMemory::default();
+        m.apply(MemoryOp::Record {
+            episode: Box::new(ep(1)),
+        });
+        m.apply(MemoryOp::Record {
+            episode: Box::new(ep(2)),
+        });
+        m.apply(MemoryOp::Rate {
+            run_id: RunId(2),
+            score: 4,
+            comment: Some("ok".into()),
+        });
+        assert_eq!(m.episodes[&RunId(2)].rating, Some(4));
+        m.apply(MemoryOp::Forget {
+            runs: vec![RunId(2)],
+        });
+        assert_eq!(m.last_finished, None);
+        assert_eq!(m.next_run_id, 3);
+        assert_eq!(m.episodes.len(), 1);
     }
 }

@@ -1,20 +1,30 @@
-//! Learning pipeline: turns every finished run into an episode (episodic memory) and a
-//! learning example (the dataset), and every rating into a label.
+//! Learning pipeline: turns every finished run into an episode (episodic memory), a learning
+//! example (the dataset) and workflow patterns (knowledge); every rating into a label; old
+//! episodes into consolidated knowledge; imported shell history into patterns.
 //!
-//! An actor: it owns episodic memory and the dataset writer, takes facts from the bus and
-//! questions through [`LearningHandle`]. Episodes are appended to the memory journal as they
-//! come (one `write`, survives a process crash); dataset lines are flushed in batches (size,
-//! interval, shutdown). `interaction_tracking_enabled: false` makes it record nothing.
+//! An actor: it owns episodic memory, knowledge and the dataset writer, takes facts from the
+//! bus and questions through [`LearningHandle`]. Episodes and knowledge changes are appended
+//! to journals as they come (one `write` each, survives a process crash); dataset lines are
+//! flushed in batches (size, interval, shutdown). `interaction_tracking_enabled: false`
+//! makes it record nothing; `workflow_pattern_tracking: false` skips only the patterns.
 
 pub mod dataset;
+pub mod export;
+pub mod knowledge;
 pub mod memory;
+pub mod normalize;
+pub mod redact;
 
+use std::collections::HashSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use codex_proto::methods::{ExportFormat, ImportEntry};
+use codex_proto::prefs::ProjectPatterns;
 use codex_proto::types::RunId;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::bus::{Bus, Event};
 use crate::config::Config;
@@ -23,6 +33,7 @@ use crate::store::journal::Journaled;
 use crate::store::jsonl::{self, Appender};
 use crate::store::{Layout, StoreError};
 use dataset::{DatasetWriter, Record};
+use knowledge::{Knowledge, KnowledgeOp, Summary};
 use memory::{EpisodicMemory, MemoryOp};
 
 /// Why a question to the learning pipeline has no answer.
@@ -41,6 +52,14 @@ pub enum LearningError {
     /// No episode has this id.
     #[error("unknown run id {0}: see `codex history` for recorded runs")]
     UnknownRun(RunId),
+    /// A `--goal` pattern that is not a valid glob.
+    #[error("bad goal pattern `{pattern}`: {reason}")]
+    BadPattern {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        reason: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -58,6 +77,37 @@ pub struct LearningStats {
     pub pending_examples: u64,
 }
 
+/// Which runs `codex forget` deletes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// One run.
+    Run(RunId),
+    /// Runs (and imported lines) whose goal matches a glob, case-insensitive.
+    Goal(String),
+    /// Runs in this folder or below.
+    Project(PathBuf),
+    /// Everything.
+    All,
+}
+
+/// What a forget matched (and, unless a dry run, deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgotten {
+    /// The runs.
+    pub runs: Vec<RunId>,
+    /// Dataset lines removed.
+    pub dataset_lines: u64,
+}
+
+/// What an import recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    /// Interactions recorded.
+    pub imported: u64,
+    /// Entries skipped (empty).
+    pub skipped: u64,
+}
+
 enum Command {
     Resolve {
         run: Option<RunId>,
@@ -69,6 +119,25 @@ enum Command {
     },
     Stats {
         reply: oneshot::Sender<LearningStats>,
+    },
+    Patterns {
+        root: Option<String>,
+        reply: oneshot::Sender<Vec<ProjectPatterns>>,
+    },
+    Forget {
+        selector: Selector,
+        dry_run: bool,
+        reply: oneshot::Sender<Result<Forgotten, LearningError>>,
+    },
+    Import {
+        source: String,
+        entries: Vec<ImportEntry>,
+        reply: oneshot::Sender<Result<Imported, LearningError>>,
+    },
+    Export {
+        format: ExportFormat,
+        filter: export::Filter,
+        reply: oneshot::Sender<Result<Vec<String>, LearningError>>,
     },
 }
 
@@ -106,6 +175,56 @@ impl LearningHandle {
     pub async fn stats(&self) -> Result<LearningStats, LearningError> {
         self.ask(|reply| Command::Stats { reply }).await
     }
+
+    /// Workflow patterns, of one project root when given.
+    pub async fn patterns(
+        &self,
+        root: Option<String>,
+    ) -> Result<Vec<ProjectPatterns>, LearningError> {
+        self.ask(|reply| Command::Patterns { root, reply }).await
+    }
+
+    /// Delete the selected runs from memory, dataset and knowledge (or only count them).
+    pub async fn forget(
+        &self,
+        selector: Selector,
+        dry_run: bool,
+    ) -> Result<Forgotten, LearningError> {
+        self.ask(|reply| Command::Forget {
+            selector,
+            dry_run,
+            reply,
+        })
+        .await?
+    }
+
+    /// Record imported interactions.
+    pub async fn import(
+        &self,
+        source: String,
+        entries: Vec<ImportEntry>,
+    ) -> Result<Imported, LearningError> {
+        self.ask(|reply| Command::Import {
+            source,
+            entries,
+            reply,
+        })
+        .await?
+    }
+
+    /// The dataset exported in `format`.
+    pub async fn export(
+        &self,
+        format: ExportFormat,
+        filter: export::Filter,
+    ) -> Result<Vec<String>, LearningError> {
+        self.ask(|reply| Command::Export {
+            format,
+            filter,
+            reply,
+        })
+        .await?
+    }
 }
 
 /// The running pipeline, as returned by [`start`].
@@ -119,13 +238,27 @@ pub struct Started {
     pub next_run_id: u64,
 }
 
-/// Load episodic memory (recovering from crashes) and start the actor. Subscribes to the bus
-/// before returning, so no event published afterwards is missed.
+/// Load episodic memory and knowledge (recovering from crashes) and start the actor.
+/// Subscribes to the bus before returning, so no event published afterwards is missed.
 pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, StoreError> {
-    let (memory, _recovery) = Journaled::<EpisodicMemory>::open(
-        layout.episodic.clone(),
-        config.storage.compact_min_bytes.get(),
-    )?;
+    let compact = config.storage.compact_min_bytes.get();
+    let (mut memory, _) = Journaled::<EpisodicMemory>::open(layout.episodic.clone(), compact)?;
+    let (knowledge, _) = Journaled::<Knowledge>::open(layout.semantic.clone(), compact)?;
+    // An eviction interrupted by a crash: those episodes are already consolidated.
+    let interrupted: Vec<RunId> = knowledge
+        .state()
+        .last_consolidated
+        .iter()
+        .copied()
+        .filter(|r| memory.state().episodes.contains_key(r))
+        .collect();
+    if !interrupted.is_empty() {
+        info!(
+            runs = interrupted.len(),
+            "finishing an eviction interrupted by a crash"
+        );
+        memory.append(MemoryOp::Evict { runs: interrupted }, true)?;
+    }
     let cut = jsonl::repair_tail(&layout.dataset)?;
     if cut > 0 {
         warn!(file = %layout.dataset.display(), bytes = cut, "cut a torn last line left by a crash");
@@ -138,8 +271,11 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
     let (tx, rx) = mpsc::channel(256);
     let actor = Actor {
         memory,
+        knowledge,
         dataset,
         tracking: config.interaction_tracking_enabled,
+        patterns: config.workflow_pattern_tracking,
+        cap: config.learning.episodic_memory_cap.get() as usize,
         flush_every: Duration::from_secs(config.learning.flush_interval_secs.get()),
     };
     let task = tokio::spawn(actor.run(rx, bus.subscribe()));
@@ -152,8 +288,11 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
 
 struct Actor {
     memory: Journaled<EpisodicMemory>,
+    knowledge: Journaled<Knowledge>,
     dataset: DatasetWriter,
     tracking: bool,
+    patterns: bool,
+    cap: usize,
     flush_every: Duration,
 }
 
@@ -184,10 +323,13 @@ impl Actor {
             }
         }
         self.flush();
-        if self.memory.has_journal()
-            && let Err(e) = self.memory.compact()
-        {
-            error!("cannot write episodic memory snapshot at shutdown: {e}");
+        for (name, result) in [
+            ("episodic memory", compact_if_needed(&mut self.memory)),
+            ("knowledge", compact_if_needed(&mut self.knowledge)),
+        ] {
+            if let Err(e) = result {
+                error!("cannot write {name} snapshot at shutdown: {e}");
+            }
         }
         debug!("learning pipeline stopped");
     }
@@ -198,24 +340,70 @@ impl Actor {
         }
         let full = match ev {
             Event::RunFinished(ep) => {
-                if let Err(e) = self.memory.append(
-                    MemoryOp::Record {
-                        episode: (*ep).clone(),
-                    },
-                    false,
-                ) {
+                if let Err(e) = self.record(&ep) {
                     error!(run = %ep.run_id, "cannot record episode: {e}");
                     return;
                 }
-                self.dataset.push(&Record::example(&ep))
+                self.dataset.push(&Record::example(&ep, self.patterns))
             }
-            Event::Rated(r) => self.dataset.push(&Record::label(&r)),
+            Event::Rated(r) => {
+                let op = MemoryOp::Rate {
+                    run_id: r.run_id,
+                    score: r.score,
+                    comment: r.comment.clone(),
+                };
+                if let Err(e) = self.memory.append(op, false) {
+                    error!(run = %r.run_id, "cannot record rating in episodic memory: {e}");
+                }
+                self.dataset.push(&Record::label(&r))
+            }
+            Event::ApprovalAnswered(_) => return,
         };
         match full {
             Ok(true) => self.flush(),
             Ok(false) => {}
             Err(e) => error!("cannot encode dataset record: {e}"),
         }
+    }
+
+    fn record(&mut self, ep: &Episode) -> Result<(), StoreError> {
+        self.memory.append(
+            MemoryOp::Record {
+                episode: Box::new(ep.clone()),
+            },
+            false,
+        )?;
+        if self.patterns {
+            let (project, kind) = knowledge::project_key(ep.project.as_ref());
+            self.knowledge.append(
+                KnowledgeOp::Observe {
+                    project,
+                    kind,
+                    goal: ep.goal_normalized.clone(),
+                    at: Some(ep.finished_at),
+                },
+                false,
+            )?;
+        }
+        self.consolidate()
+    }
+
+    /// Move the oldest episodes beyond the cap into knowledge. Knowledge is made durable
+    /// first: a crash in between leaves them in both, and start-up finishes the eviction.
+    fn consolidate(&mut self) -> Result<(), StoreError> {
+        let old = self.memory.state().over_cap(self.cap);
+        if old.is_empty() {
+            return Ok(());
+        }
+        let summaries: Vec<Summary> = old.iter().map(|e| Summary::of(e)).collect();
+        let runs: Vec<RunId> = summaries.iter().map(|s| s.run_id).collect();
+        debug!(
+            episodes = runs.len(),
+            "consolidating old episodes into knowledge"
+        );
+        self.knowledge
+            .append(KnowledgeOp::Consolidate { summaries }, true)?;
+        self.memory.append(MemoryOp::Evict { runs }, false)
     }
 
     fn on_command(&mut self, cmd: Command) {
@@ -231,6 +419,30 @@ impl Actor {
                     episodes: self.memory.state().episodes.len() as u64,
                     pending_examples: self.dataset.pending() as u64,
                 });
+            }
+            Command::Patterns { root, reply } => {
+                let _ = reply.send(self.knowledge.state().patterns(root.as_deref()));
+            }
+            Command::Forget {
+                selector,
+                dry_run,
+                reply,
+            } => {
+                let _ = reply.send(self.forget(&selector, dry_run));
+            }
+            Command::Import {
+                source,
+                entries,
+                reply,
+            } => {
+                let _ = reply.send(self.import(&source, entries));
+            }
+            Command::Export {
+                format,
+                filter,
+                reply,
+            } => {
+                let _ = reply.send(self.export(format, &filter));
             }
         }
     }
@@ -254,14 +466,229 @@ impl Actor {
         Ok(episode)
     }
 
+    fn forget(&mut self, selector: &Selector, dry_run: bool) -> Result<Forgotten, LearningError> {
+        self.dataset.flush()?;
+        let (records, bad) = dataset::read_all(self.dataset.path())?;
+        if bad > 0 {
+            warn!(
+                lines = bad,
+                "dataset lines that do not parse are kept as they are"
+            );
+        }
+        let goal = match selector {
+            Selector::Goal(p) => Some(GoalMatcher::new(p)?),
+            _ => None,
+        };
+        let matches_episode = |e: &Episode| match selector {
+            Selector::Run(id) => e.run_id == *id,
+            Selector::Goal(_) => goal
+                .as_ref()
+                .is_some_and(|g| g.matches(&e.goal) || g.matches(&e.goal_normalized)),
+            Selector::Project(dir) => {
+                e.cwd.starts_with(dir)
+                    || e.project.as_ref().is_some_and(|p| p.root.starts_with(dir))
+            }
+            Selector::All => true,
+        };
+        let mut runs: HashSet<RunId> = self
+            .memory
+            .state()
+            .episodes
+            .values()
+            .filter(|e| matches_episode(e))
+            .map(|e| e.run_id)
+            .collect();
+        for r in &records {
+            if let Record::Example(e) = r {
+                let hit = match selector {
+                    Selector::Run(id) => e.run_id == *id,
+                    Selector::Goal(_) => goal
+                        .as_ref()
+                        .is_some_and(|g| g.matches(&e.goal) || g.matches(&e.goal_normalized)),
+                    Selector::Project(dir) => export::under(e, dir),
+                    Selector::All => true,
+                };
+                if hit {
+                    runs.insert(e.run_id);
+                }
+            }
+        }
+        if let Selector::Run(id) = selector
+            && runs.is_empty()
+        {
+            return Err(LearningError::UnknownRun(*id));
+        }
+        let drop_line = |r: &Record| match r {
+            Record::Interaction { goal: g, .. } => match selector {
+                Selector::All => true,
+                Selector::Goal(_) => goal.as_ref().is_some_and(|m| m.matches(g)),
+                _ => false,
+            },
+            other => other.run_id().is_some_and(|id| runs.contains(&id)),
+        };
+        let dataset_lines = records.iter().filter(|r| drop_line(r)).count() as u64;
+        let mut ids: Vec<RunId> = runs.iter().copied().collect();
+        ids.sort();
+        if dry_run {
+            return Ok(Forgotten {
+                runs: ids,
+                dataset_lines,
+            });
+        }
+        let kept: Vec<Record> = records.into_iter().filter(|r| !drop_line(r)).collect();
+        self.dataset.replace_all(&kept)?;
+        self.memory
+            .append(MemoryOp::Forget { runs: ids.clone() }, false)?;
+        // Compact at once: the forgotten episodes must not stay readable in the journal.
+        self.memory.compact()?;
+        let in_memory: HashSet<RunId> = self.memory.state().episodes.keys().copied().collect();
+        self.knowledge
+            .replace(Knowledge::rebuild(&kept, &in_memory, self.patterns))?;
+        info!(runs = ids.len(), dataset_lines, "forgot runs as asked");
+        Ok(Forgotten {
+            runs: ids,
+            dataset_lines,
+        })
+    }
+
+    fn import(
+        &mut self,
+        source: &str,
+        entries: Vec<ImportEntry>,
+    ) -> Result<Imported, LearningError> {
+        let mut done = Imported {
+            imported: 0,
+            skipped: 0,
+        };
+        if !self.tracking {
+            done.skipped = entries.len() as u64;
+            return Ok(done);
+        }
+        for entry in entries {
+            let goal = redact::redact(entry.command.trim()).into_owned();
+            let normalized = normalize::normalize_goal(&goal);
+            if normalized.is_empty() {
+                done.skipped += 1;
+                continue;
+            }
+            let at = entry
+                .at
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+            if self.patterns {
+                self.knowledge.append(
+                    KnowledgeOp::Observe {
+                        project: String::new(),
+                        kind: String::new(),
+                        goal: normalized.clone(),
+                        at,
+                    },
+                    false,
+                )?;
+            }
+            let record = Record::Interaction {
+                at,
+                goal,
+                goal_normalized: normalized,
+                source: source.to_string(),
+            };
+            if self.dataset.push(&record)? {
+                self.dataset.flush()?;
+            }
+            done.imported += 1;
+        }
+        // An import is one request the user waits for: make it durable before answering.
+        self.dataset.flush()?;
+        self.knowledge.sync()?;
+        Ok(done)
+    }
+
+    fn export(
+        &mut self,
+        format: ExportFormat,
+        filter: &export::Filter,
+    ) -> Result<Vec<String>, LearningError> {
+        self.dataset.flush()?;
+        let (records, bad) = dataset::read_all(self.dataset.path())?;
+        if bad > 0 {
+            warn!(
+                lines = bad,
+                "dataset lines that do not parse were left out of the export"
+            );
+        }
+        Ok(export::export(&records, format, filter))
+    }
+
     fn flush(&mut self) {
         match self.dataset.flush() {
             Ok(0) => {}
             Ok(n) => debug!(records = n, "flushed dataset batch"),
             Err(e) => error!("cannot flush dataset batch (kept for the next try): {e}"),
         }
-        if let Err(e) = self.memory.sync() {
-            error!("cannot sync episodic memory: {e}");
+        for (name, result) in [
+            ("episodic memory", self.memory.sync()),
+            ("knowledge", self.knowledge.sync()),
+        ] {
+            if let Err(e) = result {
+                error!("cannot sync {name}: {e}");
+            }
         }
+    }
+}
+
+fn compact_if_needed<S: crate::store::journal::State>(
+    j: &mut Journaled<S>,
+) -> Result<(), StoreError> {
+    if j.has_journal() { j.compact() } else { Ok(()) }
+}
+
+/// A `--goal` pattern: a case-insensitive glob when it has wildcards, else a substring.
+struct GoalMatcher {
+    glob: Option<globset::GlobMatcher>,
+    needle: String,
+}
+
+impl GoalMatcher {
+    fn new(pattern: &str) -> Result<Self, LearningError> {
+        let needle = pattern.to_lowercase();
+        let glob = if pattern.contains(['*', '?', '[']) {
+            let g = globset::GlobBuilder::new(pattern)
+                .case_insensitive(true)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| LearningError::BadPattern {
+                    pattern: pattern.to_string(),
+                    reason: e.kind().to_string(),
+                })?;
+            Some(g.compile_matcher())
+        } else {
+            None
+        };
+        Ok(GoalMatcher { glob, needle })
+    }
+
+    fn matches(&self, goal: &str) -> bool {
+        match &self.glob {
+            Some(g) => g.is_match(goal),
+            None => goal.to_lowercase().contains(&self.needle),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn goal_patterns_are_globs_or_substrings() {
+        let m = GoalMatcher::new("deploy*").unwrap();
+        assert!(m.matches("Deploy staging"));
+        assert!(!m.matches("run deploy"));
+        let s = GoalMatcher::new("secret").unwrap();
+        assert!(s.matches("curl the SECRET page"));
+        assert!(!s.matches("curl"));
+        assert!(matches!(
+            GoalMatcher::new("[unclosed"),
+            Err(LearningError::BadPattern { .. })
+        ));
     }
 }

@@ -79,7 +79,7 @@ where
                 ));
             }
             Ok(Incoming::Request { id, method, params }) => {
-                let response = match dispatch::call(&ctx, &method, params).await {
+                let response = match dispatch::call(&ctx, &method, params, &out).await {
                     Ok(result) => Response::ok(id, result),
                     Err(error) => Response::err(id, error),
                 };

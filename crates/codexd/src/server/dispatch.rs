@@ -2,18 +2,26 @@
 
 use codex_proto::PROTOCOL_VERSION;
 use codex_proto::jsonrpc::{ErrorObject, codes};
+use std::path::{Path, PathBuf};
+
+use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
-    DaemonStop, DaemonStopResult, Hello, HelloParams, HelloResult, History, HistoryParams,
-    HistoryResult, Method, PrefsShow, PrefsShowResult, Rate, RateParams, RateResult, Run, Status,
-    StatusResult,
+    DaemonStop, DaemonStopResult, Export, ExportLines, ExportLinesParams, ExportParams,
+    ExportResult, Forget, ForgetParams, ForgetResult, Hello, HelloParams, HelloResult, History,
+    HistoryParams, HistoryResult, Import, ImportParams, ImportResult, Method, Notification,
+    PrefsReset, PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult,
+    PrefsShow, PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams,
+    RateResult, Run, Status, StatusResult,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
-use crate::feedback::FeedbackError;
-use crate::learning::LearningError;
+use super::connection::{Outbox, send};
+use crate::context::project;
+use crate::feedback::{FeedbackError, ForgetRuns};
+use crate::learning::{LearningError, Selector, export, normalize};
 
 /// Every method the daemon answers, for the unknown-method error.
 const METHODS: &[&str] = &[
@@ -23,15 +31,27 @@ const METHODS: &[&str] = &[
     Rate::NAME,
     History::NAME,
     PrefsShow::NAME,
+    PrefsSet::NAME,
+    PrefsUnset::NAME,
+    PrefsReset::NAME,
+    Forget::NAME,
+    Import::NAME,
+    Export::NAME,
     DaemonStop::NAME,
 ];
+
+/// Lines per `export/lines` notification: big enough to be cheap, small enough to stay far
+/// below any reader's line cap.
+const EXPORT_CHUNK: usize = 512;
+/// Entries one `import` call may carry.
+pub const IMPORT_MAX: usize = 5_000;
 
 /// Runs shown by `history` when no limit is given, and the most it returns.
 const HISTORY_DEFAULT: u32 = 20;
 const HISTORY_MAX: u32 = 10_000;
 
 /// Answer one request.
-pub async fn call(ctx: &Ctx, method: &str, raw: Value) -> Result<Value, ErrorObject> {
+pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<Value, ErrorObject> {
     match method {
         Hello::NAME => to_value(&hello(ctx, params::<Hello>(raw)?)?),
         Status::NAME => {
@@ -40,10 +60,19 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value) -> Result<Value, ErrorObj
         }
         Rate::NAME => to_value(&rate(ctx, params::<Rate>(raw)?).await?),
         History::NAME => to_value(&history(ctx, params::<History>(raw)?).await?),
-        PrefsShow::NAME => {
-            params::<PrefsShow>(raw)?;
-            to_value(&prefs_show(ctx))
+        PrefsShow::NAME => to_value(&prefs_show(ctx, params::<PrefsShow>(raw)?).await?),
+        PrefsSet::NAME => {
+            let p: PrefsSetParams = params::<PrefsSet>(raw)?;
+            to_value(&setting(ctx, p.key, Some(p.value)).await?)
         }
+        PrefsUnset::NAME => {
+            let p: PrefsUnsetParams = params::<PrefsUnset>(raw)?;
+            to_value(&setting(ctx, p.key, None).await?)
+        }
+        PrefsReset::NAME => to_value(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
+        Forget::NAME => to_value(&forget(ctx, params::<Forget>(raw)?).await?),
+        Import::NAME => to_value(&import(ctx, params::<Import>(raw)?).await?),
+        Export::NAME => to_value(&export(ctx, params::<Export>(raw)?, out).await?),
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
             ctx.shutdown.cancel();
@@ -183,18 +212,173 @@ async fn history(ctx: &Ctx, p: HistoryParams) -> Result<HistoryResult, ErrorObje
     Ok(HistoryResult { runs })
 }
 
-fn prefs_show(ctx: &Ctx) -> PrefsShowResult {
-    let profile = ctx.feedback.profile();
-    PrefsShowResult {
-        programs: profile.programs.clone(),
-        satisfaction: profile.satisfaction.clone(),
-        learning: profile.learning,
+/// The project root of `dir` (the folder itself when it is in no project). Must be absolute.
+fn project_root(dir: &Path) -> Result<PathBuf, ErrorObject> {
+    if !dir.is_absolute() {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!("project folder {} is not absolute", dir.display()),
+        ));
     }
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    Ok(project::detect(&dir).map_or(dir, |p| p.root))
+}
+
+async fn prefs_show(ctx: &Ctx, p: PrefsShowParams) -> Result<PrefsShowResult, ErrorObject> {
+    let root = p
+        .project
+        .as_deref()
+        .map(project_root)
+        .transpose()?
+        .map(|r| r.display().to_string());
+    let category = p.category.as_deref().map(normalize::normalize_goal);
+    let profile = ctx
+        .feedback
+        .profile_for(category, root.clone())
+        .await
+        .map_err(feedback_error)?;
+    let patterns = ctx
+        .learning
+        .patterns(root.clone())
+        .await
+        .map_err(learning_error)?;
+    Ok(PrefsShowResult {
+        profile,
+        patterns,
+        project: root,
+    })
+}
+
+async fn setting(
+    ctx: &Ctx,
+    key: String,
+    value: Option<String>,
+) -> Result<PrefsSetResult, ErrorObject> {
+    let done = ctx
+        .feedback
+        .setting(key.clone(), value)
+        .await
+        .map_err(feedback_error)?;
+    Ok(PrefsSetResult {
+        key,
+        value: done.value,
+        source: done.source,
+        previous: done.previous,
+    })
+}
+
+async fn prefs_reset(ctx: &Ctx, p: PrefsResetParams) -> Result<PrefsResetResult, ErrorObject> {
+    let removed = ctx.feedback.reset(p.all).await.map_err(feedback_error)?;
+    Ok(PrefsResetResult {
+        signals: removed.signals,
+        settings: removed.settings,
+    })
+}
+
+async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, ErrorObject> {
+    let chosen = [
+        p.run.is_some(),
+        p.goal.is_some(),
+        p.project.is_some(),
+        p.all,
+    ];
+    if chosen.iter().filter(|c| **c).count() != 1 {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            "say what to forget: exactly one of a run id, --goal PATTERN, --project DIR or --all",
+        ));
+    }
+    let selector = match (p.run, p.goal, p.project) {
+        (Some(id), _, _) => Selector::Run(id),
+        (_, Some(g), _) => Selector::Goal(g),
+        (_, _, Some(dir)) => Selector::Project(project_root(&dir)?),
+        _ => Selector::All,
+    };
+    let all = selector == Selector::All;
+    let found = ctx
+        .learning
+        .forget(selector, p.dry_run)
+        .await
+        .map_err(learning_error)?;
+    let ratings = if p.dry_run {
+        0
+    } else {
+        let runs = if all {
+            ForgetRuns::All
+        } else {
+            ForgetRuns::Some(found.runs.clone())
+        };
+        ctx.feedback
+            .forget(runs)
+            .await
+            .map_err(feedback_error)?
+            .ratings
+    };
+    Ok(ForgetResult {
+        runs: found.runs.len() as u64,
+        dataset_lines: found.dataset_lines,
+        ratings,
+        dry_run: p.dry_run,
+    })
+}
+
+async fn import(ctx: &Ctx, p: ImportParams) -> Result<ImportResult, ErrorObject> {
+    if p.entries.len() > IMPORT_MAX {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!(
+                "{} entries in one import; send at most {IMPORT_MAX} per call",
+                p.entries.len()
+            ),
+        ));
+    }
+    let done = ctx
+        .learning
+        .import(p.source, p.entries)
+        .await
+        .map_err(learning_error)?;
+    Ok(ImportResult {
+        imported: done.imported,
+        skipped: done.skipped,
+    })
+}
+
+async fn export(ctx: &Ctx, p: ExportParams, out: &Outbox) -> Result<ExportResult, ErrorObject> {
+    if let Some(r) = p.min_rating
+        && !(1..=5).contains(&r)
+    {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!("min_rating must be from 1 to 5, got {r}"),
+        ));
+    }
+    let filter = export::Filter {
+        since: p.since,
+        min_rating: p.min_rating,
+        project: p.project.as_deref().map(project_root).transpose()?,
+    };
+    let lines = ctx
+        .learning
+        .export(p.format, filter)
+        .await
+        .map_err(learning_error)?;
+    for chunk in lines.chunks(EXPORT_CHUNK) {
+        let params = ExportLinesParams {
+            lines: chunk.to_vec(),
+        };
+        if let Ok(v) = serde_json::to_value(&params) {
+            send(out, &Request::notification(ExportLines::NAME, v)).await;
+        }
+    }
+    Ok(ExportResult {
+        lines: lines.len() as u64,
+    })
 }
 
 fn learning_error(e: LearningError) -> ErrorObject {
     let code = match &e {
         LearningError::NoRuns { .. } | LearningError::UnknownRun(_) => codes::NOT_FOUND,
+        LearningError::BadPattern { .. } => codes::INVALID_PARAMS,
         LearningError::Store(_) => codes::STORAGE,
         LearningError::Gone => codes::SHUTTING_DOWN,
     };
@@ -204,6 +388,7 @@ fn learning_error(e: LearningError) -> ErrorObject {
 fn feedback_error(e: FeedbackError) -> ErrorObject {
     let code = match &e {
         FeedbackError::Store(_) => codes::STORAGE,
+        FeedbackError::BadSetting(_) => codes::INVALID_PARAMS,
         FeedbackError::Gone => codes::SHUTTING_DOWN,
     };
     ErrorObject::new(code, e.to_string())

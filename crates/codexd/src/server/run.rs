@@ -48,6 +48,7 @@ async fn execute(
             cwd: p.cwd,
             env: p.env,
         },
+        goal: p.goal,
         yes: p.yes,
     };
     let (tx, mut updates) = mpsc::channel(UPDATE_QUEUE);

@@ -163,6 +163,12 @@ impl<S: State> Journaled<S> {
         &self.state
     }
 
+    /// The state, for derived fields that are never stored (caches rebuilt on load).
+    /// Anything that must survive a restart goes through [`Journaled::append`].
+    pub fn state_mut(&mut self) -> &mut S {
+        &mut self.state
+    }
+
     /// Write `op` to the journal, then apply it. With `durable`, the journal is fsynced before
     /// returning. On error nothing is applied: memory never runs ahead of the disk.
     pub fn append(&mut self, op: S::Op, durable: bool) -> Result<(), StoreError> {
@@ -185,6 +191,13 @@ impl<S: State> Journaled<S> {
             self.compact()?;
         }
         Ok(())
+    }
+
+    /// Replace the whole state (a rebuild) and write it as the snapshot at once, so nothing
+    /// of the old state stays readable in the journal.
+    pub fn replace(&mut self, state: S) -> Result<(), StoreError> {
+        self.state = state;
+        self.compact()
     }
 
     /// fsync the journal.

@@ -134,6 +134,13 @@ impl Appender {
         Ok(())
     }
 
+    /// Let go of the open file: after the path was replaced (an atomic rewrite), the next
+    /// append opens the new file instead of writing into the old, unlinked one.
+    pub fn close(&mut self) {
+        self.file = None;
+        self.unsynced = false;
+    }
+
     /// Empty the file (after its content was folded into a snapshot).
     pub fn truncate(&mut self) -> Result<(), StoreError> {
         match &self.file {

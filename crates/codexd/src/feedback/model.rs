@@ -1,0 +1,615 @@
+//! The profile's working form: signals folded into per-plan Beta posteriors, satisfaction
+//! and working style, kept up to date one signal at a time.
+//!
+//! Evidence rules (docs/guide.md explains them to users):
+//! - Each plan of a task category has a Beta(1 + a, 1 + b) posterior of "this plan
+//!   satisfies the user". A signal of weight `w` and value `s` in [0, 1] adds `w·s` to `a`
+//!   and `w·(1 − s)` to `b`: exit 0 is s = 1, a failure or cancel s = 0 (weight
+//!   `implicit_weight`); a rating r is s = (r − 1) / 4 (weight `explicit_weight`); an approval
+//!   not given is s = 0; a correction is s = 0 for the replaced plan and s = 1 for the new one
+//!   when it works (weight `correction_weight`).
+//! - Evidence decays: it halves every `decay_half_life_days`, and each newer run in the same
+//!   category multiplies it by `evidence_discount`, so a change of taste shows within a
+//!   bounded number of interactions however long the history.
+//! - Only the latest rating of a run counts; signals that arrived while learning was off
+//!   count for nothing.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, Datelike as _, Local, Timelike as _, Utc};
+use codex_proto::prefs::{CategoryPrefs, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle};
+use codex_proto::types::{ProgramPrefs, RunId, Satisfaction};
+
+use super::state::{Signal, SignalKind};
+
+/// How many weighted-mean values the satisfaction series keeps.
+const SERIES: usize = 30;
+/// How many ratings back the satisfaction trend looks.
+const TREND_SPAN: usize = 10;
+
+/// Learning parameters, from the config.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Params {
+    /// Weight of an explicit rating.
+    pub explicit_weight: f64,
+    /// Weight of an implicit signal.
+    pub implicit_weight: f64,
+    /// Weight of a correction.
+    pub correction_weight: f64,
+    /// Seconds within which a re-run of the same goal is a correction or a retry.
+    pub correction_window_secs: i64,
+    /// Evidence half-life in seconds.
+    pub half_life_secs: f64,
+    /// Factor per newer run in the same category.
+    pub discount: f64,
+    /// Weight of the newest rating in the satisfaction average.
+    pub smoothing: f64,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            explicit_weight: 3.0,
+            implicit_weight: 1.0,
+            correction_weight: 1.0,
+            correction_window_secs: 600,
+            half_life_secs: 30.0 * 86_400.0,
+            discount: 0.9,
+            smoothing: 0.3,
+        }
+    }
+}
+
+impl Params {
+    /// The parameters a config asks for.
+    pub fn from_config(c: &crate::config::LearningConfig) -> Self {
+        Params {
+            explicit_weight: c.explicit_weight.get(),
+            implicit_weight: c.implicit_weight.get(),
+            correction_weight: c.correction_weight.get(),
+            correction_window_secs: i64::try_from(c.correction_window_secs.get())
+                .unwrap_or(i64::MAX),
+            half_life_secs: c.decay_half_life_days.get() * 86_400.0,
+            discount: c.evidence_discount.get(),
+            smoothing: c.satisfaction_smoothing.get(),
+        }
+    }
+}
+
+/// Decayed Beta evidence for one plan.
+#[derive(Debug, Clone, Default)]
+struct Plan {
+    tool: String,
+    a: f64,
+    b: f64,
+    /// Time (unix seconds) and category run count the evidence is decayed to.
+    t: i64,
+    n: u64,
+    runs: u64,
+    successes: u64,
+    ratings: u64,
+    rating_sum: u64,
+    corrected_away: u64,
+    projects: BTreeMap<String, u64>,
+}
+
+impl Plan {
+    fn factor(&self, t: i64, n: u64, p: &Params) -> f64 {
+        let dt = (t - self.t).max(0) as f64;
+        let newer = i32::try_from(n.saturating_sub(self.n)).unwrap_or(i32::MAX);
+        0.5f64.powf(dt / p.half_life_secs) * p.discount.powi(newer)
+    }
+
+    fn add(&mut self, t: i64, n: u64, w: f64, s: f64, p: &Params) {
+        let f = self.factor(t, n, p);
+        self.a = self.a * f + w * s;
+        self.b = self.b * f + w * (1.0 - s);
+        self.t = self.t.max(t);
+        self.n = n;
+    }
+
+    /// Posterior mean and effective evidence, decayed to (t, n).
+    fn score(&self, t: i64, n: u64, p: &Params) -> (f64, f64) {
+        let f = self.factor(t, n, p);
+        let (a, b) = (self.a * f, self.b * f);
+        ((1.0 + a) / (2.0 + a + b), a + b)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Category {
+    /// Runs in this category so far: the clock `evidence_discount` counts in.
+    n: u64,
+    plans: BTreeMap<String, Plan>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Program {
+    runs: u64,
+    successes: u64,
+    ratings: u64,
+    rating_sum: u64,
+}
+
+#[derive(Debug, Clone)]
+struct LastRun {
+    category: String,
+    plan: String,
+    at: i64,
+    success: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Style {
+    approvals_given: u64,
+    approvals_denied: u64,
+    runs: u64,
+    dry_runs: u64,
+    verbose: u64,
+    quiet: u64,
+    hours: [u64; 24],
+    retry: u64,
+    change_plan: u64,
+    abandon: u64,
+}
+
+/// Signals folded into what the profile shows.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    params: Params,
+    categories: HashMap<String, Category>,
+    programs: BTreeMap<String, Program>,
+    /// Runs whose rating is counted, with the score counted (a re-rating refolds).
+    rated: HashMap<RunId, u8>,
+    ratings: u64,
+    rating_sum: u64,
+    ewma: Option<f64>,
+    series: VecDeque<f64>,
+    style: Style,
+    last_by_project: HashMap<String, LastRun>,
+}
+
+impl Model {
+    /// An empty model with these parameters.
+    pub fn new(params: Params) -> Self {
+        Model {
+            params,
+            ..Model::default()
+        }
+    }
+
+    /// Forget everything folded so far and fold `signals` in order; of several ratings of
+    /// one run only the last counts.
+    pub fn rebuild(&mut self, signals: &[Signal]) {
+        *self = Model::new(self.params);
+        let mut last_rating: HashMap<RunId, usize> = HashMap::new();
+        for (i, s) in signals.iter().enumerate() {
+            if let (SignalKind::Rating { .. }, Some(run), true) = (&s.kind, s.run_id, s.learn) {
+                last_rating.insert(run, i);
+            }
+        }
+        for (i, s) in signals.iter().enumerate() {
+            let superseded = matches!(s.kind, SignalKind::Rating { .. })
+                && s.run_id
+                    .and_then(|r| last_rating.get(&r))
+                    .is_some_and(|&last| last != i);
+            if !superseded {
+                self.apply(s);
+            }
+        }
+    }
+
+    /// Whether `run` already has a counted rating (a new one must refold).
+    pub fn has_counted_rating(&self, run: Option<RunId>) -> bool {
+        run.is_some_and(|r| self.rated.contains_key(&r))
+    }
+
+    /// Fold one more signal.
+    pub fn apply(&mut self, s: &Signal) {
+        if !s.learn {
+            return;
+        }
+        let p = self.params;
+        let t = s.at.timestamp();
+        match &s.kind {
+            SignalKind::Outcome {
+                success,
+                cancelled,
+                dry_run,
+                verbosity,
+            } => {
+                self.outcome(s, t, *success && !*cancelled);
+                let st = &mut self.style;
+                st.runs += 1;
+                st.dry_runs += u64::from(*dry_run);
+                st.verbose += u64::from(*verbosity > 0);
+                st.quiet += u64::from(*verbosity < 0);
+                st.hours[local_hour(s.at) % 24] += 1;
+            }
+            SignalKind::Rating { score } => {
+                let value = f64::from(score.saturating_sub(1)) / 4.0;
+                let cat = self.categories.entry(s.category.clone()).or_default();
+                let n = cat.n;
+                let plan = plan_entry(cat, s);
+                plan.add(t, n, p.explicit_weight, value, &p);
+                plan.ratings += 1;
+                plan.rating_sum += u64::from(*score);
+                let prog = self.programs.entry(s.program.clone()).or_default();
+                prog.ratings += 1;
+                prog.rating_sum += u64::from(*score);
+                if let Some(run) = s.run_id {
+                    self.rated.insert(run, *score);
+                }
+                self.ratings += 1;
+                self.rating_sum += u64::from(*score);
+                let x = f64::from(*score);
+                let e = self
+                    .ewma
+                    .map_or(x, |prev| p.smoothing * x + (1.0 - p.smoothing) * prev);
+                self.ewma = Some(e);
+                self.series.push_back(e);
+                if self.series.len() > SERIES {
+                    self.series.pop_front();
+                }
+            }
+            SignalKind::Approval { approved } => {
+                if *approved {
+                    self.style.approvals_given += 1;
+                } else {
+                    self.style.approvals_denied += 1;
+                    let cat = self.categories.entry(s.category.clone()).or_default();
+                    let n = cat.n;
+                    plan_entry(cat, s).add(t, n, p.implicit_weight, 0.0, &p);
+                }
+            }
+        }
+    }
+
+    fn outcome(&mut self, s: &Signal, t: i64, success: bool) {
+        let p = self.params;
+        let key = s.project.clone().unwrap_or_default();
+        let previous = self.last_by_project.insert(
+            key,
+            LastRun {
+                category: s.category.clone(),
+                plan: s.plan.clone(),
+                at: t,
+                success,
+            },
+        );
+        let cat = self.categories.entry(s.category.clone()).or_default();
+        cat.n += 1;
+        let n = cat.n;
+        if let Some(prev) = &previous {
+            let within = t - prev.at <= p.correction_window_secs;
+            let same_goal = prev.category == s.category;
+            if within && same_goal && prev.plan != s.plan {
+                if let Some(old) = cat.plans.get_mut(&prev.plan) {
+                    old.add(t, n, p.correction_weight, 0.0, &p);
+                    old.corrected_away += 1;
+                }
+                if success {
+                    plan_entry(cat, s).add(t, n, p.correction_weight, 1.0, &p);
+                }
+            }
+            if !prev.success {
+                match (within && same_goal, prev.plan == s.plan) {
+                    (true, true) => self.style.retry += 1,
+                    (true, false) => self.style.change_plan += 1,
+                    (false, _) => self.style.abandon += 1,
+                }
+            }
+        }
+        let plan = plan_entry(cat, s);
+        plan.add(t, n, p.implicit_weight, if success { 1.0 } else { 0.0 }, &p);
+        plan.runs += 1;
+        plan.successes += u64::from(success);
+        if let Some(root) = &s.project {
+            *plan.projects.entry(root.clone()).or_default() += 1;
+        }
+        let prog = self.programs.entry(s.program.clone()).or_default();
+        prog.runs += 1;
+        prog.successes += u64::from(success);
+    }
+
+    /// The profile as of `now`, limited to a category and/or project when given.
+    pub fn profile(
+        &self,
+        now: DateTime<Utc>,
+        settings: &BTreeMap<String, String>,
+        category: Option<&str>,
+        project: Option<&str>,
+        learning: bool,
+    ) -> Profile {
+        let p = self.params;
+        let t = now.timestamp();
+        let mut categories: Vec<CategoryPrefs> = self
+            .categories
+            .iter()
+            .filter(|(name, _)| category.is_none_or(|c| c == name.as_str()))
+            .filter_map(|(name, cat)| {
+                let mut plans: Vec<PlanPrefs> = cat
+                    .plans
+                    .iter()
+                    .filter(|(_, pl)| project.is_none_or(|r| pl.projects.contains_key(r)))
+                    .map(|(plan, pl)| {
+                        let (score, evidence) = pl.score(t, cat.n, &p);
+                        let mut projects: Vec<(&String, &u64)> = pl.projects.iter().collect();
+                        projects.sort_by(|x, y| y.1.cmp(x.1).then_with(|| x.0.cmp(y.0)));
+                        PlanPrefs {
+                            plan: plan.clone(),
+                            tool: pl.tool.clone(),
+                            score,
+                            evidence,
+                            runs: pl.runs,
+                            successes: pl.successes,
+                            ratings: pl.ratings,
+                            mean_rating: mean(pl.rating_sum, pl.ratings),
+                            corrected_away: pl.corrected_away,
+                            projects: projects.into_iter().map(|(r, _)| r.clone()).collect(),
+                        }
+                    })
+                    .collect();
+                if plans.is_empty() {
+                    return None;
+                }
+                plans.sort_by(|x, y| {
+                    y.score
+                        .total_cmp(&x.score)
+                        .then_with(|| y.evidence.total_cmp(&x.evidence))
+                        .then_with(|| x.plan.cmp(&y.plan))
+                });
+                let tools = tools_of(&plans);
+                Some(CategoryPrefs {
+                    category: name.clone(),
+                    runs: plans.iter().map(|pl| pl.runs).sum(),
+                    plans,
+                    tools,
+                })
+            })
+            .collect();
+        categories.sort_by(|x, y| {
+            y.runs
+                .cmp(&x.runs)
+                .then_with(|| x.category.cmp(&y.category))
+        });
+
+        let mut programs: Vec<ProgramPrefs> = self
+            .programs
+            .iter()
+            .filter(|(_, s)| s.runs > 0 || s.ratings > 0)
+            .map(|(name, s)| ProgramPrefs {
+                program: name.clone(),
+                runs: s.runs,
+                successes: s.successes,
+                success_rate: ratio(s.successes, s.runs),
+                ratings: s.ratings,
+                mean_rating: mean(s.rating_sum, s.ratings),
+            })
+            .collect();
+        programs.sort_by(|a, b| b.runs.cmp(&a.runs).then_with(|| a.program.cmp(&b.program)));
+
+        let series: Vec<f64> = self.series.iter().copied().collect();
+        let trend = (series.len() >= 2).then(|| {
+            let back = series.len().saturating_sub(TREND_SPAN + 1);
+            series[series.len() - 1] - series[back]
+        });
+        Profile {
+            learning,
+            categories,
+            programs,
+            satisfaction: Satisfaction {
+                ratings: self.ratings,
+                mean: mean(self.rating_sum, self.ratings),
+                recent: self.ewma,
+                trend,
+                series,
+            },
+            style: self.style(settings),
+        }
+    }
+
+    fn style(&self, settings: &BTreeMap<String, String>) -> WorkingStyle {
+        let st = &self.style;
+        let mut by_hour: Vec<(usize, u64)> = st
+            .hours
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(_, c)| *c > 0)
+            .collect();
+        by_hour.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        WorkingStyle {
+            autonomy_comfort: setting(
+                settings.get(AUTONOMY),
+                learned_autonomy(st.approvals_given, st.approvals_denied),
+                "medium",
+            ),
+            verbosity: setting(
+                settings.get(VERBOSITY),
+                learned_verbosity(st.runs, st.verbose, st.quiet),
+                "normal",
+            ),
+            approvals_given: st.approvals_given,
+            approvals_denied: st.approvals_denied,
+            dry_run_share: ratio(st.dry_runs, st.runs),
+            runs: st.runs,
+            hours: st.hours.to_vec(),
+            active_hours: by_hour.iter().take(3).map(|(h, _)| *h as u8).collect(),
+            failure_retry: st.retry,
+            failure_change_plan: st.change_plan,
+            failure_abandon: st.abandon,
+        }
+    }
+}
+
+/// The setting key for autonomy comfort.
+pub const AUTONOMY: &str = "autonomy_comfort";
+/// The setting key for verbosity.
+pub const VERBOSITY: &str = "verbosity";
+
+/// The values a setting accepts, or `None` for an unknown key.
+pub fn allowed_values(key: &str) -> Option<&'static [&'static str]> {
+    match key {
+        AUTONOMY => Some(&["low", "medium", "high"]),
+        VERBOSITY => Some(&["terse", "normal", "verbose"]),
+        _ => None,
+    }
+}
+
+fn plan_entry<'a>(cat: &'a mut Category, s: &Signal) -> &'a mut Plan {
+    let n = cat.n;
+    cat.plans.entry(s.plan.clone()).or_insert_with(|| Plan {
+        tool: s.tool.clone(),
+        t: s.at.timestamp(),
+        n,
+        ..Plan::default()
+    })
+}
+
+fn tools_of(plans: &[PlanPrefs]) -> Vec<ToolPrefs> {
+    let mut by_tool: BTreeMap<&str, (f64, u64, u64, u64, f64)> = BTreeMap::new();
+    for pl in plans {
+        let e = by_tool.entry(&pl.tool).or_insert((0.0, 0, 0, 0, 0.0));
+        e.0 = e.0.max(pl.score);
+        e.1 += pl.runs;
+        e.2 += pl.successes;
+        e.3 += pl.ratings;
+        e.4 += pl.mean_rating.unwrap_or(0.0) * pl.ratings as f64;
+    }
+    let mut tools: Vec<ToolPrefs> = by_tool
+        .into_iter()
+        .map(|(tool, (score, runs, successes, ratings, sum))| ToolPrefs {
+            tool: tool.to_string(),
+            score,
+            runs,
+            success_rate: ratio(successes, runs),
+            ratings,
+            mean_rating: (ratings > 0).then(|| sum / ratings as f64),
+        })
+        .collect();
+    tools.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| b.runs.cmp(&a.runs))
+    });
+    tools
+}
+
+fn learned_autonomy(given: u64, denied: u64) -> Option<(String, String)> {
+    let total = given + denied;
+    if total < 3 {
+        return None;
+    }
+    let share = given as f64 / total as f64;
+    let level = if share >= 0.8 {
+        "high"
+    } else if share <= 0.4 {
+        "low"
+    } else {
+        "medium"
+    };
+    Some((
+        level.into(),
+        format!("{given} approvals given, {denied} not given"),
+    ))
+}
+
+fn learned_verbosity(runs: u64, verbose: u64, quiet: u64) -> Option<(String, String)> {
+    if runs < 5 {
+        return None;
+    }
+    let level = if verbose * 5 > runs && verbose > quiet {
+        "verbose"
+    } else if quiet * 5 > runs && quiet > verbose {
+        "terse"
+    } else {
+        "normal"
+    };
+    Some((
+        level.into(),
+        format!("{verbose} of {runs} runs with verbose flags, {quiet} with quiet flags"),
+    ))
+}
+
+fn setting(set: Option<&String>, learned: Option<(String, String)>, default: &str) -> Setting {
+    let (learned_value, evidence) = match learned {
+        Some((v, e)) => (Some(v), e),
+        None => (None, "not enough evidence yet".to_string()),
+    };
+    match (set, &learned_value) {
+        (Some(v), _) => Setting {
+            value: v.clone(),
+            source: "set".into(),
+            learned: learned_value,
+            evidence,
+        },
+        (None, Some(v)) => Setting {
+            value: v.clone(),
+            source: "learned".into(),
+            learned: learned_value.clone(),
+            evidence,
+        },
+        (None, None) => Setting {
+            value: default.into(),
+            source: "default".into(),
+            learned: None,
+            evidence,
+        },
+    }
+}
+
+fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn mean(sum: u64, n: u64) -> Option<f64> {
+    (n > 0).then(|| sum as f64 / n as f64)
+}
+
+/// Words in an argument vector that make a run a dry run.
+const DRY_RUN_FLAGS: &[&str] = &[
+    "--dry-run",
+    "--dryrun",
+    "--dry_run",
+    "--what-if",
+    "--check",
+    "--noop",
+    "--simulate",
+];
+
+/// Whether a command is a dry run: a dry-run flag, or a planning subcommand.
+pub fn is_dry_run(argv: &[String], tool: &str) -> bool {
+    tool == "terraform plan"
+        || argv
+            .iter()
+            .skip(1)
+            .any(|a| DRY_RUN_FLAGS.contains(&a.as_str()))
+}
+
+/// +1 when a command asks for more output, -1 for less, 0 otherwise.
+pub fn verbosity_of(argv: &[String]) -> i8 {
+    let mut v = 0i8;
+    for a in argv.iter().skip(1) {
+        match a.as_str() {
+            "--verbose" | "-v" | "-vv" | "-vvv" => v = 1,
+            "--quiet" | "-q" | "-qq" | "--silent" => v = -1,
+            _ => {}
+        }
+    }
+    v
+}
+
+/// The weekday index (Monday = 0) of a time, in local time.
+pub fn local_weekday(at: DateTime<Utc>) -> usize {
+    at.with_timezone(&Local).weekday().num_days_from_monday() as usize
+}
+
+/// The hour (0..24) of a time, in local time.
+pub fn local_hour(at: DateTime<Utc>) -> usize {
+    at.with_timezone(&Local).hour() as usize
+}

@@ -1,0 +1,228 @@
+//! What the feedback collector stores: every signal it learned from, the current rating of
+//! each run (for history), and the user's explicit settings. The profile is derived from the
+//! signals ([`super::model`]), so forgetting a run is "drop its signals and fold again".
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use codex_proto::types::RunId;
+use serde::{Deserialize, Serialize};
+
+use super::model::{Model, Params};
+use crate::store::journal::State;
+
+/// One piece of evidence about the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The run it is about; `None` for an approval not given (the run never happened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<RunId>,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The task category.
+    pub category: String,
+    /// The plan (command line).
+    pub plan: String,
+    /// Program plus subcommand.
+    pub tool: String,
+    /// Program basename.
+    pub program: String,
+    /// Project root, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Whether it counts (`user_preference_learning` when it arrived): replaying the
+    /// journal or folding again after a forget gives the same profile.
+    pub learn: bool,
+    /// What happened.
+    pub kind: SignalKind,
+}
+
+/// The kinds of evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SignalKind {
+    /// A run ended: implicit success or failure.
+    Outcome {
+        /// Exit code 0.
+        success: bool,
+        /// Stopped by the user (Ctrl-C, client gone).
+        cancelled: bool,
+        /// The command was a dry run (`--dry-run`, `--check`, ...).
+        dry_run: bool,
+        /// +1 verbose flags, -1 quiet flags, 0 neither.
+        verbosity: i8,
+    },
+    /// An explicit rating, 1..5. Only the latest rating of a run counts.
+    Rating {
+        /// The score.
+        score: u8,
+    },
+    /// An approval given (`--yes`) or not given (the held-back command was left unrun).
+    Approval {
+        /// Given or not.
+        approved: bool,
+    },
+}
+
+/// A run's current rating, as history shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRating {
+    /// 1..5.
+    pub score: u8,
+    /// The comment.
+    pub comment: Option<String>,
+    /// When it was given.
+    pub at: DateTime<Utc>,
+}
+
+/// A change to the feedback state, as journaled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FeedbackOp {
+    /// An implicit signal.
+    Signal {
+        /// The signal.
+        signal: Signal,
+    },
+    /// An explicit rating (its signal carries the score).
+    Rated {
+        /// The rating signal.
+        signal: Signal,
+        /// The comment.
+        comment: Option<String>,
+    },
+    /// Set (`Some`) or unset (`None`) an explicit setting.
+    Setting {
+        /// The key.
+        key: String,
+        /// The value.
+        value: Option<String>,
+    },
+    /// Drop every signal and rating of these runs.
+    Forget {
+        /// The runs.
+        runs: Vec<RunId>,
+    },
+    /// Drop every signal and rating.
+    ForgetAll,
+    /// Drop every signal (ratings stay in history); with `all`, settings too.
+    Reset {
+        /// Also drop explicit settings.
+        all: bool,
+    },
+}
+
+/// The state behind `storage/analytics/personalized_feedback.json`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "Stored")]
+pub struct FeedbackState {
+    /// Every signal, in arrival order.
+    pub signals: Vec<Signal>,
+    /// The current rating of each rated run.
+    pub ratings: BTreeMap<RunId, StoredRating>,
+    /// Explicit settings (`codex prefs set`).
+    pub settings: BTreeMap<String, String>,
+    /// The profile's working form, folded from `signals`; not stored.
+    #[serde(skip)]
+    pub model: Model,
+}
+
+#[derive(Deserialize)]
+struct Stored {
+    #[serde(default)]
+    signals: Vec<Signal>,
+    #[serde(default)]
+    ratings: BTreeMap<RunId, StoredRating>,
+    #[serde(default)]
+    settings: BTreeMap<String, String>,
+}
+
+impl From<Stored> for FeedbackState {
+    fn from(s: Stored) -> Self {
+        let mut state = FeedbackState {
+            signals: s.signals,
+            ratings: s.ratings,
+            settings: s.settings,
+            model: Model::default(),
+        };
+        state.refold();
+        state
+    }
+}
+
+impl FeedbackState {
+    /// Use these learning parameters from now on, and fold every signal again with them.
+    pub fn configure(&mut self, params: Params) {
+        self.model = Model::new(params);
+        self.refold();
+    }
+
+    /// Fold every signal again (after a forget, a re-rating or new parameters).
+    pub fn refold(&mut self) {
+        self.model.rebuild(&self.signals);
+    }
+}
+
+impl State for FeedbackState {
+    type Op = FeedbackOp;
+
+    fn apply(&mut self, op: FeedbackOp) {
+        match op {
+            FeedbackOp::Signal { signal } => {
+                self.model.apply(&signal);
+                self.signals.push(signal);
+            }
+            FeedbackOp::Rated { signal, comment } => {
+                let SignalKind::Rating { score } = signal.kind else {
+                    return;
+                };
+                if let Some(run) = signal.run_id {
+                    self.ratings.insert(
+                        run,
+                        StoredRating {
+                            score,
+                            comment,
+                            at: signal.at,
+                        },
+                    );
+                }
+                let replaces = signal.learn && self.model.has_counted_rating(signal.run_id);
+                self.signals.push(signal);
+                if replaces {
+                    // A re-rating replaces the earlier score: fold again rather than try to
+                    // take a decayed contribution back out.
+                    self.refold();
+                } else if let Some(s) = self.signals.last() {
+                    self.model.apply(s);
+                }
+            }
+            FeedbackOp::Setting { key, value } => match value {
+                Some(v) => {
+                    self.settings.insert(key, v);
+                }
+                None => {
+                    self.settings.remove(&key);
+                }
+            },
+            FeedbackOp::Forget { runs } => {
+                let runs: std::collections::HashSet<RunId> = runs.into_iter().collect();
+                self.signals
+                    .retain(|s| s.run_id.is_none_or(|r| !runs.contains(&r)));
+                self.ratings.retain(|r, _| !runs.contains(r));
+                self.refold();
+            }
+            FeedbackOp::ForgetAll => {
+                self.signals.clear();
+                self.ratings.clear();
+                self.refold();
+            }
+            FeedbackOp::Reset { all } => {
+                self.signals.clear();
+                if all {
+                    self.settings.clear();
+                }
+                self.refold();
+            }
+        }
+    }
+}
