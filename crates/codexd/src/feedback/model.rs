@@ -133,6 +133,7 @@ struct Program {
 
 #[derive(Debug, Clone)]
 struct LastRun {
+    run: Option<RunId>,
     category: String,
     plan: String,
     at: i64,
@@ -271,6 +272,7 @@ impl Model {
         let previous = self.last_by_project.insert(
             key,
             LastRun {
+                run: s.run_id,
                 category: s.category.clone(),
                 plan: s.plan.clone(),
                 at: t,
@@ -283,7 +285,13 @@ impl Model {
         if let Some(prev) = &previous {
             let within = t - prev.at <= p.correction_window_secs;
             let same_goal = prev.category == s.category;
-            if within && same_goal && prev.plan != s.plan {
+            // Trying another plan after one the user rated 4 or 5 is curiosity, not a
+            // correction.
+            let liked = prev
+                .run
+                .and_then(|r| self.rated.get(&r))
+                .is_some_and(|score| *score >= 4);
+            if within && same_goal && prev.plan != s.plan && !liked {
                 if let Some(old) = cat.plans.get_mut(&prev.plan) {
                     old.add(t, n, p.correction_weight, 0.0, &p);
                     old.corrected_away += 1;
@@ -612,4 +620,260 @@ pub fn local_weekday(at: DateTime<Utc>) -> usize {
 /// The hour (0..24) of a time, in local time.
 pub fn local_hour(at: DateTime<Utc>) -> usize {
     at.with_timezone(&Local).hour() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(sec: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + sec, 0).unwrap()
+    }
+
+    fn signal(run: u64, sec: i64, plan: &str, kind: SignalKind) -> Signal {
+        Signal {
+            run_id: Some(RunId(run)),
+            at: t(sec),
+            category: "run the tests".into(),
+            plan: plan.into(),
+            tool: plan.split(' ').take(2).collect::<Vec<_>>().join(" "),
+            program: plan.split(' ').next().unwrap_or("").into(),
+            project: Some("/src/shop".into()),
+            learn: true,
+            kind,
+        }
+    }
+
+    fn outcome(run: u64, sec: i64, plan: &str, success: bool) -> Signal {
+        signal(
+            run,
+            sec,
+            plan,
+            SignalKind::Outcome {
+                success,
+                cancelled: false,
+                dry_run: false,
+                verbosity: 0,
+            },
+        )
+    }
+
+    fn rating(run: u64, sec: i64, plan: &str, score: u8) -> Signal {
+        signal(run, sec, plan, SignalKind::Rating { score })
+    }
+
+    fn ranking(m: &Model, sec: i64) -> Vec<String> {
+        let p = m.profile(t(sec), &BTreeMap::new(), None, None, true);
+        p.categories[0].plans.iter().map(|p| p.plan.clone()).collect()
+    }
+
+    /// A small deterministic generator, so the simulated user is the same on every run.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A user who prefers `liked`, runs either plan at random a minute apart (so switching
+    /// plans also counts as a correction), and rates noisily: the liked plan 3..5, the
+    /// other 1..3, and one rating in six the other way round.
+    fn interact(m: &mut Model, rng: &mut Lcg, run: &mut u64, sec: &mut i64, liked: &str) {
+        const PLANS: [&str; 2] = ["cargo nextest run", "cargo test"];
+        let plan = PLANS[rng.below(2) as usize];
+        let mut good = plan == liked;
+        if rng.below(6) == 0 {
+            good = !good;
+        }
+        let score = if good { 3 + rng.below(3) } else { 1 + rng.below(3) } as u8;
+        *run += 1;
+        *sec += 60;
+        m.apply(&outcome(*run, *sec, plan, true));
+        m.apply(&rating(*run, *sec + 5, plan, score));
+    }
+
+    /// Whether the liked plan ranked first after `before` interactions; then, after a change
+    /// of taste, the interactions until the newly liked plan first ranks first, and whether
+    /// it is first at the end of `horizon`.
+    fn follow_after_change(seed: u64, before: usize, horizon: usize) -> (bool, usize, bool) {
+        follow_p(seed, before, horizon, Params::default())
+    }
+
+    pub(super) fn follow_p(
+        seed: u64,
+        before: usize,
+        horizon: usize,
+        params: Params,
+    ) -> (bool, usize, bool) {
+        let mut m = Model::new(params);
+        let mut rng = Lcg(seed);
+        let (mut run, mut sec) = (0, 0);
+        for _ in 0..before {
+            interact(&mut m, &mut rng, &mut run, &mut sec, "cargo nextest run");
+        }
+        let learned = ranking(&m, sec)[0] == "cargo nextest run";
+        let mut followed = None;
+        for i in 1..=horizon {
+            interact(&mut m, &mut rng, &mut run, &mut sec, "cargo test");
+            if followed.is_none() && ranking(&m, sec)[0] == "cargo test" {
+                followed = Some(i);
+            }
+        }
+        let at_end = ranking(&m, sec)[0] == "cargo test";
+        (learned, followed.unwrap_or(usize::MAX), at_end)
+    }
+
+    /// docs/guide.md and docs/benchmarks.md quote these figures (run with --nocapture to see
+    /// them); keep them in step.
+    #[test]
+    fn simulated_noisy_users_are_learned_within_20_interactions_and_followed_after_a_change() {
+        const USERS: u64 = 1000;
+        let (mut learned, mut right_at_end) = (0, 0);
+        let mut follows = Vec::new();
+        for seed in 0..USERS {
+            let (l, follow, at_end) = follow_after_change(seed, 20, 40);
+            learned += u64::from(l);
+            right_at_end += u64::from(at_end);
+            follows.push(follow);
+        }
+        follows.sort_unstable();
+        let pct = |p: usize| follows[(follows.len() - 1) * p / 100];
+        eprintln!(
+            "{USERS} simulated users: {learned} rank their preferred plan first after 20 \
+             interactions; after a change of taste the new plan ranks first after a median of \
+             {} interactions (p95 {}, max {}); {right_at_end} have it first 40 interactions on",
+            pct(50),
+            pct(95),
+            pct(100),
+        );
+        assert!(learned >= 970, "only {learned} of {USERS} learned within 20 interactions");
+        assert!(pct(100) <= 25, "a change of taste took {} interactions", pct(100));
+        assert!(pct(50) <= 8, "median follow {}", pct(50));
+        assert!(right_at_end >= 990, "{right_at_end} right at the end");
+    }
+
+    #[test]
+    fn explicit_ratings_outweigh_exit_codes() {
+        let mut m = Model::new(Params::default());
+        // Both succeed; only ratings tell them apart.
+        m.apply(&outcome(1, 0, "cargo test", true));
+        m.apply(&rating(1, 1, "cargo test", 1));
+        m.apply(&outcome(2, 10_000, "cargo nextest run", true));
+        m.apply(&rating(2, 10_001, "cargo nextest run", 5));
+        assert_eq!(ranking(&m, 10_002)[0], "cargo nextest run");
+    }
+
+    #[test]
+    fn a_re_rating_replaces_the_earlier_score_on_rebuild() {
+        let signals = vec![
+            outcome(1, 0, "cargo test", true),
+            rating(1, 1, "cargo test", 1),
+            rating(1, 2, "cargo test", 5),
+        ];
+        let mut m = Model::new(Params::default());
+        m.rebuild(&signals);
+        let p = m.profile(t(3), &BTreeMap::new(), None, None, true);
+        assert_eq!(p.satisfaction.ratings, 1);
+        assert_eq!(p.satisfaction.mean, Some(5.0));
+        assert_eq!(p.categories[0].plans[0].ratings, 1);
+    }
+
+    #[test]
+    fn corrections_count_against_the_replaced_plan() {
+        let mut m = Model::new(Params::default());
+        m.apply(&outcome(1, 0, "cargo test", true));
+        m.apply(&outcome(2, 30, "cargo nextest run", true)); // same goal, new plan, in window
+        let p = m.profile(t(31), &BTreeMap::new(), None, None, true);
+        let plans = &p.categories[0].plans;
+        assert_eq!(plans[0].plan, "cargo nextest run");
+        assert_eq!(plans[1].corrected_away, 1);
+        // Outside the window it is just another run.
+        let mut m = Model::new(Params::default());
+        m.apply(&outcome(1, 0, "cargo test", true));
+        m.apply(&outcome(2, 10_000, "cargo nextest run", true));
+        let p = m.profile(t(10_001), &BTreeMap::new(), None, None, true);
+        assert!(p.categories[0].plans.iter().all(|p| p.corrected_away == 0));
+    }
+
+    #[test]
+    fn failure_reactions_and_style_are_counted() {
+        let mut m = Model::new(Params::default());
+        m.apply(&outcome(1, 0, "cargo test", false));
+        m.apply(&outcome(2, 10, "cargo test", true)); // retry
+        m.apply(&outcome(3, 20, "cargo test", false));
+        m.apply(&outcome(4, 30, "cargo nextest run", true)); // change plan
+        m.apply(&outcome(5, 40, "cargo test", false));
+        m.apply(&outcome(6, 50_000, "cargo test", true)); // too late: moved on
+        let mut approval = outcome(7, 50_010, "rm -r target", true);
+        approval.run_id = None;
+        approval.kind = SignalKind::Approval { approved: false };
+        m.apply(&approval);
+        let st = m.profile(t(50_020), &BTreeMap::new(), None, None, true).style;
+        assert_eq!(
+            (st.failure_retry, st.failure_change_plan, st.failure_abandon),
+            (1, 1, 1)
+        );
+        assert_eq!((st.approvals_given, st.approvals_denied), (0, 1));
+        assert_eq!(st.runs, 6);
+        assert_eq!(st.hours.iter().sum::<u64>(), 6);
+    }
+
+    #[test]
+    fn settings_override_what_is_learned_and_say_so() {
+        let mut m = Model::new(Params::default());
+        for i in 0..5 {
+            let mut s = outcome(i, i as i64, "rm -r build", true);
+            s.run_id = None;
+            s.kind = SignalKind::Approval { approved: true };
+            m.apply(&s);
+        }
+        let learned = m.profile(t(10), &BTreeMap::new(), None, None, true).style;
+        assert_eq!(
+            (learned.autonomy_comfort.value.as_str(), learned.autonomy_comfort.source.as_str()),
+            ("high", "learned")
+        );
+        let mut set = BTreeMap::new();
+        set.insert(AUTONOMY.to_string(), "low".to_string());
+        let st = m.profile(t(10), &set, None, None, true).style;
+        assert_eq!(st.autonomy_comfort.value, "low");
+        assert_eq!(st.autonomy_comfort.source, "set");
+        assert_eq!(st.autonomy_comfort.learned.as_deref(), Some("high"));
+    }
+
+    #[test]
+    fn signals_while_learning_was_off_count_for_nothing() {
+        let mut m = Model::new(Params::default());
+        let mut s = outcome(1, 0, "cargo test", true);
+        s.learn = false;
+        m.apply(&s);
+        assert!(m.profile(t(1), &BTreeMap::new(), None, None, true).categories.is_empty());
+    }
+
+    #[test]
+    fn evidence_decays_with_time() {
+        let p = Params::default();
+        let mut plan = Plan::default();
+        plan.add(0, 0, 1.0, 1.0, &p);
+        let (_, now) = plan.score(0, 0, &p);
+        let (_, later) = plan.score(30 * 86_400, 0, &p);
+        assert!((now - 1.0).abs() < 1e-9);
+        assert!((later - 0.5).abs() < 1e-9, "one half-life halves the evidence: {later}");
+        let (_, newer) = plan.score(0, 2, &p);
+        assert!((newer - 0.81).abs() < 1e-9, "two newer runs: 0.9²");
+    }
+
+    #[test]
+    fn dry_runs_and_verbosity_are_read_from_flags() {
+        let v = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(is_dry_run(&v(&["rsync", "--dry-run", "a", "b"]), "rsync"));
+        assert!(is_dry_run(&v(&["terraform", "plan"]), "terraform plan"));
+        assert!(!is_dry_run(&v(&["cargo", "test"]), "cargo test"));
+        assert_eq!(verbosity_of(&v(&["cargo", "test", "-v"])), 1);
+        assert_eq!(verbosity_of(&v(&["cargo", "test", "--quiet"])), -1);
+        assert_eq!(verbosity_of(&v(&["cargo", "-q", "test", "-v"])), 1);
+    }
 }
