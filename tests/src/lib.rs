@@ -126,6 +126,40 @@ impl Home {
         Run::from(out)
     }
 
+    /// Run `codex --no-autostart ARGS` in `dir` to completion.
+    pub fn codex_in(&self, dir: &Path, args: &[&str]) -> Run {
+        let out = self
+            .codex_cmd()
+            .current_dir(dir)
+            .arg("--no-autostart")
+            .args(args)
+            .output()
+            .expect("spawn codex");
+        Run::from(out)
+    }
+
+    /// Run `codex --no-autostart ARGS` with `input` on its stdin (not a terminal).
+    pub fn codex_with_input(&self, args: &[&str], input: &str) -> Run {
+        let mut child = self
+            .codex_cmd()
+            .arg("--no-autostart")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn codex");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        Run::from(child.wait_with_output().expect("wait codex"))
+    }
+
+    /// The temp folder this home lives in (a place for projects and fixtures).
+    pub fn scratch(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Run `codex ARGS` (autostart allowed) to completion.
     pub fn codex_autostart(&self, args: &[&str]) -> Run {
         Run::from(self.codex_cmd().args(args).output().expect("spawn codex"))
