@@ -54,7 +54,11 @@ fn interact(h: &Home, rng: &mut Lcg, liked: &str) {
     if rng.below(6) == 0 {
         good = !good;
     }
-    let score = if good { 3 + rng.below(3) } else { 1 + rng.below(3) };
+    let score = if good {
+        3 + rng.below(3)
+    } else {
+        1 + rng.below(3)
+    };
     let mut args = vec!["run", "--goal", "Run the tests", "--"];
     args.extend(plan.split(' '));
     h.codex(&args).ok();
@@ -86,7 +90,10 @@ fn a_noisy_user_s_preferred_plan_ranks_first_within_20_and_a_change_is_followed(
             break;
         }
     }
-    assert!(followed.is_some(), "the change of taste was not followed in 25 interactions");
+    assert!(
+        followed.is_some(),
+        "the change of taste was not followed in 25 interactions"
+    );
     let text = h.codex(&["prefs", "show"]).ok().stdout;
     assert!(
         text.contains(&format!("{LIKED_LATER} preferred for run the tests")),
@@ -102,14 +109,26 @@ fn goals_categories_projects_and_patterns_are_recorded() {
     std::fs::create_dir_all(proj.join("src")).unwrap();
     std::fs::write(proj.join("Cargo.toml"), "[package]\n").unwrap();
     let sub = proj.join("src");
-    h.codex_in(&sub, &["run", "--goal", "Build it!", "--", "true"]).ok();
-    h.codex_in(&sub, &["run", "--goal", "run the tests", "--", "echo", "ok"]).ok();
+    h.codex_in(&sub, &["run", "--goal", "Build it!", "--", "true"])
+        .ok();
+    h.codex_in(
+        &sub,
+        &["run", "--goal", "run the tests", "--", "echo", "ok"],
+    )
+    .ok();
     h.codex_in(&sub, &["run", "--", "git", "--version"]).ok();
-    h.codex_in(&sub, &["run", "--goal", "build it", "--", "true"]).ok();
+    h.codex_in(&sub, &["run", "--goal", "build it", "--", "true"])
+        .ok();
 
     let root = std::fs::canonicalize(&proj).unwrap().display().to_string();
     let prefs = h
-        .codex(&["--json", "prefs", "show", "--project", proj.to_str().unwrap()])
+        .codex(&[
+            "--json",
+            "prefs",
+            "show",
+            "--project",
+            proj.to_str().unwrap(),
+        ])
         .ok()
         .json();
     assert_eq!(prefs["project"], root.as_str());
@@ -119,7 +138,10 @@ fn goals_categories_projects_and_patterns_are_recorded() {
         .iter()
         .map(|c| c["category"].as_str().unwrap())
         .collect();
-    assert!(cats.contains(&"build it") && cats.contains(&"git"), "{cats:?}");
+    assert!(
+        cats.contains(&"build it") && cats.contains(&"git"),
+        "{cats:?}"
+    );
     let pat = &prefs["patterns"][0];
     assert_eq!(pat["project"], root.as_str());
     assert_eq!(pat["kind"], "rust");
@@ -127,7 +149,8 @@ fn goals_categories_projects_and_patterns_are_recorded() {
     assert_eq!(pat["goals"][0]["count"], 2);
     let seq = pat["sequences"].as_array().unwrap();
     assert!(
-        seq.iter().any(|s| s["from"] == "build it" && s["to"] == "run the tests"),
+        seq.iter()
+            .any(|s| s["from"] == "build it" && s["to"] == "run the tests"),
         "{seq:?}"
     );
     assert_eq!(pat["weekdays"].as_array().unwrap().len(), 7);
@@ -190,27 +213,50 @@ fn old_episodes_are_consolidated_into_knowledge_and_memory_stays_bounded() {
 fn settings_override_learning_and_unset_gives_it_back() {
     let h = Home::new();
     let _d = h.start();
-    let r = h.codex(&["--json", "prefs", "set", "autonomy_comfort", "high"]).ok().json();
-    assert_eq!((r["value"].as_str(), r["source"].as_str()), (Some("high"), Some("set")));
-    let bad = h.codex(&["prefs", "set", "autonomy_comfort", "reckless"]).code(2);
+    let r = h
+        .codex(&["--json", "prefs", "set", "autonomy_comfort", "high"])
+        .ok()
+        .json();
+    assert_eq!(
+        (r["value"].as_str(), r["source"].as_str()),
+        (Some("high"), Some("set"))
+    );
+    let bad = h
+        .codex(&["prefs", "set", "autonomy_comfort", "reckless"])
+        .code(2);
     assert!(bad.stderr.contains("low, medium, high"), "{}", bad.stderr);
     let unknown = h.codex(&["prefs", "set", "colour", "blue"]).code(2);
-    assert!(unknown.stderr.contains("unknown setting"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("unknown setting"),
+        "{}",
+        unknown.stderr
+    );
     let text = h.codex(&["prefs", "show"]).ok().stdout;
     assert!(text.contains("high (set by you"), "{text}");
-    let r = h.codex(&["--json", "prefs", "unset", "autonomy_comfort"]).ok().json();
-    assert_eq!((r["value"].as_str(), r["source"].as_str()), (Some("medium"), Some("default")));
+    let r = h
+        .codex(&["--json", "prefs", "unset", "autonomy_comfort"])
+        .ok()
+        .json();
+    assert_eq!(
+        (r["value"].as_str(), r["source"].as_str()),
+        (Some("medium"), Some("default"))
+    );
     assert_eq!(r["previous"], "high");
 
     // Approvals given teach autonomy comfort: three `--yes` on held-back commands.
     let scratch = h.scratch().join("junk");
     for _ in 0..3 {
         std::fs::create_dir_all(&scratch).unwrap();
-        h.codex(&["run", "--yes", "--", "rm", "-r", scratch.to_str().unwrap()]).ok();
+        h.codex(&["run", "--yes", "--", "rm", "-r", scratch.to_str().unwrap()])
+            .ok();
     }
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     let ac = &prefs["style"]["autonomy_comfort"];
-    assert_eq!((ac["value"].as_str(), ac["source"].as_str()), (Some("high"), Some("learned")), "{ac}");
+    assert_eq!(
+        (ac["value"].as_str(), ac["source"].as_str()),
+        (Some("high"), Some("learned")),
+        "{ac}"
+    );
     assert_eq!(prefs["style"]["approvals_given"], 3);
 }
 
@@ -228,7 +274,10 @@ fn prefs_reset_asks_and_keeps_settings_unless_all() {
     assert!(prefs["categories"].as_array().unwrap().is_empty());
     assert_eq!(prefs["style"]["verbosity"]["value"], "terse");
     // History and the rating itself stay.
-    assert_eq!(h.codex(&["--json", "history"]).ok().json()["runs"][0]["rating"], 4);
+    assert_eq!(
+        h.codex(&["--json", "history"]).ok().json()["runs"][0]["rating"],
+        4
+    );
     h.codex(&["prefs", "reset", "--all", "--yes"]).ok();
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     assert_eq!(prefs["style"]["verbosity"]["source"], "default");
@@ -243,7 +292,10 @@ fn learning_off_freezes_the_profile_but_keeps_ratings() {
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     assert_eq!(prefs["learning"], false);
     assert!(prefs["categories"].as_array().unwrap().is_empty());
-    assert_eq!(h.codex(&["--json", "history"]).ok().json()["runs"][0]["rating"], 5);
+    assert_eq!(
+        h.codex(&["--json", "history"]).ok().json()["runs"][0]["rating"],
+        5
+    );
 }
 
 fn write(dir: &Path, name: &str, text: &[u8]) -> String {
@@ -267,35 +319,72 @@ fn shell_history_imports_give_patterns_on_day_one() {
         .codex(&["--json", "import", "shell-history", "--shell", "zsh", &zsh])
         .ok()
         .json();
-    assert_eq!((out["imported"].as_u64(), out["skipped"].as_u64()), (Some(5), Some(1)));
+    assert_eq!(
+        (out["imported"].as_u64(), out["skipped"].as_u64()),
+        (Some(5), Some(1))
+    );
     let bash = write(dir, "bash_history", b"#1700000300\nls -la\nmake\n\nmake\n");
-    let out = h.codex(&["--json", "import", "shell-history", &bash]).ok().json();
-    assert_eq!((out["shell"].as_str(), out["imported"].as_u64()), (Some("bash"), Some(3)));
+    let out = h
+        .codex(&["--json", "import", "shell-history", &bash])
+        .ok()
+        .json();
+    assert_eq!(
+        (out["shell"].as_str(), out["imported"].as_u64()),
+        (Some("bash"), Some(3))
+    );
     let fish = write(
         dir,
         "fish_history",
         b"- cmd: git status\n  when: 1700000400\n- cmd: git status\n  when: 1700000460\n",
     );
-    let out = h.codex(&["--json", "import", "shell-history", &fish]).ok().json();
-    assert_eq!((out["shell"].as_str(), out["imported"].as_u64()), (Some("fish"), Some(2)));
+    let out = h
+        .codex(&["--json", "import", "shell-history", &fish])
+        .ok()
+        .json();
+    assert_eq!(
+        (out["shell"].as_str(), out["imported"].as_u64()),
+        (Some("fish"), Some(2))
+    );
 
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     let pat = &prefs["patterns"][0];
     assert_eq!(pat["project"], "");
     let goals = pat["goals"].as_array().unwrap();
-    let count = |g: &str| goals.iter().find(|x| x["goal"] == g).map(|x| x["count"].clone());
+    let count = |g: &str| {
+        goals
+            .iter()
+            .find(|x| x["goal"] == g)
+            .map(|x| x["count"].clone())
+    };
     assert_eq!(count("git pull"), Some(2.into()));
     assert_eq!(count("make"), Some(2.into()));
     let seq = pat["sequences"].as_array().unwrap();
     assert!(
-        seq.iter().any(|s| s["from"] == "git pull" && s["to"] == "cargo test" && s["count"] == 2),
+        seq.iter()
+            .any(|s| s["from"] == "git pull" && s["to"] == "cargo test" && s["count"] == 2),
         "{seq:?}"
     );
-    let missing = h.codex(&["import", "shell-history", "--shell", "bash", "/nonexistent/h"]);
+    let missing = h.codex(&[
+        "import",
+        "shell-history",
+        "--shell",
+        "bash",
+        "/nonexistent/h",
+    ]);
     let missing = missing.code(2);
-    assert!(missing.stderr.contains("cannot read history file"), "{}", missing.stderr);
-    let bad_shell = h.codex(&["import", "shell-history", "--shell", "tcsh", &bash]).code(2);
-    assert!(bad_shell.stderr.contains("bash, zsh, fish"), "{}", bad_shell.stderr);
+    assert!(
+        missing.stderr.contains("cannot read history file"),
+        "{}",
+        missing.stderr
+    );
+    let bad_shell = h
+        .codex(&["import", "shell-history", "--shell", "tcsh", &bash])
+        .code(2);
+    assert!(
+        bad_shell.stderr.contains("bash, zsh, fish"),
+        "{}",
+        bad_shell.stderr
+    );
 }
 
 #[test]
@@ -304,7 +393,9 @@ fn kill_9_in_a_burst_loses_no_acknowledged_rating_and_leaves_files_parseable() {
     let d = h.start();
     let mut acked = Vec::new();
     for i in 0..30u64 {
-        let run = h.codex(&["--json", "run", "--goal", "burst", "--", "true"]).ok();
+        let run = h
+            .codex(&["--json", "run", "--goal", "burst", "--", "true"])
+            .ok();
         let id = run
             .stdout
             .lines()
@@ -317,9 +408,16 @@ fn kill_9_in_a_burst_loses_no_acknowledged_rating_and_leaves_files_parseable() {
     }
     d.kill9();
     let _d = h.start();
-    let history = h.codex(&["--json", "history", "--limit", "100"]).ok().json();
+    let history = h
+        .codex(&["--json", "history", "--limit", "100"])
+        .ok()
+        .json();
     let runs = history["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 30, "every episode is journaled before its run is answered");
+    assert_eq!(
+        runs.len(),
+        30,
+        "every episode is journaled before its run is answered"
+    );
     for (id, score) in &acked {
         let r = runs.iter().find(|r| r["run_id"] == *id).unwrap();
         assert_eq!(r["rating"], *score, "acknowledged rating of run {id} lost");

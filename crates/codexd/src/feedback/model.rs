@@ -664,14 +664,21 @@ mod tests {
 
     fn ranking(m: &Model, sec: i64) -> Vec<String> {
         let p = m.profile(t(sec), &BTreeMap::new(), None, None, true);
-        p.categories[0].plans.iter().map(|p| p.plan.clone()).collect()
+        p.categories[0]
+            .plans
+            .iter()
+            .map(|p| p.plan.clone())
+            .collect()
     }
 
     /// A small deterministic generator, so the simulated user is the same on every run.
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             self.0 >> 33
         }
         fn below(&mut self, n: u64) -> u64 {
@@ -689,7 +696,11 @@ mod tests {
         if rng.below(6) == 0 {
             good = !good;
         }
-        let score = if good { 3 + rng.below(3) } else { 1 + rng.below(3) } as u8;
+        let score = if good {
+            3 + rng.below(3)
+        } else {
+            1 + rng.below(3)
+        } as u8;
         *run += 1;
         *sec += 60;
         m.apply(&outcome(*run, *sec, plan, true));
@@ -750,8 +761,15 @@ mod tests {
             pct(95),
             pct(100),
         );
-        assert!(learned >= 970, "only {learned} of {USERS} learned within 20 interactions");
-        assert!(pct(100) <= 25, "a change of taste took {} interactions", pct(100));
+        assert!(
+            learned >= 970,
+            "only {learned} of {USERS} learned within 20 interactions"
+        );
+        assert!(
+            pct(100) <= 25,
+            "a change of taste took {} interactions",
+            pct(100)
+        );
         assert!(pct(50) <= 8, "median follow {}", pct(50));
         assert!(right_at_end >= 990, "{right_at_end} right at the end");
     }
@@ -812,7 +830,9 @@ mod tests {
         approval.run_id = None;
         approval.kind = SignalKind::Approval { approved: false };
         m.apply(&approval);
-        let st = m.profile(t(50_020), &BTreeMap::new(), None, None, true).style;
+        let st = m
+            .profile(t(50_020), &BTreeMap::new(), None, None, true)
+            .style;
         assert_eq!(
             (st.failure_retry, st.failure_change_plan, st.failure_abandon),
             (1, 1, 1)
@@ -833,7 +853,10 @@ mod tests {
         }
         let learned = m.profile(t(10), &BTreeMap::new(), None, None, true).style;
         assert_eq!(
-            (learned.autonomy_comfort.value.as_str(), learned.autonomy_comfort.source.as_str()),
+            (
+                learned.autonomy_comfort.value.as_str(),
+                learned.autonomy_comfort.source.as_str()
+            ),
             ("high", "learned")
         );
         let mut set = BTreeMap::new();
@@ -850,7 +873,11 @@ mod tests {
         let mut s = outcome(1, 0, "cargo test", true);
         s.learn = false;
         m.apply(&s);
-        assert!(m.profile(t(1), &BTreeMap::new(), None, None, true).categories.is_empty());
+        assert!(
+            m.profile(t(1), &BTreeMap::new(), None, None, true)
+                .categories
+                .is_empty()
+        );
     }
 
     #[test]
@@ -861,7 +888,10 @@ mod tests {
         let (_, now) = plan.score(0, 0, &p);
         let (_, later) = plan.score(30 * 86_400, 0, &p);
         assert!((now - 1.0).abs() < 1e-9);
-        assert!((later - 0.5).abs() < 1e-9, "one half-life halves the evidence: {later}");
+        assert!(
+            (later - 0.5).abs() < 1e-9,
+            "one half-life halves the evidence: {later}"
+        );
         let (_, newer) = plan.score(0, 2, &p);
         assert!((newer - 0.81).abs() < 1e-9, "two newer runs: 0.9²");
     }

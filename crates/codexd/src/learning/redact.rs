@@ -119,6 +119,18 @@ const RULES: &[Rule] = &[
         check: whole,
     },
     Rule {
+        kind: "password",
+        // `--password VALUE` in a command line or its output (argv is handled word by word
+        // in redact_argv). A next word starting with `-` is another flag, not a value.
+        pattern: r#"--(?:password|passwd|pass)[ \t]+(?P<secret>[^\s"'`|;&-][^\s"'`|;&]*)"#,
+        check: whole,
+    },
+    Rule {
+        kind: "secret",
+        pattern: r#"--(?:token|api-key|apikey|secret|client-secret|access-token|auth-token)[ \t]+(?P<secret>[^\s"'`|;&-][^\s"'`|;&]*)"#,
+        check: whole,
+    },
+    Rule {
         kind: "secret",
         // The key is a candidate only; `secret_key_kind` decides. The value is "double
         // quoted" (closing quote optional, so a truncated line still loses its value),
@@ -568,6 +580,18 @@ mod tests {
         for (template, secret, kind) in cases {
             assert_redacted(&template.replacen('@', secret, 1), secret, kind);
         }
+    }
+
+    #[test]
+    fn password_flags_in_text_lose_their_value() {
+        let out = redact("$ mysqladmin --password hunter2hunter2 status");
+        assert_eq!(out, "$ mysqladmin --password [REDACTED:password] status");
+        let out = redact("gh auth login --token abcdefabcdef1234");
+        assert_eq!(out, "gh auth login --token [REDACTED:secret]");
+        assert!(matches!(
+            redact("psql --password --dbname x"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -1,0 +1,306 @@
+//! Privacy end to end: planted secrets never reach storage or exports, `codex forget` really
+//! deletes from every file and the profile, and exports are valid JSONL for trainers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::PathBuf;
+
+use codex_e2e::Home;
+use serde_json::Value;
+
+/// Every file under CODEX_HOME's storage, as text.
+fn storage_text(h: &Home) -> String {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&h.path("storage"), &mut files);
+    files
+        .iter()
+        .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap()).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+// Fake secrets built at run time, so this file holds no token-shaped literal.
+fn fake_github_token() -> String {
+    format!("ghp_{}", "Ab1".repeat(12))
+}
+
+fn fake_aws_key() -> String {
+    format!("AKIA{}", "Z7Q".repeat(5) + "X")
+}
+
+#[test]
+fn planted_secrets_never_reach_storage_or_exports() {
+    let h = Home::new();
+    let d = h.start();
+    let gh = fake_github_token();
+    let aws = fake_aws_key();
+    let password = "hunter2-very-secret";
+    let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----";
+    h.codex(&[
+        "run",
+        "--goal",
+        &format!("push with token {gh}"),
+        "--",
+        "echo",
+        &aws,
+    ])
+    .ok();
+    h.codex(&["rate", "5"]).ok();
+    h.codex(&["run", "--", "echo", "--password", password]).ok();
+    h.codex(&[
+        "run",
+        "--",
+        "sh",
+        "-c",
+        &format!("printf '%s\\n' \"{pem}\""),
+    ])
+    .ok();
+    h.codex(&["run", "--", "env", &format!("API_TOKEN={gh}"), "true"])
+        .ok();
+
+    let mut exports = String::new();
+    for format in ["openai-chat", "preference-pairs", "episodes"] {
+        exports.push_str(&h.codex(&["export", "--format", format]).ok().stdout);
+    }
+    let history = h.codex(&["--json", "history"]).ok().stdout;
+    assert_eq!(d.stop().code(), Some(0));
+    let stored = storage_text(&h);
+    for (what, text) in [
+        ("storage", &stored),
+        ("exports", &exports),
+        ("history", &history),
+    ] {
+        for secret in [
+            gh.as_str(),
+            aws.as_str(),
+            password,
+            "b3BlbnNzaC1rZXktdjEAAAAA",
+        ] {
+            assert!(!text.contains(secret), "{secret} reached {what}");
+        }
+    }
+    assert!(stored.contains("[REDACTED:github-token]"), "{stored}");
+    assert!(stored.contains("[REDACTED:aws-access-key]"), "{stored}");
+    assert!(stored.contains("[REDACTED:private-key]"), "{stored}");
+    assert!(exports.contains("[REDACTED:"), "{exports}");
+}
+
+fn run_in(h: &Home, dir: &std::path::Path, goal: &str, argv: &[&str]) -> u64 {
+    let mut args = vec!["--json", "run", "--goal", goal, "--"];
+    args.extend(argv);
+    let out = h.codex_in(dir, &args);
+    out.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find_map(|v| v["run_id"].as_u64())
+        .unwrap()
+}
+
+#[test]
+fn forget_deletes_from_memory_dataset_knowledge_and_profile() {
+    let h = Home::new().with_config("learning:\n  episodic_memory_cap: 3\n");
+    let _d = h.start();
+    let proj = h.scratch().join("alpha");
+    let other = h.scratch().join("beta");
+    for p in [&proj, &other] {
+        std::fs::create_dir_all(p).unwrap();
+        std::fs::write(p.join("Makefile"), "all:\n").unwrap();
+    }
+    let keep = run_in(&h, &other, "build beta", &["echo", "keep-me"]);
+    h.codex(&["rate", "4"]).ok();
+    let secretish = run_in(&h, &proj, "deploy zanzibar", &["echo", "zanzibar-marker"]);
+    h.codex(&["rate", "5", "--comment", "zanzibar comment"])
+        .ok();
+    run_in(&h, &proj, "deploy zanzibar", &["echo", "zanzibar-again"]);
+    for i in 0..4 {
+        run_in(&h, &proj, "lint alpha", &["echo", &format!("alpha-{i}")]);
+    }
+
+    // Without a terminal and without --yes nothing is deleted.
+    let refused = h.codex(&["forget", "--goal", "*zanzibar*"]).code(2);
+    assert!(refused.stderr.contains("--yes"), "{}", refused.stderr);
+    let dry = h
+        .codex(&["--json", "forget", "--goal", "*zanzibar*", "--dry-run"])
+        .ok()
+        .json();
+    assert_eq!(
+        (dry["runs"].as_u64(), dry["dry_run"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert!(storage_text(&h).contains("zanzibar"));
+
+    let done = h
+        .codex(&["--json", "forget", "--goal", "*zanzibar*", "--yes"])
+        .ok()
+        .json();
+    assert_eq!(done["runs"], 2);
+    assert_eq!(done["ratings"], 1);
+    assert_eq!(done["dataset_lines"], 3); // two examples and a label
+    // Flush everything, then look at every file: nothing of it is left anywhere.
+    h.codex(&["daemon", "stop"]).ok();
+    let stored = storage_text(&h);
+    assert!(!stored.contains("zanzibar"), "forgotten text still stored");
+    let _d = h.start();
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    let cats: Vec<&str> = prefs["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["category"].as_str().unwrap())
+        .collect();
+    assert!(!cats.contains(&"deploy zanzibar"), "{cats:?}");
+    assert_eq!(prefs["satisfaction"]["ratings"], 1);
+    let goals = prefs["patterns"].to_string();
+    assert!(
+        !goals.contains("zanzibar") && goals.contains("lint alpha"),
+        "{goals}"
+    );
+
+    // By run id, unknown ids are an error, and a forgotten run cannot be rated.
+    let gone = h
+        .codex(&["forget", &secretish.to_string(), "--yes"])
+        .code(2);
+    assert!(gone.stderr.contains("unknown run id"), "{}", gone.stderr);
+    let rate = h
+        .codex(&["rate", "3", "--run", &secretish.to_string()])
+        .code(2);
+    assert!(rate.stderr.contains("unknown run id"), "{}", rate.stderr);
+
+    // By project: everything that ran in alpha goes, beta stays (its episode has been
+    // consolidated out of episodic memory by now; the dataset still has it).
+    let p = h
+        .codex(&[
+            "--json",
+            "forget",
+            "--project",
+            proj.to_str().unwrap(),
+            "--yes",
+        ])
+        .ok()
+        .json();
+    assert_eq!(p["runs"], 4);
+    let left: Vec<u64> = h
+        .codex(&["export", "--format", "episodes"])
+        .ok()
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["run_id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(left, vec![keep]);
+    assert!(
+        h.codex(&["--json", "history"]).ok().json()["runs"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Everything.
+    h.codex(&["forget", "--all", "--yes"]).ok();
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    assert!(prefs["categories"].as_array().unwrap().is_empty());
+    assert!(prefs["patterns"].as_array().unwrap().is_empty());
+    let export = h.codex(&["export", "--format", "episodes"]).ok();
+    assert!(export.stdout.is_empty());
+    let none = h.codex(&["forget", "--goal", "[bad"]).code(2);
+    assert!(none.stderr.contains("bad goal pattern"), "{}", none.stderr);
+}
+
+#[test]
+fn exports_are_jsonl_in_each_trainer_format() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.scratch().join("shop");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(proj.join("go.mod"), "module shop\n").unwrap();
+    run_in(&h, &proj, "run the tests", &["echo", "go", "test"]);
+    h.codex(&["rate", "5"]).ok();
+    run_in(&h, &proj, "run the tests", &["echo", "make", "test"]);
+    h.codex(&["rate", "2"]).ok();
+    run_in(&h, &proj, "build", &["false"]);
+
+    let parse = |out: &str| -> Vec<Value> {
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let chat = parse(&h.codex(&["export", "--format", "openai-chat"]).ok().stdout);
+    assert_eq!(chat.len(), 1, "successful and not rated down: {chat:?}");
+    let m = &chat[0]["messages"];
+    assert_eq!(
+        (
+            m[0]["role"].as_str(),
+            m[1]["role"].as_str(),
+            m[2]["role"].as_str()
+        ),
+        (Some("system"), Some("user"), Some("assistant"))
+    );
+    assert!(
+        m[1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Goal: run the tests")
+    );
+    assert!(m[1]["content"].as_str().unwrap().contains("(go)"));
+    assert_eq!(m[2]["content"], "echo go test");
+
+    let pairs = parse(
+        &h.codex(&["export", "--format", "preference-pairs"])
+            .ok()
+            .stdout,
+    );
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(
+        (pairs[0]["chosen"].as_str(), pairs[0]["rejected"].as_str()),
+        (Some("echo go test"), Some("echo make test"))
+    );
+
+    let eps = parse(&h.codex(&["export", "--format", "episodes"]).ok().stdout);
+    assert_eq!(eps.len(), 3);
+    assert_eq!(eps[0]["rating"], 5);
+    let rated = parse(
+        &h.codex(&["export", "--format", "episodes", "--min-rating", "4"])
+            .ok()
+            .stdout,
+    );
+    assert_eq!(rated.len(), 1);
+    let later = h
+        .codex(&["export", "--format", "episodes", "--since", "2999-01-01"])
+        .ok();
+    assert!(later.stdout.is_empty());
+    let elsewhere = h.scratch().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let none = h
+        .codex(&[
+            "export",
+            "--format",
+            "episodes",
+            "--project",
+            elsewhere.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(none.stdout.is_empty());
+    let bad = h.codex(&["export", "--format", "csv"]).code(2);
+    assert!(bad.stderr.contains("openai-chat"), "{}", bad.stderr);
+    let bad_date = h
+        .codex(&["export", "--format", "episodes", "--since", "yesterday"])
+        .code(2);
+    assert!(
+        bad_date.stderr.contains("YYYY-MM-DD"),
+        "{}",
+        bad_date.stderr
+    );
+}
