@@ -11,12 +11,12 @@
 //! - Evidence decays: it halves every `decay_half_life_days`, and each newer run in the same
 //!   category multiplies it by `evidence_discount`, so a change of taste shows within a
 //!   bounded number of interactions however long the history.
-//! - Only the latest rating of a run counts; signals that arrived while learning was off
-//!   count for nothing.
+//! - Only the latest rating of a run counts (a re-rating takes the earlier one's decayed
+//!   evidence back out); signals that arrived while learning was off count for nothing.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use chrono::{DateTime, Datelike as _, Local, Timelike as _, Utc};
+use chrono::{DateTime, Datelike as _, FixedOffset, Local, Timelike as _, Utc};
 use codex_proto::prefs::{CategoryPrefs, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle};
 use codex_proto::types::{ProgramPrefs, RunId, Satisfaction};
 
@@ -93,11 +93,15 @@ struct Plan {
     projects: BTreeMap<String, u64>,
 }
 
+/// How much evidence is left after `dt` seconds and `newer` runs in its category.
+fn decay(dt: i64, newer: u64, p: &Params) -> f64 {
+    let newer = i32::try_from(newer).unwrap_or(i32::MAX);
+    0.5f64.powf(dt.max(0) as f64 / p.half_life_secs) * p.discount.powi(newer)
+}
+
 impl Plan {
     fn factor(&self, t: i64, n: u64, p: &Params) -> f64 {
-        let dt = (t - self.t).max(0) as f64;
-        let newer = i32::try_from(n.saturating_sub(self.n)).unwrap_or(i32::MAX);
-        0.5f64.powf(dt / p.half_life_secs) * p.discount.powi(newer)
+        decay(t - self.t, n.saturating_sub(self.n), p)
     }
 
     fn add(&mut self, t: i64, n: u64, w: f64, s: f64, p: &Params) {
@@ -114,6 +118,22 @@ impl Plan {
         let (a, b) = (self.a * f, self.b * f);
         ((1.0 + a) / (2.0 + a + b), a + b)
     }
+}
+
+/// A counted rating: where its evidence went, so a re-rating can take it back out exactly.
+#[derive(Debug, Clone)]
+struct Counted {
+    category: String,
+    plan: String,
+    program: String,
+    score: u8,
+    /// Time and category run count the evidence was added at, and how much.
+    t: i64,
+    n: u64,
+    a: f64,
+    b: f64,
+    /// Its place in `Model::scores`.
+    order: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -160,8 +180,10 @@ pub struct Model {
     params: Params,
     categories: HashMap<String, Category>,
     programs: BTreeMap<String, Program>,
-    /// Runs whose rating is counted, with the score counted (a re-rating refolds).
-    rated: HashMap<RunId, u8>,
+    /// Runs whose rating is counted, with what it added (a re-rating takes it back out).
+    rated: HashMap<RunId, Counted>,
+    /// Counted scores in the order they came; `None` where a re-rating replaced one.
+    scores: Vec<Option<u8>>,
     ratings: u64,
     rating_sum: u64,
     ewma: Option<f64>,
@@ -179,30 +201,70 @@ impl Model {
         }
     }
 
-    /// Forget everything folded so far and fold `signals` in order; of several ratings of
-    /// one run only the last counts.
+    /// Forget everything folded so far and fold `signals` in order.
     pub fn rebuild(&mut self, signals: &[Signal]) {
         *self = Model::new(self.params);
-        let mut last_rating: HashMap<RunId, usize> = HashMap::new();
-        for (i, s) in signals.iter().enumerate() {
-            if let (SignalKind::Rating { .. }, Some(run), true) = (&s.kind, s.run_id, s.learn) {
-                last_rating.insert(run, i);
-            }
-        }
-        for (i, s) in signals.iter().enumerate() {
-            let superseded = matches!(s.kind, SignalKind::Rating { .. })
-                && s.run_id
-                    .and_then(|r| last_rating.get(&r))
-                    .is_some_and(|&last| last != i);
-            if !superseded {
-                self.apply(s);
-            }
+        for s in signals {
+            self.apply(s);
         }
     }
 
-    /// Whether `run` already has a counted rating (a new one must refold).
-    pub fn has_counted_rating(&self, run: Option<RunId>) -> bool {
-        run.is_some_and(|r| self.rated.contains_key(&r))
+    /// Whether the latest counted rating of `run` was 4 or 5.
+    fn liked(&self, run: Option<RunId>) -> bool {
+        run.and_then(|r| self.rated.get(&r))
+            .is_some_and(|c| c.score >= 4)
+    }
+
+    /// Take a run's counted rating back out (it is being replaced). The evidence it added
+    /// has decayed like the rest of its plan's since, so the same decay applies to it.
+    fn uncount(&mut self, run: RunId) {
+        let Some(old) = self.rated.remove(&run) else {
+            return;
+        };
+        let p = self.params;
+        if let Some(plan) = self
+            .categories
+            .get_mut(&old.category)
+            .and_then(|c| c.plans.get_mut(&old.plan))
+        {
+            let f = decay(plan.t - old.t, plan.n.saturating_sub(old.n), &p);
+            plan.a = (plan.a - old.a * f).max(0.0);
+            plan.b = (plan.b - old.b * f).max(0.0);
+            plan.ratings = plan.ratings.saturating_sub(1);
+            plan.rating_sum = plan.rating_sum.saturating_sub(u64::from(old.score));
+        }
+        if let Some(prog) = self.programs.get_mut(&old.program) {
+            prog.ratings = prog.ratings.saturating_sub(1);
+            prog.rating_sum = prog.rating_sum.saturating_sub(u64::from(old.score));
+        }
+        self.ratings = self.ratings.saturating_sub(1);
+        self.rating_sum = self.rating_sum.saturating_sub(u64::from(old.score));
+        if let Some(slot) = self.scores.get_mut(old.order) {
+            *slot = None;
+        }
+        self.recompute_satisfaction();
+    }
+
+    /// The weighted mean and its series from the counted scores, in order.
+    fn recompute_satisfaction(&mut self) {
+        self.ewma = None;
+        self.series.clear();
+        let scores = std::mem::take(&mut self.scores);
+        for s in scores.iter().flatten() {
+            self.push_satisfaction(*s);
+        }
+        self.scores = scores;
+    }
+
+    fn push_satisfaction(&mut self, score: u8) {
+        let x = f64::from(score);
+        let k = self.params.smoothing;
+        let e = self.ewma.map_or(x, |prev| k * x + (1.0 - k) * prev);
+        self.ewma = Some(e);
+        self.series.push_back(e);
+        if self.series.len() > SERIES {
+            self.series.pop_front();
+        }
     }
 
     /// Fold one more signal.
@@ -228,37 +290,47 @@ impl Model {
                 st.hours[local_hour(s.at) % 24] += 1;
             }
             SignalKind::Rating { score } => {
+                if let Some(run) = s.run_id {
+                    self.uncount(run);
+                }
                 let value = f64::from(score.saturating_sub(1)) / 4.0;
-                let cat = self.categories.entry(s.category.clone()).or_default();
+                let (a, b) = (p.explicit_weight * value, p.explicit_weight * (1.0 - value));
+                let cat = category_entry(&mut self.categories, &s.category);
                 let n = cat.n;
                 let plan = plan_entry(cat, s);
                 plan.add(t, n, p.explicit_weight, value, &p);
                 plan.ratings += 1;
                 plan.rating_sum += u64::from(*score);
-                let prog = self.programs.entry(s.program.clone()).or_default();
+                let prog = program_entry(&mut self.programs, &s.program);
                 prog.ratings += 1;
                 prog.rating_sum += u64::from(*score);
-                if let Some(run) = s.run_id {
-                    self.rated.insert(run, *score);
-                }
                 self.ratings += 1;
                 self.rating_sum += u64::from(*score);
-                let x = f64::from(*score);
-                let e = self
-                    .ewma
-                    .map_or(x, |prev| p.smoothing * x + (1.0 - p.smoothing) * prev);
-                self.ewma = Some(e);
-                self.series.push_back(e);
-                if self.series.len() > SERIES {
-                    self.series.pop_front();
+                if let Some(run) = s.run_id {
+                    self.rated.insert(
+                        run,
+                        Counted {
+                            category: s.category.clone(),
+                            plan: s.plan.clone(),
+                            program: s.program.clone(),
+                            score: *score,
+                            t,
+                            n,
+                            a,
+                            b,
+                            order: self.scores.len(),
+                        },
+                    );
                 }
+                self.scores.push(Some(*score));
+                self.push_satisfaction(*score);
             }
             SignalKind::Approval { approved } => {
                 if *approved {
                     self.style.approvals_given += 1;
                 } else {
                     self.style.approvals_denied += 1;
-                    let cat = self.categories.entry(s.category.clone()).or_default();
+                    let cat = category_entry(&mut self.categories, &s.category);
                     let n = cat.n;
                     plan_entry(cat, s).add(t, n, p.implicit_weight, 0.0, &p);
                 }
@@ -268,18 +340,29 @@ impl Model {
 
     fn outcome(&mut self, s: &Signal, t: i64, success: bool) {
         let p = self.params;
-        let key = s.project.clone().unwrap_or_default();
-        let previous = self.last_by_project.insert(
-            key,
-            LastRun {
-                run: s.run_id,
-                category: s.category.clone(),
-                plan: s.plan.clone(),
-                at: t,
-                success,
-            },
-        );
-        let cat = self.categories.entry(s.category.clone()).or_default();
+        let liked_previous = self
+            .last_by_project
+            .get(s.project.as_deref().unwrap_or(""))
+            .is_some_and(|prev| self.liked(prev.run));
+        let now = LastRun {
+            run: s.run_id,
+            category: s.category.clone(),
+            plan: s.plan.clone(),
+            at: t,
+            success,
+        };
+        let previous = match self
+            .last_by_project
+            .get_mut(s.project.as_deref().unwrap_or(""))
+        {
+            Some(slot) => Some(std::mem::replace(slot, now)),
+            None => {
+                self.last_by_project
+                    .insert(s.project.clone().unwrap_or_default(), now);
+                None
+            }
+        };
+        let cat = category_entry(&mut self.categories, &s.category);
         cat.n += 1;
         let n = cat.n;
         if let Some(prev) = &previous {
@@ -287,11 +370,7 @@ impl Model {
             let same_goal = prev.category == s.category;
             // Trying another plan after one the user rated 4 or 5 is curiosity, not a
             // correction.
-            let liked = prev
-                .run
-                .and_then(|r| self.rated.get(&r))
-                .is_some_and(|score| *score >= 4);
-            if within && same_goal && prev.plan != s.plan && !liked {
+            if within && same_goal && prev.plan != s.plan && !liked_previous {
                 if let Some(old) = cat.plans.get_mut(&prev.plan) {
                     old.add(t, n, p.correction_weight, 0.0, &p);
                     old.corrected_away += 1;
@@ -313,9 +392,14 @@ impl Model {
         plan.runs += 1;
         plan.successes += u64::from(success);
         if let Some(root) = &s.project {
-            *plan.projects.entry(root.clone()).or_default() += 1;
+            match plan.projects.get_mut(root) {
+                Some(c) => *c += 1,
+                None => {
+                    plan.projects.insert(root.clone(), 1);
+                }
+            }
         }
-        let prog = self.programs.entry(s.program.clone()).or_default();
+        let prog = program_entry(&mut self.programs, &s.program);
         prog.runs += 1;
         prog.successes += u64::from(success);
     }
@@ -465,14 +549,33 @@ pub fn allowed_values(key: &str) -> Option<&'static [&'static str]> {
     }
 }
 
+// Look up before inserting: the key is cloned only the first time it is seen, not on every
+// signal (this is the ingest hot path).
+fn category_entry<'a>(map: &'a mut HashMap<String, Category>, key: &str) -> &'a mut Category {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), Category::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
+fn program_entry<'a>(map: &'a mut BTreeMap<String, Program>, key: &str) -> &'a mut Program {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), Program::default());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
 fn plan_entry<'a>(cat: &'a mut Category, s: &Signal) -> &'a mut Plan {
-    let n = cat.n;
-    cat.plans.entry(s.plan.clone()).or_insert_with(|| Plan {
-        tool: s.tool.clone(),
-        t: s.at.timestamp(),
-        n,
-        ..Plan::default()
-    })
+    if !cat.plans.contains_key(&s.plan) {
+        let plan = Plan {
+            tool: s.tool.clone(),
+            t: s.at.timestamp(),
+            n: cat.n,
+            ..Plan::default()
+        };
+        cat.plans.insert(s.plan.clone(), plan);
+    }
+    cat.plans.get_mut(&s.plan).expect("inserted above")
 }
 
 fn tools_of(plans: &[PlanPrefs]) -> Vec<ToolPrefs> {
@@ -612,14 +715,21 @@ pub fn verbosity_of(argv: &[String]) -> i8 {
     v
 }
 
+/// The machine's UTC offset, read once: asking the system for the local zone costs a
+/// syscall per call, too much per signal. Hours and weekdays use the offset of daemon start.
+static LOCAL_OFFSET: std::sync::LazyLock<FixedOffset> =
+    std::sync::LazyLock::new(|| *Local::now().offset());
+
 /// The weekday index (Monday = 0) of a time, in local time.
 pub fn local_weekday(at: DateTime<Utc>) -> usize {
-    at.with_timezone(&Local).weekday().num_days_from_monday() as usize
+    at.with_timezone(&*LOCAL_OFFSET)
+        .weekday()
+        .num_days_from_monday() as usize
 }
 
 /// The hour (0..24) of a time, in local time.
 pub fn local_hour(at: DateTime<Utc>) -> usize {
-    at.with_timezone(&Local).hour() as usize
+    at.with_timezone(&*LOCAL_OFFSET).hour() as usize
 }
 
 #[cfg(test)]
@@ -798,6 +908,41 @@ mod tests {
         assert_eq!(p.satisfaction.ratings, 1);
         assert_eq!(p.satisfaction.mean, Some(5.0));
         assert_eq!(p.categories[0].plans[0].ratings, 1);
+    }
+
+    #[test]
+    fn a_re_rating_takes_the_old_evidence_out_exactly() {
+        let with_first = vec![
+            outcome(1, 0, "cargo test", true),
+            rating(1, 10, "cargo test", 1),
+            outcome(2, 100, "cargo test", true),
+            outcome(3, 5_000, "cargo nextest run", false),
+            rating(1, 9_000, "cargo test", 5),
+        ];
+        let without_first: Vec<Signal> = with_first
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, s)| s.clone())
+            .collect();
+        let (mut a, mut b) = (Model::new(Params::default()), Model::new(Params::default()));
+        a.rebuild(&with_first);
+        b.rebuild(&without_first);
+        let (pa, pb) = (
+            a.profile(t(9_001), &BTreeMap::new(), None, None, true),
+            b.profile(t(9_001), &BTreeMap::new(), None, None, true),
+        );
+        for (x, y) in pa.categories[0].plans.iter().zip(&pb.categories[0].plans) {
+            assert_eq!(x.plan, y.plan);
+            assert!(
+                (x.score - y.score).abs() < 1e-9,
+                "{} vs {}",
+                x.score,
+                y.score
+            );
+            assert_eq!((x.ratings, x.mean_rating), (y.ratings, y.mean_rating));
+        }
+        assert_eq!(pa.satisfaction, pb.satisfaction);
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl FeedbackState {
         self.refold();
     }
 
-    /// Fold every signal again (after a forget, a re-rating or new parameters).
+    /// Fold every signal again (after a forget or with new parameters).
     pub fn refold(&mut self) {
         self.model.rebuild(&self.signals);
     }
@@ -186,15 +186,8 @@ impl State for FeedbackState {
                         },
                     );
                 }
-                let replaces = signal.learn && self.model.has_counted_rating(signal.run_id);
+                self.model.apply(&signal);
                 self.signals.push(signal);
-                if replaces {
-                    // A re-rating replaces the earlier score: fold again rather than try to
-                    // take a decayed contribution back out.
-                    self.refold();
-                } else if let Some(s) = self.signals.last() {
-                    self.model.apply(s);
-                }
             }
             FeedbackOp::Setting { key, value } => match value {
                 Some(v) => {

@@ -185,13 +185,14 @@ impl DatasetWriter {
         self.pending_records
     }
 
-    /// Append the queued records in one write and fsync. On error they stay queued.
+    /// Append the queued records in one write. From then on a crash of the process loses
+    /// none of them; [`DatasetWriter::sync`] makes them survive a power cut too. On error
+    /// they stay queued.
     pub fn flush(&mut self) -> Result<usize, StoreError> {
         if self.pending_records == 0 {
             return Ok(0);
         }
         self.out.append_raw(&self.pending)?;
-        self.out.sync()?;
         let n = self.pending_records;
         self.pending.clear();
         self.pending_records = 0;
@@ -200,6 +201,12 @@ impl DatasetWriter {
 }
 
 impl DatasetWriter {
+    /// fsync what was flushed (on the flush interval and at shutdown, not per batch: an fsync
+    /// per batch would cap ingest at the disk's sync rate).
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.out.sync()
+    }
+
     /// Flush, then replace the whole file with `records` (for `codex forget`).
     pub fn replace_all(&mut self, records: &[Record]) -> Result<(), StoreError> {
         self.flush()?;

@@ -360,7 +360,7 @@ impl Actor {
             Event::ApprovalAnswered(_) => return,
         };
         match full {
-            Ok(true) => self.flush(),
+            Ok(true) => self.flush_batch(),
             Ok(false) => {}
             Err(e) => error!("cannot encode dataset record: {e}"),
         }
@@ -598,6 +598,7 @@ impl Actor {
         }
         // An import is one request the user waits for: make it durable before answering.
         self.dataset.flush()?;
+        self.dataset.sync()?;
         self.knowledge.sync()?;
         Ok(done)
     }
@@ -618,6 +619,14 @@ impl Actor {
         Ok(export::export(&records, format, filter))
     }
 
+    /// A full batch: one `write`, no fsync (that waits for the interval tick).
+    fn flush_batch(&mut self) {
+        if let Err(e) = self.dataset.flush() {
+            error!("cannot flush dataset batch (kept for the next try): {e}");
+        }
+    }
+
+    /// The interval tick and shutdown: write what is queued and fsync every file.
     fn flush(&mut self) {
         match self.dataset.flush() {
             Ok(0) => {}
@@ -625,6 +634,7 @@ impl Actor {
             Err(e) => error!("cannot flush dataset batch (kept for the next try): {e}"),
         }
         for (name, result) in [
+            ("dataset", self.dataset.sync()),
             ("episodic memory", self.memory.sync()),
             ("knowledge", self.knowledge.sync()),
         ] {

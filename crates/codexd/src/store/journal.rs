@@ -217,7 +217,7 @@ impl<S: State> Journaled<S> {
             seq: self.seq,
             state: &self.state,
         };
-        let bytes = serde_json::to_vec_pretty(&snap).map_err(|source| StoreError::Encode {
+        let bytes = serde_json::to_vec(&snap).map_err(|source| StoreError::Encode {
             path: self.snapshot_path.clone(),
             source,
         })?;
