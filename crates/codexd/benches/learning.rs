@@ -24,7 +24,7 @@ use codex_proto::types::{RunId, RunOutcome};
 use codexd::bus::{self, Event};
 use codexd::context::project::Project;
 use codexd::episode::{Draft, Episode};
-use codexd::feedback::state::{FeedbackOp, FeedbackState, Signal, SignalKind};
+use codexd::feedback::state::{FeedbackOp, FeedbackState, Interner, Signal, SignalKind};
 use codexd::store::Layout;
 use codexd::store::journal::Journaled;
 use codexd::{Daemon, Settings, config, feedback, learning};
@@ -182,15 +182,19 @@ fn add_ratings(
         layout.feedback.clone(),
         config.storage.compact_min_bytes.get(),
     )?;
+    let mut names = Interner::default();
     for e in episodes {
         let signal = Signal {
             run_id: Some(e.run_id),
             at: e.finished_at,
-            category: e.category.clone(),
-            plan: e.plan.clone(),
-            tool: e.tool.clone(),
-            program: e.program.clone(),
-            project: e.project.as_ref().map(|p| p.root.display().to_string()),
+            category: names.get(&e.category),
+            plan: names.get(&e.plan),
+            tool: names.get(&e.tool),
+            program: names.get(&e.program),
+            project: e
+                .project
+                .as_ref()
+                .map(|p| names.get(&p.root.display().to_string())),
             learn: true,
             kind: SignalKind::Rating {
                 score: (e.run_id.0 % 5 + 1) as u8,

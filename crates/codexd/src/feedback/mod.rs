@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use codex_proto::prefs::Profile;
 use codex_proto::types::RunId;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -24,11 +24,12 @@ use tracing::{debug, error};
 
 use crate::bus::{ApprovalAnswered, Bus, Event, Rated};
 use crate::config::Config;
+use crate::context::project::Project;
 use crate::episode::Episode;
 use crate::store::journal::Journaled;
 use crate::store::{Layout, StoreError};
 use model::Params;
-use state::{FeedbackOp, FeedbackState, Signal, SignalKind};
+use state::{FeedbackOp, FeedbackState, Interner, Signal, SignalKind};
 
 /// How often a changed profile is republished while signals stream in: publishing builds the
 /// whole profile, so a burst of runs pays for it once per interval, not once per run.
@@ -241,6 +242,7 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
     let (publish, profile) = watch::channel(Arc::new(first));
     let (tx, rx) = mpsc::channel(256);
     let actor = Actor {
+        names: Interner::default(),
         state,
         publish,
         bus: bus.clone(),
@@ -267,7 +269,29 @@ fn build(
         .profile(Utc::now(), &state.settings, category, project, learning)
 }
 
+/// The names a signal is filed under, borrowed from an episode or a draft.
+struct Names<'a> {
+    category: &'a str,
+    plan: &'a str,
+    tool: &'a str,
+    program: &'a str,
+    project: Option<&'a Project>,
+}
+
+impl<'a> Names<'a> {
+    fn of_episode(e: &'a Episode) -> Self {
+        Names {
+            category: &e.category,
+            plan: &e.plan,
+            tool: &e.tool,
+            program: &e.program,
+            project: e.project.as_ref(),
+        }
+    }
+}
+
 struct Actor {
+    names: Interner,
     state: Journaled<FeedbackState>,
     publish: watch::Sender<Arc<Profile>>,
     bus: Bus,
@@ -336,40 +360,53 @@ impl Actor {
         }
     }
 
-    fn outcome_signal(&self, ep: &Episode) -> Signal {
+    /// A signal about a run named like `d`, with shared copies of its names.
+    fn signal(
+        &mut self,
+        run_id: Option<RunId>,
+        at: DateTime<Utc>,
+        d: Names<'_>,
+        kind: SignalKind,
+    ) -> Signal {
+        let project = d
+            .project
+            .map(|p| self.names.get(&p.root.display().to_string()));
         Signal {
-            run_id: Some(ep.run_id),
-            at: ep.finished_at,
-            category: ep.category.clone(),
-            plan: ep.plan.clone(),
-            tool: ep.tool.clone(),
-            program: ep.program.clone(),
-            project: ep.project.as_ref().map(|p| p.root.display().to_string()),
+            run_id,
+            at,
+            category: self.names.get(d.category),
+            plan: self.names.get(d.plan),
+            tool: self.names.get(d.tool),
+            program: self.names.get(d.program),
+            project,
             learn: self.learning,
-            kind: SignalKind::Outcome {
-                success: ep.outcome.success(),
-                cancelled: matches!(ep.outcome, codex_proto::types::RunOutcome::Cancelled),
-                dry_run: model::is_dry_run(&ep.argv, &ep.tool),
-                verbosity: model::verbosity_of(&ep.argv),
-            },
+            kind,
         }
     }
 
-    fn approval_signal(&self, a: &ApprovalAnswered) -> Signal {
+    fn outcome_signal(&mut self, ep: &Episode) -> Signal {
+        let kind = SignalKind::Outcome {
+            success: ep.outcome.success(),
+            cancelled: matches!(ep.outcome, codex_proto::types::RunOutcome::Cancelled),
+            dry_run: model::is_dry_run(&ep.argv, &ep.tool),
+            verbosity: model::verbosity_of(&ep.argv),
+        };
+        self.signal(Some(ep.run_id), ep.finished_at, Names::of_episode(ep), kind)
+    }
+
+    fn approval_signal(&mut self, a: &ApprovalAnswered) -> Signal {
         let d = &a.draft;
-        Signal {
-            run_id: None,
-            at: a.at,
-            category: d.category.clone(),
-            plan: d.plan.clone(),
-            tool: d.tool.clone(),
-            program: d.program.clone(),
-            project: d.project.as_ref().map(|p| p.root.display().to_string()),
-            learn: self.learning,
-            kind: SignalKind::Approval {
-                approved: a.approved,
-            },
-        }
+        let names = Names {
+            category: &d.category,
+            plan: &d.plan,
+            tool: &d.tool,
+            program: &d.program,
+            project: d.project.as_ref(),
+        };
+        let kind = SignalKind::Approval {
+            approved: a.approved,
+        };
+        self.signal(None, a.at, names, kind)
     }
 
     fn on_command(&mut self, cmd: Command) {
@@ -444,23 +481,20 @@ impl Actor {
             .get(&episode.run_id)
             .map(|r| r.score);
         let at = Utc::now();
-        let signal = Signal {
-            run_id: Some(episode.run_id),
+        let signal = self.signal(
+            Some(episode.run_id),
             at,
-            category: episode.category,
-            plan: episode.plan,
-            tool: episode.tool,
-            program: episode.program,
-            project: episode.project.map(|p| p.root.display().to_string()),
-            learn: self.learning,
-            kind: SignalKind::Rating { score },
-        };
+            Names::of_episode(&episode),
+            SignalKind::Rating { score },
+        );
         let op = FeedbackOp::Rated {
             signal,
             comment: comment.clone(),
         };
         self.state.append(op, true)?;
-        self.publish_profile();
+        // Republished on the next tick, off the acknowledgement's path; `prefs show` builds
+        // a fresh profile anyway.
+        self.dirty = true;
         // Nobody listening is fine (e.g. during shutdown).
         let _ = self.bus.send(Event::Rated(Arc::new(Rated {
             run_id: episode.run_id,

@@ -15,6 +15,7 @@
 //!   evidence back out); signals that arrived while learning was off count for nothing.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike as _, FixedOffset, Local, Timelike as _, Utc};
 use codex_proto::prefs::{CategoryPrefs, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle};
@@ -123,9 +124,9 @@ impl Plan {
 /// A counted rating: where its evidence went, so a re-rating can take it back out exactly.
 #[derive(Debug, Clone)]
 struct Counted {
-    category: String,
-    plan: String,
-    program: String,
+    category: Arc<str>,
+    plan: Arc<str>,
+    program: Arc<str>,
     score: u8,
     /// Time and category run count the evidence was added at, and how much.
     t: i64,
@@ -154,8 +155,8 @@ struct Program {
 #[derive(Debug, Clone)]
 struct LastRun {
     run: Option<RunId>,
-    category: String,
-    plan: String,
+    category: Arc<str>,
+    plan: Arc<str>,
     at: i64,
     success: bool,
 }
@@ -224,8 +225,8 @@ impl Model {
         let p = self.params;
         if let Some(plan) = self
             .categories
-            .get_mut(&old.category)
-            .and_then(|c| c.plans.get_mut(&old.plan))
+            .get_mut(&*old.category)
+            .and_then(|c| c.plans.get_mut(&*old.plan))
         {
             let f = decay(plan.t - old.t, plan.n.saturating_sub(old.n), &p);
             plan.a = (plan.a - old.a * f).max(0.0);
@@ -233,7 +234,7 @@ impl Model {
             plan.ratings = plan.ratings.saturating_sub(1);
             plan.rating_sum = plan.rating_sum.saturating_sub(u64::from(old.score));
         }
-        if let Some(prog) = self.programs.get_mut(&old.program) {
+        if let Some(prog) = self.programs.get_mut(&*old.program) {
             prog.ratings = prog.ratings.saturating_sub(1);
             prog.rating_sum = prog.rating_sum.saturating_sub(u64::from(old.score));
         }
@@ -358,7 +359,7 @@ impl Model {
             Some(slot) => Some(std::mem::replace(slot, now)),
             None => {
                 self.last_by_project
-                    .insert(s.project.clone().unwrap_or_default(), now);
+                    .insert(s.project.as_deref().unwrap_or("").to_string(), now);
                 None
             }
         };
@@ -371,7 +372,7 @@ impl Model {
             // Trying another plan after one the user rated 4 or 5 is curiosity, not a
             // correction.
             if within && same_goal && prev.plan != s.plan && !liked_previous {
-                if let Some(old) = cat.plans.get_mut(&prev.plan) {
+                if let Some(old) = cat.plans.get_mut(&*prev.plan) {
                     old.add(t, n, p.correction_weight, 0.0, &p);
                     old.corrected_away += 1;
                 }
@@ -392,10 +393,10 @@ impl Model {
         plan.runs += 1;
         plan.successes += u64::from(success);
         if let Some(root) = &s.project {
-            match plan.projects.get_mut(root) {
+            match plan.projects.get_mut(&**root) {
                 Some(c) => *c += 1,
                 None => {
-                    plan.projects.insert(root.clone(), 1);
+                    plan.projects.insert(root.to_string(), 1);
                 }
             }
         }
@@ -566,16 +567,16 @@ fn program_entry<'a>(map: &'a mut BTreeMap<String, Program>, key: &str) -> &'a m
 }
 
 fn plan_entry<'a>(cat: &'a mut Category, s: &Signal) -> &'a mut Plan {
-    if !cat.plans.contains_key(&s.plan) {
+    if !cat.plans.contains_key(&*s.plan) {
         let plan = Plan {
-            tool: s.tool.clone(),
+            tool: s.tool.to_string(),
             t: s.at.timestamp(),
             n: cat.n,
             ..Plan::default()
         };
-        cat.plans.insert(s.plan.clone(), plan);
+        cat.plans.insert(s.plan.to_string(), plan);
     }
-    cat.plans.get_mut(&s.plan).expect("inserted above")
+    cat.plans.get_mut(&*s.plan).expect("inserted above")
 }
 
 fn tools_of(plans: &[PlanPrefs]) -> Vec<ToolPrefs> {
@@ -746,7 +747,7 @@ mod tests {
             at: t(sec),
             category: "run the tests".into(),
             plan: plan.into(),
-            tool: plan.split(' ').take(2).collect::<Vec<_>>().join(" "),
+            tool: plan.split(' ').take(2).collect::<Vec<_>>().join(" ").into(),
             program: plan.split(' ').next().unwrap_or("").into(),
             project: Some("/src/shop".into()),
             learn: true,

@@ -2,7 +2,8 @@
 //! each run (for history), and the user's explicit settings. The profile is derived from the
 //! signals ([`super::model`]), so forgetting a run is "drop its signals and fold again".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use codex_proto::types::RunId;
@@ -20,16 +21,16 @@ pub struct Signal {
     /// When it happened.
     pub at: DateTime<Utc>,
     /// The task category.
-    pub category: String,
+    pub category: Arc<str>,
     /// The plan (command line).
-    pub plan: String,
+    pub plan: Arc<str>,
     /// Program plus subcommand.
-    pub tool: String,
+    pub tool: Arc<str>,
     /// Program basename.
-    pub program: String,
+    pub program: Arc<str>,
     /// Project root, when there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
+    pub project: Option<Arc<str>>,
     /// Whether it counts (`user_preference_learning` when it arrived): replaying the
     /// journal or folding again after a forget gives the same profile.
     pub learn: bool,
@@ -138,7 +139,12 @@ struct Stored {
 }
 
 impl From<Stored> for FeedbackState {
-    fn from(s: Stored) -> Self {
+    fn from(mut s: Stored) -> Self {
+        // Tens of thousands of signals name the same few categories and plans: share them.
+        let mut names = Interner::default();
+        for sig in &mut s.signals {
+            names.share(sig);
+        }
         let mut state = FeedbackState {
             signals: s.signals,
             ratings: s.ratings,
@@ -147,6 +153,33 @@ impl From<Stored> for FeedbackState {
         };
         state.refold();
         state
+    }
+}
+
+/// Hands out one shared copy of each distinct name.
+#[derive(Debug, Default)]
+pub struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        self.0.insert(a.clone());
+        a
+    }
+
+    /// Make a signal's names shared copies.
+    pub fn share(&mut self, sig: &mut Signal) {
+        sig.category = self.get(&sig.category);
+        sig.plan = self.get(&sig.plan);
+        sig.tool = self.get(&sig.tool);
+        sig.program = self.get(&sig.program);
+        if let Some(p) = &sig.project {
+            sig.project = Some(self.get(p));
+        }
     }
 }
 

@@ -9,22 +9,40 @@ use super::StoreError;
 /// Write `bytes` to a temp file in the same folder, fsync it, rename it over `path`, then
 /// fsync the folder so the rename itself is durable.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic_with(path, |w| w.write_all(bytes)).map(|_| ())
+}
+
+/// Like [`write_atomic`], with the content streamed by `fill` (so a large snapshot is never
+/// held in memory whole). Returns the bytes written.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<u64, StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .tempfile_in(dir)
         .map_err(StoreError::io("cannot create a temp file in", dir))?;
-    tmp.write_all(bytes)
-        .map_err(StoreError::io("cannot write", tmp.path()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, tmp);
+    fill(&mut w).map_err(StoreError::io("cannot write", path))?;
+    let tmp = w
+        .into_inner()
+        .map_err(|e| StoreError::io("cannot write", path)(e.into_error()))?;
     tmp.as_file()
         .sync_all()
         .map_err(StoreError::io("cannot sync", tmp.path()))?;
+    let written = tmp
+        .as_file()
+        .metadata()
+        .map_err(StoreError::io("cannot read the size of", tmp.path()))?
+        .len();
     tmp.persist(path).map_err(|e| StoreError::Io {
         action: "cannot replace",
         path: path.to_path_buf(),
         source: e.error,
     })?;
-    sync_dir(dir)
+    sync_dir(dir)?;
+    Ok(written)
 }
 
 /// fsync a folder, making renames and new files in it durable.

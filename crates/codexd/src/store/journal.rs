@@ -86,25 +86,35 @@ impl<S: State> Journaled<S> {
         compact_min_bytes: u64,
     ) -> Result<(Self, Recovery), StoreError> {
         let mut rec = Recovery::default();
-        let (mut state, mut seq, snapshot_bytes) = match std::fs::read(&snapshot_path) {
-            Ok(bytes) => match serde_json::from_slice::<Snapshot<S>>(&bytes) {
-                Ok(s) if s.format == FORMAT => (s.state, s.seq, bytes.len() as u64),
-                Ok(s) => {
-                    let moved = super::aside::move_aside(&snapshot_path)?;
-                    error!(file = %snapshot_path.display(), moved_to = %moved.display(),
-                        "snapshot has format {} (this codexd reads {FORMAT}); moved it aside and \
-                         started from the journal alone", s.format);
-                    rec.snapshot_moved_to = Some(moved);
-                    (S::default(), 0, 0)
+        // Streamed, not read whole: a large snapshot would otherwise sit in memory twice.
+        let (mut state, mut seq, snapshot_bytes) = match std::fs::File::open(&snapshot_path) {
+            Ok(file) => {
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+                let parsed = serde_json::from_reader::<_, Snapshot<S>>(
+                    std::io::BufReader::with_capacity(1 << 16, file),
+                );
+                match parsed {
+                    Ok(s) if s.format == FORMAT => (s.state, s.seq, len),
+                    Ok(s) => {
+                        let moved = super::aside::move_aside(&snapshot_path)?;
+                        error!(file = %snapshot_path.display(), moved_to = %moved.display(),
+                            "snapshot has format {} (this codexd reads {FORMAT}); moved it aside and \
+                             started from the journal alone", s.format);
+                        rec.snapshot_moved_to = Some(moved);
+                        (S::default(), 0, 0)
+                    }
+                    Err(e) if e.is_io() => {
+                        return Err(StoreError::io("cannot read", &snapshot_path)(e.into()));
+                    }
+                    Err(e) => {
+                        let moved = super::aside::move_aside(&snapshot_path)?;
+                        error!(file = %snapshot_path.display(), moved_to = %moved.display(),
+                            "snapshot does not parse ({e}); moved it aside and started from the journal alone");
+                        rec.snapshot_moved_to = Some(moved);
+                        (S::default(), 0, 0)
+                    }
                 }
-                Err(e) => {
-                    let moved = super::aside::move_aside(&snapshot_path)?;
-                    error!(file = %snapshot_path.display(), moved_to = %moved.display(),
-                        "snapshot does not parse ({e}); moved it aside and started from the journal alone");
-                    rec.snapshot_moved_to = Some(moved);
-                    (S::default(), 0, 0)
-                }
-            },
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (S::default(), 0, 0),
             Err(e) => return Err(StoreError::io("cannot read", &snapshot_path)(e)),
         };
@@ -217,13 +227,11 @@ impl<S: State> Journaled<S> {
             seq: self.seq,
             state: &self.state,
         };
-        let bytes = serde_json::to_vec(&snap).map_err(|source| StoreError::Encode {
-            path: self.snapshot_path.clone(),
-            source,
+        let written = super::atomic::write_atomic_with(&self.snapshot_path, |w| {
+            serde_json::to_writer(w, &snap).map_err(std::io::Error::other)
         })?;
-        super::atomic::write_atomic(&self.snapshot_path, &bytes)?;
         self.journal.truncate()?;
-        self.snapshot_bytes = bytes.len() as u64;
+        self.snapshot_bytes = written;
         self.journal_bytes = 0;
         Ok(())
     }
