@@ -120,6 +120,9 @@ enum Command {
     Stats {
         reply: oneshot::Sender<LearningStats>,
     },
+    Settled {
+        reply: oneshot::Sender<()>,
+    },
     Patterns {
         root: Option<String>,
         reply: oneshot::Sender<Vec<ProjectPatterns>>,
@@ -174,6 +177,12 @@ impl LearningHandle {
     /// Counts for status.
     pub async fn stats(&self) -> Result<LearningStats, LearningError> {
         self.ask(|reply| Command::Stats { reply }).await
+    }
+
+    /// Answers once every event published before the call has been taken in (the actor
+    /// drains the bus before its inbox), so a run answered after this is in the journal.
+    pub async fn settled(&self) -> Result<(), LearningError> {
+        self.ask(|reply| Command::Settled { reply }).await
     }
 
     /// Workflow patterns, of one project root when given.
@@ -419,6 +428,9 @@ impl Actor {
                     episodes: self.memory.state().episodes.len() as u64,
                     pending_examples: self.dataset.pending() as u64,
                 });
+            }
+            Command::Settled { reply } => {
+                let _ = reply.send(());
             }
             Command::Patterns { root, reply } => {
                 let _ = reply.send(self.knowledge.state().patterns(root.as_deref()));
