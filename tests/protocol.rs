@@ -181,3 +181,76 @@ fn a_client_that_hangs_up_mid_message_does_not_hurt_the_daemon() {
     }
     h.codex(&["status"]).ok();
 }
+
+#[test]
+fn learning_methods_reject_bad_params_with_a_reason() {
+    let h = Home::new();
+    let _d = h.start();
+    let mut c = h.connect();
+    let many: Vec<_> = (0..5001)
+        .map(|i| json!({"command": format!("c{i}")}))
+        .collect();
+    let cases = [
+        ("forget", json!({}), "exactly one of"),
+        ("forget", json!({"run": 1, "all": true}), "exactly one of"),
+        ("forget", json!({"run": 77}), "unknown run id 77"),
+        ("forget", json!({"goal": "[x"}), "bad goal pattern"),
+        ("forget", json!({"project": "relative/dir"}), "not absolute"),
+        (
+            "import",
+            json!({"source": "x", "entries": many}),
+            "at most 5000",
+        ),
+        ("import", json!({"entries": []}), "missing field `source`"),
+        ("export", json!({"format": "csv"}), "unknown variant `csv`"),
+        (
+            "export",
+            json!({"format": "episodes", "min_rating": 9}),
+            "from 1 to 5",
+        ),
+        (
+            "prefs/set",
+            json!({"key": "verbosity", "value": "loud"}),
+            "terse, normal, verbose",
+        ),
+        (
+            "prefs/unset",
+            json!({"key": "nope"}),
+            "unknown setting `nope`",
+        ),
+        ("prefs/show", json!({"colour": 1}), "unknown field `colour`"),
+    ];
+    for (i, (method, params, needle)) in cases.into_iter().enumerate() {
+        let r = c.call(i as u64 + 1, method, params);
+        let msg = r["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(msg.contains(needle), "{method}: {r}");
+        let code = error_code(&r);
+        assert!(code == -32602 || code == -32002, "{method}: {r}");
+    }
+    // And the connection is still good.
+    assert_eq!(c.call(99, "status", json!({}))["result"]["episodes"], 0);
+}
+
+#[test]
+fn exports_stream_as_notifications_before_the_result() {
+    let h = Home::new();
+    let _d = h.start();
+    for _ in 0..3 {
+        h.codex(&["run", "--goal", "g", "--", "true"]).ok();
+    }
+    let mut c = h.connect();
+    c.write(br#"{"jsonrpc":"2.0","id":5,"method":"export","params":{"format":"episodes"}}"#)
+        .unwrap();
+    c.write(b"\n").unwrap();
+    let note = c.read().unwrap();
+    assert_eq!(note["method"], "export/lines");
+    assert_eq!(note["params"]["lines"].as_array().unwrap().len(), 3);
+    let done = c.read().unwrap();
+    assert_eq!(
+        (done["id"].as_u64(), done["result"]["lines"].as_u64()),
+        (Some(5), Some(3))
+    );
+}

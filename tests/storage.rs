@@ -146,3 +146,26 @@ fn an_unreadable_storage_file_stops_the_daemon_with_a_clear_error() {
         "an unreadable file is not corrupt: never moved"
     );
 }
+
+#[test]
+fn corrupt_knowledge_is_moved_aside_and_garbage_in_the_dataset_is_skipped() {
+    let h = seeded();
+    let knowledge = h.path("storage/semantic/personalized_knowledge.json");
+    assert!(
+        knowledge.exists(),
+        "a graceful stop writes the knowledge snapshot"
+    );
+    std::fs::write(&knowledge, b"{\"format\":1,\"seq\":").unwrap();
+    let dataset = h.path(DATASET);
+    let mut text = std::fs::read_to_string(&dataset).unwrap();
+    text.insert_str(0, "GARBAGE LINE\n");
+    std::fs::write(&dataset, text).unwrap();
+    let d = h.start();
+    assert_eq!(moved_aside(&knowledge).len(), 1, "{}", d.log());
+    // Exports skip the line that does not parse and keep the rest.
+    let out = h.codex(&["export", "--format", "episodes"]).ok();
+    assert_eq!(out.stdout.lines().count(), 2);
+    h.codex(&["run", "--goal", "after", "--", "true"]).ok();
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    assert!(prefs["patterns"].to_string().contains("after"));
+}
