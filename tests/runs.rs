@@ -435,3 +435,28 @@ fn a_run_in_progress_is_cancelled_and_recorded_when_the_daemon_stops() {
     let _d = h.start();
     assert_eq!(history(&h)[0]["outcome"]["status"], "cancelled");
 }
+
+#[test]
+fn a_closed_stdout_pipe_ends_codex_quietly() {
+    let h = Home::new();
+    let _d = h.start();
+    for i in 0..30 {
+        h.codex(&["run", "--goal", &format!("goal {i}"), "--", "true"])
+            .ok();
+    }
+    let mut child = h
+        .codex_cmd()
+        .args(["--no-autostart", "prefs", "show"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader is gone before codex writes
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -23,7 +23,12 @@ use cli::{Cli, Command, DaemonCommand, ImportCommand, PrefsCommand};
 use error::CliError;
 use session::Target;
 
+/// Exit status when stdout is a closed pipe (`codex prefs show | head`), as a shell reports a
+/// process killed by SIGPIPE.
+const EXIT_BROKEN_PIPE: i32 = 141;
+
 fn main() -> ExitCode {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     let json = cli.global.json;
     let result = Target::resolve(&cli.global).and_then(|target| {
@@ -57,6 +62,24 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `println!` panics when stdout is a closed pipe. The reader has gone, which is no error of
+/// ours: exit quietly with the status a shell expects, and keep every other panic loud.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(EXIT_BROKEN_PIPE);
+        }
+        default(info);
+    }));
 }
 
 fn report(e: &CliError, json: bool) {

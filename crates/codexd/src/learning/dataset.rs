@@ -207,42 +207,67 @@ impl DatasetWriter {
         self.out.sync()
     }
 
-    /// Flush, then replace the whole file with `records` (for `codex forget`).
-    pub fn replace_all(&mut self, records: &[Record]) -> Result<(), StoreError> {
+    /// Flush, then replace the file with the lines `keep` accepts, streamed (for
+    /// `codex forget`). `keep` sees each line that parses; lines that do not parse are kept
+    /// as they are. Returns how many lines were dropped.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Record) -> bool) -> Result<u64, StoreError> {
         self.flush()?;
-        rewrite(self.out.path(), records)?;
+        let path = self.out.path().to_path_buf();
+        let mut dropped = 0;
+        let mut failed: Option<StoreError> = None;
+        crate::store::atomic::write_atomic_with(&path, |w| {
+            let result = for_each(&path, |line, record| {
+                if record.is_some_and(|r| !keep(r)) {
+                    dropped += 1;
+                    return Ok(());
+                }
+                w.write_all(line)
+                    .and_then(|()| w.write_all(b"\n"))
+                    .map_err(StoreError::io("cannot write", &path))
+            });
+            match result {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    failed = Some(e);
+                    Err(std::io::Error::other("reading the dataset failed"))
+                }
+            }
+        })
+        .map_err(|e| failed.take().unwrap_or(e))?;
         self.out.close();
-        Ok(())
+        Ok(dropped)
     }
 }
 
-/// Every record of a dataset file in order, and how many lines did not parse.
-pub fn read_all(path: &Path) -> Result<(Vec<Record>, u64), StoreError> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+/// Visit every line of a dataset file in order, with its record when it parses; returns how
+/// many lines did not parse. Streamed: the file is never in memory whole.
+pub fn for_each(
+    path: &Path,
+    mut visit: impl FnMut(&[u8], Option<&Record>) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    use std::io::BufRead as _;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(StoreError::io("cannot read", path)(e)),
     };
-    let mut records = Vec::new();
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
     let mut bad = 0;
-    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        match serde_json::from_slice::<Record>(line) {
-            Ok(r) => records.push(r),
-            Err(_) => bad += 1,
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(StoreError::io("cannot read", path))?;
+        if n == 0 {
+            return Ok(bad);
         }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        if text.is_empty() {
+            continue;
+        }
+        let record = serde_json::from_slice::<Record>(text).ok();
+        bad += u64::from(record.is_none());
+        visit(text, record.as_ref())?;
     }
-    Ok((records, bad))
-}
-
-/// Replace the dataset with `records` (atomically: a crash leaves the old file or the new).
-pub fn rewrite(path: &Path, records: &[Record]) -> Result<(), StoreError> {
-    let mut bytes = Vec::new();
-    for r in records {
-        serde_json::to_writer(&mut bytes, r).map_err(|source| StoreError::Encode {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        bytes.push(b'\n');
-    }
-    crate::store::atomic::write_atomic(path, &bytes)
 }

@@ -10,7 +10,8 @@ use codex_proto::types::RunId;
 use serde::Serialize;
 use serde_json::json;
 
-use super::dataset::{Example, Record};
+use super::dataset::{Example, Record, for_each};
+use crate::store::StoreError;
 
 /// The system prompt of chat examples.
 pub const SYSTEM_PROMPT: &str = "You turn a developer's goal into the shell command they \
@@ -43,58 +44,134 @@ pub fn under(e: &Example, dir: &Path) -> bool {
 }
 
 /// The latest rating and comment of each run.
-fn labels(records: &[Record]) -> HashMap<RunId, (u8, Option<String>)> {
-    let mut out = HashMap::new();
-    for r in records {
-        if let Record::Label {
-            run_id,
-            score,
-            comment,
-            ..
-        } = r
-        {
-            out.insert(*run_id, (*score, comment.clone()));
+type Labels = HashMap<RunId, (u8, Option<String>)>;
+
+fn label_of(labels: &mut Labels, r: &Record) {
+    if let Record::Label {
+        run_id,
+        score,
+        comment,
+        ..
+    } = r
+    {
+        labels.insert(*run_id, (*score, comment.clone()));
+    }
+}
+
+/// Builds an export one example at a time.
+struct Exporter<'a> {
+    format: ExportFormat,
+    filter: &'a Filter,
+    labels: &'a Labels,
+    pairs: Pairs,
+}
+
+impl Exporter<'_> {
+    /// The line for one example, if the format and filter take it (pairs come at the end).
+    fn line(&mut self, e: &Example) -> Option<String> {
+        let label = self.labels.get(&e.run_id);
+        let rating = label.map(|l| l.0);
+        if !self.filter.keeps(e, rating) {
+            return None;
+        }
+        match self.format {
+            ExportFormat::Episodes => to_line(&EpisodeLine {
+                example: e,
+                rating,
+                comment: label.and_then(|l| l.1.as_deref()),
+            }),
+            // A run that failed, or that the user rated below 3, is not an answer to learn.
+            ExportFormat::OpenaiChat => (e.success && rating.is_none_or(|r| r >= 3))
+                .then(|| {
+                    to_line(&json!({
+                        "messages": [
+                            {"role": "system", "content": SYSTEM_PROMPT},
+                            {"role": "user", "content": prompt(e)},
+                            {"role": "assistant", "content": e.plan},
+                        ]
+                    }))
+                })
+                .flatten(),
+            ExportFormat::PreferencePairs => {
+                if let Some(r) = rating {
+                    self.pairs.add(e, r);
+                }
+                None
+            }
         }
     }
-    out
 }
 
 /// The export of `records` in `format`, one JSON document per line (no newlines).
 pub fn export(records: &[Record], format: ExportFormat, filter: &Filter) -> Vec<String> {
-    let labels = labels(records);
-    let examples = records.iter().filter_map(|r| match r {
-        Record::Example(e) => {
-            let rating = labels.get(&e.run_id).map(|l| l.0);
-            filter.keeps(e, rating).then_some((&**e, rating))
-        }
-        _ => None,
-    });
-    match format {
-        ExportFormat::Episodes => examples
-            .filter_map(|(e, _)| {
-                let label = labels.get(&e.run_id);
-                to_line(&EpisodeLine {
-                    example: e,
-                    rating: label.map(|l| l.0),
-                    comment: label.and_then(|l| l.1.as_deref()),
-                })
-            })
-            .collect(),
-        ExportFormat::OpenaiChat => examples
-            // A run that failed, or that the user rated below 3, is not an answer to learn.
-            .filter(|(e, rating)| e.success && rating.is_none_or(|r| r >= 3))
-            .filter_map(|(e, _)| {
-                to_line(&json!({
-                    "messages": [
-                        {"role": "system", "content": SYSTEM_PROMPT},
-                        {"role": "user", "content": prompt(e)},
-                        {"role": "assistant", "content": e.plan},
-                    ]
-                }))
-            })
-            .collect(),
-        ExportFormat::PreferencePairs => pairs(examples.collect()),
+    let mut labels = Labels::new();
+    for r in records {
+        label_of(&mut labels, r);
     }
+    let mut x = Exporter {
+        format,
+        filter,
+        labels: &labels,
+        pairs: Pairs::default(),
+    };
+    let mut out: Vec<String> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Example(e) => x.line(e),
+            _ => None,
+        })
+        .collect();
+    out.extend(x.pairs.lines());
+    out
+}
+
+/// The export of the dataset file at `path`, streamed: `emit` gets the lines in chunks of up
+/// to `chunk` and returns false to stop (the reader went away). Memory stays proportional to
+/// the labels (and, for pairs, the distinct goals and plans), not to the dataset. Returns
+/// the number of lines emitted.
+pub fn stream(
+    path: &Path,
+    format: ExportFormat,
+    filter: &Filter,
+    chunk: usize,
+    mut emit: impl FnMut(Vec<String>) -> bool,
+) -> Result<u64, StoreError> {
+    let mut labels = Labels::new();
+    for_each(path, |_, r| {
+        if let Some(r) = r {
+            label_of(&mut labels, r);
+        }
+        Ok(())
+    })?;
+    let mut x = Exporter {
+        format,
+        filter,
+        labels: &labels,
+        pairs: Pairs::default(),
+    };
+    let mut buf = Vec::with_capacity(chunk);
+    let mut total = 0u64;
+    let mut open = true;
+    for_each(path, |_, r| {
+        if let (true, Some(Record::Example(e))) = (open, r)
+            && let Some(line) = x.line(e)
+        {
+            buf.push(line);
+            total += 1;
+            if buf.len() >= chunk {
+                open = emit(std::mem::take(&mut buf));
+            }
+        }
+        Ok(())
+    })?;
+    for line in x.pairs.lines() {
+        buf.push(line);
+        total += 1;
+    }
+    if open && !buf.is_empty() {
+        emit(buf);
+    }
+    Ok(total)
 }
 
 #[derive(Serialize)]
@@ -125,49 +202,57 @@ pub fn prompt(e: &Example) -> String {
 
 /// Preference pairs: for each goal in each project, every two plans whose mean ratings differ
 /// by at least one point give a pair, the better-rated plan chosen.
-fn pairs(rated: Vec<(&Example, Option<u8>)>) -> Vec<String> {
-    // (project root, normalized goal) → plan → (sum, count, an example for the prompt)
-    type Plans<'a> = BTreeMap<&'a str, (u64, u64, &'a Example)>;
-    let mut groups: BTreeMap<(String, &str), Plans<'_>> = BTreeMap::new();
-    for (e, rating) in rated {
-        let Some(r) = rating else { continue };
+#[derive(Default)]
+struct Pairs {
+    /// (project root, normalized goal) → plan → (rating sum, count, prompt of its latest run)
+    groups: BTreeMap<(String, String), BTreeMap<String, (u64, u64, String)>>,
+}
+
+impl Pairs {
+    fn add(&mut self, e: &Example, rating: u8) {
         let root = e
             .project
             .as_ref()
             .map(|p| p.root.display().to_string())
             .unwrap_or_default();
-        let slot = groups
-            .entry((root, e.goal_normalized.as_str()))
+        let slot = self
+            .groups
+            .entry((root, e.goal_normalized.clone()))
             .or_default()
-            .entry(e.plan.as_str())
-            .or_insert((0, 0, e));
-        slot.0 += u64::from(r);
+            .entry(e.plan.clone())
+            .or_insert_with(|| (0, 0, String::new()));
+        slot.0 += u64::from(rating);
         slot.1 += 1;
-        slot.2 = e; // the latest example words the prompt
+        slot.2 = prompt(e);
     }
-    let mut out = Vec::new();
-    for plans in groups.values() {
-        let means: Vec<(&str, f64, &Example)> = plans
-            .iter()
-            .map(|(plan, (sum, n, e))| (*plan, *sum as f64 / *n as f64, *e))
-            .collect();
-        for (hi_plan, hi, hi_e) in &means {
-            for (lo_plan, lo, _) in &means {
-                if hi - lo >= 1.0
-                    && let Some(line) = to_line(&json!({
-                        "prompt": prompt(hi_e),
-                        "chosen": hi_plan,
-                        "rejected": lo_plan,
-                        "chosen_rating": hi,
-                        "rejected_rating": lo,
-                    }))
-                {
-                    out.push(line);
+
+    fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for plans in self.groups.values() {
+            let means: Vec<(&str, f64, &str)> = plans
+                .iter()
+                .map(|(plan, (sum, n, prompt))| {
+                    (plan.as_str(), *sum as f64 / *n as f64, prompt.as_str())
+                })
+                .collect();
+            for (hi_plan, hi, hi_prompt) in &means {
+                for (lo_plan, lo, _) in &means {
+                    if hi - lo >= 1.0
+                        && let Some(line) = to_line(&json!({
+                            "prompt": hi_prompt,
+                            "chosen": hi_plan,
+                            "rejected": lo_plan,
+                            "chosen_rating": hi,
+                            "rejected_rating": lo,
+                        }))
+                    {
+                        out.push(line);
+                    }
                 }
             }
         }
+        out
     }
-    out
 }
 
 #[cfg(test)]

@@ -232,58 +232,6 @@ impl Knowledge {
         }
     }
 
-    /// Knowledge as it would be had only `records` been seen, with the runs in `in_memory`
-    /// still in episodic memory (not consolidated).
-    pub fn rebuild(records: &[Record], in_memory: &HashSet<RunId>, patterns: bool) -> Self {
-        let mut k = Knowledge::default();
-        let mut ratings: std::collections::HashMap<RunId, u8> = Default::default();
-        for r in records {
-            if let Record::Label { run_id, score, .. } = r {
-                ratings.insert(*run_id, *score);
-            }
-        }
-        for r in records {
-            match r {
-                Record::Example(e) => {
-                    let (project, kind) = project_key(e.project.as_ref());
-                    if patterns && e.patterns {
-                        k.observe(
-                            project.clone(),
-                            kind.clone(),
-                            e.goal_normalized.clone(),
-                            Some(e.at),
-                        );
-                    }
-                    if !in_memory.contains(&e.run_id) {
-                        k.consolidate(Summary {
-                            run_id: e.run_id,
-                            project,
-                            kind,
-                            category: e.category.clone(),
-                            plan: e.plan.clone(),
-                            success: e.success,
-                            cancelled: matches!(
-                                e.outcome,
-                                codex_proto::types::RunOutcome::Cancelled
-                            ),
-                            duration_ms: e.duration_ms,
-                            rating: ratings.get(&e.run_id).copied(),
-                        });
-                    }
-                }
-                Record::Interaction {
-                    at,
-                    goal_normalized,
-                    ..
-                } if patterns => {
-                    k.observe(String::new(), String::new(), goal_normalized.clone(), *at);
-                }
-                _ => {}
-            }
-        }
-        k
-    }
-
     /// Patterns per project, busiest first; only `root` when given.
     pub fn patterns(&self, root: Option<&str>) -> Vec<ProjectPatterns> {
         let mut out: Vec<ProjectPatterns> = self
@@ -354,6 +302,81 @@ impl Knowledge {
                 .then_with(|| a.project.cmp(&b.project))
         });
         out
+    }
+}
+
+/// Knowledge rebuilt from dataset records fed in file order, as it would be had only they
+/// been seen, with the runs in `in_memory` still in episodic memory (not consolidated).
+pub struct Rebuild<'a> {
+    k: Knowledge,
+    in_memory: &'a HashSet<RunId>,
+    patterns: bool,
+    /// Consolidated runs wait for their label, which comes later in the file.
+    pending: Vec<Summary>,
+    ratings: std::collections::HashMap<RunId, u8>,
+}
+
+impl<'a> Rebuild<'a> {
+    /// Start from nothing.
+    pub fn new(in_memory: &'a HashSet<RunId>, patterns: bool) -> Self {
+        Rebuild {
+            k: Knowledge::default(),
+            in_memory,
+            patterns,
+            pending: Vec::new(),
+            ratings: Default::default(),
+        }
+    }
+
+    /// Take in the next record.
+    pub fn push(&mut self, r: &Record) {
+        match r {
+            Record::Example(e) => {
+                let (project, kind) = project_key(e.project.as_ref());
+                if self.patterns && e.patterns {
+                    self.k.observe(
+                        project.clone(),
+                        kind.clone(),
+                        e.goal_normalized.clone(),
+                        Some(e.at),
+                    );
+                }
+                if !self.in_memory.contains(&e.run_id) {
+                    self.pending.push(Summary {
+                        run_id: e.run_id,
+                        project,
+                        kind,
+                        category: e.category.clone(),
+                        plan: e.plan.clone(),
+                        success: e.success,
+                        cancelled: matches!(e.outcome, codex_proto::types::RunOutcome::Cancelled),
+                        duration_ms: e.duration_ms,
+                        rating: None,
+                    });
+                }
+            }
+            Record::Label { run_id, score, .. } => {
+                self.ratings.insert(*run_id, *score);
+            }
+            Record::Interaction {
+                at,
+                goal_normalized,
+                ..
+            } if self.patterns => {
+                self.k
+                    .observe(String::new(), String::new(), goal_normalized.clone(), *at);
+            }
+            Record::Interaction { .. } => {}
+        }
+    }
+
+    /// The rebuilt knowledge.
+    pub fn finish(mut self) -> Knowledge {
+        for mut s in std::mem::take(&mut self.pending) {
+            s.rating = self.ratings.get(&s.run_id).copied();
+            self.k.consolidate(s);
+        }
+        self.k
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use codex_proto::methods::{ExportFormat, ImportEntry};
+use codex_proto::methods::ImportEntry;
 use codex_proto::prefs::ProjectPatterns;
 use codex_proto::types::RunId;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -137,10 +137,8 @@ enum Command {
         entries: Vec<ImportEntry>,
         reply: oneshot::Sender<Result<Imported, LearningError>>,
     },
-    Export {
-        format: ExportFormat,
-        filter: export::Filter,
-        reply: oneshot::Sender<Result<Vec<String>, LearningError>>,
+    Readable {
+        reply: oneshot::Sender<Result<PathBuf, LearningError>>,
     },
 }
 
@@ -221,18 +219,11 @@ impl LearningHandle {
         .await?
     }
 
-    /// The dataset exported in `format`.
-    pub async fn export(
-        &self,
-        format: ExportFormat,
-        filter: export::Filter,
-    ) -> Result<Vec<String>, LearningError> {
-        self.ask(|reply| Command::Export {
-            format,
-            filter,
-            reply,
-        })
-        .await?
+    /// The dataset file, with every queued record written to it. Appends only add whole
+    /// lines after this and a rewrite (`forget`) replaces the file atomically, so a reader
+    /// that opens it now sees a consistent dataset without holding up the pipeline.
+    pub async fn readable_dataset(&self) -> Result<PathBuf, LearningError> {
+        self.ask(|reply| Command::Readable { reply }).await?
     }
 }
 
@@ -449,12 +440,13 @@ impl Actor {
             } => {
                 let _ = reply.send(self.import(&source, entries));
             }
-            Command::Export {
-                format,
-                filter,
-                reply,
-            } => {
-                let _ = reply.send(self.export(format, &filter));
+            Command::Readable { reply } => {
+                let done = self
+                    .dataset
+                    .flush()
+                    .map(|_| self.dataset.path().to_path_buf())
+                    .map_err(LearningError::from);
+                let _ = reply.send(done);
             }
         }
     }
@@ -480,43 +472,34 @@ impl Actor {
 
     fn forget(&mut self, selector: &Selector, dry_run: bool) -> Result<Forgotten, LearningError> {
         self.dataset.flush()?;
-        let (records, bad) = dataset::read_all(self.dataset.path())?;
-        if bad > 0 {
-            warn!(
-                lines = bad,
-                "dataset lines that do not parse are kept as they are"
-            );
-        }
         let goal = match selector {
             Selector::Goal(p) => Some(GoalMatcher::new(p)?),
             _ => None,
         };
-        let matches_episode = |e: &Episode| match selector {
-            Selector::Run(id) => e.run_id == *id,
-            Selector::Goal(_) => goal
-                .as_ref()
-                .is_some_and(|g| g.matches(&e.goal) || g.matches(&e.goal_normalized)),
-            Selector::Project(dir) => {
-                e.cwd.starts_with(dir)
-                    || e.project.as_ref().is_some_and(|p| p.root.starts_with(dir))
-            }
-            Selector::All => true,
-        };
+        let goal_hit =
+            |g: &str, n: &str| goal.as_ref().is_some_and(|m| m.matches(g) || m.matches(n));
         let mut runs: HashSet<RunId> = self
             .memory
             .state()
             .episodes
             .values()
-            .filter(|e| matches_episode(e))
+            .filter(|e| match selector {
+                Selector::Run(id) => e.run_id == *id,
+                Selector::Goal(_) => goal_hit(&e.goal, &e.goal_normalized),
+                Selector::Project(dir) => {
+                    e.cwd.starts_with(dir)
+                        || e.project.as_ref().is_some_and(|p| p.root.starts_with(dir))
+                }
+                Selector::All => true,
+            })
             .map(|e| e.run_id)
             .collect();
-        for r in &records {
-            if let Record::Example(e) = r {
+        let path = self.dataset.path().to_path_buf();
+        let bad = dataset::for_each(&path, |_, r| {
+            if let Some(Record::Example(e)) = r {
                 let hit = match selector {
                     Selector::Run(id) => e.run_id == *id,
-                    Selector::Goal(_) => goal
-                        .as_ref()
-                        .is_some_and(|g| g.matches(&e.goal) || g.matches(&e.goal_normalized)),
+                    Selector::Goal(_) => goal_hit(&e.goal, &e.goal_normalized),
                     Selector::Project(dir) => export::under(e, dir),
                     Selector::All => true,
                 };
@@ -524,38 +507,67 @@ impl Actor {
                     runs.insert(e.run_id);
                 }
             }
+            Ok(())
+        })?;
+        if bad > 0 {
+            warn!(
+                lines = bad,
+                "dataset lines that do not parse are kept as they are"
+            );
         }
         if let Selector::Run(id) = selector
             && runs.is_empty()
         {
             return Err(LearningError::UnknownRun(*id));
         }
-        let drop_line = |r: &Record| match r {
-            Record::Interaction { goal: g, .. } => match selector {
+        let drops = |r: &Record| match r {
+            Record::Interaction {
+                goal: g,
+                goal_normalized: n,
+                ..
+            } => match selector {
                 Selector::All => true,
-                Selector::Goal(_) => goal.as_ref().is_some_and(|m| m.matches(g)),
+                Selector::Goal(_) => goal_hit(g, n),
                 _ => false,
             },
             other => other.run_id().is_some_and(|id| runs.contains(&id)),
         };
-        let dataset_lines = records.iter().filter(|r| drop_line(r)).count() as u64;
         let mut ids: Vec<RunId> = runs.iter().copied().collect();
         ids.sort();
         if dry_run {
+            let mut dataset_lines = 0;
+            dataset::for_each(&path, |_, r| {
+                dataset_lines += u64::from(r.is_some_and(drops));
+                Ok(())
+            })?;
             return Ok(Forgotten {
                 runs: ids,
                 dataset_lines,
             });
         }
-        let kept: Vec<Record> = records.into_iter().filter(|r| !drop_line(r)).collect();
-        self.dataset.replace_all(&kept)?;
+        let in_memory: HashSet<RunId> = self
+            .memory
+            .state()
+            .episodes
+            .keys()
+            .filter(|id| !runs.contains(id))
+            .copied()
+            .collect();
+        let mut rebuilt = knowledge::Rebuild::new(&in_memory, self.patterns);
+        let dataset_lines = self.dataset.retain(|r| {
+            if drops(r) {
+                false
+            } else {
+                rebuilt.push(r);
+                true
+            }
+        })?;
+        let rebuilt = rebuilt.finish();
         self.memory
             .append(MemoryOp::Forget { runs: ids.clone() }, false)?;
         // Compact at once: the forgotten episodes must not stay readable in the journal.
         self.memory.compact()?;
-        let in_memory: HashSet<RunId> = self.memory.state().episodes.keys().copied().collect();
-        self.knowledge
-            .replace(Knowledge::rebuild(&kept, &in_memory, self.patterns))?;
+        self.knowledge.replace(rebuilt)?;
         info!(runs = ids.len(), dataset_lines, "forgot runs as asked");
         Ok(Forgotten {
             runs: ids,
@@ -613,22 +625,6 @@ impl Actor {
         self.dataset.sync()?;
         self.knowledge.sync()?;
         Ok(done)
-    }
-
-    fn export(
-        &mut self,
-        format: ExportFormat,
-        filter: &export::Filter,
-    ) -> Result<Vec<String>, LearningError> {
-        self.dataset.flush()?;
-        let (records, bad) = dataset::read_all(self.dataset.path())?;
-        if bad > 0 {
-            warn!(
-                lines = bad,
-                "dataset lines that do not parse were left out of the export"
-            );
-        }
-        Ok(export::export(&records, format, filter))
     }
 
     /// A full batch: one `write`, no fsync (that waits for the interval tick).

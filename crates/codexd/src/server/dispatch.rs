@@ -357,22 +357,30 @@ async fn export(ctx: &Ctx, p: ExportParams, out: &Outbox) -> Result<ExportResult
         min_rating: p.min_rating,
         project: p.project.as_deref().map(project_root).transpose()?,
     };
-    let lines = ctx
+    let path = ctx
         .learning
-        .export(p.format, filter)
+        .readable_dataset()
         .await
         .map_err(learning_error)?;
-    for chunk in lines.chunks(EXPORT_CHUNK) {
-        let params = ExportLinesParams {
-            lines: chunk.to_vec(),
-        };
-        if let Ok(v) = serde_json::to_value(&params) {
+    // Read and encode on a blocking thread, chunk by chunk, so a large export neither holds
+    // the dataset in memory nor stalls the runtime.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<String>>(4);
+    let format = p.format;
+    let reader = tokio::task::spawn_blocking(move || {
+        export::stream(&path, format, &filter, EXPORT_CHUNK, |lines| {
+            tx.blocking_send(lines).is_ok()
+        })
+    });
+    while let Some(lines) = rx.recv().await {
+        if let Ok(v) = serde_json::to_value(ExportLinesParams { lines }) {
             send(out, &Request::notification(ExportLines::NAME, v)).await;
         }
     }
-    Ok(ExportResult {
-        lines: lines.len() as u64,
-    })
+    let lines = reader
+        .await
+        .map_err(|e| ErrorObject::new(codes::INTERNAL_ERROR, format!("export failed: {e}")))?
+        .map_err(|e| ErrorObject::new(codes::STORAGE, e.to_string()))?;
+    Ok(ExportResult { lines })
 }
 
 fn learning_error(e: LearningError) -> ErrorObject {
