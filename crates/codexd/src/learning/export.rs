@@ -204,9 +204,12 @@ pub fn prompt(e: &Example) -> String {
 /// by at least one point give a pair, the better-rated plan chosen.
 #[derive(Default)]
 struct Pairs {
-    /// (project root, normalized goal) → plan → (rating sum, count, prompt of its latest run)
-    groups: BTreeMap<(String, String), BTreeMap<String, (u64, u64, String)>>,
+    /// (project root, normalized goal) → plan → its ratings.
+    groups: BTreeMap<(String, String), BTreeMap<String, PlanRatings>>,
 }
+
+/// Rating sum, count, and the prompt of the plan's latest run.
+type PlanRatings = (u64, u64, String);
 
 impl Pairs {
     fn add(&mut self, e: &Example, rating: u8) {
