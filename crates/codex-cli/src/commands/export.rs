@@ -27,13 +27,7 @@ pub fn run(target: &Target, _out: Out, args: ExportArgs) -> Result<u8, CliError>
         }
     };
     let since = args.since.as_deref().map(parse_since).transpose()?;
-    let project = args
-        .project
-        .map(|d| {
-            std::path::absolute(&d)
-                .map_err(|e| CliError::Usage(format!("cannot resolve {}: {e}", d.display())))
-        })
-        .transpose()?;
+    let project = super::absolute_dir(args.project)?;
     let (mut client, _) = target.connect()?;
     let id = client.send::<Export>(&ExportParams {
         format,

@@ -11,13 +11,7 @@ use crate::session::Target;
 
 /// Forget what was selected.
 pub fn run(target: &Target, out: Out, args: ForgetArgs) -> Result<u8, CliError> {
-    let project = args
-        .project
-        .map(|d| {
-            std::path::absolute(&d)
-                .map_err(|e| CliError::Usage(format!("cannot resolve {}: {e}", d.display())))
-        })
-        .transpose()?;
+    let project = super::absolute_dir(args.project)?;
     let mut params = ForgetParams {
         run: args.run,
         goal: args.goal,

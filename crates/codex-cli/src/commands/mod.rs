@@ -16,3 +16,16 @@ pub struct Out {
     /// JSON on stdout instead of text.
     pub json: bool,
 }
+
+/// A folder named on the command line, made absolute against the current directory (the
+/// daemon runs elsewhere, so it only takes absolute paths).
+pub fn absolute_dir(
+    dir: Option<std::path::PathBuf>,
+) -> Result<Option<std::path::PathBuf>, crate::error::CliError> {
+    dir.map(|d| {
+        std::path::absolute(&d).map_err(|e| {
+            crate::error::CliError::Usage(format!("cannot resolve {}: {e}", d.display()))
+        })
+    })
+    .transpose()
+}

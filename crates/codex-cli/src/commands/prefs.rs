@@ -20,7 +20,7 @@ const PLANS_SHOWN: usize = 3;
 
 /// Show what has been learned, with the evidence behind each entry.
 pub fn show(target: &Target, out: Out, args: PrefsShowArgs) -> Result<u8, CliError> {
-    let project = args.project.map(absolute).transpose()?;
+    let project = super::absolute_dir(args.project)?;
     let (mut client, _) = target.connect()?;
     let p = client.call::<PrefsShow>(&PrefsShowParams {
         category: args.category,
@@ -32,11 +32,6 @@ pub fn show(target: &Target, out: Out, args: PrefsShowArgs) -> Result<u8, CliErr
     }
     print_profile(&p);
     Ok(0)
-}
-
-fn absolute(dir: std::path::PathBuf) -> Result<std::path::PathBuf, CliError> {
-    std::path::absolute(&dir)
-        .map_err(|e| CliError::Usage(format!("cannot resolve {}: {e}", dir.display())))
 }
 
 fn print_profile(p: &PrefsShowResult) {
