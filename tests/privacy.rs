@@ -125,6 +125,12 @@ fn forget_deletes_from_memory_dataset_knowledge_and_profile() {
     for i in 0..4 {
         run_in(&h, &proj, "lint alpha", &["echo", &format!("alpha-{i}")]);
     }
+    // A held-back command leaves a signal (no run) that names the goal: it goes too.
+    let held = h.codex_in(
+        &proj,
+        &["run", "--goal", "deploy zanzibar", "--", "rm", "-r", "x"],
+    );
+    assert_eq!(held.code, Some(3));
 
     // Without a terminal and without --yes nothing is deleted.
     let refused = h.codex(&["forget", "--goal", "*zanzibar*"]).code(2);

@@ -79,8 +79,15 @@ pub struct SettingChange {
 /// Which runs to forget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForgetRuns {
-    /// These.
-    Some(Vec<RunId>),
+    /// These runs, and the signals of no run matching the goal pattern or under the project.
+    Some {
+        /// The runs.
+        runs: Vec<RunId>,
+        /// A `--goal` pattern.
+        goal: Option<String>,
+        /// A project root.
+        project: Option<String>,
+    },
     /// Every signal and rating.
     All,
 }
@@ -457,7 +464,15 @@ impl Actor {
             }
             Command::Forget { runs, reply } => {
                 let op = match runs {
-                    ForgetRuns::Some(ids) => FeedbackOp::Forget { runs: ids },
+                    ForgetRuns::Some {
+                        runs,
+                        goal,
+                        project,
+                    } => FeedbackOp::Forget {
+                        runs,
+                        goal,
+                        project,
+                    },
                     ForgetRuns::All => FeedbackOp::ForgetAll,
                 };
                 let _ = reply.send(self.remove(op));

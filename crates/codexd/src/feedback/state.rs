@@ -10,6 +10,7 @@ use codex_proto::types::RunId;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Model, Params};
+use crate::learning::normalize::GoalPattern;
 use crate::store::journal::State;
 
 /// One piece of evidence about the user.
@@ -99,10 +100,17 @@ pub enum FeedbackOp {
         /// The value.
         value: Option<String>,
     },
-    /// Drop every signal and rating of these runs.
+    /// Drop every signal and rating of these runs, and the signals of no run (approvals not
+    /// given) whose category or plan matches `goal`, or whose project is under `project`.
     Forget {
         /// The runs.
         runs: Vec<RunId>,
+        /// A `--goal` pattern.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        goal: Option<String>,
+        /// A project root.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
     },
     /// Drop every signal and rating.
     ForgetAll,
@@ -230,10 +238,27 @@ impl State for FeedbackState {
                     self.settings.remove(&key);
                 }
             },
-            FeedbackOp::Forget { runs } => {
-                let runs: std::collections::HashSet<RunId> = runs.into_iter().collect();
-                self.signals
-                    .retain(|s| s.run_id.is_none_or(|r| !runs.contains(&r)));
+            FeedbackOp::Forget {
+                runs,
+                goal,
+                project,
+            } => {
+                let runs: HashSet<RunId> = runs.into_iter().collect();
+                // A pattern that was valid when the op was journaled is valid on replay.
+                let goal = goal.and_then(|g| GoalPattern::new(&g).ok());
+                let unrun_matches = |s: &Signal| {
+                    goal.as_ref()
+                        .is_some_and(|g| g.matches(&s.category) || g.matches(&s.plan))
+                        || project.as_deref().is_some_and(|root| {
+                            s.project
+                                .as_deref()
+                                .is_some_and(|p| std::path::Path::new(p).starts_with(root))
+                        })
+                };
+                self.signals.retain(|s| match s.run_id {
+                    Some(r) => !runs.contains(&r),
+                    None => !unrun_matches(s),
+                });
                 self.ratings.retain(|r, _| !runs.contains(r));
                 self.refold();
             }

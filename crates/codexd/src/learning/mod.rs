@@ -473,7 +473,12 @@ impl Actor {
     fn forget(&mut self, selector: &Selector, dry_run: bool) -> Result<Forgotten, LearningError> {
         self.dataset.flush()?;
         let goal = match selector {
-            Selector::Goal(p) => Some(GoalMatcher::new(p)?),
+            Selector::Goal(p) => Some(normalize::GoalPattern::new(p).map_err(|reason| {
+                LearningError::BadPattern {
+                    pattern: p.clone(),
+                    reason,
+                }
+            })?),
             _ => None,
         };
         let goal_hit =
@@ -657,56 +662,4 @@ fn compact_if_needed<S: crate::store::journal::State>(
     j: &mut Journaled<S>,
 ) -> Result<(), StoreError> {
     if j.has_journal() { j.compact() } else { Ok(()) }
-}
-
-/// A `--goal` pattern: a case-insensitive glob when it has wildcards, else a substring.
-struct GoalMatcher {
-    glob: Option<globset::GlobMatcher>,
-    needle: String,
-}
-
-impl GoalMatcher {
-    fn new(pattern: &str) -> Result<Self, LearningError> {
-        let needle = pattern.to_lowercase();
-        let glob = if pattern.contains(['*', '?', '[']) {
-            let g = globset::GlobBuilder::new(pattern)
-                .case_insensitive(true)
-                .literal_separator(false)
-                .build()
-                .map_err(|e| LearningError::BadPattern {
-                    pattern: pattern.to_string(),
-                    reason: e.kind().to_string(),
-                })?;
-            Some(g.compile_matcher())
-        } else {
-            None
-        };
-        Ok(GoalMatcher { glob, needle })
-    }
-
-    fn matches(&self, goal: &str) -> bool {
-        match &self.glob {
-            Some(g) => g.is_match(goal),
-            None => goal.to_lowercase().contains(&self.needle),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn goal_patterns_are_globs_or_substrings() {
-        let m = GoalMatcher::new("deploy*").unwrap();
-        assert!(m.matches("Deploy staging"));
-        assert!(!m.matches("run deploy"));
-        let s = GoalMatcher::new("secret").unwrap();
-        assert!(s.matches("curl the SECRET page"));
-        assert!(!s.matches("curl"));
-        assert!(matches!(
-            GoalMatcher::new("[unclosed"),
-            Err(LearningError::BadPattern { .. })
-        ));
-    }
 }

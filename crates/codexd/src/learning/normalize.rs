@@ -98,6 +98,39 @@ pub fn category(goal: Option<&str>, argv: &[String]) -> String {
     }
 }
 
+/// A `--goal` pattern: a case-insensitive glob when it has wildcards, else a substring.
+#[derive(Debug, Clone)]
+pub struct GoalPattern {
+    glob: Option<globset::GlobMatcher>,
+    needle: String,
+}
+
+impl GoalPattern {
+    /// Compile `pattern`; the error says why it is not a valid glob.
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        let needle = pattern.to_lowercase();
+        let glob = if pattern.contains(['*', '?', '[']) {
+            let g = globset::GlobBuilder::new(pattern)
+                .case_insensitive(true)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| e.kind().to_string())?;
+            Some(g.compile_matcher())
+        } else {
+            None
+        };
+        Ok(GoalPattern { glob, needle })
+    }
+
+    /// Whether `goal` matches.
+    pub fn matches(&self, goal: &str) -> bool {
+        match &self.glob {
+            Some(g) => g.is_match(goal),
+            None => goal.to_lowercase().contains(&self.needle),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +174,17 @@ mod tests {
         assert_eq!(category(Some("Run the tests"), &argv), "run the tests");
         assert_eq!(category(None, &argv), "cargo nextest");
         assert_eq!(category(Some("  "), &argv), "cargo nextest");
+    }
+
+    #[test]
+    fn goal_patterns_are_globs_or_substrings() {
+        let m = GoalPattern::new("deploy*").unwrap();
+        assert!(m.matches("Deploy staging"));
+        assert!(!m.matches("run deploy"));
+        let s = GoalPattern::new("secret").unwrap();
+        assert!(s.matches("curl the SECRET page"));
+        assert!(!s.matches("curl"));
+        assert!(GoalPattern::new("[unclosed").is_err());
     }
 
     #[test]

@@ -294,22 +294,34 @@ async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, ErrorObject>
         (_, _, Some(dir)) => Selector::Project(project_root(&dir)?),
         _ => Selector::All,
     };
-    let all = selector == Selector::All;
+    let runs_of = |found: &crate::learning::Forgotten| match &selector {
+        Selector::All => ForgetRuns::All,
+        Selector::Goal(g) => ForgetRuns::Some {
+            runs: found.runs.clone(),
+            goal: Some(g.clone()),
+            project: None,
+        },
+        Selector::Project(root) => ForgetRuns::Some {
+            runs: found.runs.clone(),
+            goal: None,
+            project: Some(root.display().to_string()),
+        },
+        Selector::Run(_) => ForgetRuns::Some {
+            runs: found.runs.clone(),
+            goal: None,
+            project: None,
+        },
+    };
     let found = ctx
         .learning
-        .forget(selector, p.dry_run)
+        .forget(selector.clone(), p.dry_run)
         .await
         .map_err(learning_error)?;
     let ratings = if p.dry_run {
         0
     } else {
-        let runs = if all {
-            ForgetRuns::All
-        } else {
-            ForgetRuns::Some(found.runs.clone())
-        };
         ctx.feedback
-            .forget(runs)
+            .forget(runs_of(&found))
             .await
             .map_err(feedback_error)?
             .ratings
