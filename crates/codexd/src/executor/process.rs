@@ -237,6 +237,7 @@ async fn pump(
 pub struct Tail {
     buf: String,
     cap: usize,
+    cut: bool,
 }
 
 impl Tail {
@@ -245,6 +246,7 @@ impl Tail {
         Tail {
             buf: String::new(),
             cap,
+            cut: false,
         }
     }
 
@@ -259,9 +261,19 @@ impl Tail {
         }
     }
 
-    /// The kept text, leaving the tail empty.
+    /// The kept text, leaving the tail empty. When the front was cut, the partial first
+    /// line goes too: half a token no longer looks like a token, and redaction (which runs
+    /// on this text) would miss it.
     pub fn take(&mut self) -> String {
         self.trim();
+        if self.cut {
+            let start = self
+                .buf
+                .find('\n')
+                .or_else(|| self.buf.find(char::is_whitespace))
+                .map_or(self.buf.len(), |i| i + 1);
+            self.buf.drain(..start);
+        }
         std::mem::take(&mut self.buf)
     }
 
@@ -274,6 +286,7 @@ impl Tail {
             cut += 1;
         }
         self.buf.drain(..cut);
+        self.cut = true;
     }
 }
 
@@ -397,16 +410,22 @@ mod tests {
     async fn the_output_tail_keeps_the_last_bytes() {
         let (f, out, _) = collect_all(&["sh", "-c", "echo 0123456789abcdef; echo tail-é"]).await;
         assert_eq!(out, "0123456789abcdef\ntail-é\n");
-        assert_eq!(f.output_tail, "9abcdef\ntail-é\n");
+        // The last 16 bytes start inside the first line, which is dropped whole.
+        assert_eq!(f.output_tail, "tail-é\n");
     }
 
     #[test]
     fn tails_cut_at_character_boundaries() {
-        let mut t = Tail::new(3);
-        t.push("aé");
-        t.push("éé");
-        // 7 bytes kept to 3: the cut lands inside an 'é' and moves forward.
-        assert_eq!(t.take(), "é");
+        let mut t = Tail::new(5);
+        t.push("aé\n");
+        t.push("éé\n");
+        t.push("x");
+        // 10 bytes kept to 5 ("\néé\nx" would be 6): the cut lands inside an 'é' and moves
+        // forward, then the partial first line goes.
+        assert_eq!(t.take(), "x");
+        let mut whole = Tail::new(16);
+        whole.push("short\n");
+        assert_eq!(whole.take(), "short\n", "nothing cut, nothing dropped");
         let mut off = Tail::new(0);
         off.push("anything");
         assert_eq!(off.take(), "");

@@ -117,6 +117,9 @@ enum Command {
     Count {
         reply: oneshot::Sender<u64>,
     },
+    Settled {
+        reply: oneshot::Sender<()>,
+    },
     Profile {
         category: Option<String>,
         project: Option<String>,
@@ -179,6 +182,12 @@ impl FeedbackHandle {
         ids: Vec<RunId>,
     ) -> Result<HashMap<RunId, RatingView>, FeedbackError> {
         self.ask(|reply| Command::RatingsFor { ids, reply }).await
+    }
+
+    /// Answers once every event published before the call has been taken in (events are
+    /// taken before the inbox).
+    pub async fn settled(&self) -> Result<(), FeedbackError> {
+        self.ask(|reply| Command::Settled { reply }).await
     }
 
     /// How many runs have a rating.
@@ -446,6 +455,9 @@ impl Actor {
             }
             Command::Count { reply } => {
                 let _ = reply.send(self.state.state().ratings.len() as u64);
+            }
+            Command::Settled { reply } => {
+                let _ = reply.send(());
             }
             Command::Profile {
                 category,

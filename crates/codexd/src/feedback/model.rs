@@ -191,6 +191,17 @@ pub struct Model {
     series: VecDeque<f64>,
     style: Style,
     last_by_project: HashMap<String, LastRun>,
+    /// Held-back commands that may still be approved (run with `--yes`) within the window.
+    pending_denials: Vec<Denial>,
+}
+
+/// A held-back command, not yet known to be a "no".
+#[derive(Debug, Clone)]
+struct Denial {
+    category: Arc<str>,
+    plan: Arc<str>,
+    tool: Arc<str>,
+    t: i64,
 }
 
 impl Model {
@@ -207,6 +218,26 @@ impl Model {
         *self = Model::new(self.params);
         for s in signals {
             self.apply(s);
+        }
+    }
+
+    /// Held-back commands not run with `--yes` within the correction window count as
+    /// approvals not given, with failure evidence for their plan as of when they happened.
+    fn settle_denials(&mut self, now: i64) {
+        let p = self.params;
+        let window = p.correction_window_secs;
+        if self.pending_denials.iter().all(|d| now - d.t <= window) {
+            return;
+        }
+        let (due, keep): (Vec<Denial>, Vec<Denial>) = std::mem::take(&mut self.pending_denials)
+            .into_iter()
+            .partition(|d| now - d.t > window);
+        self.pending_denials = keep;
+        for d in due {
+            self.style.approvals_denied += 1;
+            let cat = category_entry(&mut self.categories, &d.category);
+            let n = cat.n;
+            plan_entry(cat, &d.plan, &d.tool, d.t).add(d.t, n, p.implicit_weight, 0.0, &p);
         }
     }
 
@@ -275,6 +306,7 @@ impl Model {
         }
         let p = self.params;
         let t = s.at.timestamp();
+        self.settle_denials(t);
         match &s.kind {
             SignalKind::Outcome {
                 success,
@@ -298,7 +330,7 @@ impl Model {
                 let (a, b) = (p.explicit_weight * value, p.explicit_weight * (1.0 - value));
                 let cat = category_entry(&mut self.categories, &s.category);
                 let n = cat.n;
-                let plan = plan_entry(cat, s);
+                let plan = plan_entry(cat, &s.plan, &s.tool, t);
                 plan.add(t, n, p.explicit_weight, value, &p);
                 plan.ratings += 1;
                 plan.rating_sum += u64::from(*score);
@@ -329,11 +361,16 @@ impl Model {
             SignalKind::Approval { approved } => {
                 if *approved {
                     self.style.approvals_given += 1;
+                    // Approved after all: the earlier hold-back was a missing `--yes`, not a no.
+                    self.pending_denials
+                        .retain(|d| d.plan != s.plan || d.category != s.category);
                 } else {
-                    self.style.approvals_denied += 1;
-                    let cat = category_entry(&mut self.categories, &s.category);
-                    let n = cat.n;
-                    plan_entry(cat, s).add(t, n, p.implicit_weight, 0.0, &p);
+                    self.pending_denials.push(Denial {
+                        category: s.category.clone(),
+                        plan: s.plan.clone(),
+                        tool: s.tool.clone(),
+                        t,
+                    });
                 }
             }
         }
@@ -377,7 +414,7 @@ impl Model {
                     old.corrected_away += 1;
                 }
                 if success {
-                    plan_entry(cat, s).add(t, n, p.correction_weight, 1.0, &p);
+                    plan_entry(cat, &s.plan, &s.tool, t).add(t, n, p.correction_weight, 1.0, &p);
                 }
             }
             if !prev.success {
@@ -388,7 +425,7 @@ impl Model {
                 }
             }
         }
-        let plan = plan_entry(cat, s);
+        let plan = plan_entry(cat, &s.plan, &s.tool, t);
         plan.add(t, n, p.implicit_weight, if success { 1.0 } else { 0.0 }, &p);
         plan.runs += 1;
         plan.successes += u64::from(success);
@@ -566,17 +603,17 @@ fn program_entry<'a>(map: &'a mut BTreeMap<String, Program>, key: &str) -> &'a m
     map.get_mut(key).expect("inserted above")
 }
 
-fn plan_entry<'a>(cat: &'a mut Category, s: &Signal) -> &'a mut Plan {
-    if !cat.plans.contains_key(&*s.plan) {
-        let plan = Plan {
-            tool: s.tool.to_string(),
-            t: s.at.timestamp(),
+fn plan_entry<'a>(cat: &'a mut Category, plan: &str, tool: &str, t: i64) -> &'a mut Plan {
+    if !cat.plans.contains_key(plan) {
+        let entry = Plan {
+            tool: tool.to_string(),
+            t,
             n: cat.n,
             ..Plan::default()
         };
-        cat.plans.insert(s.plan.to_string(), plan);
+        cat.plans.insert(plan.to_string(), entry);
     }
-    cat.plans.get_mut(&*s.plan).expect("inserted above")
+    cat.plans.get_mut(plan).expect("inserted above")
 }
 
 fn tools_of(plans: &[PlanPrefs]) -> Vec<ToolPrefs> {
@@ -972,20 +1009,32 @@ mod tests {
         m.apply(&outcome(4, 30, "cargo nextest run", true)); // change plan
         m.apply(&outcome(5, 40, "cargo test", false));
         m.apply(&outcome(6, 50_000, "cargo test", true)); // too late: moved on
-        let mut approval = outcome(7, 50_010, "rm -r target", true);
-        approval.run_id = None;
-        approval.kind = SignalKind::Approval { approved: false };
-        m.apply(&approval);
+        let approval = |sec: i64, plan: &str, approved: bool| {
+            let mut a = outcome(0, sec, plan, true);
+            a.run_id = None;
+            a.kind = SignalKind::Approval { approved };
+            a
+        };
+        // Held back, then run with --yes a minute later: one approval given, no denial.
+        m.apply(&approval(50_010, "rm -r target", false));
+        m.apply(&approval(50_070, "rm -r target", true));
+        // Held back and left: a denial once the window has passed.
+        m.apply(&approval(50_100, "rm -r build", false));
+        let pending = m
+            .profile(t(50_101), &BTreeMap::new(), None, None, true)
+            .style;
+        assert_eq!((pending.approvals_given, pending.approvals_denied), (1, 0));
+        m.apply(&outcome(8, 50_100 + 601, "cargo test", true));
         let st = m
-            .profile(t(50_020), &BTreeMap::new(), None, None, true)
+            .profile(t(51_000), &BTreeMap::new(), None, None, true)
             .style;
         assert_eq!(
             (st.failure_retry, st.failure_change_plan, st.failure_abandon),
             (1, 1, 1)
         );
-        assert_eq!((st.approvals_given, st.approvals_denied), (0, 1));
-        assert_eq!(st.runs, 6);
-        assert_eq!(st.hours.iter().sum::<u64>(), 6);
+        assert_eq!((st.approvals_given, st.approvals_denied), (1, 1));
+        assert_eq!(st.runs, 7);
+        assert_eq!(st.hours.iter().sum::<u64>(), 7);
     }
 
     #[test]

@@ -355,7 +355,13 @@ impl Actor {
                 if let Err(e) = self.memory.append(op, false) {
                     error!(run = %r.run_id, "cannot record rating in episodic memory: {e}");
                 }
-                self.dataset.push(&Record::label(&r))
+                // A rating is acknowledged only after this: write it through at once (ratings
+                // are typed by hand, so this costs nothing a person would notice).
+                let pushed = self.dataset.push(&Record::label(&r));
+                if let Err(e) = self.dataset.flush().and_then(|_| self.dataset.sync()) {
+                    error!(run = %r.run_id, "cannot write the rating's label: {e}");
+                }
+                pushed.map(|_| false)
             }
             Event::ApprovalAnswered(_) => return,
         };

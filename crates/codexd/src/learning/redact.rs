@@ -39,6 +39,14 @@ const RULES: &[Rule] = &[
         check: whole,
     },
     Rule {
+        kind: "private-key",
+        // The end of a block whose BEGIN line was cut off (a kept output tail starts inside
+        // the key): everything from the start of the text to the END line goes. Complete
+        // blocks were replaced by the rule above, so only such orphans are left to match.
+        pattern: r"(?s)\A.*?-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----",
+        check: whole,
+    },
+    Rule {
         kind: "github-token",
         pattern: r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
         check: whole,
@@ -580,6 +588,15 @@ mod tests {
         for (template, secret, kind) in cases {
             assert_redacted(&template.replacen('@', secret, 1), secret, kind);
         }
+    }
+
+    #[test]
+    fn the_end_of_a_key_block_whose_start_was_cut_off_is_redacted() {
+        let tail =
+            "b3BlbnNzaC1rZXktdjEAAAAA\nQUJDREVGR0g=\n-----END OPENSSH PRIVATE KEY-----\ndone\n";
+        assert_eq!(redact(tail), "[REDACTED:private-key]\ndone\n");
+        let whole = "a\n-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----\nb";
+        assert_eq!(redact(whole), "a\n[REDACTED:private-key]\nb");
     }
 
     #[test]

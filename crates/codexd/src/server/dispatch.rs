@@ -21,7 +21,7 @@ use super::Ctx;
 use super::connection::{Outbox, send};
 use crate::context::project;
 use crate::feedback::{FeedbackError, ForgetRuns};
-use crate::learning::{LearningError, Selector, export, normalize};
+use crate::learning::{LearningError, Selector, export, normalize, redact};
 
 /// Every method the daemon answers, for the unknown-method error.
 const METHODS: &[&str] = &[
@@ -171,11 +171,16 @@ async fn rate(ctx: &Ctx, p: RateParams) -> Result<RateResult, ErrorObject> {
         .await
         .map_err(learning_error)?;
     let (run_id, goal) = (episode.run_id, episode.goal.clone());
+    // Comments are free text like goals: nothing stored may carry a secret.
+    let comment = p.comment.map(|c| redact::redact(&c).into_owned());
     let done = ctx
         .feedback
-        .rate(episode, p.score, p.comment)
+        .rate(episode, p.score, comment)
         .await
         .map_err(feedback_error)?;
+    // The label is written to the dataset as soon as learning takes `Rated` in: wait for
+    // that, so an acknowledged rating is in every file that should hold it.
+    ctx.learning.settled().await.map_err(learning_error)?;
     Ok(RateResult {
         run_id,
         goal,

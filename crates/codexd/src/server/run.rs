@@ -67,9 +67,11 @@ async fn execute(
         forward(out, &mut run_id, u).await;
     }
     let report = report.map_err(exec_error)?;
-    // The episode is on the bus; answer once it is in episodic memory's journal, so a run
-    // the user has seen finish survives a kill -9 that comes right after.
+    // The episode is on the bus; answer once it is in episodic memory's journal and its
+    // outcome in the feedback journal, so a run the user has seen finish survives a kill -9
+    // that comes right after.
     let _ = ctx.learning.settled().await;
+    let _ = ctx.feedback.settled().await;
     to_value(&RunResult {
         run_id: report.run_id,
         outcome: report.outcome,
