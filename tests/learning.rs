@@ -433,5 +433,12 @@ fn kill_9_in_a_burst_loses_no_acknowledged_rating_and_leaves_files_parseable() {
     }
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     assert_eq!(prefs["satisfaction"]["ratings"], 30);
+    // Every acknowledged rating is also a label in the dataset (written through before the
+    // answer), so exports have all 30 even though examples may wait for their batch.
+    let labels = dataset
+        .iter()
+        .filter(|l| l.contains("\"type\":\"label\""))
+        .count();
+    assert_eq!(labels, 30);
     eventually("status answers", || h.codex(&["status"]).code == Some(0));
 }

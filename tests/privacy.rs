@@ -55,7 +55,8 @@ fn planted_secrets_never_reach_storage_or_exports() {
         &aws,
     ])
     .ok();
-    h.codex(&["rate", "5"]).ok();
+    let comment = format!("worked, password={password} {gh}");
+    h.codex(&["rate", "5", "--comment", &comment]).ok();
     h.codex(&["run", "--", "echo", "--password", password]).ok();
     h.codex(&[
         "run",
@@ -309,4 +310,43 @@ fn exports_are_jsonl_in_each_trainer_format() {
         "{}",
         bad_date.stderr
     );
+}
+
+#[test]
+fn a_secret_cut_by_the_output_tail_is_dropped_not_half_kept() {
+    let h = Home::new().with_config("learning:\n  output_tail_bytes: 64\n");
+    let d = h.start();
+    let gh = fake_github_token();
+    // The token's line is longer than the tail: the kept tail starts inside it.
+    let script = format!(
+        "echo 'first line'; echo 'x{} {gh}'; echo last",
+        "-".repeat(40)
+    );
+    h.codex(&["run", "--", "sh", "-c", &script]).ok();
+    assert_eq!(d.stop().code(), Some(0));
+    let stored = storage_text(&h);
+    assert!(
+        !stored.contains(&gh[8..]),
+        "a piece of the token was kept: {stored}"
+    );
+    assert!(stored.contains("\"output_tail\":\"last\\n\""), "{stored}");
+}
+
+#[test]
+fn forget_reaches_held_back_commands_that_never_ran() {
+    let h = Home::new();
+    let d = h.start();
+    let held = h.codex(&[
+        "run",
+        "--goal",
+        "wipe zanzibar",
+        "--",
+        "rm",
+        "-r",
+        "nothing-here",
+    ]);
+    assert_eq!(held.code, Some(3));
+    h.codex(&["forget", "--goal", "*zanzibar*", "--yes"]).ok();
+    assert_eq!(d.stop().code(), Some(0));
+    assert!(!storage_text(&h).contains("zanzibar"));
 }

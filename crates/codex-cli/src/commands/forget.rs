@@ -24,9 +24,9 @@ pub fn run(target: &Target, out: Out, args: ForgetArgs) -> Result<u8, CliError> 
     if args.dry_run {
         return report(out, &preview);
     }
-    if preview.runs == 0 && preview.dataset_lines == 0 {
-        return report(out, &preview);
-    }
+    // No run matched: there is nothing to confirm, but held-back commands (signals of no run)
+    // may still name the goal or project, so the deletion is still sent.
+    let nothing = preview.runs == 0 && preview.dataset_lines == 0;
     let question = format!(
         "Delete {} run{} and {} dataset line{} for good?",
         preview.runs,
@@ -34,7 +34,7 @@ pub fn run(target: &Target, out: Out, args: ForgetArgs) -> Result<u8, CliError> 
         preview.dataset_lines,
         if preview.dataset_lines == 1 { "" } else { "s" },
     );
-    if !crate::confirm::ask(&question, args.yes)? {
+    if !nothing && !crate::confirm::ask(&question, args.yes)? {
         eprintln!("codex: nothing deleted");
         return Ok(1);
     }

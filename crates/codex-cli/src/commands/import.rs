@@ -10,8 +10,12 @@ use crate::error::CliError;
 use crate::render;
 use crate::shell_history::{self, Shell};
 
-/// Entries per request (the daemon takes at most 5,000).
+/// Entries per request (the daemon takes at most 5,000)...
 const BATCH: usize = 2_000;
+/// ...and bytes of commands per request, well under the daemon's 1 MiB message cap.
+const BATCH_BYTES: usize = 256 * 1024;
+/// A "command" longer than this is a pasted blob, not a habit: skipped.
+const LONGEST: usize = 16 * 1024;
 
 /// Import a shell history file.
 pub fn shell_history(
@@ -53,22 +57,37 @@ pub fn shell_history(
     let source = format!("{}-history", shell.name());
     let (mut client, _) = target.connect()?;
     let (mut imported, mut skipped) = (0u64, parsed.skipped as u64);
-    let entries: Vec<ImportEntry> = parsed
+    let (entries, too_long): (Vec<_>, Vec<_>) = parsed
         .entries
         .into_iter()
-        .map(|e| ImportEntry {
-            command: e.command,
-            at: e.at,
-        })
-        .collect();
-    for chunk in entries.chunks(BATCH) {
+        .partition(|e| e.command.len() <= LONGEST);
+    skipped += too_long.len() as u64;
+    let mut batch: Vec<ImportEntry> = Vec::new();
+    let mut batch_bytes = 0;
+    let mut send = |batch: &mut Vec<ImportEntry>| -> Result<(), CliError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
         let r = client.call::<Import>(&ImportParams {
             source: source.clone(),
-            entries: chunk.to_vec(),
+            entries: std::mem::take(batch),
         })?;
         imported += r.imported;
         skipped += r.skipped;
+        Ok(())
+    };
+    for e in entries {
+        if batch.len() == BATCH || batch_bytes + e.command.len() > BATCH_BYTES {
+            send(&mut batch)?;
+            batch_bytes = 0;
+        }
+        batch_bytes += e.command.len();
+        batch.push(ImportEntry {
+            command: e.command,
+            at: e.at,
+        });
     }
+    send(&mut batch)?;
     if out.json {
         render::json(&serde_json::json!({
             "file": file,

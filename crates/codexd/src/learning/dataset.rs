@@ -43,6 +43,9 @@ pub enum Record {
         goal_normalized: String,
         /// Where it came from, e.g. `zsh-history`.
         source: String,
+        /// Whether workflow patterns were tracked for it.
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        patterns: bool,
     },
 }
 

@@ -307,10 +307,11 @@ impl Knowledge {
 
 /// Knowledge rebuilt from dataset records fed in file order, as it would be had only they
 /// been seen, with the runs in `in_memory` still in episodic memory (not consolidated).
+/// Each record says whether patterns were tracked for it, so the rebuild keeps what was
+/// learned whatever the setting is now.
 pub struct Rebuild<'a> {
     k: Knowledge,
     in_memory: &'a HashSet<RunId>,
-    patterns: bool,
     /// Consolidated runs wait for their label, which comes later in the file.
     pending: Vec<Summary>,
     ratings: std::collections::HashMap<RunId, u8>,
@@ -318,11 +319,10 @@ pub struct Rebuild<'a> {
 
 impl<'a> Rebuild<'a> {
     /// Start from nothing.
-    pub fn new(in_memory: &'a HashSet<RunId>, patterns: bool) -> Self {
+    pub fn new(in_memory: &'a HashSet<RunId>) -> Self {
         Rebuild {
             k: Knowledge::default(),
             in_memory,
-            patterns,
             pending: Vec::new(),
             ratings: Default::default(),
         }
@@ -333,7 +333,7 @@ impl<'a> Rebuild<'a> {
         match r {
             Record::Example(e) => {
                 let (project, kind) = project_key(e.project.as_ref());
-                if self.patterns && e.patterns {
+                if e.patterns {
                     self.k.observe(
                         project.clone(),
                         kind.clone(),
@@ -361,8 +361,9 @@ impl<'a> Rebuild<'a> {
             Record::Interaction {
                 at,
                 goal_normalized,
+                patterns: true,
                 ..
-            } if self.patterns => {
+            } => {
                 self.k
                     .observe(String::new(), String::new(), goal_normalized.clone(), *at);
             }

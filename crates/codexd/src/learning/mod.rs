@@ -564,7 +564,7 @@ impl Actor {
             .filter(|id| !runs.contains(id))
             .copied()
             .collect();
-        let mut rebuilt = knowledge::Rebuild::new(&in_memory, self.patterns);
+        let mut rebuilt = knowledge::Rebuild::new(&in_memory);
         let dataset_lines = self.dataset.retain(|r| {
             if drops(r) {
                 false
@@ -625,6 +625,7 @@ impl Actor {
                 goal,
                 goal_normalized: normalized,
                 source: source.to_string(),
+                patterns: self.patterns,
             };
             if self.dataset.push(&record)? {
                 self.dataset.flush()?;
@@ -668,4 +669,66 @@ fn compact_if_needed<S: crate::store::journal::State>(
     j: &mut Journaled<S>,
 ) -> Result<(), StoreError> {
     if j.has_journal() { j.compact() } else { Ok(()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::episode::Draft;
+    use codex_proto::types::RunOutcome;
+
+    fn episode(id: u64) -> Episode {
+        let argv = vec!["true".to_string()];
+        Draft::new(Some("check"), &argv, std::path::Path::new("/")).finish(
+            RunId(id),
+            "/".into(),
+            Vec::new(),
+            chrono::Utc::now(),
+            RunOutcome::Exited { code: 0 },
+            1,
+            "",
+        )
+    }
+
+    #[tokio::test]
+    async fn an_eviction_cut_short_by_a_crash_is_finished_on_start_not_counted_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::default();
+        let layout = Layout::new(dir.path(), &config.storage);
+        layout.create_dirs().unwrap();
+        {
+            let (mut memory, _) =
+                Journaled::<EpisodicMemory>::open(layout.episodic.clone(), 1 << 20).unwrap();
+            let (mut knowledge, _) =
+                Journaled::<Knowledge>::open(layout.semantic.clone(), 1 << 20).unwrap();
+            for id in 1..=3 {
+                memory
+                    .append(
+                        MemoryOp::Record {
+                            episode: Box::new(episode(id)),
+                        },
+                        false,
+                    )
+                    .unwrap();
+            }
+            // Consolidated, then the crash: the evict line never made it.
+            let summaries = (1..=2).map(|id| Summary::of(&episode(id))).collect();
+            knowledge
+                .append(KnowledgeOp::Consolidate { summaries }, true)
+                .unwrap();
+        }
+        let bus = crate::bus::new();
+        let started = start(&layout, &config, &bus).unwrap();
+        let stats = started.handle.stats().await.unwrap();
+        assert_eq!(
+            stats.episodes, 1,
+            "the two consolidated episodes are evicted on start"
+        );
+        assert_eq!(started.next_run_id, 4, "run ids are not reused");
+        drop((started.handle, bus));
+        started.task.await.unwrap();
+        let (knowledge, _) =
+            Journaled::<Knowledge>::open(layout.semantic.clone(), 1 << 20).unwrap();
+        assert_eq!(knowledge.state().categories["check"].runs, 2);
+    }
 }

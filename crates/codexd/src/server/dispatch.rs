@@ -317,25 +317,62 @@ async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, ErrorObject>
             project: None,
         },
     };
-    let found = ctx
+    if p.dry_run {
+        let found = ctx
+            .learning
+            .forget(selector, true)
+            .await
+            .map_err(learning_error)?;
+        return Ok(ForgetResult {
+            runs: found.runs.len() as u64,
+            dataset_lines: found.dataset_lines,
+            ratings: 0,
+            dry_run: true,
+        });
+    }
+    // The profile first: if the daemon dies half-way, the runs are still in memory and the
+    // dataset, so the same forget finds them again and finishes the job (the other order
+    // would leave signals behind that no selector can reach any more).
+    let planned = ctx
         .learning
-        .forget(selector.clone(), p.dry_run)
+        .forget(selector.clone(), true)
         .await
         .map_err(learning_error)?;
-    let ratings = if p.dry_run {
-        0
-    } else {
-        ctx.feedback
-            .forget(runs_of(&found))
+    let mut ratings = ctx
+        .feedback
+        .forget(runs_of(&planned))
+        .await
+        .map_err(feedback_error)?
+        .ratings;
+    let found = ctx
+        .learning
+        .forget(selector.clone(), false)
+        .await
+        .map_err(learning_error)?;
+    // Runs that finished in between.
+    let late: Vec<_> = found
+        .runs
+        .iter()
+        .filter(|r| !planned.runs.contains(r))
+        .copied()
+        .collect();
+    if !late.is_empty() {
+        let extra = crate::learning::Forgotten {
+            runs: late,
+            dataset_lines: 0,
+        };
+        ratings += ctx
+            .feedback
+            .forget(runs_of(&extra))
             .await
             .map_err(feedback_error)?
-            .ratings
-    };
+            .ratings;
+    }
     Ok(ForgetResult {
         runs: found.runs.len() as u64,
         dataset_lines: found.dataset_lines,
         ratings,
-        dry_run: p.dry_run,
+        dry_run: false,
     })
 }
 

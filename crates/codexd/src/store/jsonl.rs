@@ -118,8 +118,16 @@ impl Appender {
                 self.file.insert(f)
             }
         };
-        file.write_all(bytes)
-            .map_err(StoreError::io("cannot append to", &self.path))?;
+        // Where this append starts, so a write that fails half-way (disk full) can be taken
+        // back: a torn fragment mid-file would glue itself to the next line and lose it.
+        let start = file
+            .metadata()
+            .map_err(StoreError::io("cannot read the size of", &self.path))?
+            .len();
+        if let Err(e) = file.write_all(bytes) {
+            let _ = file.set_len(start);
+            return Err(StoreError::io("cannot append to", &self.path)(e));
+        }
         self.unsynced = true;
         Ok(())
     }
