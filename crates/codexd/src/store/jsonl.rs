@@ -74,6 +74,9 @@ fn last_line(file: &mut File, len: u64) -> std::io::Result<(u64, Vec<u8>)> {
 pub struct Appender {
     path: PathBuf,
     file: Option<File>,
+    /// The file's length as we wrote it (we are its only writer), so a failed write can be
+    /// cut back without asking the file system on every append.
+    len: u64,
     unsynced: bool,
 }
 
@@ -84,6 +87,7 @@ impl Appender {
         Appender {
             path,
             file: None,
+            len: 0,
             unsynced: false,
         }
     }
@@ -115,19 +119,20 @@ impl Appender {
                     .mode(0o600)
                     .open(&self.path)
                     .map_err(StoreError::io("cannot open for appending", &self.path))?;
+                self.len = f
+                    .metadata()
+                    .map_err(StoreError::io("cannot read the size of", &self.path))?
+                    .len();
                 self.file.insert(f)
             }
         };
-        // Where this append starts, so a write that fails half-way (disk full) can be taken
-        // back: a torn fragment mid-file would glue itself to the next line and lose it.
-        let start = file
-            .metadata()
-            .map_err(StoreError::io("cannot read the size of", &self.path))?
-            .len();
+        // A write that fails half-way (disk full) is taken back: a torn fragment mid-file
+        // would glue itself to the next line and lose it.
         if let Err(e) = file.write_all(bytes) {
-            let _ = file.set_len(start);
+            let _ = file.set_len(self.len);
             return Err(StoreError::io("cannot append to", &self.path)(e));
         }
+        self.len += bytes.len() as u64;
         self.unsynced = true;
         Ok(())
     }
@@ -146,6 +151,7 @@ impl Appender {
     /// append opens the new file instead of writing into the old, unlinked one.
     pub fn close(&mut self) {
         self.file = None;
+        self.len = 0;
         self.unsynced = false;
     }
 
@@ -170,6 +176,7 @@ impl Appender {
             }
             None => {}
         }
+        self.len = 0;
         self.unsynced = false;
         Ok(())
     }
