@@ -13,6 +13,8 @@ const DATASET: &str = "storage/learning/personalized_dataset.jsonl";
 const MEMORY: &str = "storage/episodic/personalized_memory.json";
 const MEMORY_JOURNAL: &str = "storage/episodic/personalized_memory.journal.jsonl";
 const KNOWLEDGE: &str = "storage/semantic/personalized_knowledge.json";
+const FEEDBACK: &str = "storage/analytics/personalized_feedback.json";
+const FEEDBACK_JOURNAL: &str = "storage/analytics/personalized_feedback.journal.jsonl";
 
 fn plans_of(prefs: &Value, category: &str) -> Vec<String> {
     prefs["categories"]
@@ -387,58 +389,102 @@ fn shell_history_imports_give_patterns_on_day_one() {
     );
 }
 
+fn run_and_rate(h: &Home, score: u64) -> Option<(u64, u64)> {
+    let run = h.codex(&["--json", "run", "--goal", "burst", "--", "true"]);
+    let id = run
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == "finished")
+        .find_map(|v| v["run_id"].as_u64())?;
+    let rated = h.codex(&["rate", &score.to_string(), "--run", &id.to_string()]);
+    (rated.code == Some(0)).then_some((id, score))
+}
+
+fn parses(path: &Path) {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str::<Value>(&text)
+                .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+        } else {
+            for l in text.lines() {
+                serde_json::from_str::<Value>(l)
+                    .unwrap_or_else(|e| panic!("{}: bad line {l:?}: {e}", path.display()));
+            }
+        }
+    }
+}
+
 #[test]
 fn kill_9_in_a_burst_loses_no_acknowledged_rating_and_leaves_files_parseable() {
     let h = Home::new().with_config("learning:\n  batch_size: 8\n  flush_interval_secs: 3600\n");
     let d = h.start();
-    let mut acked = Vec::new();
-    for i in 0..30u64 {
-        let run = h
-            .codex(&["--json", "run", "--goal", "burst", "--", "true"])
-            .ok();
-        let id = run
-            .stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find_map(|v| v["run_id"].as_u64())
-            .unwrap();
-        let score = (i % 5 + 1).to_string();
-        h.codex(&["rate", &score, "--run", &id.to_string()]).ok();
-        acked.push((id, i % 5 + 1));
-    }
-    d.kill9();
+    let acked = std::sync::Mutex::new(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Three clients run and rate as fast as they can...
+        for t in 0..3u64 {
+            let (h, acked, stop) = (&h, &acked, &stop);
+            s.spawn(move || {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    i += 1;
+                    match run_and_rate(h, (t + i) % 5 + 1) {
+                        Some(pair) => acked.lock().unwrap().push(pair),
+                        None => break, // the daemon is gone
+                    }
+                }
+            });
+        }
+        // ...and the daemon is killed in the middle of it.
+        eventually("a burst under way", || acked.lock().unwrap().len() >= 12);
+        d.kill9();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let acked = acked.into_inner().unwrap();
+
     let _d = h.start();
+    for f in [
+        MEMORY,
+        MEMORY_JOURNAL,
+        KNOWLEDGE,
+        DATASET,
+        FEEDBACK,
+        FEEDBACK_JOURNAL,
+    ] {
+        parses(&h.path(f));
+    }
     let history = h
-        .codex(&["--json", "history", "--limit", "100"])
+        .codex(&["--json", "history", "--limit", "1000"])
         .ok()
         .json();
     let runs = history["runs"].as_array().unwrap();
-    assert_eq!(
-        runs.len(),
-        30,
-        "every episode is journaled before its run is answered"
-    );
     for (id, score) in &acked {
-        let r = runs.iter().find(|r| r["run_id"] == *id).unwrap();
+        let r = runs
+            .iter()
+            .find(|r| r["run_id"] == *id)
+            .unwrap_or_else(|| panic!("acknowledged run {id} lost"));
         assert_eq!(r["rating"], *score, "acknowledged rating of run {id} lost");
     }
-    // The dataset lost at most the unflushed batch (8 records), and every line parses.
+    // Every acknowledged rating is a label in the dataset too (written through before the
+    // answer); examples may have waited for their batch of 8.
     let dataset = lines(&h.path(DATASET));
-    assert!(dataset.len() >= 60 - 8, "{} dataset lines", dataset.len());
-    for l in &dataset {
-        serde_json::from_str::<Value>(l).unwrap();
+    for (id, _) in &acked {
+        let label = format!("\"type\":\"label\",\"run_id\":{id},");
+        assert!(
+            dataset.iter().any(|l| l.contains(&label)),
+            "label of run {id} lost"
+        );
     }
-    for l in lines(&h.path(MEMORY_JOURNAL)) {
-        serde_json::from_str::<Value>(&l).unwrap();
-    }
-    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
-    assert_eq!(prefs["satisfaction"]["ratings"], 30);
-    // Every acknowledged rating is also a label in the dataset (written through before the
-    // answer), so exports have all 30 even though examples may wait for their batch.
-    let labels = dataset
+    let examples = dataset
         .iter()
-        .filter(|l| l.contains("\"type\":\"label\""))
+        .filter(|l| l.contains("\"type\":\"example\""))
         .count();
-    assert_eq!(labels, 30);
-    eventually("status answers", || h.codex(&["status"]).code == Some(0));
+    assert!(
+        examples + 8 >= acked.len(),
+        "{examples} examples for {} runs",
+        acked.len()
+    );
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    assert!(prefs["satisfaction"]["ratings"].as_u64().unwrap() >= acked.len() as u64);
 }

@@ -98,6 +98,18 @@ fn print_profile(p: &PrefsShowResult) {
                         .map_or(String::new(), |m| format!(", mean rating {m:.1}")),
                 );
             }
+            if c.tools.len() > 1 {
+                let tools: Vec<String> = c
+                    .tools
+                    .iter()
+                    .map(|t| format!("{} {:.2} ({} runs)", t.tool, t.score, t.runs))
+                    .collect();
+                println!(
+                    "  tools for {}, best first: {}",
+                    c.category,
+                    tools.join(", ")
+                );
+            }
         }
     }
 
