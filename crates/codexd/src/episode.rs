@@ -187,6 +187,23 @@ impl Draft {
     }
 }
 
+impl Episode {
+    /// A successful run of `true` in `/` as run `id`, for tests.
+    #[cfg(test)]
+    pub fn sample(id: u64, goal: Option<&str>) -> Episode {
+        let argv = vec!["true".to_string()];
+        Draft::new(goal, &argv, Path::new("/")).finish(
+            RunId(id),
+            "/".into(),
+            Vec::new(),
+            Utc::now(),
+            RunOutcome::Exited { code: 0 },
+            1,
+            "",
+        )
+    }
+}
+
 /// The program name of a command line: the basename of its first word.
 pub fn program_name(argv: &[String]) -> String {
     let first = argv.first().map(String::as_str).unwrap_or("");

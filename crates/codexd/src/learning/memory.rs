@@ -108,20 +108,9 @@ impl EpisodicMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::episode::Draft;
-    use codex_proto::types::RunOutcome;
 
     fn ep(id: u64) -> Episode {
-        let argv = vec!["true".to_string()];
-        Draft::new(None, &argv, std::path::Path::new("/")).finish(
-            RunId(id),
-            "/".into(),
-            Vec::new(),
-            chrono::Utc::now(),
-            RunOutcome::Exited { code: 0 },
-            1,
-            "",
-        )
+        Episode::sample(id, None)
     }
 
     #[test]

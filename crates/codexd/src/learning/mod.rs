@@ -674,20 +674,9 @@ fn compact_if_needed<S: crate::store::journal::State>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::episode::Draft;
-    use codex_proto::types::RunOutcome;
 
     fn episode(id: u64) -> Episode {
-        let argv = vec!["true".to_string()];
-        Draft::new(Some("check"), &argv, std::path::Path::new("/")).finish(
-            RunId(id),
-            "/".into(),
-            Vec::new(),
-            chrono::Utc::now(),
-            RunOutcome::Exited { code: 0 },
-            1,
-            "",
-        )
+        Episode::sample(id, Some("check"))
     }
 
     #[tokio::test]
