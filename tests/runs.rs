@@ -124,9 +124,9 @@ fn recursive_deletes_and_root_need_yes() {
         assert!(victim.exists(), "{argv:?} ran without --yes");
     }
     for argv in [
-        ["sudo", "true"],
-        ["dd", "if=/dev/null"],
-        ["mkfs.ext4", "/dev/null"],
+        vec!["sudo", "true"],
+        vec!["dd", "if=/dev/null", "of=out.img"],
+        vec!["mkfs.ext4", "/dev/null"],
     ] {
         let mut args = vec!["run", "--"];
         args.extend(argv.iter());

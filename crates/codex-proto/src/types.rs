@@ -94,11 +94,21 @@ pub enum OutputStream {
     Stderr,
 }
 
-/// The safety class that made a command need explicit approval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How dangerous a command is, least to most. The order is the one comfort levels use:
+/// a command's class is its most dangerous part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SafetyClass {
-    /// Deletes or overwrites data beyond easy recovery (`rm -r`, `dd`, `mkfs`).
+    /// Reads files or the system, changes nothing.
+    ReadOnly,
+    /// Changes files in the project (or the temp folder).
+    WritesInProject,
+    /// Talks to other machines.
+    Network,
+    /// Changes files or state outside the project.
+    WritesOutsideProject,
+    /// Deletes or overwrites data beyond easy recovery (`rm -r`, `dd`, `mkfs`), or publishes
+    /// for good; also anything that cannot be checked.
     Destructive,
     /// Runs with elevated privileges (`sudo`, `doas`, `su`).
     Privileged,
@@ -107,6 +117,10 @@ pub enum SafetyClass {
 impl fmt::Display for SafetyClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            SafetyClass::ReadOnly => "read-only",
+            SafetyClass::WritesInProject => "writes in the project",
+            SafetyClass::Network => "network",
+            SafetyClass::WritesOutsideProject => "writes outside the project",
             SafetyClass::Destructive => "destructive",
             SafetyClass::Privileged => "privileged",
         })

@@ -220,6 +220,8 @@ pub struct SafetyConfig {
     pub cancel_grace_ms: u64,
     /// How long output is still read after the command exits.
     pub output_drain_ms: u64,
+    /// Your own classification rules, checked before the built-in ones.
+    pub rules: Vec<crate::executor::classify::RuleSpec>,
 }
 
 impl Default for SafetyConfig {
@@ -227,6 +229,7 @@ impl Default for SafetyConfig {
         SafetyConfig {
             cancel_grace_ms: 2000,
             output_drain_ms: 1000,
+            rules: Vec::new(),
         }
     }
 }
@@ -439,6 +442,15 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
                 "must not exceed scheduler.max_interval_secs ({} > {})",
                 c.scheduler.min_interval_secs, c.scheduler.max_interval_secs
             ),
+        });
+    }
+    if let Err(e) = crate::executor::classify::Classifier::new(&c.safety.rules) {
+        let key = "safety.rules";
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            key: key.into(),
+            line: line_of_key(text, key),
+            message: e.to_string(),
         });
     }
     Ok(())

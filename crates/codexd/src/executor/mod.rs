@@ -5,14 +5,17 @@
 //! whoever asked and replies when done. It ends once its inbox has closed and every run has
 //! finished, so every `RunFinished` is on the bus before the learning parts stop.
 
+pub mod classify;
+#[cfg(test)]
+mod corpus;
 pub mod process;
-pub mod safety;
+pub mod shell;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use codex_proto::types::{Refusal, RunId, RunOutcome};
+use codex_proto::types::{Refusal, RunId, RunOutcome, SafetyClass};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
@@ -115,7 +118,17 @@ impl ExecutorHandle {
 /// Start the executor; run ids continue from `next_run_id`.
 pub fn start(config: &Config, bus: &Bus, next_run_id: u64) -> (ExecutorHandle, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(256);
+    // The config was validated with these rules, so this only fails on a bug; the built-in
+    // rules alone are then the safe fallback.
+    let classifier = classify::Classifier::new(&config.safety.rules)
+        .or_else(|e| {
+            tracing::error!("cannot use safety.rules ({e}); using the built-in rules only");
+            classify::Classifier::new(&[])
+        })
+        .map(Arc::new)
+        .ok();
     let actor = Actor {
+        classifier,
         bus: bus.clone(),
         next_run_id,
         recorded: config.interaction_tracking_enabled,
@@ -130,6 +143,8 @@ pub fn start(config: &Config, bus: &Bus, next_run_id: u64) -> (ExecutorHandle, J
 }
 
 struct Actor {
+    /// `None` only if even the built-in rules fail to load: then nothing runs.
+    classifier: Option<Arc<classify::Classifier>>,
     bus: Bus,
     next_run_id: u64,
     recorded: bool,
@@ -160,7 +175,14 @@ impl Actor {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<RunReport, ExecError>>,
     ) {
-        if let Err(e) = validate(&req) {
+        let Some(classifier) = self.classifier.clone() else {
+            let _ = reply.send(Err(ExecError::Invalid(
+                "the safety rules could not be loaded, so nothing runs; see the daemon's log"
+                    .into(),
+            )));
+            return;
+        };
+        if let Err(e) = validate(&req, &classifier) {
             if let ExecError::Refused(refusal) = &e {
                 // Not given: a signal about the plan and about how much the user lets run.
                 let _ = self
@@ -183,7 +205,7 @@ impl Actor {
         self.runs.spawn(async move {
             let draft = draft_of(&req);
             info!(run = %run_id, command = %draft.plan, cwd = %req.spec.cwd.display(), "run started");
-            let approvals: Vec<ApprovalRecord> = safety::check(&req.spec.argv)
+            let approvals: Vec<ApprovalRecord> = needs_approval(&classifier, &req)
                 .map(|r| ApprovalRecord {
                     class: r.class,
                     reason: r.reason,
@@ -232,7 +254,22 @@ fn draft_of(req: &RunRequest) -> Draft {
     Draft::new(req.goal.as_deref(), &req.spec.argv, &req.spec.cwd)
 }
 
-fn validate(req: &RunRequest) -> Result<(), ExecError> {
+/// The refusal a command gets without `--yes`: destructive and privileged commands.
+fn needs_approval(classifier: &classify::Classifier, req: &RunRequest) -> Option<Refusal> {
+    let project = crate::context::project::detect(&req.spec.cwd);
+    let place = classify::Place {
+        cwd: &req.spec.cwd,
+        root: project.as_ref().map(|p| p.root.as_path()),
+    };
+    let v = classifier.classify_argv(&req.spec.argv, place);
+    (v.class >= SafetyClass::Destructive).then(|| Refusal {
+        class: v.class,
+        reason: v.reason,
+        command: crate::episode::command_line(&req.spec.argv),
+    })
+}
+
+fn validate(req: &RunRequest, classifier: &classify::Classifier) -> Result<(), ExecError> {
     let spec = &req.spec;
     match spec.argv.first() {
         None => {
@@ -258,7 +295,7 @@ fn validate(req: &RunRequest) -> Result<(), ExecError> {
         )));
     }
     if !req.yes
-        && let Some(refusal) = safety::check(&spec.argv)
+        && let Some(refusal) = needs_approval(classifier, req)
     {
         return Err(ExecError::Refused(refusal));
     }
