@@ -245,12 +245,11 @@ fn settings_override_learning_and_unset_gives_it_back() {
     );
     assert_eq!(r["previous"], "high");
 
-    // Approvals given teach autonomy comfort: three `--yes` on held-back commands.
-    let scratch = h.scratch().join("junk");
+    // Approvals given teach autonomy comfort: three `--yes` on commands that would be asked
+    // (writing outside the project; each then fails: the folder does not exist).
     for _ in 0..3 {
-        std::fs::create_dir_all(&scratch).unwrap();
-        h.codex(&["run", "--yes", "--", "rm", "-r", scratch.to_str().unwrap()])
-            .ok();
+        h.codex(&["run", "--yes", "--", "touch", "/codex-e2e-nonexistent/f"])
+            .code(1);
     }
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     let ac = &prefs["style"]["autonomy_comfort"];

@@ -101,7 +101,7 @@ fn run_json_emits_one_event_per_line() {
 }
 
 #[test]
-fn recursive_deletes_and_root_need_yes() {
+fn destructive_and_privileged_commands_are_refused_without_a_terminal_even_with_yes() {
     let h = Home::new();
     let _d = h.start();
     let victim = h.dir.path().join("victim");
@@ -113,30 +113,128 @@ fn recursive_deletes_and_root_need_yes() {
         vec!["/bin/rm", "-fr", v],
         vec!["env", "rm", "-R", v],
     ] {
-        let mut args = vec!["run", "--"];
-        args.extend(argv.iter());
-        let out = h.codex(&args).code(3);
-        assert!(
-            out.stderr.contains("recursive") && out.stderr.contains("--yes"),
-            "{}",
-            out.stderr
-        );
-        assert!(victim.exists(), "{argv:?} ran without --yes");
+        for yes in [false, true] {
+            let mut args = vec!["run"];
+            if yes {
+                args.push("--yes");
+            }
+            args.push("--");
+            args.extend(argv.iter());
+            let out = h.codex(&args).code(3);
+            assert!(
+                out.stderr.contains("recursive") && out.stderr.contains("terminal"),
+                "{}",
+                out.stderr
+            );
+            assert!(victim.exists(), "{argv:?} ran without being asked");
+        }
     }
     for argv in [
         vec!["sudo", "true"],
         vec!["dd", "if=/dev/null", "of=out.img"],
         vec!["mkfs.ext4", "/dev/null"],
     ] {
-        let mut args = vec!["run", "--"];
+        let mut args = vec!["run", "--yes", "--"];
         args.extend(argv.iter());
         let out = h.codex(&args).code(3);
         assert!(out.stderr.contains("not run"), "{}", out.stderr);
     }
     // Refused commands are not runs.
     assert!(history(&h).is_empty());
-    h.codex(&["run", "--yes", "--", "rm", "-r", v]).ok();
+}
+
+#[test]
+fn a_prompt_answered_on_the_terminal_decides() {
+    let h = Home::new();
+    let _d = h.start();
+    let victim = h.dir.path().join("victim");
+    std::fs::create_dir_all(victim.join("sub")).unwrap();
+    let v = victim.to_str().unwrap();
+    let Some(no) = h.codex_in_pty(h.dir.path(), &["run", "--", "rm", "-r", v], "n\n") else {
+        return;
+    };
+    assert_eq!(no.code, Some(3), "{}", no.stdout);
+    assert!(
+        no.stdout.contains("approval needed (destructive"),
+        "{}",
+        no.stdout
+    );
+    assert!(no.stdout.contains("you said no"), "{}", no.stdout);
+    assert!(victim.exists());
+    let yes = h
+        .codex_in_pty(h.dir.path(), &["run", "--", "rm", "-r", v], "y\n")
+        .unwrap();
+    assert_eq!(yes.code, Some(0), "{}", yes.stdout);
     assert!(!victim.exists());
+    // The approval is on the episode and counts as an approval given.
+    let runs = history(&h);
+    assert_eq!(runs.len(), 1);
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    assert_eq!(prefs["style"]["approvals_given"], 1);
+    assert_eq!(prefs["style"]["approvals_denied"], 1);
+}
+
+#[test]
+fn comfort_levels_decide_what_runs_without_asking_and_dry_run_tells() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.dir.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(proj.join("Makefile"), "all:\n").unwrap();
+    let outside = "/codex-e2e-nonexistent/file";
+    // medium (the default): writes in the project run, writes outside are asked.
+    h.codex_in(&proj, &["run", "--", "touch", "inside.txt"])
+        .ok();
+    assert!(proj.join("inside.txt").exists());
+    let out = h.codex_in(&proj, &["run", "--", "touch", outside]).code(3);
+    assert!(
+        out.stderr.contains("autonomy comfort is medium"),
+        "{}",
+        out.stderr
+    );
+    // --yes pre-approves it (it then fails on its own: the folder does not exist).
+    h.codex_in(&proj, &["run", "--yes", "--", "touch", outside])
+        .code(1);
+    // low: even writes in the project are asked.
+    h.codex(&["prefs", "set", "autonomy_comfort", "low"]).ok();
+    let out = h
+        .codex_in(&proj, &["run", "--", "touch", "second.txt"])
+        .code(3);
+    assert!(
+        out.stderr.contains("autonomy comfort is low"),
+        "{}",
+        out.stderr
+    );
+    assert!(!proj.join("second.txt").exists());
+    h.codex_in(&proj, &["run", "--", "ls"]).ok();
+    // high: outside writes run; destructive is still asked.
+    h.codex(&["prefs", "set", "autonomy_comfort", "high"]).ok();
+    h.codex_in(&proj, &["run", "--", "touch", outside]).code(1);
+    h.codex_in(&proj, &["run", "--yes", "--", "rm", "-r", "x"])
+        .code(3);
+    // --dry-run runs nothing and says what would happen.
+    let dry = h
+        .codex_in(
+            &proj,
+            &["--json", "run", "--dry-run", "--", "git", "push", "--force"],
+        )
+        .ok()
+        .json();
+    assert_eq!(dry["class"], "destructive");
+    assert_eq!(dry["asks"], true);
+    assert!(
+        dry["comfort"].as_str().unwrap().starts_with("high (set)"),
+        "{dry}"
+    );
+    let dry = h
+        .codex_in(&proj, &["run", "--dry-run", "--", "touch", "z"])
+        .ok();
+    assert!(
+        dry.stdout.contains("would run without asking"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!proj.join("z").exists());
 }
 
 #[test]

@@ -155,6 +155,38 @@ impl Home {
         Run::from(child.wait_with_output().expect("wait codex"))
     }
 
+    /// Run `codex --no-autostart ARGS` in `dir` on a pseudo-terminal (through util-linux
+    /// `script`), typing `input`: how a person answers a prompt. `None` when `script` is not
+    /// installed (the caller skips, saying so).
+    pub fn codex_in_pty(&self, dir: &Path, args: &[&str], input: &str) -> Option<Run> {
+        if Command::new("script").arg("--version").output().is_err() {
+            eprintln!("skipped: util-linux `script` is not installed");
+            return None;
+        }
+        let mut words = vec![bin("codex").display().to_string(), "--no-autostart".into()];
+        words.extend(args.iter().map(|a| a.to_string()));
+        let line = shlex::try_join(words.iter().map(String::as_str)).expect("no NUL bytes");
+        let mut cmd = Command::new("script");
+        self.isolate(&mut cmd);
+        let mut child = cmd
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn script");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(input.as_bytes());
+            // Keep stdin open until codex is done: closing it early ends the session.
+            std::thread::spawn(move || {
+                std::thread::sleep(WAIT);
+                drop(stdin);
+            });
+        }
+        Some(Run::from(child.wait_with_output().expect("wait script")))
+    }
+
     /// The temp folder this home lives in (a place for projects and fixtures).
     pub fn scratch(&self) -> &Path {
         self.dir.path()

@@ -71,9 +71,13 @@ pub enum DaemonCommand {
 /// `codex run ...`
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Approve a command that deletes recursively or needs root (rm -r, sudo, dd, mkfs, ...).
+    /// Approve in advance what would be asked, except destructive and privileged commands
+    /// (rm -r, dd of=, git push --force, sudo, ...), which are always asked on the terminal.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Run nothing: show the command's safety class and whether it would be asked.
+    #[arg(long)]
+    pub dry_run: bool,
     /// What you want done, in your words; codex learns which command you prefer for it.
     #[arg(long, short = 'g', value_name = "TEXT")]
     pub goal: Option<String>,

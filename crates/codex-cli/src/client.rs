@@ -68,6 +68,14 @@ impl Client {
         Ok(id)
     }
 
+    /// Answer a request the daemon sent (an approval question).
+    pub fn respond(&mut self, id: Value, result: Value) -> Result<(), CliError> {
+        let line = jsonrpc::to_line(&jsonrpc::Response::ok(id, result))
+            .map_err(|e| CliError::Other(format!("cannot encode an answer: {e}")))?;
+        self.conn.get_mut().write_all(line.as_bytes())?;
+        Ok(())
+    }
+
     /// The next message from the daemon.
     pub fn next_message(&mut self) -> Result<Incoming, CliError> {
         self.line.clear();

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::prefs::{Profile, ProjectPatterns};
-use crate::types::{HistoryEntry, OutputStream, RunId, RunOutcome};
+use crate::types::{HistoryEntry, OutputStream, RunId, RunOutcome, SafetyClass};
 
 /// A request method: its wire name and the shapes of its params and result.
 pub trait Method {
@@ -143,6 +143,10 @@ pub struct RunParams {
     /// Without it the goal is the command line and the category is the tool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goal: Option<String>,
+    /// The client answers `approval/request` (a person is at a terminal). Without it, a
+    /// command that needs approval is refused.
+    #[serde(default)]
+    pub interactive: bool,
 }
 
 /// Result of [`Run`].
@@ -259,6 +263,73 @@ impl Method for History {
     const NAME: &'static str = "history";
     type Params = HistoryParams;
     type Result = HistoryResult;
+}
+
+/// `run/check`: what `run` would do with a command, without running it (`codex run --dry-run`).
+pub struct RunCheck;
+
+/// Params of [`RunCheck`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunCheckParams {
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Working directory (absolute).
+    pub cwd: PathBuf,
+    /// As `run`'s `yes`.
+    #[serde(default)]
+    pub yes: bool,
+}
+
+/// Result of [`RunCheck`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCheckResult {
+    /// The command line.
+    pub command: String,
+    /// Its safety class.
+    pub class: SafetyClass,
+    /// Why, naming the part that decided.
+    pub reason: String,
+    /// The autonomy comfort in effect (`low`, `medium`, `high`) and where it comes from.
+    pub comfort: String,
+    /// Whether `run` would ask before running it.
+    pub asks: bool,
+}
+
+impl Method for RunCheck {
+    const NAME: &'static str = "run/check";
+    type Params = RunCheckParams;
+    type Result = RunCheckResult;
+}
+
+/// `approval/request`: sent by the daemon to an interactive `run` client before a step that
+/// needs approval; the client answers with `{"approved": bool}`.
+pub struct ApprovalRequest;
+
+/// Params of [`ApprovalRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequestParams {
+    /// The exact command line that would run.
+    pub command: String,
+    /// Its safety class.
+    pub class: SafetyClass,
+    /// Why it has that class.
+    pub reason: String,
+    /// Why it is asked (the comfort level, or "always asked").
+    pub why_asked: String,
+}
+
+/// Result of [`ApprovalRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequestResult {
+    /// Yes or no.
+    pub approved: bool,
+}
+
+impl Method for ApprovalRequest {
+    const NAME: &'static str = "approval/request";
+    type Params = ApprovalRequestParams;
+    type Result = ApprovalRequestResult;
 }
 
 /// `prefs/show`: what has been learned so far, with its evidence.

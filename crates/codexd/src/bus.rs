@@ -26,7 +26,7 @@ pub enum Event {
     ApprovalAnswered(Arc<ApprovalAnswered>),
 }
 
-/// An approval answer: `--yes` on a command the safety rule holds back, or its absence.
+/// An approval answer: at a prompt, by `--yes`, or held back for want of a terminal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovalAnswered {
     /// The run it was about (named, not yet run).
@@ -35,6 +35,8 @@ pub struct ApprovalAnswered {
     pub class: SafetyClass,
     /// Whether it was given.
     pub approved: bool,
+    /// Whether a person was asked (a prompt), as opposed to `--yes` or no terminal.
+    pub asked: bool,
     /// When.
     pub at: chrono::DateTime<chrono::Utc>,
 }

@@ -88,7 +88,12 @@ impl Daemon {
         let bus = bus::new();
         let learning = learning::start(&layout, config, &bus)?;
         let feedback = feedback::start(&layout, config, &bus)?;
-        let (executor, executor_task) = executor::start(config, &bus, learning.next_run_id);
+        let (executor, executor_task) = executor::start(
+            config,
+            &bus,
+            learning.next_run_id,
+            feedback.handle.watch_profile(),
+        );
         drop(bus); // the actors hold what they need; the bus closes when they are done
 
         socket::prepare(&socket_path)?;

@@ -5,12 +5,12 @@
 //! run and kills its process group.
 
 use std::collections::BTreeMap;
-use std::io::{ErrorKind, Write};
+use std::io::{BufRead, ErrorKind, IsTerminal, Write};
 
 use codex_proto::jsonrpc::Incoming;
 use codex_proto::methods::{
-    Notification, Run, RunParams, RunProgress, RunProgressParams, RunResult, RunStarted,
-    RunStartedParams,
+    ApprovalRequest, ApprovalRequestParams, Method, Notification, Run, RunCheck, RunCheckParams,
+    RunParams, RunProgress, RunProgressParams, RunResult, RunStarted, RunStartedParams,
 };
 use codex_proto::types::{OutputStream, RunOutcome};
 use serde_json::{Value, json};
@@ -34,15 +34,33 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     let (mut client, _) = target.connect()?;
+    if args.dry_run {
+        return dry_run(&mut client, out, args.argv, cwd, args.yes);
+    }
+    // Questions are answered on this terminal; the command itself gets no stdin.
+    let interactive = std::io::stdin().is_terminal();
     let id = client.send::<Run>(&RunParams {
         argv: args.argv,
         cwd,
         env: Some(env),
         yes: args.yes,
         goal: args.goal,
+        interactive,
     })?;
     loop {
         let shown = match client.next_message()? {
+            Incoming::Request {
+                id: ask_id,
+                method,
+                params,
+            } if method == ApprovalRequest::NAME => {
+                let approved = match serde_json::from_value::<ApprovalRequestParams>(params) {
+                    Ok(q) => ask(&q)?,
+                    Err(_) => false,
+                };
+                client.respond(ask_id, json!({ "approved": approved }))?;
+                Ok(())
+            }
             Incoming::Notification { method, params } => show_notification(out, &method, params),
             Incoming::Response(r) if r.id == id || (r.id.is_null() && r.error.is_some()) => {
                 let result = decode::<Run>(r.result, r.error)?;
@@ -56,6 +74,46 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             Err(e) => return Err(CliError::Io(e)),
         }
     }
+}
+
+/// Ask the person at the terminal; only `y` or `yes` is a yes.
+fn ask(q: &ApprovalRequestParams) -> Result<bool, CliError> {
+    eprintln!(
+        "codex: approval needed ({}, asked because {}):\n  {}\n  why: {}",
+        q.class, q.why_asked, q.command, q.reason
+    );
+    eprint!("run it? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// `--dry-run`: show the class and whether it would be asked; run nothing.
+fn dry_run(
+    client: &mut crate::client::Client,
+    out: Out,
+    argv: Vec<String>,
+    cwd: std::path::PathBuf,
+    yes: bool,
+) -> Result<u8, CliError> {
+    let r = client.call::<RunCheck>(&RunCheckParams { argv, cwd, yes })?;
+    if out.json {
+        crate::render::json(&r)?;
+        return Ok(0);
+    }
+    println!("would run: {}", r.command);
+    println!("class:     {} ({})", r.class, r.reason);
+    println!("comfort:   {}", r.comfort);
+    println!(
+        "{}",
+        if r.asks {
+            "it would ask you first"
+        } else {
+            "it would run without asking"
+        }
+    );
+    Ok(0)
 }
 
 fn show_notification(out: Out, method: &str, params: Value) -> std::io::Result<()> {

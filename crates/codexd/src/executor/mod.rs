@@ -8,6 +8,7 @@
 pub mod classify;
 #[cfg(test)]
 mod corpus;
+pub mod policy;
 pub mod process;
 pub mod shell;
 
@@ -29,8 +30,8 @@ pub use process::{Spec, Update};
 /// Why a run did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    /// A safety rule wants explicit approval.
-    #[error("not run: {} ({}); run it with `codex run --yes -- {}` if you mean it", .0.reason, .0.class, .0.command)]
+    /// The step needs approval and none could be given (no terminal), or it was denied.
+    #[error("not run: {}", .0.reason)]
     Refused(Refusal),
     /// The request cannot be run as given.
     #[error("{0}")]
@@ -47,8 +48,10 @@ pub struct RunRequest {
     pub spec: Spec,
     /// What the user wants done (`--goal`); the command line when `None`.
     pub goal: Option<String>,
-    /// Approve what the safety rule would refuse.
+    /// Approve in advance what would be asked, below destructive.
     pub yes: bool,
+    /// A person can answer approval requests (the client is at a terminal).
+    pub interactive: bool,
 }
 
 /// How a run went.
@@ -73,6 +76,10 @@ enum Command {
     },
     Active {
         reply: oneshot::Sender<u64>,
+    },
+    Check {
+        req: RunRequest,
+        reply: oneshot::Sender<Result<Check, ExecError>>,
     },
 }
 
@@ -104,6 +111,16 @@ impl ExecutorHandle {
         rx.await.map_err(|_| ExecError::Gone)?
     }
 
+    /// What `run` would do with `req`, without running anything.
+    pub async fn check(&self, req: RunRequest) -> Result<Check, ExecError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Check { req, reply })
+            .await
+            .map_err(|_| ExecError::Gone)?;
+        rx.await.map_err(|_| ExecError::Gone)?
+    }
+
     /// Runs in progress.
     pub async fn active(&self) -> Result<u64, ExecError> {
         let (reply, rx) = oneshot::channel();
@@ -115,8 +132,27 @@ impl ExecutorHandle {
     }
 }
 
+/// What `run` would do with a command: its class, and whether it would be asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The verdict.
+    pub verdict: classify::Verdict,
+    /// The comfort in effect.
+    pub comfort: policy::Comfort,
+    /// The decision.
+    pub decision: policy::Decision,
+}
+
+/// The executor's view of the user: the autonomy comfort in effect (setting, else learned).
+pub type ComfortSource = tokio::sync::watch::Receiver<Arc<codex_proto::prefs::Profile>>;
+
 /// Start the executor; run ids continue from `next_run_id`.
-pub fn start(config: &Config, bus: &Bus, next_run_id: u64) -> (ExecutorHandle, JoinHandle<()>) {
+pub fn start(
+    config: &Config,
+    bus: &Bus,
+    next_run_id: u64,
+    comfort: ComfortSource,
+) -> (ExecutorHandle, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(256);
     // The config was validated with these rules, so this only fails on a bug; the built-in
     // rules alone are then the safe fallback.
@@ -129,8 +165,9 @@ pub fn start(config: &Config, bus: &Bus, next_run_id: u64) -> (ExecutorHandle, J
         .ok();
     let actor = Actor {
         classifier,
+        comfort,
         bus: bus.clone(),
-        next_run_id,
+        next_run_id: Arc::new(std::sync::atomic::AtomicU64::new(next_run_id)),
         recorded: config.interaction_tracking_enabled,
         limits: process::Limits {
             cancel_grace: Duration::from_millis(config.safety.cancel_grace_ms),
@@ -145,8 +182,11 @@ pub fn start(config: &Config, bus: &Bus, next_run_id: u64) -> (ExecutorHandle, J
 struct Actor {
     /// `None` only if even the built-in rules fail to load: then nothing runs.
     classifier: Option<Arc<classify::Classifier>>,
+    comfort: ComfortSource,
     bus: Bus,
-    next_run_id: u64,
+    /// Shared with run tasks: an id is taken only once a step is cleared to run, so a
+    /// refused command never uses one.
+    next_run_id: Arc<std::sync::atomic::AtomicU64>,
     recorded: bool,
     limits: process::Limits,
     runs: JoinSet<()>,
@@ -159,6 +199,7 @@ impl Actor {
                 cmd = inbox.recv() => match cmd {
                     Some(Command::Run { req, updates, cancel, reply }) => self.start_run(req, updates, cancel, reply),
                     Some(Command::Active { reply }) => { let _ = reply.send(self.runs.len() as u64); }
+                    Some(Command::Check { req, reply }) => { let _ = reply.send(self.check(&req)); }
                     None => break,
                 },
                 Some(_) = self.runs.join_next(), if !self.runs.is_empty() => {}
@@ -168,6 +209,23 @@ impl Actor {
         debug!("executor stopped");
     }
 
+    fn comfort(&self) -> policy::Comfort {
+        policy::Comfort::parse(&self.comfort.borrow().style.autonomy_comfort.value)
+    }
+
+    fn check(&self, req: &RunRequest) -> Result<Check, ExecError> {
+        let classifier = self.classifier.as_ref().ok_or_else(rules_missing)?;
+        validate(req)?;
+        let verdict = classify_request(classifier, req);
+        let comfort = self.comfort();
+        let decision = policy::decide(verdict.class, comfort, req.yes);
+        Ok(Check {
+            verdict,
+            comfort,
+            decision,
+        })
+    }
+
     fn start_run(
         &mut self,
         req: RunRequest,
@@ -175,53 +233,88 @@ impl Actor {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<RunReport, ExecError>>,
     ) {
-        let Some(classifier) = self.classifier.clone() else {
-            let _ = reply.send(Err(ExecError::Invalid(
-                "the safety rules could not be loaded, so nothing runs; see the daemon's log"
-                    .into(),
-            )));
-            return;
-        };
-        if let Err(e) = validate(&req, &classifier) {
-            if let ExecError::Refused(refusal) = &e {
-                // Not given: a signal about the plan and about how much the user lets run.
-                let _ = self
-                    .bus
-                    .send(Event::ApprovalAnswered(Arc::new(ApprovalAnswered {
-                        draft: draft_of(&req),
-                        class: refusal.class,
-                        approved: false,
-                        at: Utc::now(),
-                    })));
+        let check = match self.check(&req) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
             }
-            let _ = reply.send(Err(e));
-            return;
-        }
-        let run_id = RunId(self.next_run_id);
-        self.next_run_id += 1;
+        };
         let bus = self.bus.clone();
         let limits = self.limits;
         let recorded = self.recorded;
+        let next_run_id = self.next_run_id.clone();
         self.runs.spawn(async move {
             let draft = draft_of(&req);
-            info!(run = %run_id, command = %draft.plan, cwd = %req.spec.cwd.display(), "run started");
-            let approvals: Vec<ApprovalRecord> = needs_approval(&classifier, &req)
-                .map(|r| ApprovalRecord {
-                    class: r.class,
-                    reason: r.reason,
-                    approved: true,
-                    by: "--yes".into(),
-                })
-                .into_iter()
-                .collect();
-            for a in &approvals {
+            let command = crate::episode::command_line(&req.spec.argv);
+            let verdict = check.verdict;
+            let answer = |approved: bool, by: &str| {
                 let _ = bus.send(Event::ApprovalAnswered(Arc::new(ApprovalAnswered {
                     draft: draft.clone(),
-                    class: a.class,
-                    approved: true,
+                    class: verdict.class,
+                    approved,
+                    asked: by == "prompt",
                     at: Utc::now(),
                 })));
+                ApprovalRecord {
+                    class: verdict.class,
+                    reason: verdict.reason.clone(),
+                    approved,
+                    by: by.into(),
+                }
+            };
+            let mut approvals = Vec::new();
+            match check.decision {
+                policy::Decision::Run => {}
+                policy::Decision::PreApproved => approvals.push(answer(true, "--yes")),
+                policy::Decision::Ask(why_asked) if req.interactive => {
+                    let (tx, rx) = oneshot::channel();
+                    let asked = updates
+                        .send(Update::Approval(Box::new(ApprovalAsk {
+                            command: command.clone(),
+                            class: verdict.class,
+                            reason: verdict.reason.clone(),
+                            why_asked,
+                            reply: tx,
+                        })))
+                        .await
+                        .is_ok();
+                    // A client that went away without answering said no.
+                    let approved = asked
+                        && tokio::select! {
+                            a = rx => a.unwrap_or(false),
+                            _ = cancel.cancelled() => false,
+                        };
+                    approvals.push(answer(approved, "prompt"));
+                    if !approved {
+                        let _ = reply.send(Err(ExecError::Refused(Refusal {
+                            class: verdict.class,
+                            reason: format!("you said no to `{command}` ({})", verdict.reason),
+                            command,
+                        })));
+                        return;
+                    }
+                }
+                policy::Decision::Ask(why_asked) => {
+                    answer(false, "held");
+                    let hint = if verdict.class >= SafetyClass::Destructive {
+                        "run it from a terminal to be asked".to_string()
+                    } else {
+                        format!("run it from a terminal to be asked, or pass --yes (`codex run --yes -- {command}`)")
+                    };
+                    let _ = reply.send(Err(ExecError::Refused(Refusal {
+                        class: verdict.class,
+                        reason: format!(
+                            "{} ({}); it needs approval because {why_asked}, and there is no terminal to ask on: {hint}",
+                            verdict.reason, verdict.class
+                        ),
+                        command,
+                    })));
+                    return;
+                }
             }
+            let run_id = RunId(next_run_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            info!(run = %run_id, command = %draft.plan, class = %verdict.class, cwd = %req.spec.cwd.display(), "run started");
             let started_at = Utc::now();
             let clock = Instant::now();
             let finished = process::run(&req.spec, run_id, &updates, &cancel, limits).await;
@@ -250,26 +343,42 @@ impl Actor {
     }
 }
 
+fn rules_missing() -> ExecError {
+    ExecError::Invalid(
+        "the safety rules could not be loaded, so nothing runs; see the daemon's log".into(),
+    )
+}
+
+/// A question for the person at the terminal, and where the answer goes.
+#[derive(Debug)]
+pub struct ApprovalAsk {
+    /// The exact command line.
+    pub command: String,
+    /// Its class.
+    pub class: SafetyClass,
+    /// Why it has that class.
+    pub reason: String,
+    /// Why it is asked.
+    pub why_asked: String,
+    /// The answer.
+    pub reply: oneshot::Sender<bool>,
+}
+
 fn draft_of(req: &RunRequest) -> Draft {
     Draft::new(req.goal.as_deref(), &req.spec.argv, &req.spec.cwd)
 }
 
-/// The refusal a command gets without `--yes`: destructive and privileged commands.
-fn needs_approval(classifier: &classify::Classifier, req: &RunRequest) -> Option<Refusal> {
+/// The class of a request's command, judged against its project.
+fn classify_request(classifier: &classify::Classifier, req: &RunRequest) -> classify::Verdict {
     let project = crate::context::project::detect(&req.spec.cwd);
     let place = classify::Place {
         cwd: &req.spec.cwd,
         root: project.as_ref().map(|p| p.root.as_path()),
     };
-    let v = classifier.classify_argv(&req.spec.argv, place);
-    (v.class >= SafetyClass::Destructive).then(|| Refusal {
-        class: v.class,
-        reason: v.reason,
-        command: crate::episode::command_line(&req.spec.argv),
-    })
+    classifier.classify_argv(&req.spec.argv, place)
 }
 
-fn validate(req: &RunRequest, classifier: &classify::Classifier) -> Result<(), ExecError> {
+fn validate(req: &RunRequest) -> Result<(), ExecError> {
     let spec = &req.spec;
     match spec.argv.first() {
         None => {
@@ -293,11 +402,6 @@ fn validate(req: &RunRequest, classifier: &classify::Classifier) -> Result<(), E
             "working directory {} does not exist",
             spec.cwd.display()
         )));
-    }
-    if !req.yes
-        && let Some(refusal) = needs_approval(classifier, req)
-    {
-        return Err(ExecError::Refused(refusal));
     }
     Ok(())
 }

@@ -30,9 +30,11 @@ pub struct Spec {
     pub env: Option<BTreeMap<String, String>>,
 }
 
-/// Something the client should see while the command runs.
-#[derive(Debug, Clone, PartialEq)]
+/// Something the client should see (or answer) about a run.
+#[derive(Debug)]
 pub enum Update {
+    /// A step needs approval: ask the person at the terminal.
+    Approval(Box<super::ApprovalAsk>),
     /// The process is running.
     Started {
         /// The run it belongs to.
@@ -392,7 +394,7 @@ mod tests {
                     stream: OutputStream::Stderr,
                     data,
                 } => err.push_str(&data),
-                Update::Started { .. } => {}
+                Update::Started { .. } | Update::Approval(_) => {}
             }
         }
         (outcome, out, err)

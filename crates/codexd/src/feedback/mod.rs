@@ -229,6 +229,11 @@ impl FeedbackHandle {
         self.ask(|reply| Command::Reset { all, reply }).await?
     }
 
+    /// A receiver of every profile published from now on (for parts that act on it).
+    pub fn watch_profile(&self) -> watch::Receiver<Arc<Profile>> {
+        self.profile.clone()
+    }
+
     /// The latest published profile (lock-free read).
     pub fn profile(&self) -> Arc<Profile> {
         self.profile.borrow().clone()
@@ -421,6 +426,7 @@ impl Actor {
         };
         let kind = SignalKind::Approval {
             approved: a.approved,
+            asked: a.asked,
         };
         self.signal(None, a.at, names, kind)
     }

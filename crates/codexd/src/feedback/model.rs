@@ -358,8 +358,14 @@ impl Model {
                 self.scores.push(Some(*score));
                 self.push_satisfaction(*score);
             }
-            SignalKind::Approval { approved } => {
-                if *approved {
+            SignalKind::Approval { approved, asked } => {
+                if !*approved && *asked {
+                    // A "no" at a prompt is a no at once.
+                    self.style.approvals_denied += 1;
+                    let cat = category_entry(&mut self.categories, &s.category);
+                    let n = cat.n;
+                    plan_entry(cat, &s.plan, &s.tool, t).add(t, n, p.implicit_weight, 0.0, &p);
+                } else if *approved {
                     self.style.approvals_given += 1;
                     // Approved after all: the earlier hold-back was a missing `--yes`, not a no.
                     self.pending_denials
@@ -1012,7 +1018,10 @@ mod tests {
         let approval = |sec: i64, plan: &str, approved: bool| {
             let mut a = outcome(0, sec, plan, true);
             a.run_id = None;
-            a.kind = SignalKind::Approval { approved };
+            a.kind = SignalKind::Approval {
+                approved,
+                asked: false,
+            };
             a
         };
         // Held back, then run with --yes a minute later: one approval given, no denial.
@@ -1043,7 +1052,10 @@ mod tests {
         for i in 0..5 {
             let mut s = outcome(i, i as i64, "rm -r build", true);
             s.run_id = None;
-            s.kind = SignalKind::Approval { approved: true };
+            s.kind = SignalKind::Approval {
+                approved: true,
+                asked: false,
+            };
             m.apply(&s);
         }
         let learned = m.profile(t(10), &BTreeMap::new(), None, None, true).style;

@@ -59,10 +59,14 @@ pub enum SignalKind {
         /// The score.
         score: u8,
     },
-    /// An approval given (`--yes`) or not given (the held-back command was left unrun).
+    /// An approval given or not: at a prompt, by `--yes`, or held back for want of a
+    /// terminal (which counts as "not given" only if no approved run follows in the window).
     Approval {
         /// Given or not.
         approved: bool,
+        /// A person answered a prompt.
+        #[serde(default)]
+        asked: bool,
     },
 }
 

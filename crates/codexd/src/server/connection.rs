@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, BufWriter,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -25,6 +25,10 @@ const OUT_QUEUE: usize = 256;
 /// The sending side of a connection's writer.
 pub type Outbox = mpsc::Sender<String>;
 
+/// Requests this daemon sent to the client (approval questions), by id, awaiting answers.
+pub type Asked =
+    Arc<std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<Response>>>>;
+
 /// Serve one connection until the client leaves or `shutdown` fires.
 pub async fn serve<S>(stream: S, ctx: Arc<Ctx>, shutdown: CancellationToken)
 where
@@ -36,6 +40,7 @@ where
     let mut reader = BufReader::with_capacity(64 * 1024, rd);
     let conn_cancel = shutdown.child_token();
     let mut runs = JoinSet::new();
+    let asked: Asked = Arc::default();
     let mut line = Vec::with_capacity(1024);
     let max = ctx.max_message_bytes;
 
@@ -74,7 +79,10 @@ where
                     ctx.clone(),
                     id,
                     params,
-                    out.clone(),
+                    run::Channel {
+                        out: out.clone(),
+                        asked: asked.clone(),
+                    },
                     conn_cancel.child_token(),
                 ));
             }
@@ -85,10 +93,20 @@ where
                 };
                 send(&out, &response).await;
             }
-            // Nothing the daemon offers is a notification, and it sends no requests yet:
-            // per JSON-RPC, notifications are never answered, not even with an error.
+            // Nothing the daemon offers is a notification: per JSON-RPC, notifications are
+            // never answered, not even with an error.
             Ok(Incoming::Notification { method, .. }) => debug!(method, "ignored notification"),
-            Ok(Incoming::Response(r)) => debug!(id = %r.id, "ignored response to no request"),
+            Ok(Incoming::Response(r)) => {
+                let waiting =
+                    r.id.as_str()
+                        .and_then(|id| asked.lock().ok().and_then(|mut a| a.remove(id)));
+                match waiting {
+                    Some(tx) => {
+                        let _ = tx.send(r);
+                    }
+                    None => debug!(id = %r.id, "ignored response to no request"),
+                }
+            }
         }
     }
     conn_cancel.cancel();

@@ -11,7 +11,7 @@ use codex_proto::methods::{
     HistoryParams, HistoryResult, Import, ImportParams, ImportResult, Method, Notification,
     PrefsReset, PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult,
     PrefsShow, PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams,
-    RateResult, Run, Status, StatusResult,
+    RateResult, Run, RunCheck, RunCheckParams, RunCheckResult, Status, StatusResult,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
@@ -35,6 +35,7 @@ const METHODS: &[&str] = &[
     PrefsUnset::NAME,
     PrefsReset::NAME,
     Forget::NAME,
+    RunCheck::NAME,
     Import::NAME,
     Export::NAME,
     DaemonStop::NAME,
@@ -71,6 +72,7 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
         }
         PrefsReset::NAME => to_value(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
         Forget::NAME => to_value(&forget(ctx, params::<Forget>(raw)?).await?),
+        RunCheck::NAME => to_value(&run_check(ctx, params::<RunCheck>(raw)?).await?),
         Import::NAME => to_value(&import(ctx, params::<Import>(raw)?).await?),
         Export::NAME => to_value(&export(ctx, params::<Export>(raw)?, out).await?),
         DaemonStop::NAME => {
@@ -435,6 +437,32 @@ async fn export(ctx: &Ctx, p: ExportParams, out: &Outbox) -> Result<ExportResult
         .map_err(|e| ErrorObject::new(codes::INTERNAL_ERROR, format!("export failed: {e}")))?
         .map_err(|e| ErrorObject::new(codes::STORAGE, e.to_string()))?;
     Ok(ExportResult { lines })
+}
+
+async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, ErrorObject> {
+    let command = crate::episode::command_line(&p.argv);
+    let req = crate::executor::RunRequest {
+        spec: crate::executor::Spec {
+            argv: p.argv,
+            cwd: p.cwd,
+            env: None,
+        },
+        goal: None,
+        yes: p.yes,
+        interactive: true,
+    };
+    let check = ctx.executor.check(req).await.map_err(|e| match e {
+        crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),
+        other => ErrorObject::new(codes::INVALID_PARAMS, other.to_string()),
+    })?;
+    let source = ctx.feedback.profile().style.autonomy_comfort.source.clone();
+    Ok(RunCheckResult {
+        command,
+        class: check.verdict.class,
+        reason: check.verdict.reason,
+        comfort: format!("{} ({source})", check.comfort.name()),
+        asks: matches!(check.decision, crate::executor::policy::Decision::Ask(_)),
+    })
 }
 
 fn learning_error(e: LearningError) -> ErrorObject {

@@ -4,19 +4,21 @@
 use std::sync::Arc;
 
 use codex_proto::jsonrpc::{ErrorObject, Request, Response, codes};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use codex_proto::methods::{
-    Method, Notification, Run, RunParams, RunProgress, RunProgressParams, RunResult, RunStarted,
-    RunStartedParams,
+    ApprovalRequest, ApprovalRequestParams, ApprovalRequestResult, Method, Notification, Run,
+    RunParams, RunProgress, RunProgressParams, RunResult, RunStarted, RunStartedParams,
 };
 use codex_proto::types::RunId;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::Ctx;
-use super::connection::{Outbox, send};
+use super::connection::{Asked, Outbox, send};
 use super::dispatch::{params, to_value};
-use crate::executor::{ExecError, RunRequest, Spec, Update};
+use crate::executor::{ApprovalAsk, ExecError, RunRequest, Spec, Update};
 
 /// The wire name this module answers.
 pub const METHOD: &str = Run::NAME;
@@ -24,10 +26,25 @@ pub const METHOD: &str = Run::NAME;
 /// Updates buffered between the executor and this connection's writer.
 const UPDATE_QUEUE: usize = 64;
 
-/// Run the command in `raw` params, streaming to `out`, until done or `cancel`.
-pub async fn handle(ctx: Arc<Ctx>, id: Value, raw: Value, out: Outbox, cancel: CancellationToken) {
+/// Where a run talks to its client: the writer, and the answers to questions it asks.
+pub struct Channel {
+    /// The connection's writer.
+    pub out: Outbox,
+    /// Approval questions awaiting the client's answer.
+    pub asked: Asked,
+}
+
+/// Run the command in `raw` params, streaming to the client, until done or `cancel`.
+pub async fn handle(
+    ctx: Arc<Ctx>,
+    id: Value,
+    raw: Value,
+    chan: Channel,
+    cancel: CancellationToken,
+) {
+    let out = chan.out.clone();
     let response = match params::<Run>(raw) {
-        Ok(p) => match execute(&ctx, p, &out, cancel).await {
+        Ok(p) => match execute(&ctx, p, &chan, cancel).await {
             Ok(v) => Response::ok(id, v),
             Err(e) => Response::err(id, e),
         },
@@ -39,7 +56,7 @@ pub async fn handle(ctx: Arc<Ctx>, id: Value, raw: Value, out: Outbox, cancel: C
 async fn execute(
     ctx: &Ctx,
     p: RunParams,
-    out: &Outbox,
+    chan: &Channel,
     cancel: CancellationToken,
 ) -> Result<Value, ErrorObject> {
     let req = RunRequest {
@@ -50,21 +67,22 @@ async fn execute(
         },
         goal: p.goal,
         yes: p.yes,
+        interactive: p.interactive,
     };
     let (tx, mut updates) = mpsc::channel(UPDATE_QUEUE);
-    let run = ctx.executor.run(req, tx, cancel);
+    let run = ctx.executor.run(req, tx, cancel.clone());
     tokio::pin!(run);
     let mut run_id = RunId(0);
     let report = loop {
         tokio::select! {
             biased;
-            Some(u) = updates.recv() => forward(out, &mut run_id, u).await,
+            Some(u) = updates.recv() => forward(chan, &mut run_id, u, &cancel).await,
             report = &mut run => break report,
         }
     };
     // Every update was queued before the report: deliver the rest, then the result.
     while let Ok(u) = updates.try_recv() {
-        forward(out, &mut run_id, u).await;
+        forward(chan, &mut run_id, u, &cancel).await;
     }
     let report = report.map_err(exec_error)?;
     // The episode is on the bus; answer once it is in episodic memory's journal and its
@@ -80,8 +98,14 @@ async fn execute(
     })
 }
 
-async fn forward(out: &Outbox, run_id: &mut RunId, update: Update) {
+async fn forward(chan: &Channel, run_id: &mut RunId, update: Update, cancel: &CancellationToken) {
+    let out = &chan.out;
     let note = match update {
+        Update::Approval(ask) => {
+            let approved = ask_client(chan, &ask, cancel).await;
+            let _ = ask.reply.send(approved);
+            return;
+        }
         Update::Started { run_id: id, pid } => {
             *run_id = id;
             notification::<RunStarted>(&RunStartedParams { run_id: id, pid })
@@ -95,6 +119,42 @@ async fn forward(out: &Outbox, run_id: &mut RunId, update: Update) {
     if let Some(note) = note {
         send(out, &note).await;
     }
+}
+
+/// Send `approval/request` and wait for the client's answer; no answer (client gone, run
+/// cancelled, a malformed reply) is a no.
+async fn ask_client(chan: &Channel, ask: &ApprovalAsk, cancel: &CancellationToken) -> bool {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let id = format!("approval-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let params = ApprovalRequestParams {
+        command: ask.command.clone(),
+        class: ask.class,
+        reason: ask.reason.clone(),
+        why_asked: ask.why_asked.clone(),
+    };
+    let Ok(params) = serde_json::to_value(&params) else {
+        return false;
+    };
+    let (tx, rx) = oneshot::channel();
+    if let Ok(mut waiting) = chan.asked.lock() {
+        waiting.insert(id.clone(), tx);
+    }
+    let request = Request {
+        id: Some(Value::from(id.clone())),
+        ..Request::notification(ApprovalRequest::NAME, params)
+    };
+    send(&chan.out, &request).await;
+    let answer = tokio::select! {
+        r = rx => r.ok(),
+        _ = cancel.cancelled() => None,
+    };
+    if let Ok(mut waiting) = chan.asked.lock() {
+        waiting.remove(&id);
+    }
+    answer
+        .and_then(|r| r.result)
+        .and_then(|v| serde_json::from_value::<ApprovalRequestResult>(v).ok())
+        .is_some_and(|a| a.approved)
 }
 
 fn notification<N: Notification>(p: &N::Params) -> Option<Request> {

@@ -1,0 +1,119 @@
+//! What runs without asking: the autonomy comfort level against the step's safety class.
+//!
+//! - low: only read-only steps run unasked.
+//! - medium (the default): read-only and writes-in-project.
+//! - high: everything but destructive and privileged.
+//!
+//! Destructive and privileged steps are always asked, whatever the level and flags. `--yes`
+//! pre-approves what would be asked below destructive.
+
+use codex_proto::types::SafetyClass;
+
+/// How much may run without asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Comfort {
+    /// Only read-only steps run unasked.
+    Low,
+    /// Read-only and writes-in-project run unasked.
+    Medium,
+    /// All but destructive and privileged run unasked.
+    High,
+}
+
+impl Comfort {
+    /// From a setting value (`low`, `medium`, `high`); anything else is medium.
+    pub fn parse(s: &str) -> Comfort {
+        match s {
+            "low" => Comfort::Low,
+            "high" => Comfort::High,
+            _ => Comfort::Medium,
+        }
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Comfort::Low => "low",
+            Comfort::Medium => "medium",
+            Comfort::High => "high",
+        }
+    }
+
+    /// The most dangerous class that runs without asking.
+    fn allows(self) -> SafetyClass {
+        match self {
+            Comfort::Low => SafetyClass::ReadOnly,
+            Comfort::Medium => SafetyClass::WritesInProject,
+            Comfort::High => SafetyClass::WritesOutsideProject,
+        }
+    }
+}
+
+/// What to do with a step before running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run it.
+    Run,
+    /// Run it: `--yes` approved it in advance.
+    PreApproved,
+    /// Ask first; the string says why it is asked.
+    Ask(String),
+}
+
+/// Decide for a step of `class` at `comfort`, with or without `--yes`.
+pub fn decide(class: SafetyClass, comfort: Comfort, yes: bool) -> Decision {
+    if class >= SafetyClass::Destructive {
+        return Decision::Ask(format!("{class} steps are always asked"));
+    }
+    if class <= comfort.allows() {
+        return Decision::Run;
+    }
+    if yes {
+        return Decision::PreApproved;
+    }
+    Decision::Ask(format!("autonomy comfort is {}", comfort.name()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SafetyClass::*;
+
+    #[test]
+    fn comfort_levels_decide_what_runs_unasked() {
+        let all = [
+            ReadOnly,
+            WritesInProject,
+            Network,
+            WritesOutsideProject,
+            Destructive,
+            Privileged,
+        ];
+        let unasked = |c: Comfort| -> Vec<SafetyClass> {
+            all.iter()
+                .copied()
+                .filter(|k| decide(*k, c, false) == Decision::Run)
+                .collect()
+        };
+        assert_eq!(unasked(Comfort::Low), vec![ReadOnly]);
+        assert_eq!(unasked(Comfort::Medium), vec![ReadOnly, WritesInProject]);
+        assert_eq!(
+            unasked(Comfort::High),
+            vec![ReadOnly, WritesInProject, Network, WritesOutsideProject]
+        );
+    }
+
+    #[test]
+    fn destructive_and_privileged_are_always_asked_even_with_yes() {
+        for c in [Comfort::Low, Comfort::Medium, Comfort::High] {
+            for k in [Destructive, Privileged] {
+                assert!(
+                    matches!(decide(k, c, true), Decision::Ask(_)),
+                    "{k:?} at {c:?}"
+                );
+            }
+        }
+        assert_eq!(decide(Network, Comfort::Low, true), Decision::PreApproved);
+        assert_eq!(Comfort::parse("bogus"), Comfort::Medium);
+    }
+}
