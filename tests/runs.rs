@@ -230,7 +230,7 @@ fn comfort_levels_decide_what_runs_without_asking_and_dry_run_tells() {
         .codex_in(&proj, &["run", "--dry-run", "--", "touch", "z"])
         .ok();
     assert!(
-        dry.stdout.contains("would run without asking"),
+        dry.stdout.contains("decision:  runs without asking"),
         "{}",
         dry.stdout
     );
@@ -556,5 +556,70 @@ fn a_closed_stdout_pipe_ends_codex_quietly() {
         out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rules_deny_ask_and_allow_and_survive_a_restart() {
+    let h = Home::new().with_config("safety:\n  deny: [\"git push --force*\"]\n");
+    let d = h.start();
+    let proj = h.dir.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    // deny from the config: never runs, not even when approved in advance.
+    let out = h
+        .codex_in(&proj, &["run", "--yes", "--", "git", "push", "--force"])
+        .code(3);
+    assert!(
+        out.stderr.contains("deny rule `git push --force*`"),
+        "{}",
+        out.stderr
+    );
+    // ask: asked although the comfort level would run it.
+    h.codex(&["rules", "ask", "touch *"]).ok();
+    let out = h.codex_in(&proj, &["run", "--", "touch", "a"]).code(3);
+    assert!(out.stderr.contains("ask rule `touch *`"), "{}", out.stderr);
+    // allow: runs unasked, even a destructive command...
+    std::fs::create_dir_all(proj.join("build/x")).unwrap();
+    h.codex(&["rules", "allow", "rm -r build"]).ok();
+    h.codex_in(&proj, &["run", "--", "rm", "-r", "build"]).ok();
+    assert!(!proj.join("build").exists());
+    // ...but never a privileged one.
+    h.codex(&["rules", "allow", "sudo *"]).ok();
+    h.codex_in(&proj, &["run", "--", "sudo", "true"]).code(3);
+    let bad = h.codex(&["rules", "allow", "a["]).code(2);
+    assert!(bad.stderr.contains("bad pattern"), "{}", bad.stderr);
+    let gone = h.codex(&["rules", "rm", "git push --force*"]).code(2);
+    assert!(gone.stderr.contains("config"), "{}", gone.stderr);
+
+    assert_eq!(d.stop().code(), Some(0));
+    let _d = h.start();
+    let listed = h.codex(&["--json", "rules"]).ok().json();
+    let rules: Vec<(String, String, String)> = listed["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_string(),
+                r["pattern"].as_str().unwrap().to_string(),
+                r["source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(rules.contains(&("deny".into(), "git push --force*".into(), "config".into())));
+    assert!(rules.contains(&("ask".into(), "touch *".into(), "codex rules".into())));
+    assert!(rules.contains(&("allow".into(), "sudo *".into(), "codex rules".into())));
+    h.codex(&["rules", "rm", "touch *"]).ok();
+    h.codex_in(&proj, &["run", "--", "touch", "a"]).ok();
+    let dry = h
+        .codex_in(
+            &proj,
+            &["--json", "run", "--dry-run", "--", "git", "push", "--force"],
+        )
+        .ok()
+        .json();
+    assert!(
+        dry["decision"].as_str().unwrap().starts_with("never runs"),
+        "{dry}"
     );
 }

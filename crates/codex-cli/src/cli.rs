@@ -57,6 +57,43 @@ pub enum Command {
     Import(ImportCommand),
     /// Write the learning dataset to stdout as JSONL for fine-tuning trainers.
     Export(ExportArgs),
+    /// List or change your allow/ask/deny rules (globs over the command line).
+    Rules(RulesArgs),
+}
+
+/// `codex rules [list | allow|ask|deny PATTERN | rm PATTERN]`
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+}
+
+/// `codex rules ...`
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Every rule and where it comes from.
+    List,
+    /// Run matching commands without asking (privileged ones are still asked).
+    Allow {
+        /// A glob over the command line, e.g. "cargo *".
+        pattern: String,
+    },
+    /// Always ask before matching commands.
+    Ask {
+        /// A glob over the command line.
+        pattern: String,
+    },
+    /// Never run matching commands.
+    Deny {
+        /// A glob over the command line, e.g. "git push --force*".
+        pattern: String,
+    },
+    /// Remove a rule added with `codex rules`.
+    Rm {
+        /// Its pattern, exactly as listed.
+        pattern: String,
+    },
 }
 
 /// `codex daemon ...`

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
                 commands::import::shell_history(&target, out, args)
             }
             Command::Export(args) => commands::export::run(&target, out, args),
+            Command::Rules(args) => commands::rules::run(&target, out, args),
         }
     });
     match result {

@@ -294,6 +294,9 @@ pub struct RunCheckResult {
     pub comfort: String,
     /// Whether `run` would ask before running it.
     pub asks: bool,
+    /// What `run` would do, in words: runs, runs (approved by --yes), asks (why), never
+    /// runs (which rule).
+    pub decision: String,
 }
 
 impl Method for RunCheck {
@@ -330,6 +333,46 @@ impl Method for ApprovalRequest {
     const NAME: &'static str = "approval/request";
     type Params = ApprovalRequestParams;
     type Result = ApprovalRequestResult;
+}
+
+/// `rules`: list the allow/ask/deny rules, adding or removing one first when asked.
+pub struct Rules;
+
+/// Params of [`Rules`]: at most one of `add` and `remove`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesParams {
+    /// A rule to add (or whose kind to change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<RuleEntry>,
+    /// The pattern of a rule to remove (one added with `codex rules`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove: Option<String>,
+}
+
+/// One allow/ask/deny rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleEntry {
+    /// `allow`, `ask` or `deny`.
+    pub kind: String,
+    /// A glob over the command line.
+    pub pattern: String,
+    /// `config` or `codex rules` (ignored when adding).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// Result of [`Rules`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RulesResult {
+    /// Every rule.
+    pub rules: Vec<RuleEntry>,
+}
+
+impl Method for Rules {
+    const NAME: &'static str = "rules";
+    type Params = RulesParams;
+    type Result = RulesResult;
 }
 
 /// `prefs/show`: what has been learned so far, with its evidence.

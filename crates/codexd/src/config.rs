@@ -117,6 +117,8 @@ pub struct StorageConfig {
     pub semantic_memory: StoragePath,
     /// Models folder.
     pub models: StoragePath,
+    /// Allow/ask/deny rules added with `codex rules` (snapshot).
+    pub safety_rules: StoragePath,
     /// Minimum journal size before it is folded into its snapshot.
     pub compact_min_bytes: NonZeroU64,
 }
@@ -130,6 +132,7 @@ impl Default for StorageConfig {
             episodic_memory: p("storage/episodic/personalized_memory.json"),
             semantic_memory: p("storage/semantic/personalized_knowledge.json"),
             models: p("storage/learning/personalized_models"),
+            safety_rules: p("storage/safety/user_rules.json"),
             compact_min_bytes: nz64(1024 * 1024),
         }
     }
@@ -222,6 +225,12 @@ pub struct SafetyConfig {
     pub output_drain_ms: u64,
     /// Your own classification rules, checked before the built-in ones.
     pub rules: Vec<crate::executor::classify::RuleSpec>,
+    /// Command-line globs that run without asking (never lifts privileged).
+    pub allow: Vec<String>,
+    /// Command-line globs that are always asked.
+    pub ask: Vec<String>,
+    /// Command-line globs that never run.
+    pub deny: Vec<String>,
 }
 
 impl Default for SafetyConfig {
@@ -230,6 +239,9 @@ impl Default for SafetyConfig {
             cancel_grace_ms: 2000,
             output_drain_ms: 1000,
             rules: Vec::new(),
+            allow: Vec::new(),
+            ask: Vec::new(),
+            deny: Vec::new(),
         }
     }
 }
@@ -443,6 +455,22 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
                 c.scheduler.min_interval_secs, c.scheduler.max_interval_secs
             ),
         });
+    }
+    for (key, patterns) in [
+        ("safety.allow", &c.safety.allow),
+        ("safety.ask", &c.safety.ask),
+        ("safety.deny", &c.safety.deny),
+    ] {
+        for p in patterns {
+            if let Err(why) = crate::executor::rules::compile(p) {
+                return Err(ConfigError::Invalid {
+                    origin: origin.into(),
+                    key: key.into(),
+                    line: line_of_key(text, key),
+                    message: format!("`{p}`: {why}"),
+                });
+            }
+        }
     }
     if let Err(e) = crate::executor::classify::Classifier::new(&c.safety.rules) {
         let key = "safety.rules";

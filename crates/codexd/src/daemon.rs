@@ -90,10 +90,11 @@ impl Daemon {
         let feedback = feedback::start(&layout, config, &bus)?;
         let (executor, executor_task) = executor::start(
             config,
+            &layout,
             &bus,
             learning.next_run_id,
             feedback.handle.watch_profile(),
-        );
+        )?;
         drop(bus); // the actors hold what they need; the bus closes when they are done
 
         socket::prepare(&socket_path)?;

@@ -7,6 +7,7 @@ pub mod history;
 pub mod import;
 pub mod prefs;
 pub mod rate;
+pub mod rules;
 pub mod run;
 pub mod status;
 

@@ -105,14 +105,7 @@ fn dry_run(
     println!("would run: {}", r.command);
     println!("class:     {} ({})", r.class, r.reason);
     println!("comfort:   {}", r.comfort);
-    println!(
-        "{}",
-        if r.asks {
-            "it would ask you first"
-        } else {
-            "it would run without asking"
-        }
-    );
+    println!("decision:  {}", r.decision);
     Ok(0)
 }
 

@@ -10,6 +10,7 @@ pub mod classify;
 mod corpus;
 pub mod policy;
 pub mod process;
+pub mod rules;
 pub mod shell;
 
 use std::sync::Arc;
@@ -36,6 +37,9 @@ pub enum ExecError {
     /// The request cannot be run as given.
     #[error("{0}")]
     Invalid(String),
+    /// A rule could not be stored.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// The executor has stopped (daemon shutting down).
     #[error("the executor has stopped; the daemon is shutting down")]
     Gone,
@@ -81,6 +85,10 @@ enum Command {
         req: RunRequest,
         reply: oneshot::Sender<Result<Check, ExecError>>,
     },
+    Rules {
+        change: Option<rules::RuleOp>,
+        reply: oneshot::Sender<Result<Vec<(rules::UserRule, &'static str)>, ExecError>>,
+    },
 }
 
 /// Cheap, cloneable access to the executor.
@@ -121,6 +129,20 @@ impl ExecutorHandle {
         rx.await.map_err(|_| ExecError::Gone)?
     }
 
+    /// Change the user's allow/ask/deny rules (durably) when `change` is given; answers with
+    /// every rule and where it comes from (`config` or `codex rules`).
+    pub async fn rules(
+        &self,
+        change: Option<rules::RuleOp>,
+    ) -> Result<Vec<(rules::UserRule, &'static str)>, ExecError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Rules { change, reply })
+            .await
+            .map_err(|_| ExecError::Gone)?;
+        rx.await.map_err(|_| ExecError::Gone)?
+    }
+
     /// Runs in progress.
     pub async fn active(&self) -> Result<u64, ExecError> {
         let (reply, rx) = oneshot::channel();
@@ -146,13 +168,19 @@ pub struct Check {
 /// The executor's view of the user: the autonomy comfort in effect (setting, else learned).
 pub type ComfortSource = tokio::sync::watch::Receiver<Arc<codex_proto::prefs::Profile>>;
 
-/// Start the executor; run ids continue from `next_run_id`.
+/// Start the executor (loading the user's rule book); run ids continue from `next_run_id`.
 pub fn start(
     config: &Config,
+    layout: &crate::store::Layout,
     bus: &Bus,
     next_run_id: u64,
     comfort: ComfortSource,
-) -> (ExecutorHandle, JoinHandle<()>) {
+) -> Result<(ExecutorHandle, JoinHandle<()>), crate::store::StoreError> {
+    let (book, _) = crate::store::journal::Journaled::<rules::RuleBook>::open(
+        layout.safety_rules.clone(),
+        config.storage.compact_min_bytes.get(),
+    )?;
+    let matcher = rules::Matcher::new(&config.safety, book.state());
     let (tx, rx) = mpsc::channel(256);
     // The config was validated with these rules, so this only fails on a bug; the built-in
     // rules alone are then the safe fallback.
@@ -165,6 +193,9 @@ pub fn start(
         .ok();
     let actor = Actor {
         classifier,
+        book,
+        matcher,
+        safety: config.safety.clone(),
         comfort,
         bus: bus.clone(),
         next_run_id: Arc::new(std::sync::atomic::AtomicU64::new(next_run_id)),
@@ -176,12 +207,15 @@ pub fn start(
         },
         runs: JoinSet::new(),
     };
-    (ExecutorHandle { tx }, tokio::spawn(actor.run(rx)))
+    Ok((ExecutorHandle { tx }, tokio::spawn(actor.run(rx))))
 }
 
 struct Actor {
     /// `None` only if even the built-in rules fail to load: then nothing runs.
     classifier: Option<Arc<classify::Classifier>>,
+    book: crate::store::journal::Journaled<rules::RuleBook>,
+    matcher: rules::Matcher,
+    safety: crate::config::SafetyConfig,
     comfort: ComfortSource,
     bus: Bus,
     /// Shared with run tasks: an id is taken only once a step is cleared to run, so a
@@ -200,6 +234,7 @@ impl Actor {
                     Some(Command::Run { req, updates, cancel, reply }) => self.start_run(req, updates, cancel, reply),
                     Some(Command::Active { reply }) => { let _ = reply.send(self.runs.len() as u64); }
                     Some(Command::Check { req, reply }) => { let _ = reply.send(self.check(&req)); }
+                    Some(Command::Rules { change, reply }) => { let _ = reply.send(self.change_rules(change)); }
                     None => break,
                 },
                 Some(_) = self.runs.join_next(), if !self.runs.is_empty() => {}
@@ -213,12 +248,49 @@ impl Actor {
         policy::Comfort::parse(&self.comfort.borrow().style.autonomy_comfort.value)
     }
 
+    fn change_rules(
+        &mut self,
+        change: Option<rules::RuleOp>,
+    ) -> Result<Vec<(rules::UserRule, &'static str)>, ExecError> {
+        if let Some(op) = change {
+            match &op {
+                rules::RuleOp::Add { rule } => {
+                    rules::compile(&rule.pattern).map_err(|why| {
+                        ExecError::Invalid(format!("bad pattern `{}`: {why}", rule.pattern))
+                    })?;
+                }
+                rules::RuleOp::Remove { pattern } => {
+                    if !self
+                        .book
+                        .state()
+                        .rules
+                        .iter()
+                        .any(|r| &r.pattern == pattern)
+                    {
+                        return Err(ExecError::Invalid(format!(
+                            "no rule `{pattern}` was added with `codex rules` (rules from the \
+                             config file are changed there)"
+                        )));
+                    }
+                }
+            }
+            self.book.append(op, true)?;
+            self.matcher = rules::Matcher::new(&self.safety, self.book.state());
+        }
+        Ok(self.matcher.list())
+    }
+
     fn check(&self, req: &RunRequest) -> Result<Check, ExecError> {
         let classifier = self.classifier.as_ref().ok_or_else(rules_missing)?;
         validate(req)?;
         let verdict = classify_request(classifier, req);
         let comfort = self.comfort();
-        let decision = policy::decide(verdict.class, comfort, req.yes);
+        let command = crate::episode::command_line(&req.spec.argv);
+        let decision = policy::with_rule(
+            policy::decide(verdict.class, comfort, req.yes),
+            verdict.class,
+            self.matcher.strongest(&command),
+        );
         Ok(Check {
             verdict,
             comfort,
@@ -294,6 +366,14 @@ impl Actor {
                         })));
                         return;
                     }
+                }
+                policy::Decision::Denied(why) => {
+                    let _ = reply.send(Err(ExecError::Refused(Refusal {
+                        class: verdict.class,
+                        reason: format!("{why}; `{command}` never runs ({})", verdict.reason),
+                        command,
+                    })));
+                    return;
                 }
                 policy::Decision::Ask(why_asked) => {
                     answer(false, "held");

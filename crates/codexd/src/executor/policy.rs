@@ -58,6 +58,32 @@ pub enum Decision {
     PreApproved,
     /// Ask first; the string says why it is asked.
     Ask(String),
+    /// Never: a deny rule matches; the string names it.
+    Denied(String),
+}
+
+/// Apply the user's strongest matching rule to a decision: deny wins; ask always asks; allow
+/// runs without asking, except privileged steps.
+pub fn with_rule(
+    decision: Decision,
+    class: SafetyClass,
+    rule: Option<(&super::rules::UserRule, &str)>,
+) -> Decision {
+    use super::rules::Kind;
+    match rule {
+        None => decision,
+        Some((r, source)) => match r.kind {
+            Kind::Deny => {
+                Decision::Denied(format!("your deny rule `{}` ({source}) matches", r.pattern))
+            }
+            Kind::Ask => match decision {
+                Decision::Ask(why) => Decision::Ask(why),
+                _ => Decision::Ask(format!("your ask rule `{}` ({source}) matches", r.pattern)),
+            },
+            Kind::Allow if class == SafetyClass::Privileged => decision,
+            Kind::Allow => Decision::Run,
+        },
+    }
 }
 
 /// Decide for a step of `class` at `comfort`, with or without `--yes`.
@@ -77,7 +103,38 @@ pub fn decide(class: SafetyClass, comfort: Comfort, yes: bool) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::executor::rules::{Kind, UserRule};
     use SafetyClass::*;
+
+    #[test]
+    fn rules_deny_ask_and_allow_but_never_lift_privileged() {
+        let rule = |kind| UserRule {
+            kind,
+            pattern: "x*".into(),
+        };
+        let deny = rule(Kind::Deny);
+        let ask = rule(Kind::Ask);
+        let allow = rule(Kind::Allow);
+        let base = decide(ReadOnly, Comfort::High, false);
+        assert!(matches!(
+            with_rule(base.clone(), ReadOnly, Some((&deny, "config"))),
+            Decision::Denied(_)
+        ));
+        assert!(matches!(
+            with_rule(base, ReadOnly, Some((&ask, "config"))),
+            Decision::Ask(_)
+        ));
+        let asked = decide(Destructive, Comfort::Medium, false);
+        assert_eq!(
+            with_rule(asked, Destructive, Some((&allow, "config"))),
+            Decision::Run
+        );
+        let root = decide(Privileged, Comfort::High, true);
+        assert!(matches!(
+            with_rule(root, Privileged, Some((&allow, "config"))),
+            Decision::Ask(_)
+        ));
+    }
 
     #[test]
     fn comfort_levels_decide_what_runs_unasked() {

@@ -11,7 +11,8 @@ use codex_proto::methods::{
     HistoryParams, HistoryResult, Import, ImportParams, ImportResult, Method, Notification,
     PrefsReset, PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult,
     PrefsShow, PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams,
-    RateResult, Run, RunCheck, RunCheckParams, RunCheckResult, Status, StatusResult,
+    RateResult, RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck, RunCheckParams,
+    RunCheckResult, Status, StatusResult,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
@@ -36,6 +37,7 @@ const METHODS: &[&str] = &[
     PrefsReset::NAME,
     Forget::NAME,
     RunCheck::NAME,
+    Rules::NAME,
     Import::NAME,
     Export::NAME,
     DaemonStop::NAME,
@@ -73,6 +75,7 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
         PrefsReset::NAME => to_value(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
         Forget::NAME => to_value(&forget(ctx, params::<Forget>(raw)?).await?),
         RunCheck::NAME => to_value(&run_check(ctx, params::<RunCheck>(raw)?).await?),
+        Rules::NAME => to_value(&rules(ctx, params::<Rules>(raw)?).await?),
         Import::NAME => to_value(&import(ctx, params::<Import>(raw)?).await?),
         Export::NAME => to_value(&export(ctx, params::<Export>(raw)?, out).await?),
         DaemonStop::NAME => {
@@ -439,6 +442,54 @@ async fn export(ctx: &Ctx, p: ExportParams, out: &Outbox) -> Result<ExportResult
     Ok(ExportResult { lines })
 }
 
+async fn rules(ctx: &Ctx, p: RulesParams) -> Result<RulesResult, ErrorObject> {
+    use crate::executor::rules::{Kind, RuleOp, UserRule};
+    let change = match (p.add, p.remove) {
+        (Some(_), Some(_)) => {
+            return Err(ErrorObject::new(
+                codes::INVALID_PARAMS,
+                "add or remove a rule, not both at once",
+            ));
+        }
+        (Some(add), None) => {
+            let kind = match add.kind.as_str() {
+                "allow" => Kind::Allow,
+                "ask" => Kind::Ask,
+                "deny" => Kind::Deny,
+                other => {
+                    return Err(ErrorObject::new(
+                        codes::INVALID_PARAMS,
+                        format!("`{other}` is not a kind of rule: use allow, ask or deny"),
+                    ));
+                }
+            };
+            Some(RuleOp::Add {
+                rule: UserRule {
+                    kind,
+                    pattern: add.pattern,
+                },
+            })
+        }
+        (None, Some(pattern)) => Some(RuleOp::Remove { pattern }),
+        (None, None) => None,
+    };
+    let list = ctx
+        .executor
+        .rules(change)
+        .await
+        .map_err(super::run::exec_error)?;
+    Ok(RulesResult {
+        rules: list
+            .into_iter()
+            .map(|(r, source)| RuleEntry {
+                kind: r.kind.name().into(),
+                pattern: r.pattern,
+                source: source.into(),
+            })
+            .collect(),
+    })
+}
+
 async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, ErrorObject> {
     let command = crate::episode::command_line(&p.argv);
     let req = crate::executor::RunRequest {
@@ -462,6 +513,12 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         reason: check.verdict.reason,
         comfort: format!("{} ({source})", check.comfort.name()),
         asks: matches!(check.decision, crate::executor::policy::Decision::Ask(_)),
+        decision: match check.decision {
+            crate::executor::policy::Decision::Run => "runs without asking".into(),
+            crate::executor::policy::Decision::PreApproved => "runs: --yes approves it".into(),
+            crate::executor::policy::Decision::Ask(why) => format!("asks first: {why}"),
+            crate::executor::policy::Decision::Denied(why) => format!("never runs: {why}"),
+        },
     })
 }
 

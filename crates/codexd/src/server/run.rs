@@ -163,7 +163,8 @@ fn notification<N: Notification>(p: &N::Params) -> Option<Request> {
         .map(|v| Request::notification(N::NAME, v))
 }
 
-fn exec_error(e: ExecError) -> ErrorObject {
+/// The JSON-RPC error for an executor error.
+pub fn exec_error(e: ExecError) -> ErrorObject {
     let msg = e.to_string();
     match e {
         ExecError::Refused(refusal) => {
@@ -171,6 +172,7 @@ fn exec_error(e: ExecError) -> ErrorObject {
             ErrorObject::new(codes::REFUSED, msg).with_data(data)
         }
         ExecError::Invalid(_) => ErrorObject::new(codes::INVALID_PARAMS, msg),
+        ExecError::Store(_) => ErrorObject::new(codes::STORAGE, msg),
         ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, msg),
     }
 }

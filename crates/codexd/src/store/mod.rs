@@ -67,6 +67,8 @@ pub struct Layout {
     pub semantic: PathBuf,
     /// Models folder.
     pub models: PathBuf,
+    /// User allow/ask/deny rules.
+    pub safety_rules: PathBuf,
 }
 
 impl Layout {
@@ -79,6 +81,7 @@ impl Layout {
             episodic: cfg.episodic_memory.under(home),
             semantic: cfg.semantic_memory.under(home),
             models: cfg.models.under(home),
+            safety_rules: cfg.safety_rules.under(home),
         }
     }
 
@@ -89,6 +92,7 @@ impl Layout {
             &self.dataset,
             &self.episodic,
             &self.semantic,
+            &self.safety_rules,
         ]
         .into_iter()
         .filter_map(|p| p.parent());

@@ -1,0 +1,55 @@
+//! `codex rules [list | allow|ask|deny PATTERN | rm PATTERN]`.
+
+use codex_proto::methods::{RuleEntry, Rules, RulesParams};
+use comfy_table::Cell;
+
+use super::Out;
+use crate::cli::{RulesAction, RulesArgs};
+use crate::error::CliError;
+use crate::render;
+use crate::session::Target;
+
+/// Change the rules if asked, then list them.
+pub fn run(target: &Target, out: Out, args: RulesArgs) -> Result<u8, CliError> {
+    let add = |kind: &str, pattern: String| RulesParams {
+        add: Some(RuleEntry {
+            kind: kind.into(),
+            pattern,
+            source: String::new(),
+        }),
+        remove: None,
+    };
+    let params = match args.action {
+        None | Some(RulesAction::List) => RulesParams::default(),
+        Some(RulesAction::Allow { pattern }) => add("allow", pattern),
+        Some(RulesAction::Ask { pattern }) => add("ask", pattern),
+        Some(RulesAction::Deny { pattern }) => add("deny", pattern),
+        Some(RulesAction::Rm { pattern }) => RulesParams {
+            add: None,
+            remove: Some(pattern),
+        },
+    };
+    let (mut client, _) = target.connect()?;
+    let r = client.call::<Rules>(&params)?;
+    if out.json {
+        render::json(&r)?;
+        return Ok(0);
+    }
+    if r.rules.is_empty() {
+        println!(
+            "no rules: commands are asked by class and comfort (`codex rules deny \"git push --force*\"` adds one)"
+        );
+        return Ok(0);
+    }
+    let mut t = render::table(&["KIND", "PATTERN", "FROM"], &[]);
+    for rule in &r.rules {
+        t.add_row(vec![
+            Cell::new(&rule.kind),
+            Cell::new(&rule.pattern),
+            Cell::new(&rule.source),
+        ]);
+    }
+    render::print_table(&t);
+    println!("\ndeny wins over ask over allow; allow never lifts privileged commands");
+    Ok(0)
+}
