@@ -623,3 +623,13 @@ fn rules_deny_ask_and_allow_and_survive_a_restart() {
         "{dry}"
     );
 }
+
+#[test]
+fn a_step_past_its_tools_timeout_is_stopped_and_recorded() {
+    let h = Home::new().with_config("safety:\n  timeouts: {sleep: 1}\n");
+    let _d = h.start();
+    let out = h.codex(&["run", "--", "sleep", "30"]).code(124);
+    assert!(out.stderr.contains("timed out after 1s"), "{}", out.stderr);
+    let runs = history(&h);
+    assert_eq!(runs[0]["outcome"]["status"], "timed_out");
+}

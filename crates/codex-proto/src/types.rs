@@ -43,6 +43,11 @@ pub enum RunOutcome {
     },
     /// The run was cancelled (client gone, or daemon shutting down); its process group was killed.
     Cancelled,
+    /// The step ran longer than its timeout; its process group was killed.
+    TimedOut {
+        /// The timeout, in seconds.
+        after_secs: u64,
+    },
     /// The program could not be started (not found, not executable).
     FailedToStart {
         /// The operating system's reason.
@@ -64,6 +69,8 @@ impl RunOutcome {
             RunOutcome::Exited { code } => *code,
             RunOutcome::Signaled { signal } => 128 + signal,
             RunOutcome::Cancelled => 130,
+            // As timeout(1) reports it.
+            RunOutcome::TimedOut { .. } => 124,
             RunOutcome::FailedToStart {
                 not_found: true, ..
             } => 127,
@@ -79,6 +86,7 @@ impl RunOutcome {
             RunOutcome::Exited { code } => format!("exit {code}"),
             RunOutcome::Signaled { signal } => format!("signal {signal}"),
             RunOutcome::Cancelled => "cancelled".into(),
+            RunOutcome::TimedOut { after_secs } => format!("timed out after {after_secs}s"),
             RunOutcome::FailedToStart { .. } => "not started".into(),
         }
     }

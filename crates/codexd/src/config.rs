@@ -225,6 +225,10 @@ pub struct SafetyConfig {
     pub output_drain_ms: u64,
     /// Your own classification rules, checked before the built-in ones.
     pub rules: Vec<crate::executor::classify::RuleSpec>,
+    /// Longest a step may run, in seconds, unless `timeouts` names its tool or program.
+    pub step_timeout_secs: NonZeroU64,
+    /// Per tool (`cargo test`) or program (`cargo`) timeouts, in seconds.
+    pub timeouts: std::collections::BTreeMap<String, NonZeroU64>,
     /// Command-line globs that run without asking (never lifts privileged).
     pub allow: Vec<String>,
     /// Command-line globs that are always asked.
@@ -239,6 +243,8 @@ impl Default for SafetyConfig {
             cancel_grace_ms: 2000,
             output_drain_ms: 1000,
             rules: Vec::new(),
+            step_timeout_secs: nz64(3600),
+            timeouts: std::collections::BTreeMap::new(),
             allow: Vec::new(),
             ask: Vec::new(),
             deny: Vec::new(),

@@ -87,6 +87,18 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
+        // Installed before the socket answers: a SIGTERM sent the moment codexd is reachable
+        // must stop it gracefully, not kill it with the default action.
+        let signals = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => Some((term, int)),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("codexd: cannot install signal handlers: {e}");
+                None
+            }
+        };
         let daemon = match Daemon::start(Settings {
             home,
             socket,
@@ -106,11 +118,8 @@ fn main() -> ExitCode {
             }
         };
         let stop = daemon.shutdown_token();
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
+        match signals {
+            Some((mut term, mut int)) => {
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = term.recv() => info!("SIGTERM received"),
@@ -119,10 +128,7 @@ fn main() -> ExitCode {
                     stop.cancel();
                 });
             }
-            (Err(e), _) | (_, Err(e)) => {
-                eprintln!("codexd: cannot install signal handlers: {e}");
-                stop.cancel();
-            }
+            None => stop.cancel(),
         }
         daemon.run_until_stopped().await;
         ExitCode::SUCCESS

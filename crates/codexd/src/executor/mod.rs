@@ -204,6 +204,7 @@ pub fn start(
             cancel_grace: Duration::from_millis(config.safety.cancel_grace_ms),
             drain: Duration::from_millis(config.safety.output_drain_ms),
             output_tail: config.learning.output_tail_bytes as usize,
+            timeout: Duration::from_secs(config.safety.step_timeout_secs.get()),
         },
         runs: JoinSet::new(),
     };
@@ -242,6 +243,17 @@ impl Actor {
         }
         while self.runs.join_next().await.is_some() {}
         debug!("executor stopped");
+    }
+
+    /// The step's timeout: its tool's, else its program's, else the default.
+    fn timeout_for(&self, argv: &[String]) -> Duration {
+        let tool = crate::learning::normalize::tool_of(argv);
+        let program = crate::episode::program_name(argv);
+        self.safety
+            .timeouts
+            .get(&tool)
+            .or_else(|| self.safety.timeouts.get(&program))
+            .map_or(self.limits.timeout, |s| Duration::from_secs(s.get()))
     }
 
     fn comfort(&self) -> policy::Comfort {
@@ -313,7 +325,8 @@ impl Actor {
             }
         };
         let bus = self.bus.clone();
-        let limits = self.limits;
+        let mut limits = self.limits;
+        limits.timeout = self.timeout_for(&req.spec.argv);
         let recorded = self.recorded;
         let next_run_id = self.next_run_id.clone();
         self.runs.spawn(async move {

@@ -60,6 +60,8 @@ pub struct Limits {
     pub drain: Duration,
     /// Bytes of output kept for the episode (the tail).
     pub output_tail: usize,
+    /// Longest the command may run before its group is stopped.
+    pub timeout: Duration,
 }
 
 /// How a command ended, and the end of what it printed.
@@ -165,6 +167,11 @@ async fn run_inner(
             debug!(?pid, "run cancelled; stopping its process group");
             stop_group(&mut child, pid, limits.cancel_grace).await;
             RunOutcome::Cancelled
+        }
+        _ = tokio::time::sleep(limits.timeout) => {
+            debug!(?pid, "run timed out; stopping its process group");
+            stop_group(&mut child, pid, limits.cancel_grace).await;
+            RunOutcome::TimedOut { after_secs: limits.timeout.as_secs() }
         }
     };
 
@@ -365,6 +372,7 @@ mod tests {
         cancel_grace: Duration::from_millis(500),
         drain: Duration::from_millis(500),
         output_tail: 16,
+        timeout: Duration::from_secs(60),
     };
 
     async fn collect(argv: &[&str]) -> (RunOutcome, String, String) {
@@ -431,6 +439,25 @@ mod tests {
         let mut off = Tail::new(0);
         off.push("anything");
         assert_eq!(off.take(), "");
+    }
+
+    #[tokio::test]
+    async fn a_step_past_its_timeout_is_stopped() {
+        let (tx, _rx) = mpsc::channel(64);
+        let limits = Limits {
+            timeout: Duration::from_millis(200),
+            ..LIMITS
+        };
+        let f = run(
+            &spec(&["sleep", "30"]),
+            RunId(1),
+            &tx,
+            &CancellationToken::new(),
+            limits,
+        )
+        .await;
+        assert_eq!(f.outcome, RunOutcome::TimedOut { after_secs: 0 });
+        assert_eq!(f.outcome.exit_status(), 124);
     }
 
     #[tokio::test]
