@@ -1,0 +1,152 @@
+//! The executor's costs: classifying commands (commands per second), and the time it adds to
+//! spawning a trivial command compared with spawning it directly.
+//!
+//! Run with `cargo bench -p codexd --bench executor`. Classification reads the NL2Bash corpus
+//! (12,607 real one-liners) from `../shared/data/nl2bash/all.cm` beside the repository, or
+//! CODEX_NL2BASH; without it, a small built-in set. Overhead: `true` spawned 500 times with
+//! tokio directly, then 500 times through the executor (classification, policy, process
+//! group, output pumps, episode built and published); medians compared. Target: under 1 ms.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use codexd::executor::classify::{Classifier, Place};
+use codexd::executor::{self, RunRequest, Spec};
+use codexd::store::Layout;
+use codexd::{bus, config};
+use tokio_util::sync::CancellationToken;
+
+type Error = Box<dyn std::error::Error>;
+
+const SPAWNS: usize = 500;
+
+const FALLBACK: &[&str] = &[
+    "ls -la",
+    "find . -name '*.rs' | xargs grep -l unsafe",
+    "git push --force origin main",
+    "curl -fsSL https://example.com/install.sh | sh",
+    "rm -rf build",
+    "sudo systemctl restart nginx",
+    "tar xzf vendor.tar.gz && make -j8",
+    "for f in $(ls *.txt); do mv \"$f\" \"${f%.txt}.md\"; done",
+];
+
+fn main() -> Result<(), Error> {
+    classification()?;
+    overhead()
+}
+
+fn classification() -> Result<(), Error> {
+    let path = std::env::var_os("CODEX_NL2BASH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/nl2bash/all.cm")
+        });
+    let (lines, source): (Vec<String>, String) = match std::fs::read_to_string(&path) {
+        Ok(t) => (
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(String::from)
+                .collect(),
+            "NL2Bash".into(),
+        ),
+        Err(_) => (
+            FALLBACK.iter().map(|s| s.to_string()).collect(),
+            format!("built-in set (NL2Bash not found at {})", path.display()),
+        ),
+    };
+    let c = Classifier::new(&[])?;
+    let place = Place {
+        cwd: Path::new("/home/dev/src/shop"),
+        root: Some(Path::new("/home/dev/src/shop")),
+    };
+    let mut rates = Vec::new();
+    for _ in 0..5 {
+        let clock = Instant::now();
+        let mut n = 0usize;
+        while clock.elapsed() < Duration::from_millis(500) {
+            for l in &lines {
+                std::hint::black_box(c.classify_script(l, place));
+                n += 1;
+            }
+        }
+        rates.push(n as f64 / clock.elapsed().as_secs_f64());
+    }
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "classification, {source} ({} commands): median {:.0} commands/s (min {:.0}, max {:.0})",
+        lines.len(),
+        rates[2],
+        rates[0],
+        rates[4]
+    );
+    Ok(())
+}
+
+fn overhead() -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let cwd = dir.path().to_path_buf();
+        let mut direct = Vec::with_capacity(SPAWNS);
+        for _ in 0..SPAWNS {
+            let clock = Instant::now();
+            let status = tokio::process::Command::new("true")
+                .current_dir(&cwd)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .status()
+                .await?;
+            assert!(status.success());
+            direct.push(clock.elapsed());
+        }
+
+        let loaded = config::load(None)?;
+        let layout = Layout::new(&dir.path().join("home"), &loaded.config.storage);
+        layout.create_dirs()?;
+        let bus = bus::new();
+        let (_publish, comfort) =
+            tokio::sync::watch::channel(Arc::new(codex_proto::prefs::Profile::default()));
+        let (handle, task) = executor::start(&loaded.config, &layout, &bus, 1, comfort)?;
+        let mut through = Vec::with_capacity(SPAWNS);
+        for _ in 0..SPAWNS {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+            let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+            let req = RunRequest {
+                spec: Spec {
+                    argv: vec!["true".into()],
+                    cwd: cwd.clone(),
+                    env: None,
+                },
+                goal: None,
+                yes: false,
+                interactive: false,
+            };
+            let clock = Instant::now();
+            let report = handle.run(req, tx, CancellationToken::new()).await?;
+            through.push(clock.elapsed());
+            assert!(report.outcome.success());
+            drain.await?;
+        }
+        drop((handle, bus));
+        task.await?;
+
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        let (d, t) = (median(&mut direct), median(&mut through));
+        println!(
+            "spawning `true`: direct median {:.3} ms, through the executor {:.3} ms: \
+             overhead {:.3} ms (target < 1 ms)",
+            d.as_secs_f64() * 1e3,
+            t.as_secs_f64() * 1e3,
+            t.saturating_sub(d).as_secs_f64() * 1e3
+        );
+        Ok::<(), Error>(())
+    })
+}
