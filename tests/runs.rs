@@ -633,3 +633,62 @@ fn a_step_past_its_tools_timeout_is_stopped_and_recorded() {
     let runs = history(&h);
     assert_eq!(runs[0]["outcome"]["status"], "timed_out");
 }
+
+#[test]
+fn landlock_keeps_writes_in_project_steps_inside_the_project() {
+    use std::os::unix::fs::PermissionsExt;
+    let outside_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "landlock-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&outside_dir).unwrap();
+    let script = |h: &Home, name: &str| {
+        let proj = h.dir.path().join(name);
+        std::fs::create_dir_all(&proj).unwrap();
+        std::fs::write(proj.join("Makefile"), "all:\n").unwrap();
+        let body = format!(
+            "#!/bin/sh\ntouch inside\ntouch {}/{name}\n",
+            outside_dir.display()
+        );
+        std::fs::write(proj.join("escape.sh"), body).unwrap();
+        std::fs::set_permissions(
+            proj.join("escape.sh"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        proj
+    };
+    // Without the sandbox the script writes where it likes (the control).
+    let plain = Home::new();
+    let _d = plain.start();
+    let proj = script(&plain, "plain");
+    plain.codex_in(&proj, &["run", "--", "./escape.sh"]).ok();
+    assert!(outside_dir.join("plain").exists());
+
+    let h = Home::new().with_config("safety:\n  sandbox: landlock\n");
+    let _d = h.start();
+    let proj = script(&h, "boxed");
+    let out = h.codex_in(&proj, &["run", "--", "./escape.sh"]);
+    assert!(proj.join("inside").exists(), "{}", out.stderr);
+    if out.stderr.contains("NOT in effect") {
+        eprintln!(
+            "skipped: this kernel does not enforce Landlock: {}",
+            out.stderr
+        );
+        return;
+    }
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        !outside_dir.join("boxed").exists(),
+        "the sandbox let a write out"
+    );
+    assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
+    // The episode records the step as the user gave it, not the sandbox wrapper.
+    let runs = history(&h);
+    assert_eq!(runs[0]["goal"], "./escape.sh");
+    let _ = std::fs::remove_dir_all(&outside_dir);
+}

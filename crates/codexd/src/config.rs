@@ -225,6 +225,9 @@ pub struct SafetyConfig {
     pub output_drain_ms: u64,
     /// Your own classification rules, checked before the built-in ones.
     pub rules: Vec<crate::executor::classify::RuleSpec>,
+    /// `landlock` runs writes-in-project steps with writes limited to the project and the
+    /// temp folders; `none` does not.
+    pub sandbox: Sandbox,
     /// Longest a step may run, in seconds, unless `timeouts` names its tool or program.
     pub step_timeout_secs: NonZeroU64,
     /// Per tool (`cargo test`) or program (`cargo`) timeouts, in seconds.
@@ -243,6 +246,7 @@ impl Default for SafetyConfig {
             cancel_grace_ms: 2000,
             output_drain_ms: 1000,
             rules: Vec::new(),
+            sandbox: Sandbox::None,
             step_timeout_secs: nz64(3600),
             timeouts: std::collections::BTreeMap::new(),
             allow: Vec::new(),
@@ -250,6 +254,16 @@ impl Default for SafetyConfig {
             deny: Vec::new(),
         }
     }
+}
+
+/// How writes-in-project steps are confined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sandbox {
+    /// Not confined.
+    None,
+    /// Landlock: writes only under the project root and the temp folders.
+    Landlock,
 }
 
 /// `server:` limits.

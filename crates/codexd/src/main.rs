@@ -40,6 +40,14 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // The executor runs sandboxed steps through ourselves: restrict, then exec the step.
+    let mut raw = std::env::args_os().skip(1);
+    if raw
+        .next()
+        .is_some_and(|a| a == codexd::executor::sandbox::ARG)
+    {
+        return codexd::executor::sandbox::main(raw.collect());
+    }
     let args = Args::parse();
     if let Err(e) = codexd::telemetry::init(args.log_level.as_deref()) {
         eprintln!("codexd: {e}");

@@ -11,6 +11,7 @@ mod corpus;
 pub mod policy;
 pub mod process;
 pub mod rules;
+pub mod sandbox;
 pub mod shell;
 
 use std::sync::Arc;
@@ -328,6 +329,7 @@ impl Actor {
         let mut limits = self.limits;
         limits.timeout = self.timeout_for(&req.spec.argv);
         let recorded = self.recorded;
+        let sandbox = self.safety.sandbox;
         let next_run_id = self.next_run_id.clone();
         self.runs.spawn(async move {
             let draft = draft_of(&req);
@@ -406,11 +408,26 @@ impl Actor {
                     return;
                 }
             }
+            let mut spec = req.spec.clone();
+            if sandbox == crate::config::Sandbox::Landlock
+                && verdict.class == SafetyClass::WritesInProject
+                && let Ok(exe) = std::env::current_exe()
+            {
+                let project = crate::context::project::detect(&spec.cwd);
+                let root = project.map_or_else(|| spec.cwd.clone(), |p| p.root);
+                let writable = [
+                    root,
+                    std::env::temp_dir(),
+                    "/tmp".into(),
+                    "/var/tmp".into(),
+                ];
+                spec.argv = sandbox::wrap(exe, &writable, &spec.argv);
+            }
             let run_id = RunId(next_run_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
             info!(run = %run_id, command = %draft.plan, class = %verdict.class, cwd = %req.spec.cwd.display(), "run started");
             let started_at = Utc::now();
             let clock = Instant::now();
-            let finished = process::run(&req.spec, run_id, &updates, &cancel, limits).await;
+            let finished = process::run(&spec, run_id, &updates, &cancel, limits).await;
             let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
             let outcome = finished.outcome;
             info!(run = %run_id, outcome = %outcome.label(), duration_ms, "run finished");
