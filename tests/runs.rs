@@ -6,6 +6,7 @@ use std::process::Stdio;
 
 use codex_e2e::{Home, eventually, lines, process_running};
 use rustix::process::Signal;
+use serde_json::Value;
 
 fn history(h: &Home) -> Vec<serde_json::Value> {
     h.codex(&["--json", "history"]).ok().json()["runs"]
@@ -691,4 +692,114 @@ fn landlock_keeps_writes_in_project_steps_inside_the_project() {
     let runs = history(&h);
     assert_eq!(runs[0]["goal"], "./escape.sh");
     let _ = std::fs::remove_dir_all(&outside_dir);
+}
+
+fn pending(h: &Home) -> Vec<Value> {
+    h.codex(&["--json", "approvals"]).ok().json()["pending"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn unattended_runs_hold_approvals_until_approved_denied_or_expired() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.dir.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    std::fs::write(proj.join("Makefile"), "all:\n").unwrap();
+    // Read-only runs at once even unattended.
+    let r = h
+        .codex_in(&proj, &["--json", "run", "--detach", "--", "ls"])
+        .ok()
+        .json();
+    assert_eq!(r["decision"], "runs now");
+    // Unattended is one level stricter: at medium, writes in the project wait.
+    let r = h
+        .codex_in(
+            &proj,
+            &["--json", "run", "--detach", "--", "touch", "approved.txt"],
+        )
+        .ok()
+        .json();
+    assert!(
+        r["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("waits for approval"),
+        "{r}"
+    );
+    eventually("the approval is held", || pending(&h).len() == 1);
+    let held = &pending(&h)[0];
+    assert_eq!(held["command"], "touch approved.txt");
+    assert!(!proj.join("approved.txt").exists());
+    let id = held["id"].as_u64().unwrap().to_string();
+    h.codex(&["approve", &id]).ok();
+    eventually("the approved run ran", || {
+        proj.join("approved.txt").exists()
+    });
+
+    h.codex_in(&proj, &["run", "--detach", "--", "touch", "denied.txt"])
+        .ok();
+    eventually("the second approval is held", || pending(&h).len() == 1);
+    let id = pending(&h)[0]["id"].as_u64().unwrap().to_string();
+    h.codex(&["deny", &id]).ok();
+    assert!(pending(&h).is_empty());
+    let unknown = h.codex(&["approve", "999"]).code(2);
+    assert!(
+        unknown.stderr.contains("no pending approval 999"),
+        "{}",
+        unknown.stderr
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!proj.join("denied.txt").exists());
+
+    // Answers are signals: one given, one denied (besides nothing else asked).
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    assert_eq!(prefs["style"]["approvals_given"], 1);
+    assert_eq!(prefs["style"]["approvals_denied"], 1);
+    // Destructive steps are held too, never run on their own.
+    let r = h
+        .codex_in(
+            &proj,
+            &["--json", "run", "--detach", "--yes", "--", "rm", "-r", "x"],
+        )
+        .ok()
+        .json();
+    assert!(
+        r["decision"].as_str().unwrap().contains("always asked"),
+        "{r}"
+    );
+}
+
+#[test]
+fn held_approvals_expire_and_disliked_plans_are_not_run_unattended() {
+    let h = Home::new().with_config("safety:\n  approval_expiry_secs: 1\n");
+    let _d = h.start();
+    let proj = h.dir.path().join("proj");
+    std::fs::create_dir_all(&proj).unwrap();
+    h.codex_in(&proj, &["run", "--detach", "--", "touch", "late.txt"])
+        .ok();
+    eventually("held", || pending(&h).len() == 1);
+    eventually("expired", || pending(&h).is_empty());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!proj.join("late.txt").exists());
+
+    // A plan rated down is refused up front when nobody would watch it.
+    for _ in 0..5 {
+        h.codex_in(&proj, &["run", "--goal", "tidy", "--", "ls", "-la"])
+            .ok();
+        h.codex(&["rate", "1"]).ok();
+    }
+    let out = h
+        .codex_in(
+            &proj,
+            &["run", "--detach", "--goal", "tidy", "--", "ls", "-la"],
+        )
+        .code(3);
+    assert!(
+        out.stderr.contains("min_alignment_unattended"),
+        "{}",
+        out.stderr
+    );
 }

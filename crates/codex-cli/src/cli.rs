@@ -59,6 +59,18 @@ pub enum Command {
     Export(ExportArgs),
     /// List or change your allow/ask/deny rules (globs over the command line).
     Rules(RulesArgs),
+    /// Approvals held for runs with nobody attached (`codex run --detach`).
+    Approvals,
+    /// Approve a held approval: its run goes ahead.
+    Approve {
+        /// Its id (see `codex approvals`).
+        id: u64,
+    },
+    /// Deny a held approval: its run does not happen.
+    Deny {
+        /// Its id (see `codex approvals`).
+        id: u64,
+    },
 }
 
 /// `codex rules [list | allow|ask|deny PATTERN | rm PATTERN]`
@@ -115,6 +127,10 @@ pub struct RunArgs {
     /// Run nothing: show the command's safety class and whether it would be asked.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run it in the background with nobody attached: what needs approval waits in
+    /// `codex approvals`; the outcome shows in `codex history`.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub detach: bool,
     /// What you want done, in your words; codex learns which command you prefer for it.
     #[arg(long, short = 'g', value_name = "TEXT")]
     pub goal: Option<String>,

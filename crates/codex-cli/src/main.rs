@@ -54,6 +54,9 @@ fn main() -> ExitCode {
             }
             Command::Export(args) => commands::export::run(&target, out, args),
             Command::Rules(args) => commands::rules::run(&target, out, args),
+            Command::Approvals => commands::approvals::run(&target, out, None),
+            Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),
+            Command::Deny { id } => commands::approvals::run(&target, out, Some((id, false))),
         }
     });
     match result {

@@ -265,6 +265,81 @@ impl Method for History {
     type Result = HistoryResult;
 }
 
+/// `run/detach`: start a run with nobody attached and answer at once. What needs approval is
+/// held in `approvals` (one comfort level stricter unless `safety_enhanced_execution` is off at
+/// high comfort); a plan the user dislikes is refused up front.
+pub struct RunDetach;
+
+/// Result of [`RunDetach`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunDetachResult {
+    /// The command line.
+    pub command: String,
+    /// Its class.
+    pub class: SafetyClass,
+    /// What will happen: runs now, or waits for approval.
+    pub decision: String,
+}
+
+impl Method for RunDetach {
+    const NAME: &'static str = "run/detach";
+    type Params = RunParams;
+    type Result = RunDetachResult;
+}
+
+/// `approvals`: the approvals held for unattended runs; with `answer`, approve or deny one.
+pub struct Approvals;
+
+/// Params of [`Approvals`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalsParams {
+    /// Approve (`true`) or deny (`false`) approval `id` first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<ApprovalAnswer>,
+}
+
+/// An answer to a held approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalAnswer {
+    /// The approval's id.
+    pub id: u64,
+    /// Yes or no.
+    pub approved: bool,
+}
+
+/// One held approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    /// Its id.
+    pub id: u64,
+    /// The exact command line.
+    pub command: String,
+    /// Its class.
+    pub class: SafetyClass,
+    /// Why it has that class.
+    pub reason: String,
+    /// Why it is asked.
+    pub why_asked: String,
+    /// When it was held.
+    pub created: DateTime<Utc>,
+    /// When it expires (then it counts as denied).
+    pub expires: DateTime<Utc>,
+}
+
+/// Result of [`Approvals`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalsResult {
+    /// Oldest first.
+    pub pending: Vec<PendingApproval>,
+}
+
+impl Method for Approvals {
+    const NAME: &'static str = "approvals";
+    type Params = ApprovalsParams;
+    type Result = ApprovalsResult;
+}
+
 /// `run/check`: what `run` would do with a command, without running it (`codex run --dry-run`).
 pub struct RunCheck;
 

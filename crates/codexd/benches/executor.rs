@@ -125,6 +125,7 @@ fn overhead() -> Result<(), Error> {
                 goal: None,
                 yes: false,
                 interactive: false,
+                unattended: false,
             };
             let clock = Instant::now();
             let report = handle.run(req, tx, CancellationToken::new()).await?;

@@ -228,6 +228,10 @@ pub struct SafetyConfig {
     /// `landlock` runs writes-in-project steps with writes limited to the project and the
     /// temp folders; `none` does not.
     pub sandbox: Sandbox,
+    /// Held approvals of unattended runs expire (count as denied) after this many seconds.
+    pub approval_expiry_secs: NonZeroU64,
+    /// An unattended run whose plan scores under this in the profile is not run.
+    pub min_alignment_unattended: Fraction,
     /// Longest a step may run, in seconds, unless `timeouts` names its tool or program.
     pub step_timeout_secs: NonZeroU64,
     /// Per tool (`cargo test`) or program (`cargo`) timeouts, in seconds.
@@ -247,6 +251,8 @@ impl Default for SafetyConfig {
             output_drain_ms: 1000,
             rules: Vec::new(),
             sandbox: Sandbox::None,
+            approval_expiry_secs: nz64(3600),
+            min_alignment_unattended: Fraction(0.3),
             step_timeout_secs: nz64(3600),
             timeouts: std::collections::BTreeMap::new(),
             allow: Vec::new(),

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod approvals;
 pub mod daemon;
 pub mod export;
 pub mod forget;

@@ -10,7 +10,7 @@ use std::io::{BufRead, ErrorKind, IsTerminal, Write};
 use codex_proto::jsonrpc::Incoming;
 use codex_proto::methods::{
     ApprovalRequest, ApprovalRequestParams, Method, Notification, Run, RunCheck, RunCheckParams,
-    RunParams, RunProgress, RunProgressParams, RunResult, RunStarted, RunStartedParams,
+    RunDetach, RunParams, RunProgress, RunProgressParams, RunResult, RunStarted, RunStartedParams,
 };
 use codex_proto::types::{OutputStream, RunOutcome};
 use serde_json::{Value, json};
@@ -36,6 +36,22 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
     let (mut client, _) = target.connect()?;
     if args.dry_run {
         return dry_run(&mut client, out, args.argv, cwd, args.yes);
+    }
+    if args.detach {
+        let r = client.call::<RunDetach>(&RunParams {
+            argv: args.argv,
+            cwd,
+            env: Some(env),
+            yes: args.yes,
+            goal: args.goal,
+            interactive: false,
+        })?;
+        if out.json {
+            crate::render::json(&r)?;
+        } else {
+            eprintln!("codex: `{}` ({}) {}", r.command, r.class, r.decision);
+        }
+        return Ok(0);
     }
     // Questions are answered on this terminal; the command itself gets no stdin.
     let interactive = std::io::stdin().is_terminal();

@@ -57,6 +57,9 @@ pub struct RunRequest {
     pub yes: bool,
     /// A person can answer approval requests (the client is at a terminal).
     pub interactive: bool,
+    /// Nobody is attached (a detached, scheduled or suggested run): what needs asking is held
+    /// in `codex approvals` until answered or expired.
+    pub unattended: bool,
 }
 
 /// How a run went.
@@ -85,6 +88,10 @@ enum Command {
     Check {
         req: RunRequest,
         reply: oneshot::Sender<Result<Check, ExecError>>,
+    },
+    Pending {
+        answer: Option<(u64, bool)>,
+        reply: oneshot::Sender<Result<Vec<PendingView>, ExecError>>,
     },
     Rules {
         change: Option<rules::RuleOp>,
@@ -125,6 +132,19 @@ impl ExecutorHandle {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Check { req, reply })
+            .await
+            .map_err(|_| ExecError::Gone)?;
+        rx.await.map_err(|_| ExecError::Gone)?
+    }
+
+    /// Approvals held for unattended runs; with `answer`, approve or deny one first.
+    pub async fn pending(
+        &self,
+        answer: Option<(u64, bool)>,
+    ) -> Result<Vec<PendingView>, ExecError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Pending { answer, reply })
             .await
             .map_err(|_| ExecError::Gone)?;
         rx.await.map_err(|_| ExecError::Gone)?
@@ -194,6 +214,8 @@ pub fn start(
         .ok();
     let actor = Actor {
         classifier,
+        pending: Arc::default(),
+        enhanced: config.safety_enhanced_execution,
         book,
         matcher,
         safety: config.safety.clone(),
@@ -215,6 +237,8 @@ pub fn start(
 struct Actor {
     /// `None` only if even the built-in rules fail to load: then nothing runs.
     classifier: Option<Arc<classify::Classifier>>,
+    pending: Arc<std::sync::Mutex<Pending>>,
+    enhanced: bool,
     book: crate::store::journal::Journaled<rules::RuleBook>,
     matcher: rules::Matcher,
     safety: crate::config::SafetyConfig,
@@ -237,6 +261,7 @@ impl Actor {
                     Some(Command::Active { reply }) => { let _ = reply.send(self.runs.len() as u64); }
                     Some(Command::Check { req, reply }) => { let _ = reply.send(self.check(&req)); }
                     Some(Command::Rules { change, reply }) => { let _ = reply.send(self.change_rules(change)); }
+                    Some(Command::Pending { answer, reply }) => { let _ = reply.send(self.answer_pending(answer)); }
                     None => break,
                 },
                 Some(_) = self.runs.join_next(), if !self.runs.is_empty() => {}
@@ -293,11 +318,75 @@ impl Actor {
         Ok(self.matcher.list())
     }
 
+    /// Unattended runs are stricter: one comfort level lower. `safety_enhanced_execution:
+    /// false` lifts that only at high comfort; below, it is not honoured.
+    fn unattended_comfort(&self, comfort: policy::Comfort) -> policy::Comfort {
+        if !self.enhanced && comfort == policy::Comfort::High {
+            return comfort;
+        }
+        if !self.enhanced {
+            tracing::warn!(
+                "safety_enhanced_execution: false is not honoured at autonomy comfort {}: only at high",
+                comfort.name()
+            );
+        }
+        match comfort {
+            policy::Comfort::High => policy::Comfort::Medium,
+            _ => policy::Comfort::Low,
+        }
+    }
+
+    /// A plan the user has shown they dislike is not run with nobody watching.
+    fn check_alignment(&self, req: &RunRequest) -> Result<(), ExecError> {
+        let draft = draft_of(req);
+        let profile = self.comfort.borrow().clone();
+        let score = profile
+            .categories
+            .iter()
+            .find(|c| c.category == draft.category)
+            .and_then(|c| c.plans.iter().find(|p| p.plan == draft.plan))
+            .map(|p| p.score);
+        let min = self.safety.min_alignment_unattended.get();
+        match score {
+            Some(s) if s < min => Err(ExecError::Refused(Refusal {
+                class: SafetyClass::ReadOnly,
+                reason: format!(
+                    "not run unattended: your preference for `{}` in \"{}\" is {s:.2}, under \
+                     safety.min_alignment_unattended ({min}); run it yourself to see it through",
+                    draft.plan, draft.category
+                ),
+                command: draft.plan,
+            })),
+            _ => Ok(()),
+        }
+    }
+
+    fn answer_pending(
+        &mut self,
+        answer: Option<(u64, bool)>,
+    ) -> Result<Vec<PendingView>, ExecError> {
+        let mut pending = self.pending.lock().map_err(|_| ExecError::Gone)?;
+        pending.expire(Utc::now());
+        if let Some((id, approved)) = answer {
+            let held = pending.held.remove(&id).ok_or_else(|| {
+                ExecError::Invalid(format!(
+                    "no pending approval {id}: see `codex approvals` (it may have expired)"
+                ))
+            })?;
+            let _ = held.reply.send(approved);
+        }
+        Ok(pending.views())
+    }
+
     fn check(&self, req: &RunRequest) -> Result<Check, ExecError> {
         let classifier = self.classifier.as_ref().ok_or_else(rules_missing)?;
         validate(req)?;
         let verdict = classify_request(classifier, req);
-        let comfort = self.comfort();
+        let mut comfort = self.comfort();
+        if req.unattended {
+            comfort = self.unattended_comfort(comfort);
+            self.check_alignment(req)?;
+        }
         let command = crate::episode::command_line(&req.spec.argv);
         let decision = policy::with_rule(
             policy::decide(verdict.class, comfort, req.yes),
@@ -330,6 +419,10 @@ impl Actor {
         limits.timeout = self.timeout_for(&req.spec.argv);
         let recorded = self.recorded;
         let sandbox = self.safety.sandbox;
+        let pending = self.pending.clone();
+        let expiry = chrono::Duration::seconds(
+            i64::try_from(self.safety.approval_expiry_secs.get()).unwrap_or(i64::MAX / 2),
+        );
         let next_run_id = self.next_run_id.clone();
         self.runs.spawn(async move {
             let draft = draft_of(&req);
@@ -340,7 +433,7 @@ impl Actor {
                     draft: draft.clone(),
                     class: verdict.class,
                     approved,
-                    asked: by == "prompt",
+                    asked: by == "prompt" || by == "codex approve",
                     at: Utc::now(),
                 })));
                 ApprovalRecord {
@@ -389,6 +482,40 @@ impl Actor {
                         command,
                     })));
                     return;
+                }
+                policy::Decision::Ask(why_asked) if req.unattended => {
+                    let (tx, rx) = oneshot::channel();
+                    let (id, expires) = match pending.lock() {
+                        Ok(mut p) => p.hold(Held {
+                            command: command.clone(),
+                            class: verdict.class,
+                            reason: verdict.reason.clone(),
+                            why_asked,
+                            created: Utc::now(),
+                            expires: Utc::now() + expiry,
+                            reply: tx,
+                        }),
+                        Err(_) => return,
+                    };
+                    info!(approval = id, command = %command, "held for approval (nobody attached)");
+                    let wait = (expires - Utc::now()).to_std().unwrap_or_default();
+                    let approved = tokio::select! {
+                        a = rx => a.unwrap_or(false),
+                        _ = cancel.cancelled() => false,
+                        _ = tokio::time::sleep(wait) => false,
+                    };
+                    if let Ok(mut p) = pending.lock() {
+                        p.held.remove(&id);
+                    }
+                    approvals.push(answer(approved, "codex approve"));
+                    if !approved {
+                        let _ = reply.send(Err(ExecError::Refused(Refusal {
+                            class: verdict.class,
+                            reason: format!("approval {id} for `{command}` was denied or expired"),
+                            command,
+                        })));
+                        return;
+                    }
                 }
                 policy::Decision::Ask(why_asked) => {
                     answer(false, "held");
@@ -457,6 +584,80 @@ fn rules_missing() -> ExecError {
     ExecError::Invalid(
         "the safety rules could not be loaded, so nothing runs; see the daemon's log".into(),
     )
+}
+
+/// An approval held for an unattended run, as `codex approvals` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingView {
+    /// Its id (for `codex approve ID`).
+    pub id: u64,
+    /// The command line.
+    pub command: String,
+    /// Its class.
+    pub class: SafetyClass,
+    /// Why it has that class.
+    pub reason: String,
+    /// Why it is asked.
+    pub why_asked: String,
+    /// When it was held.
+    pub created: chrono::DateTime<Utc>,
+    /// When it expires (then it counts as denied).
+    pub expires: chrono::DateTime<Utc>,
+}
+
+struct Held {
+    command: String,
+    class: SafetyClass,
+    reason: String,
+    why_asked: String,
+    created: chrono::DateTime<Utc>,
+    expires: chrono::DateTime<Utc>,
+    reply: oneshot::Sender<bool>,
+}
+
+/// Held approvals, shared by the actor (answers) and the run tasks (which wait on them).
+#[derive(Default)]
+struct Pending {
+    next: u64,
+    held: std::collections::BTreeMap<u64, Held>,
+}
+
+impl Pending {
+    fn hold(&mut self, h: Held) -> (u64, chrono::DateTime<Utc>) {
+        self.next += 1;
+        let expires = h.expires;
+        self.held.insert(self.next, h);
+        (self.next, expires)
+    }
+
+    fn expire(&mut self, now: chrono::DateTime<Utc>) {
+        let gone: Vec<u64> = self
+            .held
+            .iter()
+            .filter(|(_, h)| h.expires <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some(h) = self.held.remove(&id) {
+                let _ = h.reply.send(false);
+            }
+        }
+    }
+
+    fn views(&self) -> Vec<PendingView> {
+        self.held
+            .iter()
+            .map(|(id, h)| PendingView {
+                id: *id,
+                command: h.command.clone(),
+                class: h.class,
+                reason: h.reason.clone(),
+                why_asked: h.why_asked.clone(),
+                created: h.created,
+                expires: h.expires,
+            })
+            .collect()
+    }
 }
 
 /// A question for the person at the terminal, and where the answer goes.

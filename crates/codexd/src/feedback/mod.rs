@@ -439,7 +439,14 @@ impl Actor {
                 comment,
                 reply,
             } => {
-                let _ = reply.send(self.rate(*episode, score, comment));
+                let done = self.rate(*episode, score, comment);
+                let stored = done.is_ok();
+                let _ = reply.send(done);
+                // After the acknowledgement, before anything else: parts that act on the
+                // profile (the executor's unattended checks) see this rating at once.
+                if stored {
+                    self.publish_profile();
+                }
             }
             Command::RatingsFor { ids, reply } => {
                 let ratings = &self.state.state().ratings;
@@ -525,9 +532,7 @@ impl Actor {
             comment: comment.clone(),
         };
         self.state.append(op, true)?;
-        // Republished on the next tick, off the acknowledgement's path; `prefs show` builds
-        // a fresh profile anyway.
-        self.dirty = true;
+        // Republished right after the acknowledgement is sent (see on_command).
         // Nobody listening is fine (e.g. during shutdown).
         let _ = self.bus.send(Event::Rated(Arc::new(Rated {
             run_id: episode.run_id,

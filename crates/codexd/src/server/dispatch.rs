@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 
 use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
-    DaemonStop, DaemonStopResult, Export, ExportLines, ExportLinesParams, ExportParams,
-    ExportResult, Forget, ForgetParams, ForgetResult, Hello, HelloParams, HelloResult, History,
-    HistoryParams, HistoryResult, Import, ImportParams, ImportResult, Method, Notification,
-    PrefsReset, PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult,
-    PrefsShow, PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams,
-    RateResult, RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck, RunCheckParams,
-    RunCheckResult, Status, StatusResult,
+    Approvals, ApprovalsParams, ApprovalsResult, DaemonStop, DaemonStopResult, Export, ExportLines,
+    ExportLinesParams, ExportParams, ExportResult, Forget, ForgetParams, ForgetResult, Hello,
+    HelloParams, HelloResult, History, HistoryParams, HistoryResult, Import, ImportParams,
+    ImportResult, Method, Notification, PendingApproval, PrefsReset, PrefsResetParams,
+    PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow, PrefsShowParams,
+    PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult, RuleEntry, Rules,
+    RulesParams, RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult, RunDetach,
+    RunDetachResult, RunParams, Status, StatusResult,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
@@ -37,6 +38,8 @@ const METHODS: &[&str] = &[
     PrefsReset::NAME,
     Forget::NAME,
     RunCheck::NAME,
+    RunDetach::NAME,
+    Approvals::NAME,
     Rules::NAME,
     Import::NAME,
     Export::NAME,
@@ -75,6 +78,8 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
         PrefsReset::NAME => to_value(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
         Forget::NAME => to_value(&forget(ctx, params::<Forget>(raw)?).await?),
         RunCheck::NAME => to_value(&run_check(ctx, params::<RunCheck>(raw)?).await?),
+        RunDetach::NAME => to_value(&run_detach(ctx, params::<RunDetach>(raw)?).await?),
+        Approvals::NAME => to_value(&approvals(ctx, params::<Approvals>(raw)?).await?),
         Rules::NAME => to_value(&rules(ctx, params::<Rules>(raw)?).await?),
         Import::NAME => to_value(&import(ctx, params::<Import>(raw)?).await?),
         Export::NAME => to_value(&export(ctx, params::<Export>(raw)?, out).await?),
@@ -490,6 +495,79 @@ async fn rules(ctx: &Ctx, p: RulesParams) -> Result<RulesResult, ErrorObject> {
     })
 }
 
+async fn run_detach(ctx: &Ctx, p: RunParams) -> Result<RunDetachResult, ErrorObject> {
+    let command = crate::episode::command_line(&p.argv);
+    let req = crate::executor::RunRequest {
+        spec: crate::executor::Spec {
+            argv: p.argv,
+            cwd: p.cwd,
+            env: p.env,
+        },
+        goal: p.goal,
+        yes: p.yes,
+        interactive: false,
+        unattended: true,
+    };
+    // Refusals that need nobody (a deny rule, a disliked plan, bad input) come back now.
+    let check = ctx
+        .executor
+        .check(req.clone())
+        .await
+        .map_err(super::run::exec_error)?;
+    use crate::executor::policy::Decision;
+    let decision = match &check.decision {
+        Decision::Denied(why) => {
+            return Err(super::run::exec_error(crate::executor::ExecError::Refused(
+                codex_proto::types::Refusal {
+                    class: check.verdict.class,
+                    reason: format!("{why}; `{command}` never runs"),
+                    command,
+                },
+            )));
+        }
+        Decision::Ask(why) => format!("waits for approval ({why}): see `codex approvals`"),
+        Decision::Run | Decision::PreApproved => "runs now".to_string(),
+    };
+    let executor = ctx.executor.clone();
+    let cancel = ctx.shutdown.child_token();
+    tokio::spawn(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        // Nobody watches the output: drain it (the episode keeps its tail).
+        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        if let Err(e) = executor.run(req, tx, cancel).await {
+            tracing::info!("detached run not run: {e}");
+        }
+        let _ = drain.await;
+    });
+    Ok(RunDetachResult {
+        command,
+        class: check.verdict.class,
+        decision,
+    })
+}
+
+async fn approvals(ctx: &Ctx, p: ApprovalsParams) -> Result<ApprovalsResult, ErrorObject> {
+    let pending = ctx
+        .executor
+        .pending(p.answer.map(|a| (a.id, a.approved)))
+        .await
+        .map_err(super::run::exec_error)?;
+    Ok(ApprovalsResult {
+        pending: pending
+            .into_iter()
+            .map(|v| PendingApproval {
+                id: v.id,
+                command: v.command,
+                class: v.class,
+                reason: v.reason,
+                why_asked: v.why_asked,
+                created: v.created,
+                expires: v.expires,
+            })
+            .collect(),
+    })
+}
+
 async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, ErrorObject> {
     let command = crate::episode::command_line(&p.argv);
     let req = crate::executor::RunRequest {
@@ -501,6 +579,7 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         goal: None,
         yes: p.yes,
         interactive: true,
+        unattended: false,
     };
     let check = ctx.executor.check(req).await.map_err(|e| match e {
         crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),

@@ -68,6 +68,7 @@ async fn execute(
         goal: p.goal,
         yes: p.yes,
         interactive: p.interactive,
+        unattended: false,
     };
     let (tx, mut updates) = mpsc::channel(UPDATE_QUEUE);
     let run = ctx.executor.run(req, tx, cancel.clone());
