@@ -227,6 +227,32 @@ fn every_corpus_command_gets_its_class() {
 }
 
 #[test]
+fn no_destructive_or_privileged_corpus_command_runs_unasked_at_any_comfort() {
+    use super::policy::{Comfort, Decision, decide};
+    let c = Classifier::new(&[]).unwrap();
+    let mut checked = 0;
+    for (cmd, _) in CORPUS {
+        let class = c.classify_script(cmd, place()).class;
+        if class < Destructive {
+            continue;
+        }
+        checked += 1;
+        for comfort in [Comfort::Low, Comfort::Medium, Comfort::High] {
+            for yes in [false, true] {
+                assert!(
+                    matches!(decide(class, comfort, yes), Decision::Ask(_)),
+                    "{cmd:?} ({class:?}) would run unasked at {comfort:?}, yes={yes}"
+                );
+            }
+        }
+    }
+    assert!(
+        checked >= 60,
+        "only {checked} dangerous commands in the corpus"
+    );
+}
+
+#[test]
 fn explicit_commands_are_classified_without_a_shell() {
     let c = Classifier::new(&[]).unwrap();
     let argv = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
