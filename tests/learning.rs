@@ -442,7 +442,7 @@ fn kill_9_in_a_burst_loses_no_acknowledged_rating_and_leaves_files_parseable() {
     });
     let acked = acked.into_inner().unwrap();
 
-    let _d = h.start();
+    let d = h.start();
     for f in [
         MEMORY,
         MEMORY_JOURNAL,
@@ -453,10 +453,15 @@ fn kill_9_in_a_burst_loses_no_acknowledged_rating_and_leaves_files_parseable() {
     ] {
         parses(&h.path(f));
     }
-    let history = h
-        .codex(&["--json", "history", "--limit", "1000"])
-        .ok()
-        .json();
+    let history = h.codex(&["--json", "history", "--limit", "1000"]);
+    assert_eq!(
+        history.code,
+        Some(0),
+        "{}\nlog:\n{}",
+        history.stderr,
+        d.log()
+    );
+    let history = history.json();
     let runs = history["runs"].as_array().unwrap();
     for (id, score) in &acked {
         let r = runs
