@@ -51,6 +51,8 @@ const OPTION_ARGS: &[(&str, &[&str])] = &[
     ("strace", &["-e", "-o", "-p", "-s", "-u"]),
     ("watch", &["-n", "--interval", "-d"]),
     ("chrt", &[]),
+    ("exec", &["-a"]),
+    ("time", &["-f", "--format", "-o", "--output"]),
     (
         "sudo",
         &[
@@ -326,8 +328,7 @@ impl Classifier {
     pub fn classify_argv(&self, argv: &[String], place: Place<'_>) -> Verdict {
         let cmd = Simple {
             words: argv.to_vec(),
-            writes: Vec::new(),
-            dynamic_program: false,
+            ..Simple::default()
         };
         self.pipeline(std::slice::from_ref(&cmd), place, 0)
     }
@@ -349,14 +350,31 @@ impl Classifier {
                 SafetyClass::Destructive,
                 format!("the shell script cannot be checked ({why})"),
             ),
-            Ok(parsed) => parsed
-                .pipelines
-                .iter()
-                .map(|p| self.pipeline(p, place, depth + 1))
-                .fold(
-                    Verdict::new(SafetyClass::ReadOnly, "runs nothing that changes anything"),
-                    Verdict::max,
-                ),
+            Ok(parsed) => {
+                // `cd` moves where later commands of the script write: follow it. Somewhere
+                // that cannot be known (`cd ~`, `cd $X`) counts as outside the project.
+                let mut cwd = place.cwd.to_path_buf();
+                let mut verdict =
+                    Verdict::new(SafetyClass::ReadOnly, "runs nothing that changes anything");
+                for p in &parsed.pipelines {
+                    let here = Place {
+                        cwd: &cwd,
+                        root: place.root,
+                    };
+                    verdict = verdict.max(self.pipeline(p, here, depth + 1));
+                    if let [only] = p.as_slice()
+                        && matches!(only.words.first().map(String::as_str), Some("cd" | "pushd"))
+                    {
+                        cwd = match only.words.get(1).map(String::as_str) {
+                            Some(d) if !d.starts_with('~') && !d.contains('$') && d != "-" => {
+                                normalize(&cwd.join(d))
+                            }
+                            _ => PathBuf::from("/nonexistent/unknown-folder"),
+                        };
+                    }
+                }
+                verdict
+            }
         }
     }
 
@@ -389,18 +407,35 @@ impl Classifier {
         verdict
     }
 
-    /// A shell or interpreter with no program of its own: it runs whatever comes on stdin.
+    /// A shell or interpreter with no program of its own: it runs whatever comes on stdin
+    /// (or on `/dev/stdin`, or from a substitution), seen through wrappers like `env`.
     fn runs_its_input(&self, words: &[String]) -> bool {
+        let mut words = words;
+        for _ in 0..MAX_DEPTH {
+            let p = prog(words);
+            if self.wrappers.contains(p) || self.privileged.contains(p) {
+                match self.inner_command(p, &words[1..]) {
+                    Some(inner) => words = inner,
+                    None => return false,
+                }
+            } else {
+                break;
+            }
+        }
         let p = prog(words);
         let rest: Vec<&str> = words.iter().skip(1).map(String::as_str).collect();
-        let plain = rest.iter().filter(|a| !a.starts_with('-')).count();
+        let from_input = |a: &&&str| **a == "/dev/stdin" || **a == "-" || a.contains("$(...)");
+        let plain: Vec<&&str> = rest.iter().filter(|a| !a.starts_with('-')).collect();
         if self.shells.contains(p) {
-            return plain == 0 && !rest.iter().any(|a| is_short_cluster(a) && a.contains('c'));
+            let has_c = rest.iter().any(|a| is_short_cluster(a) && a.contains('c'));
+            let reads_stdin = rest.iter().any(|a| is_short_cluster(a) && a.contains('s'));
+            return !has_c && (plain.is_empty() || reads_stdin || plain.iter().any(from_input));
         }
-        if INTERPRETERS.contains(&p) {
-            return plain == 0 && !rest.iter().any(|a| matches!(*a, "-c" | "-e" | "-E" | "-m"));
+        if INTERPRETERS.iter().any(|i| p.starts_with(i)) {
+            let inline = rest.iter().any(|a| matches!(*a, "-c" | "-e" | "-E" | "-m"));
+            return !inline && (plain.is_empty() || plain.iter().any(from_input));
         }
-        false
+        matches!(p, "source" | ".") && plain.iter().any(from_input)
     }
 
     fn simple(&self, cmd: &Simple, place: Place<'_>, depth: usize, _fed: bool) -> Verdict {
@@ -408,6 +443,55 @@ impl Classifier {
             return Verdict::new(
                 SafetyClass::Destructive,
                 "commands nest too deeply to check",
+            );
+        }
+        // Variables that make the next program run something else.
+        const HIJACK: &[&str] = &[
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "BASH_ENV",
+            "ENV",
+            "PATH",
+            "PROMPT_COMMAND",
+            "PAGER",
+            "EDITOR",
+            "VISUAL",
+            "SHELLOPTS",
+            "IFS",
+        ];
+        if let Some(name) = cmd
+            .assignments
+            .iter()
+            .find(|n| HIJACK.contains(&n.as_str()) || n.starts_with("GIT_"))
+        {
+            return Verdict::new(
+                SafetyClass::Destructive,
+                format!("`{name}=` changes what the command runs, which cannot be checked"),
+            );
+        }
+        // `bash <(curl ...)`, `source <(...)`, `sh /dev/stdin`: a script made by a command.
+        if self.runs_its_input(&cmd.words)
+            && cmd
+                .words
+                .iter()
+                .skip(1)
+                .any(|w| w.contains("$(...)") || w == "/dev/stdin")
+        {
+            return Verdict::new(
+                SafetyClass::Destructive,
+                format!(
+                    "`{}` runs a script produced by another command, which cannot be checked",
+                    prog(&cmd.words)
+                ),
+            );
+        }
+        if cmd.stdin_fed && self.runs_its_input(&cmd.words) {
+            return Verdict::new(
+                SafetyClass::Destructive,
+                format!(
+                    "`{}` runs commands from a file or here-document, which cannot be checked",
+                    prog(&cmd.words)
+                ),
             );
         }
         let mut verdict = if cmd.dynamic_program {
@@ -454,6 +538,9 @@ impl Classifier {
                     v = iv;
                 }
             }
+            return v;
+        }
+        if let Some(v) = self.special(p, args, place, depth) {
             return v;
         }
         if self.wrappers.contains(p) {
@@ -527,6 +614,138 @@ impl Classifier {
             }
         }
         verdict
+    }
+
+    /// Programs whose danger lies in how their arguments are read: checked in code.
+    fn special(&self, p: &str, args: &[String], place: Place<'_>, depth: usize) -> Option<Verdict> {
+        let script_after = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .and_then(|i| args.get(i + 1))
+                .map(String::as_str)
+        };
+        let as_script = |what: &str, script: &str| {
+            let v = self.script(script, place, depth + 1);
+            Verdict::new(v.class, format!("{what}: {}", v.reason))
+        };
+        let destructive = |why: String| Some(Verdict::new(SafetyClass::Destructive, why));
+        match p {
+            // `env -S 'cmd args'` splits a string into the command.
+            "env" => {
+                let split = args.iter().enumerate().find_map(|(i, a)| {
+                    if a == "-S" || a == "--split-string" {
+                        args.get(i + 1).cloned()
+                    } else {
+                        a.strip_prefix("--split-string=")
+                            .or_else(|| a.strip_prefix("-S"))
+                            .filter(|v| !v.is_empty())
+                            .map(String::from)
+                    }
+                })?;
+                let rest = args.iter().skip_while(|a| !a.contains(&split)).skip(1);
+                let line = std::iter::once(split.clone())
+                    .chain(rest.cloned())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Some(as_script("`env -S`", &line))
+            }
+            "watch" => {
+                let inner = self.inner_command(p, args)?;
+                Some(as_script("`watch` runs", &inner.join(" ")))
+            }
+            "flock" | "script" | "sg" => script_after("-c")
+                .or_else(|| script_after("--command"))
+                .map(|s| as_script(&format!("`{p} -c`"), s)),
+            "trap" => args.first().map(|s| as_script("`trap`", s)),
+            "hash" if args.iter().any(|a| a == "-p") => destructive(
+                "`hash -p` makes a command name run another program".into(),
+            ),
+            // Builtins that evaluate array subscripts or strings: a substitution inside runs.
+            "let" | "declare" | "typeset" | "local" | "export" | "readonly" | "printf"
+            | "read" | "unset" | "test" | "[" | "[["
+                if args.iter().any(|a| a.contains("$(") || a.contains('`')) =>
+            {
+                destructive(format!("`{p}` would run a command substitution in its arguments"))
+            }
+            "npx" | "bunx" => destructive(format!(
+                "`{p}` downloads and runs a package, which cannot be checked"
+            )),
+            "pnpm" | "yarn" if args.first().is_some_and(|a| a == "dlx") => destructive(format!(
+                "`{p} dlx` downloads and runs a package, which cannot be checked"
+            )),
+            p if INTERPRETERS.iter().any(|i| p.starts_with(i))
+                && args.iter().any(|a| matches!(a.as_str(), "-c" | "-e" | "-E")) =>
+            {
+                destructive(format!("`{p}` runs inline code, which cannot be checked"))
+            }
+            p if INTERPRETERS.iter().any(|i| p.starts_with(i))
+                && args.windows(2).any(|w| w[0] == "-m" && w[1] == "twine") =>
+            {
+                destructive("`twine` publishes a package for everyone".into())
+            }
+            "sed" if sed_runs_or_writes(args) => destructive(
+                "the `sed` script runs commands or writes files (`e`, `w`), which cannot be checked"
+                    .into(),
+            ),
+            "awk" | "gawk" | "mawk" | "nawk" if awk_runs_or_writes(args) => destructive(
+                "the awk program runs commands or writes files, which cannot be checked".into(),
+            ),
+            "tar" if args.iter().any(|a| {
+                a.starts_with("--checkpoint-action")
+                    || a.starts_with("--to-command")
+                    || a.starts_with("--use-compress-program")
+                    || a.starts_with("--info-script")
+                    || a.starts_with("--new-volume-script")
+                    || a == "-I"
+                    || a == "-F"
+            }) =>
+            {
+                destructive("`tar` is told to run a command".into())
+            }
+            "tar" => {
+                let dir = script_after("-C").or_else(|| script_after("--directory"))?;
+                match path_class(dir, place) {
+                    Some(c) if c > SafetyClass::WritesInProject => Some(Verdict::new(
+                        c,
+                        format!("`tar` works in `{dir}`, outside the project"),
+                    )),
+                    _ => None,
+                }
+            }
+            // `uniq IN OUT`, `xxd [-r] IN OUT`: a second file name is written.
+            "uniq" | "xxd" => {
+                let plain: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+                let out = plain.get(1)?;
+                path_class(out, place).map(|c| {
+                    Verdict::new(c, format!("`{p}` writes its output to `{out}`"))
+                })
+            }
+            "zip" if args.iter().any(|a| a == "-TT" || a.starts_with("--unzip-command")) => {
+                destructive("`zip` is told to run a command".into())
+            }
+            "rsync" if args.iter().any(|a| a == "-e" || a.starts_with("--rsh")) => destructive(
+                "`rsync -e` runs a command of your choosing as its transport".into(),
+            ),
+            "git" if args.iter().any(|a| a == "-c" || a.starts_with("--config-env")) => destructive(
+                "`git -c` sets configuration for this command, which can make it run commands"
+                    .into(),
+            ),
+            "docker" | "podman"
+                if args.iter().any(|a| {
+                    a == "--privileged"
+                        || a.starts_with("-v/:")
+                        || a.starts_with("--volume=/:")
+                        || a.starts_with("/:")
+                        || a == "--pid=host"
+                }) =>
+            {
+                Some(Verdict::new(
+                    SafetyClass::Privileged,
+                    format!("`{p}` given the host's root or privileges is as good as root"),
+                ))
+            }
+            _ => None,
+        }
     }
 
     fn by_rules(&self, p: &str, args: &[String], place: Place<'_>) -> Verdict {
@@ -636,9 +855,18 @@ fn writes(p: &str, args: &[String], rule: &Rule, place: Place<'_>) -> Verdict {
             plain.push(a);
         }
     }
-    let targets: Vec<&str> = match rule.target {
-        Target::All => plain,
-        Target::Last => plain.last().copied().into_iter().collect(),
+    // `cp -t DIR`, `--target-directory=DIR`: the destination comes first.
+    let target_dir = args.iter().enumerate().find_map(|(i, a)| {
+        if a == "-t" || a == "--target-directory" {
+            args.get(i + 1).map(String::as_str)
+        } else {
+            a.strip_prefix("--target-directory=")
+        }
+    });
+    let targets: Vec<&str> = match (rule.target, target_dir) {
+        (Target::Last, Some(dir)) => vec![dir],
+        (Target::All, _) => plain,
+        (Target::Last, None) => plain.last().copied().into_iter().collect(),
     };
     let mut v = Verdict::new(SafetyClass::WritesInProject, format!("`{p}` {}", rule.why));
     for t in targets {
@@ -721,12 +949,30 @@ fn subcommand(args: &[String]) -> Option<&str> {
         // Options of the program itself that take a value: `git -C dir`, `docker -H host`.
         if matches!(
             a.as_str(),
-            "-C" | "-c" | "-H" | "--context" | "--namespace" | "-n" | "--git-dir" | "--work-tree"
+            "-C" | "-c"
+                | "-H"
+                | "--host"
+                | "--context"
+                | "--kube-context"
+                | "--kubeconfig"
+                | "--namespace"
+                | "-n"
+                | "--git-dir"
+                | "--work-tree"
+                | "--manifest-path"
+                | "-w"
+                | "--workspace"
+                | "--log-level"
+                | "--config"
+                | "-p"
+                | "--profile"
+                | "--region"
         ) {
             skip_value = true;
             continue;
         }
-        if a.starts_with('-') {
+        // `cargo +nightly test`: a toolchain, not the subcommand.
+        if a.starts_with('-') || a.starts_with('+') {
             continue;
         }
         return Some(a.as_str());
@@ -746,7 +992,86 @@ fn shell_script(args: &[String]) -> Option<&str> {
     let i = args
         .iter()
         .position(|a| is_short_cluster(a) && a[1..].contains('c'))?;
-    args.get(i + 1).map(String::as_str)
+    let next = args.get(i + 1)?;
+    if next == "--" {
+        return args.get(i + 2).map(String::as_str);
+    }
+    Some(next.as_str())
+}
+
+/// Whether a sed script runs commands (`e`, the `e` flag of `s`) or writes files (`w`, `W`,
+/// the `w` flag), or comes from a file (`-f`), which cannot be checked.
+fn sed_runs_or_writes(args: &[String]) -> bool {
+    let mut scripts: Vec<&str> = Vec::new();
+    let mut it = args.iter().peekable();
+    let mut explicit = false;
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-f" | "--file" => return true,
+            s if s.starts_with("--file=") => return true,
+            "-e" | "--expression" => {
+                explicit = true;
+                if let Some(s) = it.next() {
+                    scripts.push(s);
+                }
+            }
+            s if s.starts_with("--expression=") => {
+                explicit = true;
+                scripts.push(&s["--expression=".len()..]);
+            }
+            s if !s.starts_with('-') && !explicit && scripts.is_empty() => scripts.push(s),
+            _ => {}
+        }
+    }
+    scripts.iter().any(|s| sed_script_is_dangerous(s))
+}
+
+fn sed_script_is_dangerous(script: &str) -> bool {
+    for cmd in script.split(['\n', ';']) {
+        // Drop an address (`1`, `$`, `/re/`, `1,5`) and `!` before the command letter.
+        let c = cmd.trim_start();
+        let c = c.trim_start_matches(|ch: char| {
+            ch.is_ascii_digit() || matches!(ch, '$' | ',' | '!' | ' ')
+        });
+        let c = if let Some(rest) = c.strip_prefix('/') {
+            rest.split_once('/')
+                .map_or("", |(_, after)| after)
+                .trim_start()
+        } else {
+            c
+        };
+        let mut chars = c.chars();
+        match chars.next() {
+            Some('e') | Some('w') | Some('W') => return true,
+            Some('s') => {
+                let Some(delim) = chars.next() else { continue };
+                let body: String = chars.collect();
+                let parts: Vec<&str> = body.split(delim).collect();
+                if let Some(flags) = parts.get(2)
+                    && flags.chars().any(|f| f == 'e' || f == 'w')
+                {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether an awk program runs commands or writes files: `system(...)`, `print ... | cmd`,
+/// `cmd | getline`, `print ... > file`, or a program from a file (`-f`).
+fn awk_runs_or_writes(args: &[String]) -> bool {
+    static PRINT_TO: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"printf?\b[^;{}]*(>|\|)"#).ok());
+    if args.iter().any(|a| a == "-f" || a.starts_with("--file")) {
+        return true;
+    }
+    args.iter().any(|a| {
+        a.contains("system")
+            || a.contains("getline")
+            || PRINT_TO.as_ref().is_some_and(|re| re.is_match(a))
+    })
 }
 
 /// The commands of every `-exec CMD ... ;` (or `+`, `-execdir`, `-ok`) of a `find`.

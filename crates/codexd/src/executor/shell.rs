@@ -11,8 +11,13 @@ pub struct Simple {
     pub words: Vec<String>,
     /// Files written through redirections (`>`, `>>`, `&>`, `2>`...).
     pub writes: Vec<String>,
-    /// Whether the first word came from an expansion (`$cmd`, `$(...)`): unknowable.
+    /// Whether the first word came from an expansion (`$cmd`, `$(...)`, a glob, a brace
+    /// list): unknowable.
     pub dynamic_program: bool,
+    /// Leading `NAME=value` assignments, by name (`GIT_SSH_COMMAND=... git fetch`).
+    pub assignments: Vec<String>,
+    /// Standard input comes from a file, here-document or here-string (`sh <<< '...'`).
+    pub stdin_fed: bool,
 }
 
 /// Commands joined by `|`, in order.
@@ -35,7 +40,7 @@ const MAX_DEPTH: usize = 8;
 
 /// Keywords that start or continue a compound command; the word after them starts a command.
 const KEYWORDS: &[&str] = &[
-    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}", "time",
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "function", "coproc",
 ];
 
 /// Parse a one-line (or few-line) script.
@@ -60,6 +65,8 @@ fn parse_depth(script: &str, depth: usize) -> Result<Script, Unreadable> {
         word: String::new(),
         in_word: false,
         word_dynamic: false,
+        word_quoted: false,
+        word_glob: false,
         pending_redirect: None,
     };
     p.run()?;
@@ -82,6 +89,10 @@ struct Parser {
     word: String,
     in_word: bool,
     word_dynamic: bool,
+    /// Some of the word was quoted (so `{` is a literal, not a group).
+    word_quoted: bool,
+    /// An unquoted `*`, `?`, `[` or `{`: the word is expanded by the shell.
+    word_glob: bool,
     pending_redirect: Option<Redirect>,
 }
 
@@ -95,6 +106,7 @@ impl Parser {
             match c {
                 '\'' => {
                     self.in_word = true;
+                    self.word_quoted = true;
                     self.i += 1;
                     loop {
                         match self.peek(0) {
@@ -112,6 +124,7 @@ impl Parser {
                 }
                 '"' => {
                     self.in_word = true;
+                    self.word_quoted = true;
                     self.i += 1;
                     loop {
                         match self.peek(0) {
@@ -143,6 +156,7 @@ impl Parser {
                 }
                 '\\' => {
                     self.in_word = true;
+                    self.word_quoted = true;
                     if let Some(n) = self.peek(1)
                         && n != '\n'
                     {
@@ -235,6 +249,9 @@ impl Parser {
                     if c == '$' {
                         self.mark_dynamic();
                     }
+                    if matches!(c, '*' | '?' | '[' | '{') {
+                        self.word_glob = true;
+                    }
                     self.in_word = true;
                     self.word.push(c);
                     self.i += 1;
@@ -260,6 +277,10 @@ impl Parser {
                 self.i += 1;
             }
             Redirect::Write
+        } else if self.peek(0) == Some('>') {
+            // `<>`: opened for reading and writing.
+            self.i += 1;
+            Redirect::Write
         } else {
             // `<<<` here-string, `<<` here-document, `<>`: reading (a here-document's body is
             // not on this line; its delimiter word is skipped like a file name).
@@ -269,15 +290,24 @@ impl Parser {
             Redirect::Read
         };
         if self.peek(0) == Some('&') {
-            // `>&2`, `2>&1`, `<&-`: duplicating a descriptor, not a file.
             self.i += 1;
-            while self
+            // `>&2`, `2>&1`, `<&-`: duplicating a descriptor, not a file. `>& file` (bash)
+            // writes the file.
+            if self
                 .peek(0)
                 .is_some_and(|ch| ch.is_ascii_digit() || ch == '-')
             {
-                self.i += 1;
+                while self
+                    .peek(0)
+                    .is_some_and(|ch| ch.is_ascii_digit() || ch == '-')
+                {
+                    self.i += 1;
+                }
+                return Ok(());
             }
-            return Ok(());
+        }
+        if kind == Redirect::Read {
+            self.cmd.stdin_fed = true;
         }
         self.pending_redirect = Some(kind);
         Ok(())
@@ -289,19 +319,34 @@ impl Parser {
         }
         let word = std::mem::take(&mut self.word);
         let dynamic = std::mem::take(&mut self.word_dynamic);
+        let quoted = std::mem::take(&mut self.word_quoted);
+        let glob = std::mem::take(&mut self.word_glob);
         self.in_word = false;
         match self.pending_redirect.take() {
             Some(Redirect::Write) => self.cmd.writes.push(word),
             Some(Redirect::Read) => {}
             None => {
+                // `{ ...; }` groups: the braces are delimiters, not words.
+                if !quoted && (word == "{" || word == "}") {
+                    let cmd = std::mem::take(&mut self.cmd);
+                    if !cmd.words.is_empty() || !cmd.writes.is_empty() {
+                        self.pipeline.push(cmd);
+                    }
+                    return;
+                }
                 let starts = self.cmd.words.is_empty();
                 if starts && is_assignment(&word) {
+                    if let Some((name, _)) = word.split_once('=') {
+                        self.cmd.assignments.push(name.to_string());
+                    }
                     return;
                 }
                 if starts && KEYWORDS.contains(&word.as_str()) {
                     return;
                 }
-                if starts && dynamic {
+                // A program named by an expansion or a glob (`/???/r? -rf`, `{rm,-rf,x}`)
+                // cannot be known before the shell runs.
+                if starts && (dynamic || (glob && word != "[" && word != "[[")) {
                     self.cmd.dynamic_program = true;
                 }
                 self.cmd.words.push(word);
