@@ -743,7 +743,14 @@ fn unattended_runs_hold_approvals_until_approved_denied_or_expired() {
         .ok();
     eventually("the second approval is held", || pending(&h).len() == 1);
     let id = pending(&h)[0]["id"].as_u64().unwrap().to_string();
-    h.codex(&["deny", &id]).ok();
+    // The listing shows every command in full, and answering names what is answered.
+    let listed = h.codex(&["approvals"]).ok().stdout;
+    assert!(listed.contains("touch denied.txt"), "{listed}");
+    let denied = h.codex(&["deny", &id]).ok().stdout;
+    assert!(
+        denied.contains("denying approval") && denied.contains("touch denied.txt"),
+        "{denied}"
+    );
     assert!(pending(&h).is_empty());
     let unknown = h.codex(&["approve", "999"]).code(2);
     assert!(

@@ -2,7 +2,6 @@
 
 use chrono::Utc;
 use codex_proto::methods::{ApprovalAnswer, Approvals, ApprovalsParams};
-use comfy_table::Cell;
 
 use super::Out;
 use crate::error::CliError;
@@ -12,6 +11,21 @@ use crate::session::Target;
 /// Answer one approval if asked, then list what is still held.
 pub fn run(target: &Target, out: Out, answer: Option<(u64, bool)>) -> Result<u8, CliError> {
     let (mut client, _) = target.connect()?;
+    if let Some((id, approved)) = answer {
+        // Say exactly what is being answered, before answering.
+        let before = client.call::<Approvals>(&ApprovalsParams::default())?;
+        if let Some(p) = before.pending.iter().find(|p| p.id == id)
+            && !out.json
+        {
+            println!(
+                "{} approval {id} ({}): {}\n  why: {}",
+                if approved { "giving" } else { "denying" },
+                p.class,
+                p.command,
+                p.reason
+            );
+        }
+    }
     let r = client.call::<Approvals>(&ApprovalsParams {
         answer: answer.map(|(id, approved)| ApprovalAnswer { id, approved }),
     })?;
@@ -34,19 +48,20 @@ pub fn run(target: &Target, out: Out, answer: Option<(u64, bool)>) -> Result<u8,
         println!("no approvals waiting");
         return Ok(0);
     }
-    let mut t = render::table(&["ID", "CLASS", "COMMAND", "WHY ASKED", "EXPIRES IN"], &[0]);
     let now = Utc::now();
+    // Every command in full: an approval is given to exactly what is shown.
     for p in &r.pending {
         let left = (p.expires - now).num_seconds().max(0) as u64;
-        t.add_row(vec![
-            Cell::new(p.id),
-            Cell::new(p.class.to_string()),
-            Cell::new(render::truncate(&p.command, 50)),
-            Cell::new(&p.why_asked),
-            Cell::new(render::uptime(left)),
-        ]);
+        println!(
+            "{}  {} (asked because {}; expires in {})\n    {}\n    why: {}",
+            p.id,
+            p.class,
+            p.why_asked,
+            render::uptime(left),
+            p.command,
+            p.reason
+        );
     }
-    render::print_table(&t);
     println!("\n`codex approve ID` lets it run, `codex deny ID` stops it");
     Ok(0)
 }

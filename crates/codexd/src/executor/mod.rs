@@ -373,7 +373,7 @@ impl Actor {
                     "no pending approval {id}: see `codex approvals` (it may have expired)"
                 ))
             })?;
-            let _ = held.reply.send(approved);
+            let _ = held.reply.send(Some(approved));
         }
         Ok(pending.views())
     }
@@ -459,20 +459,35 @@ impl Actor {
                         })))
                         .await
                         .is_ok();
-                    // A client that went away without answering said no.
-                    let approved = asked
-                        && tokio::select! {
-                            a = rx => a.unwrap_or(false),
-                            _ = cancel.cancelled() => false,
-                        };
-                    approvals.push(answer(approved, "prompt"));
-                    if !approved {
-                        let _ = reply.send(Err(ExecError::Refused(Refusal {
-                            class: verdict.class,
-                            reason: format!("you said no to `{command}` ({})", verdict.reason),
-                            command,
-                        })));
-                        return;
+                    // No answer (Ctrl-C, the client gone) is not a "no" to learn from: the
+                    // step just does not run.
+                    let answered = if asked {
+                        tokio::select! {
+                            a = rx => a.ok().flatten(),
+                            _ = cancel.cancelled() => None,
+                        }
+                    } else {
+                        None
+                    };
+                    match answered {
+                        Some(true) => approvals.push(answer(true, "prompt")),
+                        Some(false) => {
+                            answer(false, "prompt");
+                            let _ = reply.send(Err(ExecError::Refused(Refusal {
+                                class: verdict.class,
+                                reason: format!("you said no to `{command}` ({})", verdict.reason),
+                                command,
+                            })));
+                            return;
+                        }
+                        None => {
+                            let _ = reply.send(Err(ExecError::Refused(Refusal {
+                                class: verdict.class,
+                                reason: format!("`{command}` was not run: the question went unanswered"),
+                                command,
+                            })));
+                            return;
+                        }
                     }
                 }
                 policy::Decision::Denied(why) => {
@@ -499,22 +514,30 @@ impl Actor {
                     };
                     info!(approval = id, command = %command, "held for approval (nobody attached)");
                     let wait = (expires - Utc::now()).to_std().unwrap_or_default();
-                    let approved = tokio::select! {
-                        a = rx => a.unwrap_or(false),
-                        _ = cancel.cancelled() => false,
-                        _ = tokio::time::sleep(wait) => false,
+                    let answered = tokio::select! {
+                        a = rx => a.ok().flatten(),
+                        _ = cancel.cancelled() => None,
+                        _ = tokio::time::sleep(wait) => None,
                     };
                     if let Ok(mut p) = pending.lock() {
                         p.held.remove(&id);
                     }
-                    approvals.push(answer(approved, "codex approve"));
-                    if !approved {
-                        let _ = reply.send(Err(ExecError::Refused(Refusal {
-                            class: verdict.class,
-                            reason: format!("approval {id} for `{command}` was denied or expired"),
-                            command,
-                        })));
-                        return;
+                    match answered {
+                        Some(true) => approvals.push(answer(true, "codex approve")),
+                        other => {
+                            // A "no" is learned as one; an expiry like a held-back command.
+                            if other == Some(false) {
+                                answer(false, "codex approve");
+                            } else if !cancel.is_cancelled() {
+                                answer(false, "expired");
+                            }
+                            let _ = reply.send(Err(ExecError::Refused(Refusal {
+                                class: verdict.class,
+                                reason: format!("approval {id} for `{command}` was denied or expired"),
+                                command,
+                            })));
+                            return;
+                        }
                     }
                 }
                 policy::Decision::Ask(why_asked) => {
@@ -612,7 +635,8 @@ struct Held {
     why_asked: String,
     created: chrono::DateTime<Utc>,
     expires: chrono::DateTime<Utc>,
-    reply: oneshot::Sender<bool>,
+    /// `Some` for an answer, `None` when it expired.
+    reply: oneshot::Sender<Option<bool>>,
 }
 
 /// Held approvals, shared by the actor (answers) and the run tasks (which wait on them).
@@ -624,6 +648,11 @@ struct Pending {
 
 impl Pending {
     fn hold(&mut self, h: Held) -> (u64, chrono::DateTime<Utc>) {
+        if self.next == 0 {
+            // Ids start somewhere new at each daemon start, so an id from an old listing does
+            // not approve a different command held after a restart.
+            self.next = (Utc::now().timestamp().unsigned_abs() % 90_000 + 10_000) * 10;
+        }
         self.next += 1;
         let expires = h.expires;
         self.held.insert(self.next, h);
@@ -639,7 +668,7 @@ impl Pending {
             .collect();
         for id in gone {
             if let Some(h) = self.held.remove(&id) {
-                let _ = h.reply.send(false);
+                let _ = h.reply.send(None);
             }
         }
     }
@@ -671,8 +700,8 @@ pub struct ApprovalAsk {
     pub reason: String,
     /// Why it is asked.
     pub why_asked: String,
-    /// The answer.
-    pub reply: oneshot::Sender<bool>,
+    /// The answer; `None` when nobody answered.
+    pub reply: oneshot::Sender<Option<bool>>,
 }
 
 fn draft_of(req: &RunRequest) -> Draft {

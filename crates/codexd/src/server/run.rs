@@ -122,9 +122,9 @@ async fn forward(chan: &Channel, run_id: &mut RunId, update: Update, cancel: &Ca
     }
 }
 
-/// Send `approval/request` and wait for the client's answer; no answer (client gone, run
-/// cancelled, a malformed reply) is a no.
-async fn ask_client(chan: &Channel, ask: &ApprovalAsk, cancel: &CancellationToken) -> bool {
+/// Send `approval/request` and wait for the client's answer; `None` when there is none
+/// (client gone, run cancelled); a malformed reply is a no.
+async fn ask_client(chan: &Channel, ask: &ApprovalAsk, cancel: &CancellationToken) -> Option<bool> {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let id = format!("approval-{}", NEXT.fetch_add(1, Ordering::Relaxed));
     let params = ApprovalRequestParams {
@@ -134,7 +134,7 @@ async fn ask_client(chan: &Channel, ask: &ApprovalAsk, cancel: &CancellationToke
         why_asked: ask.why_asked.clone(),
     };
     let Ok(params) = serde_json::to_value(&params) else {
-        return false;
+        return Some(false);
     };
     let (tx, rx) = oneshot::channel();
     if let Ok(mut waiting) = chan.asked.lock() {
@@ -152,10 +152,13 @@ async fn ask_client(chan: &Channel, ask: &ApprovalAsk, cancel: &CancellationToke
     if let Ok(mut waiting) = chan.asked.lock() {
         waiting.remove(&id);
     }
-    answer
-        .and_then(|r| r.result)
-        .and_then(|v| serde_json::from_value::<ApprovalRequestResult>(v).ok())
-        .is_some_and(|a| a.approved)
+    let response = answer?;
+    Some(
+        response
+            .result
+            .and_then(|v| serde_json::from_value::<ApprovalRequestResult>(v).ok())
+            .is_some_and(|a| a.approved),
+    )
 }
 
 fn notification<N: Notification>(p: &N::Params) -> Option<Request> {
