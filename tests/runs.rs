@@ -638,22 +638,24 @@ fn a_step_past_its_tools_timeout_is_stopped_and_recorded() {
 #[test]
 fn landlock_keeps_writes_in_project_steps_inside_the_project() {
     use std::os::unix::fs::PermissionsExt;
-    let outside_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "landlock-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&outside_dir).unwrap();
-    let script = |h: &Home, name: &str| {
-        let proj = h.dir.path().join(name);
+    // Each home gets its own temp folder (TMPDIR), so "outside" is a sibling folder that is
+    // neither the project nor the temp folder, wherever the tests run.
+    let sandboxed = |config: &str| {
+        let h = Home::new().with_config(config);
+        let tmp = h.dir.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let tmp = tmp.display().to_string();
+        h.with_env("TMPDIR", &tmp)
+    };
+    let script = |h: &Home| {
+        let proj = h.dir.path().join("proj");
+        let outside = h.dir.path().join("outside");
         std::fs::create_dir_all(&proj).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(proj.join("Makefile"), "all:\n").unwrap();
         let body = format!(
-            "#!/bin/sh\ntouch inside\ntouch {}/{name}\n",
-            outside_dir.display()
+            "#!/bin/sh\ntouch inside\ntouch {}/escaped\n",
+            outside.display()
         );
         std::fs::write(proj.join("escape.sh"), body).unwrap();
         std::fs::set_permissions(
@@ -661,18 +663,18 @@ fn landlock_keeps_writes_in_project_steps_inside_the_project() {
             std::fs::Permissions::from_mode(0o755),
         )
         .unwrap();
-        proj
+        (proj, outside)
     };
     // Without the sandbox the script writes where it likes (the control).
-    let plain = Home::new();
+    let plain = sandboxed("safety:\n  sandbox: none\n");
     let _d = plain.start();
-    let proj = script(&plain, "plain");
+    let (proj, outside) = script(&plain);
     plain.codex_in(&proj, &["run", "--", "./escape.sh"]).ok();
-    assert!(outside_dir.join("plain").exists());
+    assert!(outside.join("escaped").exists());
 
-    let h = Home::new().with_config("safety:\n  sandbox: landlock\n");
+    let h = sandboxed("safety:\n  sandbox: landlock\n");
     let _d = h.start();
-    let proj = script(&h, "boxed");
+    let (proj, outside) = script(&h);
     let out = h.codex_in(&proj, &["run", "--", "./escape.sh"]);
     assert!(proj.join("inside").exists(), "{}", out.stderr);
     if out.stderr.contains("NOT in effect") {
@@ -684,14 +686,13 @@ fn landlock_keeps_writes_in_project_steps_inside_the_project() {
     }
     assert_ne!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        !outside_dir.join("boxed").exists(),
+        !outside.join("escaped").exists(),
         "the sandbox let a write out"
     );
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
     // The episode records the step as the user gave it, not the sandbox wrapper.
     let runs = history(&h);
     assert_eq!(runs[0]["goal"], "./escape.sh");
-    let _ = std::fs::remove_dir_all(&outside_dir);
 }
 
 fn pending(h: &Home) -> Vec<Value> {

@@ -79,6 +79,12 @@ impl Home {
         self
     }
 
+    /// Set an environment variable for both codex and codexd.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
     /// A file below CODEX_HOME.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.home.join(rel)

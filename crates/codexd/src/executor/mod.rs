@@ -565,12 +565,8 @@ impl Actor {
             {
                 let project = crate::context::project::detect(&spec.cwd);
                 let root = project.map_or_else(|| spec.cwd.clone(), |p| p.root);
-                let writable = [
-                    root,
-                    std::env::temp_dir(),
-                    "/tmp".into(),
-                    "/var/tmp".into(),
-                ];
+                // The project and the temp folder ($TMPDIR, else /tmp).
+                let writable = [root, std::env::temp_dir()];
                 spec.argv = sandbox::wrap(exe, &writable, &spec.argv);
             }
             let run_id = RunId(next_run_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));

@@ -1,5 +1,5 @@
 //! Landlock for writes-in-project steps: the step runs through `codexd __sandbox`, which
-//! restricts itself so that only the project root and the temp folders (and /dev/null) can be
+//! restricts itself so that only the project root and the temp folder (and /dev/null) can be
 //! written, then execs the command. Landlock is inherited across exec and cannot be lifted.
 //! Re-executing ourselves keeps this free of `unsafe` (no hook between fork and exec).
 
