@@ -497,17 +497,7 @@ async fn rules(ctx: &Ctx, p: RulesParams) -> Result<RulesResult, ErrorObject> {
 
 async fn run_detach(ctx: &Ctx, p: RunParams) -> Result<RunDetachResult, ErrorObject> {
     let command = crate::episode::command_line(&p.argv);
-    let req = crate::executor::RunRequest {
-        spec: crate::executor::Spec {
-            argv: p.argv,
-            cwd: p.cwd,
-            env: p.env,
-        },
-        goal: p.goal,
-        yes: p.yes,
-        interactive: false,
-        unattended: true,
-    };
+    let req = super::run::request(p, true);
     // Refusals that need nobody (a deny rule, a disliked plan, bad input) come back now.
     let check = ctx
         .executor

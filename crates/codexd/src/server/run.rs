@@ -26,6 +26,21 @@ pub const METHOD: &str = Run::NAME;
 /// Updates buffered between the executor and this connection's writer.
 const UPDATE_QUEUE: usize = 64;
 
+/// The executor's request for `run` params; `unattended` when nobody is attached.
+pub fn request(p: RunParams, unattended: bool) -> RunRequest {
+    RunRequest {
+        spec: Spec {
+            argv: p.argv,
+            cwd: p.cwd,
+            env: p.env,
+        },
+        goal: p.goal,
+        yes: p.yes,
+        interactive: p.interactive && !unattended,
+        unattended,
+    }
+}
+
 /// Where a run talks to its client: the writer, and the answers to questions it asks.
 pub struct Channel {
     /// The connection's writer.
@@ -59,17 +74,7 @@ async fn execute(
     chan: &Channel,
     cancel: CancellationToken,
 ) -> Result<Value, ErrorObject> {
-    let req = RunRequest {
-        spec: Spec {
-            argv: p.argv,
-            cwd: p.cwd,
-            env: p.env,
-        },
-        goal: p.goal,
-        yes: p.yes,
-        interactive: p.interactive,
-        unattended: false,
-    };
+    let req = request(p, false);
     let (tx, mut updates) = mpsc::channel(UPDATE_QUEUE);
     let run = ctx.executor.run(req, tx, cancel.clone());
     tokio::pin!(run);
