@@ -57,6 +57,8 @@ pub enum Command {
     Import(ImportCommand),
     /// Write the learning dataset to stdout as JSONL for fine-tuning trainers.
     Export(ExportArgs),
+    /// Show the plans for a goal in this project, best first, each with why; runs nothing.
+    Plan(PlanArgs),
     /// List or change your allow/ask/deny rules (globs over the command line).
     Rules(RulesArgs),
     /// Approvals held for runs with nobody attached (`codex run --detach`).
@@ -134,9 +136,26 @@ pub struct RunArgs {
     /// What you want done, in your words; codex learns which command you prefer for it.
     #[arg(long, short = 'g', value_name = "TEXT")]
     pub goal: Option<String>,
-    /// The command and its arguments, after `--`.
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// Run the Nth plan of a goal instead of the first (see `codex plan`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3))]
+    pub pick: Option<u32>,
+    /// A goal in words ("run the tests"): codex plans the command for this project.
+    #[arg(
+        value_name = "GOAL",
+        required_unless_present = "argv",
+        conflicts_with = "argv"
+    )]
+    pub task: Option<String>,
+    /// Or the command and its arguments, after `--`.
+    #[arg(last = true, value_name = "CMD")]
     pub argv: Vec<String>,
+}
+
+/// `codex plan GOAL`
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// What you want done, in words.
+    pub goal: String,
 }
 
 /// `codex rate ...`

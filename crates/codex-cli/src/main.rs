@@ -54,6 +54,7 @@ fn main() -> ExitCode {
             }
             Command::Export(args) => commands::export::run(&target, out, args),
             Command::Rules(args) => commands::rules::run(&target, out, args),
+            Command::Plan(args) => commands::plan::show(&target, out, &args.goal),
             Command::Approvals => commands::approvals::run(&target, out, None),
             Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),
             Command::Deny { id } => commands::approvals::run(&target, out, Some((id, false))),

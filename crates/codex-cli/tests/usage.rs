@@ -26,11 +26,15 @@ fn bad_scores_are_usage_errors() {
 }
 
 #[test]
-fn run_needs_a_command_after_double_dash() {
+fn run_needs_a_goal_or_a_command_not_both() {
     let d = tempfile::tempdir().unwrap();
     codex(&d).args(["--no-autostart", "run"]).assert().code(2);
     codex(&d)
-        .args(["--no-autostart", "run", "ls"])
+        .args(["--no-autostart", "run", "run the tests", "--", "ls"])
+        .assert()
+        .code(2);
+    codex(&d)
+        .args(["--no-autostart", "run", "two", "words"])
         .assert()
         .code(2);
 }

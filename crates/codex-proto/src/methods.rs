@@ -340,6 +340,66 @@ impl Method for Approvals {
     type Result = ApprovalsResult;
 }
 
+/// `plan`: a goal in words becomes ranked plans for the project in `cwd`; runs nothing.
+pub struct Plan;
+
+/// Params of [`Plan`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanParams {
+    /// What the user wants done.
+    pub goal: String,
+    /// Where (absolute).
+    pub cwd: PathBuf,
+}
+
+/// Result of [`Plan`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanResult {
+    /// The goal as given.
+    pub goal: String,
+    /// The task it maps to (`test`, `build`, ...), if any.
+    pub task: Option<String>,
+    /// The project root, if any.
+    pub project: Option<String>,
+    /// Best first: the plan, then up to two alternatives.
+    pub plans: Vec<PlannedCommand>,
+    /// When there is no plan: why, what codex does know, and how to teach it.
+    pub unknown: Option<String>,
+}
+
+/// One plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedCommand {
+    /// Its command line.
+    pub command: String,
+    /// Its steps, each with why.
+    pub steps: Vec<PlanStep>,
+    /// The ranking score (learned preference plus project fit).
+    pub score: f64,
+    /// How likely it is to satisfy you, 0..1 (the learned posterior mean; 0.5 when unseen).
+    pub confidence: f64,
+    /// How well it matches what you have shown you like, 0..1.
+    pub alignment: f64,
+    /// The evidence behind the score, in words.
+    pub evidence: String,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanStep {
+    /// The command.
+    pub argv: Vec<String>,
+    /// Why this step, in one line.
+    pub rationale: String,
+}
+
+impl Method for Plan {
+    const NAME: &'static str = "plan";
+    type Params = PlanParams;
+    type Result = PlanResult;
+}
+
 /// `run/check`: what `run` would do with a command, without running it (`codex run --dry-run`).
 pub struct RunCheck;
 

@@ -109,6 +109,7 @@ impl Daemon {
                 socket: socket_path.clone(),
                 config: loaded.path.clone(),
                 tracking: config.interaction_tracking_enabled,
+                personalized_planning: config.personalized_planning_enabled,
             },
             learning: learning.handle,
             feedback: feedback.handle,

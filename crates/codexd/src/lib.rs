@@ -10,7 +10,8 @@
 //! - [`store`] — durable files (atomic snapshots, journals, JSONL, the instance lock).
 //! - [`bus`] — the broadcast of facts (`RunFinished`, `Rated`) the learning parts subscribe to.
 //! - [`episode`] — the record of one finished run, and how a run is named before it runs.
-//! - [`context`] — project detection (the context builder grows here).
+//! - [`context`] — project detection and the commands a project offers.
+//! - [`planner`] — goals in words become ranked, explained plans.
 //! - [`config`] — `personalized_learning.yaml`, validated on load.
 //! - [`telemetry`] — logs.
 //!
@@ -25,6 +26,7 @@ pub mod episode;
 pub mod executor;
 pub mod feedback;
 pub mod learning;
+pub mod planner;
 pub mod server;
 pub mod store;
 pub mod telemetry;

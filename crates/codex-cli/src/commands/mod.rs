@@ -6,6 +6,7 @@ pub mod export;
 pub mod forget;
 pub mod history;
 pub mod import;
+pub mod plan;
 pub mod prefs;
 pub mod rate;
 pub mod rules;

@@ -34,6 +34,27 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
     let (mut client, _) = target.connect()?;
+    let mut args = args;
+    if let Some(goal) = args.task.take() {
+        // A goal in words: plan it, show the plan, then run it like any command.
+        let plan = super::plan::fetch(&mut client, &goal, &cwd)?;
+        let pick = args.pick.unwrap_or(1) as usize;
+        let Some(chosen) = plan.plans.get(pick - 1) else {
+            return Err(CliError::Usage(match &plan.unknown {
+                Some(why) => why.clone(),
+                None => format!("there is no plan {pick} for \"{goal}\" (see `codex plan`)"),
+            }));
+        };
+        let Some(step) = chosen.steps.first() else {
+            return Err(CliError::Usage(format!("plan {pick} has no steps")));
+        };
+        eprintln!(
+            "codex: plan {pick} for \"{goal}\": {} ({}; {})",
+            chosen.command, step.rationale, chosen.evidence
+        );
+        args.argv = step.argv.clone();
+        args.goal = Some(goal);
+    }
     if args.dry_run {
         return dry_run(&mut client, out, args.argv, cwd, args.yes);
     }

@@ -1,5 +1,6 @@
-//! Context: what codex knows about where a run happens. For now, project detection
-//! ([`project`]), which the learning pipeline uses to file episodes and patterns by project.
+//! Context: what codex knows about where a run happens: the project ([`project`]) and the
+//! commands it offers ([`commands`]), read from its own files.
 //! The context builder actor (goal history, similar episodes) grows here with the planner.
 
+pub mod commands;
 pub mod project;

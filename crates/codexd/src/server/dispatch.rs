@@ -9,11 +9,11 @@ use codex_proto::methods::{
     Approvals, ApprovalsParams, ApprovalsResult, DaemonStop, DaemonStopResult, Export, ExportLines,
     ExportLinesParams, ExportParams, ExportResult, Forget, ForgetParams, ForgetResult, Hello,
     HelloParams, HelloResult, History, HistoryParams, HistoryResult, Import, ImportParams,
-    ImportResult, Method, Notification, PendingApproval, PrefsReset, PrefsResetParams,
-    PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow, PrefsShowParams,
-    PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult, RuleEntry, Rules,
-    RulesParams, RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult, RunDetach,
-    RunDetachResult, RunParams, Status, StatusResult,
+    ImportResult, Method, Notification, PendingApproval, Plan, PlanParams, PrefsReset,
+    PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow,
+    PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult,
+    RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult,
+    RunDetach, RunDetachResult, RunParams, Status, StatusResult,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
@@ -38,6 +38,7 @@ const METHODS: &[&str] = &[
     PrefsReset::NAME,
     Forget::NAME,
     RunCheck::NAME,
+    Plan::NAME,
     RunDetach::NAME,
     Approvals::NAME,
     Rules::NAME,
@@ -78,6 +79,22 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
         PrefsReset::NAME => to_value(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
         Forget::NAME => to_value(&forget(ctx, params::<Forget>(raw)?).await?),
         RunCheck::NAME => to_value(&run_check(ctx, params::<RunCheck>(raw)?).await?),
+        Plan::NAME => {
+            let p: PlanParams = params::<Plan>(raw)?;
+            if !p.cwd.is_absolute() {
+                return Err(ErrorObject::new(
+                    codes::INVALID_PARAMS,
+                    format!("working directory {} is not absolute", p.cwd.display()),
+                ));
+            }
+            let profile = ctx.feedback.profile();
+            to_value(&crate::planner::plan(
+                &p.goal,
+                &p.cwd,
+                &profile,
+                ctx.info.personalized_planning,
+            ))
+        }
         RunDetach::NAME => to_value(&run_detach(ctx, params::<RunDetach>(raw)?).await?),
         Approvals::NAME => to_value(&approvals(ctx, params::<Approvals>(raw)?).await?),
         Rules::NAME => to_value(&rules(ctx, params::<Rules>(raw)?).await?),

@@ -44,6 +44,8 @@ pub struct DaemonInfo {
     pub config: Option<PathBuf>,
     /// `interaction_tracking_enabled`.
     pub tracking: bool,
+    /// `personalized_planning_enabled`.
+    pub personalized_planning: bool,
 }
 
 /// What every connection can reach.

@@ -1,0 +1,268 @@
+//! The planner: a goal in words becomes ranked plans for this project, each with why.
+//!
+//! Goal → task (built-in keywords: test, build, lint, format, run, clean). Candidates: the
+//! commands the project offers for that task (context), and the plans the user has run for
+//! this same goal before. Ranking: the learned score of each plan for this goal (posterior
+//! mean of satisfaction, 0.5 when unseen), plus a small bonus for commands the project itself
+//! offers; with `personalized_planning_enabled: false`, the project's own order. A goal that
+//! maps to nothing says so and shows what it does know: it never invents a command.
+//! Stateless: it reads the profile snapshot and the project's files on each call.
+
+use std::path::Path;
+
+use codex_proto::methods::{PlanResult, PlanStep, PlannedCommand};
+use codex_proto::prefs::Profile;
+
+use crate::context::{commands, project};
+use crate::episode::command_line;
+use crate::learning::normalize::normalize_goal;
+
+/// Bonus for a command the project offers itself: among equally liked plans, the project's own.
+const FIT: f64 = 0.05;
+/// Plans shown: the chosen one and up to two alternatives.
+const SHOWN: usize = 3;
+
+/// Words that name each task; the first task with a matching word wins, `run` last.
+const TASK_WORDS: &[(&str, &[&str])] = &[
+    (
+        "test",
+        &["test", "tests", "testing", "spec", "specs", "unit", "check"],
+    ),
+    ("build", &["build", "compile", "package", "bundle"]),
+    (
+        "lint",
+        &["lint", "linter", "clippy", "vet", "typecheck", "warnings"],
+    ),
+    (
+        "format",
+        &["format", "fmt", "prettier", "reformat", "indent"],
+    ),
+    ("clean", &["clean", "cleanup", "tidy"]),
+    (
+        "run",
+        &["start", "serve", "launch", "dev", "run", "execute"],
+    ),
+];
+
+/// The task a goal asks for, by its words.
+pub fn task_of_goal(goal: &str) -> Option<&'static str> {
+    let words: Vec<String> = normalize_goal(goal)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    TASK_WORDS
+        .iter()
+        .find(|(_, keys)| words.iter().any(|w| keys.contains(&w.as_str())))
+        .map(|(task, _)| *task)
+}
+
+/// Plan `goal` for work in `cwd`.
+pub fn plan(goal: &str, cwd: &Path, profile: &Profile, personalized: bool) -> PlanResult {
+    let normalized = normalize_goal(goal);
+    let task = task_of_goal(goal);
+    let proj = project::detect(cwd);
+    let learned = profile.categories.iter().find(|c| c.category == normalized);
+    let mut plans: Vec<PlannedCommand> = Vec::new();
+    if let (Some(task), Some(p)) = (task, proj.as_ref()) {
+        for o in commands::offered(p).into_iter().filter(|o| o.task == task) {
+            let cmd = command_line(&o.argv);
+            if plans.iter().any(|x| x.command == cmd) {
+                continue;
+            }
+            plans.push(PlannedCommand {
+                steps: vec![PlanStep {
+                    argv: o.argv,
+                    rationale: format!("the project offers it for `{task}` ({})", o.source),
+                }],
+                command: cmd,
+                score: 0.5 + FIT,
+                confidence: 0.5,
+                alignment: 0.5,
+                evidence: String::from("no runs of it for this goal yet"),
+            });
+        }
+    }
+    // What the user has run for this very goal, and how it went.
+    if let Some(cat) = learned {
+        for pl in &cat.plans {
+            let known = plans.iter().position(|x| x.command == pl.plan);
+            let evidence = format!(
+                "you ran it {} time{} for this goal, {:.0}% success{}",
+                pl.runs,
+                if pl.runs == 1 { "" } else { "s" },
+                if pl.runs == 0 {
+                    0.0
+                } else {
+                    pl.successes as f64 * 100.0 / pl.runs as f64
+                },
+                pl.mean_rating
+                    .map_or(String::new(), |m| format!(", mean rating {m:.1}"))
+            );
+            match known {
+                Some(i) => {
+                    let x = &mut plans[i];
+                    x.score = pl.score + FIT;
+                    x.confidence = pl.score;
+                    x.alignment = pl.score;
+                    x.evidence = evidence;
+                }
+                None if pl.successes > 0 => {
+                    let Some(argv) = shlex::split(&pl.plan) else {
+                        continue;
+                    };
+                    plans.push(PlannedCommand {
+                        steps: vec![PlanStep {
+                            argv,
+                            rationale: "you ran it for this goal before and it worked".into(),
+                        }],
+                        command: pl.plan.clone(),
+                        score: pl.score,
+                        confidence: pl.score,
+                        alignment: pl.score,
+                        evidence,
+                    });
+                }
+                None => {}
+            }
+        }
+    }
+    if personalized {
+        // Stable: equal scores keep the project's own order.
+        plans.sort_by(|a, b| b.score.total_cmp(&a.score));
+    }
+    plans.truncate(SHOWN);
+    let known_tasks: Vec<String> = proj
+        .as_ref()
+        .map(|p| {
+            let mut t: Vec<String> = commands::offered(p).into_iter().map(|o| o.task).collect();
+            t.sort();
+            t.dedup();
+            t
+        })
+        .unwrap_or_default();
+    let unknown = plans.is_empty().then(|| {
+        let mut why = match (task, &proj) {
+            (None, _) => format!("codex does not know how to \"{goal}\""),
+            (Some(t), Some(p)) => format!(
+                "this {} project offers no command for `{t}`",
+                p.kind
+            ),
+            (Some(t), None) => format!("there is no project here to find a `{t}` command in"),
+        };
+        if !known_tasks.is_empty() {
+            why.push_str(&format!("; it knows: {}", known_tasks.join(", ")));
+        }
+        let similar: Vec<&str> = profile
+            .categories
+            .iter()
+            .filter(|c| {
+                normalized
+                    .split_whitespace()
+                    .any(|w| w.len() > 2 && c.category.contains(w))
+            })
+            .map(|c| c.category.as_str())
+            .take(3)
+            .collect();
+        if !similar.is_empty() {
+            why.push_str(&format!("; goals you have run that look alike: {}", similar.join(", ")));
+        }
+        why.push_str(&format!(
+            "; teach it with `codex run --goal \"{goal}\" -- COMMAND` (the next time, it plans that)"
+        ));
+        why
+    });
+    PlanResult {
+        goal: goal.to_string(),
+        task: task.map(String::from),
+        project: proj.map(|p| p.root.display().to_string()),
+        plans,
+        unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codex_proto::prefs::{CategoryPrefs, PlanPrefs};
+
+    #[test]
+    fn goals_map_to_tasks_by_their_words() {
+        for (goal, task) in [
+            ("run the tests", Some("test")),
+            ("Build it!", Some("build")),
+            ("lint", Some("lint")),
+            ("format the code", Some("format")),
+            ("start the dev server", Some("run")),
+            ("make coffee", None),
+        ] {
+            assert_eq!(task_of_goal(goal), task, "{goal}");
+        }
+    }
+
+    fn rust_project() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("Cargo.toml"), "[package]\n").unwrap();
+        t
+    }
+
+    #[test]
+    fn the_projects_command_is_planned_and_learned_plans_outrank_it() {
+        let t = rust_project();
+        let empty = Profile::default();
+        let p = plan("run the tests", t.path(), &empty, true);
+        assert_eq!(p.plans[0].command, "cargo test");
+        let liked = Profile {
+            categories: vec![CategoryPrefs {
+                category: "run the tests".into(),
+                runs: 5,
+                plans: vec![
+                    PlanPrefs {
+                        plan: "cargo nextest run".into(),
+                        score: 0.9,
+                        runs: 5,
+                        successes: 5,
+                        ..PlanPrefs::default()
+                    },
+                    PlanPrefs {
+                        plan: "cargo test".into(),
+                        score: 0.3,
+                        runs: 3,
+                        successes: 3,
+                        ..PlanPrefs::default()
+                    },
+                ],
+                tools: Vec::new(),
+            }],
+            ..Profile::default()
+        };
+        let p = plan("Run the tests", t.path(), &liked, true);
+        assert_eq!(p.plans[0].command, "cargo nextest run");
+        assert_eq!(p.plans[1].command, "cargo test");
+        assert!(
+            p.plans[0].evidence.contains("5 times"),
+            "{}",
+            p.plans[0].evidence
+        );
+        // Without personalization the project's own command leads.
+        let p = plan("run the tests", t.path(), &liked, false);
+        assert_eq!(p.plans[0].command, "cargo test");
+    }
+
+    #[test]
+    fn an_unknown_goal_says_so_and_invents_nothing() {
+        let t = rust_project();
+        let p = plan("deploy staging", t.path(), &Profile::default(), true);
+        assert!(p.plans.is_empty());
+        let why = p.unknown.unwrap();
+        assert!(
+            why.contains("does not know how to \"deploy staging\""),
+            "{why}"
+        );
+        assert!(
+            why.contains("it knows: build, clean, format, lint, run, test"),
+            "{why}"
+        );
+        assert!(why.contains("codex run --goal"), "{why}");
+    }
+}

@@ -1,0 +1,147 @@
+//! Planning end to end: goals in words map to each kind of project's own commands, a taught
+//! goal plans what was taught, ratings reorder the plans, and unknown goals invent nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use codex_e2e::Home;
+use serde_json::Value;
+
+fn project(h: &Home, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = h.scratch().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+/// The first plan's command, or "" when there is none (exit status 2).
+fn first_plan(h: &Home, dir: &Path, goal: &str) -> String {
+    let out = h.codex_in(dir, &["--json", "plan", goal]);
+    assert!(matches!(out.code, Some(0) | Some(2)), "{}", out.stderr);
+    let p: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    p["plans"][0]["command"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn goals_map_to_each_kind_of_projects_own_commands() {
+    let h = Home::new();
+    let _d = h.start();
+    let rust = project(&h, "rs", &[("Cargo.toml", "[package]\nname = \"x\"\n")]);
+    let node = project(
+        &h,
+        "js",
+        &[(
+            "package.json",
+            r#"{"scripts":{"test":"node -e 1","build":"node -e 2","lint":"node -e 3"}}"#,
+        )],
+    );
+    let python = project(
+        &h,
+        "py",
+        &[("pyproject.toml", "[tool.ruff]\nline-length = 100\n")],
+    );
+    let go = project(&h, "go", &[("go.mod", "module example.com/x\n")]);
+    let make = project(
+        &h,
+        "mk",
+        &[(
+            "Makefile",
+            "build:\n\t@echo b\ntest:\n\t@echo t\nlint:\n\t@echo l\n",
+        )],
+    );
+    let cases: [(&Path, [&str; 3]); 5] = [
+        (&rust, ["cargo test", "cargo build", "cargo clippy"]),
+        (&node, ["npm run test", "npm run build", "npm run lint"]),
+        (&python, ["pytest", "", "ruff check ."]),
+        (&go, ["go test ./...", "go build ./...", "go vet ./..."]),
+        (&make, ["make test", "make build", "make lint"]),
+    ];
+    for (dir, [test, build, lint]) in cases {
+        assert_eq!(
+            first_plan(&h, dir, "run the tests"),
+            test,
+            "{}",
+            dir.display()
+        );
+        assert_eq!(first_plan(&h, dir, "build it"), build, "{}", dir.display());
+        assert_eq!(first_plan(&h, dir, "lint"), lint, "{}", dir.display());
+    }
+    // And running the goal runs the plan, recorded under the goal.
+    let out = h.codex_in(&make, &["run", "run the tests"]).ok();
+    assert_eq!(out.stdout, "t\n");
+    assert!(
+        out.stderr
+            .contains("plan 1 for \"run the tests\": make test"),
+        "{}",
+        out.stderr
+    );
+    let history = h.codex(&["--json", "history"]).ok().json();
+    assert_eq!(history["runs"][0]["goal"], "run the tests");
+}
+
+#[test]
+fn a_taught_goal_plans_what_was_taught_and_ratings_reorder_plans() {
+    let h = Home::new();
+    let _d = h.start();
+    let mk = project(
+        &h,
+        "mk",
+        &[("Makefile", "test:\n\t@echo t\ncheck:\n\t@echo c\n")],
+    );
+    // Unknown first: it says so, shows what it knows, and invents nothing.
+    let none = h.codex_in(&mk, &["plan", "deploy staging"]).code(2);
+    assert!(
+        none.stderr
+            .contains("does not know how to \"deploy staging\""),
+        "{}",
+        none.stderr
+    );
+    assert!(none.stderr.contains("it knows: test"), "{}", none.stderr);
+    let refused = h.codex_in(&mk, &["run", "deploy staging"]).code(2);
+    assert!(
+        refused.stderr.contains("teach it with"),
+        "{}",
+        refused.stderr
+    );
+    // Taught by running it under the goal once: now it is the plan.
+    h.codex_in(
+        &mk,
+        &["run", "--goal", "deploy staging", "--", "echo", "deployed"],
+    )
+    .ok();
+    assert_eq!(first_plan(&h, &mk, "deploy staging"), "echo deployed");
+
+    // Two plans for the tests; the user prefers the second.
+    assert_eq!(first_plan(&h, &mk, "run the tests"), "make test");
+    // --pick 2 runs the alternative (make check); the user likes it and not make test.
+    let picked = h
+        .codex_in(&mk, &["run", "--pick", "2", "run the tests"])
+        .ok();
+    assert_eq!(picked.stdout, "c\n");
+    h.codex(&["rate", "5"]).ok();
+    h.codex_in(
+        &mk,
+        &["run", "--goal", "run the tests", "--", "make", "test"],
+    )
+    .ok();
+    h.codex(&["rate", "1"]).ok();
+    assert_eq!(first_plan(&h, &mk, "run the tests"), "make check");
+    let p: Value = h
+        .codex_in(&mk, &["--json", "plan", "run the tests"])
+        .ok()
+        .json();
+    assert!(
+        p["plans"][0]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("mean rating 5.0"),
+        "{p}"
+    );
+    let bad = h
+        .codex_in(&mk, &["run", "--pick", "3", "run the tests"])
+        .code(2);
+    assert!(bad.stderr.contains("no plan 3"), "{}", bad.stderr);
+}
