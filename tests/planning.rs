@@ -145,3 +145,92 @@ fn a_taught_goal_plans_what_was_taught_and_ratings_reorder_plans() {
         .code(2);
     assert!(bad.stderr.contains("no plan 3"), "{}", bad.stderr);
 }
+
+#[test]
+fn taught_playbooks_win_for_their_phrase_in_their_project() {
+    let h = Home::new();
+    let _d = h.start();
+    let mk = project(&h, "mk", &[("Makefile", "test:\n\t@echo t\n")]);
+    let other = project(&h, "other", &[("Makefile", "test:\n\t@echo o\n")]);
+    // One step from the command line, in this project only.
+    h.codex_in(&mk, &["teach", "Deploy Staging", "--", "echo", "deploying"])
+        .ok();
+    assert_eq!(first_plan(&h, &mk, "deploy staging"), "echo deploying");
+    assert_eq!(first_plan(&h, &other, "deploy staging"), "");
+    let out = h.codex_in(&mk, &["run", "deploy staging"]).ok();
+    assert_eq!(out.stdout, "deploying\n");
+    // A playbook beats the project's own command for its phrase.
+    h.codex_in(
+        &mk,
+        &["teach", "run the tests", "--", "echo", "taught-tests"],
+    )
+    .ok();
+    assert_eq!(first_plan(&h, &mk, "run the tests"), "echo taught-tests");
+    // Several steps from a file, everywhere; they run in order and stop at a failure.
+    let steps = h.scratch().join("release.yaml");
+    std::fs::write(&steps, "- echo one\n- [sh, -c, 'exit 3']\n- echo never\n").unwrap();
+    h.codex_in(
+        &mk,
+        &[
+            "teach",
+            "release",
+            "--global",
+            "--steps",
+            steps.to_str().unwrap(),
+        ],
+    )
+    .ok();
+    let out = h.codex_in(&other, &["run", "release"]).code(3);
+    assert_eq!(out.stdout, "one\n");
+    let listed = h.codex(&["playbooks", "show", "release"]).ok().stdout;
+    assert!(
+        listed.contains("every project") && listed.contains("sh -c 'exit 3'"),
+        "{listed}"
+    );
+    let bad = h.scratch().join("bad.yaml");
+    std::fs::write(&bad, "not: a list\n").unwrap();
+    let refused = h
+        .codex_in(&mk, &["teach", "x", "--steps", bad.to_str().unwrap()])
+        .code(2);
+    assert!(
+        refused.stderr.contains("not a YAML list of steps"),
+        "{}",
+        refused.stderr
+    );
+    h.codex(&["playbooks", "rm", "release"]).ok();
+    assert_eq!(first_plan(&h, &other, "release"), "");
+    let gone = h.codex(&["playbooks", "rm", "release"]).code(2);
+    assert!(gone.stderr.contains("no playbook"), "{}", gone.stderr);
+}
+
+#[test]
+fn a_goal_said_otherwise_finds_the_plans_of_the_same_goal() {
+    let h = Home::new();
+    let _d = h.start();
+    let dir = project(&h, "plain", &[]);
+    h.codex_in(
+        &dir,
+        &[
+            "run",
+            "--goal",
+            "update dependencies",
+            "--",
+            "echo",
+            "updated",
+        ],
+    )
+    .ok();
+    h.codex(&["rate", "5"]).ok();
+    let p: Value = h
+        .codex_in(&dir, &["--json", "plan", "bump the deps"])
+        .ok()
+        .json();
+    assert_eq!(p["plans"][0]["command"], "echo updated");
+    assert!(
+        p["plans"][0]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("\"update dependencies\""),
+        "{p}"
+    );
+}

@@ -59,6 +59,10 @@ pub enum Command {
     Export(ExportArgs),
     /// Show the plans for a goal in this project, best first, each with why; runs nothing.
     Plan(PlanArgs),
+    /// Teach a plan: this phrase means this command (or the steps in a YAML file).
+    Teach(TeachArgs),
+    /// List, show or remove taught playbooks.
+    Playbooks(PlaybooksArgs),
     /// List or change your allow/ask/deny rules (globs over the command line).
     Rules(RulesArgs),
     /// Approvals held for runs with nobody attached (`codex run --detach`).
@@ -149,6 +153,48 @@ pub struct RunArgs {
     /// Or the command and its arguments, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub argv: Vec<String>,
+}
+
+/// `codex teach PHRASE [--global] (-- CMD | --steps FILE)`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["steps", "argv"])))]
+pub struct TeachArgs {
+    /// The goal phrase, e.g. "deploy staging".
+    pub phrase: String,
+    /// A YAML list of steps, each a command line or a list of words.
+    #[arg(long, value_name = "FILE")]
+    pub steps: Option<PathBuf>,
+    /// Apply in every project, not only this one.
+    #[arg(long)]
+    pub global: bool,
+    /// The command, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub argv: Vec<String>,
+}
+
+/// `codex playbooks [list | show PHRASE | rm PHRASE]`
+#[derive(Debug, Args)]
+pub struct PlaybooksArgs {
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub action: Option<PlaybooksAction>,
+}
+
+/// `codex playbooks ...`
+#[derive(Debug, Subcommand)]
+pub enum PlaybooksAction {
+    /// Every playbook.
+    List,
+    /// One playbook's steps.
+    Show {
+        /// Its phrase.
+        phrase: String,
+    },
+    /// Remove the playbooks of a phrase.
+    Rm {
+        /// Its phrase.
+        phrase: String,
+    },
 }
 
 /// `codex plan GOAL`

@@ -55,6 +55,8 @@ fn main() -> ExitCode {
             Command::Export(args) => commands::export::run(&target, out, args),
             Command::Rules(args) => commands::rules::run(&target, out, args),
             Command::Plan(args) => commands::plan::show(&target, out, &args.goal),
+            Command::Teach(args) => commands::teach::teach(&target, out, args),
+            Command::Playbooks(args) => commands::teach::playbooks(&target, out, args),
             Command::Approvals => commands::approvals::run(&target, out, None),
             Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),
             Command::Deny { id } => commands::approvals::run(&target, out, Some((id, false))),

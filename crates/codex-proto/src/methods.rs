@@ -400,6 +400,66 @@ impl Method for Plan {
     type Result = PlanResult;
 }
 
+/// `teach`: a playbook: this phrase means these steps (in this project unless global).
+pub struct Teach;
+
+/// Params of [`Teach`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeachParams {
+    /// The goal phrase.
+    pub phrase: String,
+    /// The steps, each a command (program and arguments).
+    pub steps: Vec<Vec<String>>,
+    /// Where it was taught (absolute); its project is where the playbook applies.
+    pub cwd: PathBuf,
+    /// Apply in every project.
+    #[serde(default)]
+    pub global: bool,
+}
+
+/// A playbook as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaybookEntry {
+    /// The phrase, normalized.
+    pub phrase: String,
+    /// The steps.
+    pub steps: Vec<Vec<String>>,
+    /// The project root it applies in; `None` for everywhere.
+    pub project: Option<String>,
+}
+
+/// Result of [`Teach`] and [`Playbooks`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaybooksResult {
+    /// Every playbook.
+    pub playbooks: Vec<PlaybookEntry>,
+}
+
+impl Method for Teach {
+    const NAME: &'static str = "teach";
+    type Params = TeachParams;
+    type Result = PlaybooksResult;
+}
+
+/// `playbooks`: list them, or remove the ones of a phrase first.
+pub struct Playbooks;
+
+/// Params of [`Playbooks`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlaybooksParams {
+    /// Remove the playbooks of this phrase first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove: Option<String>,
+}
+
+impl Method for Playbooks {
+    const NAME: &'static str = "playbooks";
+    type Params = PlaybooksParams;
+    type Result = PlaybooksResult;
+}
+
 /// `run/check`: what `run` would do with a command, without running it (`codex run --dry-run`).
 pub struct RunCheck;
 

@@ -119,6 +119,8 @@ pub struct StorageConfig {
     pub models: StoragePath,
     /// Allow/ask/deny rules added with `codex rules` (snapshot).
     pub safety_rules: StoragePath,
+    /// Playbooks taught with `codex teach` (snapshot).
+    pub playbooks: StoragePath,
     /// Minimum journal size before it is folded into its snapshot.
     pub compact_min_bytes: NonZeroU64,
 }
@@ -133,6 +135,7 @@ impl Default for StorageConfig {
             semantic_memory: p("storage/semantic/personalized_knowledge.json"),
             models: p("storage/learning/personalized_models"),
             safety_rules: p("storage/safety/user_rules.json"),
+            playbooks: p("storage/planner/playbooks.json"),
             compact_min_bytes: nz64(1024 * 1024),
         }
     }

@@ -63,6 +63,7 @@ pub struct Daemon {
     socket: PathBuf,
     server: JoinHandle<()>,
     executor: JoinHandle<()>,
+    planner: JoinHandle<()>,
     feedback: JoinHandle<()>,
     learning: JoinHandle<()>,
     _lock: InstanceLock,
@@ -95,6 +96,8 @@ impl Daemon {
             learning.next_run_id,
             feedback.handle.watch_profile(),
         )?;
+        let (planner, planner_task) =
+            crate::planner::actor::start(&layout, config, feedback.handle.watch_profile())?;
         drop(bus); // the actors hold what they need; the bus closes when they are done
 
         socket::prepare(&socket_path)?;
@@ -109,11 +112,11 @@ impl Daemon {
                 socket: socket_path.clone(),
                 config: loaded.path.clone(),
                 tracking: config.interaction_tracking_enabled,
-                personalized_planning: config.personalized_planning_enabled,
             },
             learning: learning.handle,
             feedback: feedback.handle,
             executor,
+            planner,
             shutdown: shutdown.clone(),
             max_message_bytes: config.server.max_message_bytes.bytes(),
         });
@@ -134,6 +137,7 @@ impl Daemon {
             socket: socket_path,
             server,
             executor: executor_task,
+            planner: planner_task,
             feedback: feedback.task,
             learning: learning.task,
             _lock: lock,
@@ -157,6 +161,7 @@ impl Daemon {
         for (name, task) in [
             ("server", self.server),
             ("executor", self.executor),
+            ("planner", self.planner),
             ("feedback collector", self.feedback),
             ("learning pipeline", self.learning),
         ] {

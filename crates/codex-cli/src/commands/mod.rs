@@ -12,6 +12,7 @@ pub mod rate;
 pub mod rules;
 pub mod run;
 pub mod status;
+pub mod teach;
 
 /// How to print results.
 #[derive(Debug, Clone, Copy)]

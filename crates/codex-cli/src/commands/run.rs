@@ -35,8 +35,9 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         .collect();
     let (mut client, _) = target.connect()?;
     let mut args = args;
+    let mut later_steps: Vec<Vec<String>> = Vec::new();
     if let Some(goal) = args.task.take() {
-        // A goal in words: plan it, show the plan, then run it like any command.
+        // A goal in words: plan it, show the plan, then run its steps like any command.
         let plan = super::plan::fetch(&mut client, &goal, &cwd)?;
         let pick = args.pick.unwrap_or(1) as usize;
         let Some(chosen) = plan.plans.get(pick - 1) else {
@@ -45,14 +46,15 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
                 None => format!("there is no plan {pick} for \"{goal}\" (see `codex plan`)"),
             }));
         };
-        let Some(step) = chosen.steps.first() else {
+        let Some((first, rest)) = chosen.steps.split_first() else {
             return Err(CliError::Usage(format!("plan {pick} has no steps")));
         };
         eprintln!(
             "codex: plan {pick} for \"{goal}\": {} ({}; {})",
-            chosen.command, step.rationale, chosen.evidence
+            chosen.command, first.rationale, chosen.evidence
         );
-        args.argv = step.argv.clone();
+        args.argv = first.argv.clone();
+        later_steps = rest.iter().map(|s| s.argv.clone()).collect();
         args.goal = Some(goal);
     }
     if args.dry_run {
@@ -74,14 +76,34 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         }
         return Ok(0);
     }
+    // Steps run one after another; the first that fails ends the plan.
+    let mut status = run_step(&mut client, out, &args, args.argv.clone(), &cwd, &env)?;
+    for step in later_steps {
+        if status != 0 {
+            break;
+        }
+        status = run_step(&mut client, out, &args, step, &cwd, &env)?;
+    }
+    Ok(status)
+}
+
+/// Run one command through the daemon, streaming it, answering its approval questions.
+fn run_step(
+    client: &mut crate::client::Client,
+    out: Out,
+    args: &RunArgs,
+    argv: Vec<String>,
+    cwd: &std::path::Path,
+    env: &BTreeMap<String, String>,
+) -> Result<u8, CliError> {
     // Questions are answered on this terminal; the command itself gets no stdin.
     let interactive = std::io::stdin().is_terminal();
     let id = client.send::<Run>(&RunParams {
-        argv: args.argv,
-        cwd,
-        env: Some(env),
+        argv,
+        cwd: cwd.to_path_buf(),
+        env: Some(env.clone()),
         yes: args.yes,
-        goal: args.goal,
+        goal: args.goal.clone(),
         interactive,
     })?;
     loop {

@@ -8,6 +8,10 @@
 //! maps to nothing says so and shows what it does know: it never invents a command.
 //! Stateless: it reads the profile snapshot and the project's files on each call.
 
+pub mod actor;
+pub mod embed;
+pub mod playbooks;
+
 use std::path::Path;
 
 use codex_proto::methods::{PlanResult, PlanStep, PlannedCommand};
@@ -57,13 +61,73 @@ pub fn task_of_goal(goal: &str) -> Option<&'static str> {
         .map(|(task, _)| *task)
 }
 
+/// How to plan.
+pub struct Options<'a> {
+    /// Rank by the learned profile (`personalized_planning_enabled`).
+    pub personalized: bool,
+    /// Look at the project (`context_awareness_enabled`).
+    pub context_aware: bool,
+    /// What the user taught.
+    pub playbooks: &'a playbooks::PlaybookBook,
+}
+
+/// Goals nearer than this (cosine of their embeddings) count as the same goal said otherwise.
+const SAME_GOAL: f32 = 0.55;
+
 /// Plan `goal` for work in `cwd`.
-pub fn plan(goal: &str, cwd: &Path, profile: &Profile, personalized: bool) -> PlanResult {
+pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> PlanResult {
+    let personalized = opts.personalized;
     let normalized = normalize_goal(goal);
-    let task = task_of_goal(goal);
-    let proj = project::detect(cwd);
-    let learned = profile.categories.iter().find(|c| c.category == normalized);
+    let proj = if opts.context_aware {
+        project::detect(cwd)
+    } else {
+        None
+    };
+    let root = proj.as_ref().map(|p| p.root.display().to_string());
+    // The goal as the user said it before: exactly, else the nearest by meaning.
+    let query = embed::embed(&normalized);
+    let learned = profile
+        .categories
+        .iter()
+        .find(|c| c.category == normalized)
+        .or_else(|| {
+            profile
+                .categories
+                .iter()
+                .map(|c| (c, embed::cosine(&query, &embed::embed(&c.category))))
+                .filter(|(_, sim)| *sim >= SAME_GOAL)
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(c, _)| c)
+        });
+    let task = task_of_goal(goal).or_else(|| learned.and_then(|c| task_of_goal(&c.category)));
     let mut plans: Vec<PlannedCommand> = Vec::new();
+    // A taught playbook for this phrase comes first: the user said what it means.
+    if let Some(pb) = opts.playbooks.find(&normalized, root.as_deref()) {
+        plans.push(PlannedCommand {
+            command: pb
+                .steps
+                .iter()
+                .map(|s| command_line(s))
+                .collect::<Vec<_>>()
+                .join(" && "),
+            steps: pb
+                .steps
+                .iter()
+                .map(|s| PlanStep {
+                    argv: s.clone(),
+                    rationale: format!("you taught this for \"{}\"", pb.phrase),
+                })
+                .collect(),
+            score: 1.0 + FIT,
+            confidence: 0.9,
+            alignment: 1.0,
+            evidence: if pb.project.is_some() {
+                "your playbook for this project".into()
+            } else {
+                "your playbook (every project)".into()
+            },
+        });
+    }
     if let (Some(task), Some(p)) = (task, proj.as_ref()) {
         for o in commands::offered(p).into_iter().filter(|o| o.task == task) {
             let cmd = command_line(&o.argv);
@@ -83,14 +147,20 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, personalized: bool) -> Pl
             });
         }
     }
-    // What the user has run for this very goal, and how it went.
+    // What the user has run for this goal (or one said alike), and how it went.
+    let said_alike = learned
+        .filter(|c| c.category != normalized)
+        .map(|c| c.category.clone());
     if let Some(cat) = learned {
         for pl in &cat.plans {
             let known = plans.iter().position(|x| x.command == pl.plan);
             let evidence = format!(
-                "you ran it {} time{} for this goal, {:.0}% success{}",
+                "you ran it {} time{} for {}, {:.0}% success{}",
                 pl.runs,
                 if pl.runs == 1 { "" } else { "s" },
+                said_alike
+                    .as_ref()
+                    .map_or("this goal".to_string(), |g| format!("\"{g}\"")),
                 if pl.runs == 0 {
                     0.0
                 } else {
@@ -107,14 +177,27 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, personalized: bool) -> Pl
                     x.alignment = pl.score;
                     x.evidence = evidence;
                 }
-                None if pl.successes > 0 => {
+                // A goal said otherwise borrows only plans that ran here: "release" in one
+                // project is not "deploy staging" in another.
+                None if pl.successes > 0
+                    && (said_alike.is_none()
+                        || match &root {
+                            Some(r) => pl.projects.iter().any(|p| p == r),
+                            None => pl.projects.is_empty(),
+                        }) =>
+                {
                     let Some(argv) = shlex::split(&pl.plan) else {
                         continue;
                     };
                     plans.push(PlannedCommand {
                         steps: vec![PlanStep {
                             argv,
-                            rationale: "you ran it for this goal before and it worked".into(),
+                            rationale: match &said_alike {
+                                Some(g) => format!(
+                                    "you ran it for \"{g}\", which says the same, and it worked"
+                                ),
+                                None => "you ran it for this goal before and it worked".into(),
+                            },
                         }],
                         command: pl.plan.clone(),
                         score: pl.score,
@@ -144,10 +227,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, personalized: bool) -> Pl
     let unknown = plans.is_empty().then(|| {
         let mut why = match (task, &proj) {
             (None, _) => format!("codex does not know how to \"{goal}\""),
-            (Some(t), Some(p)) => format!(
-                "this {} project offers no command for `{t}`",
-                p.kind
-            ),
+            (Some(t), Some(p)) => format!("this {} project offers no command for `{t}`", p.kind),
             (Some(t), None) => format!("there is no project here to find a `{t}` command in"),
         };
         if !known_tasks.is_empty() {
@@ -165,10 +245,13 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, personalized: bool) -> Pl
             .take(3)
             .collect();
         if !similar.is_empty() {
-            why.push_str(&format!("; goals you have run that look alike: {}", similar.join(", ")));
+            why.push_str(&format!(
+                "; goals you have run that look alike: {}",
+                similar.join(", ")
+            ));
         }
         why.push_str(&format!(
-            "; teach it with `codex run --goal \"{goal}\" -- COMMAND` (the next time, it plans that)"
+            "; teach it with `codex teach \"{goal}\" -- COMMAND`"
         ));
         why
     });
@@ -200,6 +283,14 @@ mod tests {
         }
     }
 
+    fn opts(book: &playbooks::PlaybookBook, personalized: bool) -> Options<'_> {
+        Options {
+            personalized,
+            context_aware: true,
+            playbooks: book,
+        }
+    }
+
     fn rust_project() -> tempfile::TempDir {
         let t = tempfile::tempdir().unwrap();
         std::fs::write(t.path().join("Cargo.toml"), "[package]\n").unwrap();
@@ -210,7 +301,8 @@ mod tests {
     fn the_projects_command_is_planned_and_learned_plans_outrank_it() {
         let t = rust_project();
         let empty = Profile::default();
-        let p = plan("run the tests", t.path(), &empty, true);
+        let book = playbooks::PlaybookBook::default();
+        let p = plan("run the tests", t.path(), &empty, &opts(&book, true));
         assert_eq!(p.plans[0].command, "cargo test");
         let liked = Profile {
             categories: vec![CategoryPrefs {
@@ -222,6 +314,7 @@ mod tests {
                         score: 0.9,
                         runs: 5,
                         successes: 5,
+                        projects: vec![t.path().display().to_string()],
                         ..PlanPrefs::default()
                     },
                     PlanPrefs {
@@ -236,7 +329,7 @@ mod tests {
             }],
             ..Profile::default()
         };
-        let p = plan("Run the tests", t.path(), &liked, true);
+        let p = plan("Run the tests", t.path(), &liked, &opts(&book, true));
         assert_eq!(p.plans[0].command, "cargo nextest run");
         assert_eq!(p.plans[1].command, "cargo test");
         assert!(
@@ -245,14 +338,33 @@ mod tests {
             p.plans[0].evidence
         );
         // Without personalization the project's own command leads.
-        let p = plan("run the tests", t.path(), &liked, false);
+        let p = plan("run the tests", t.path(), &liked, &opts(&book, false));
         assert_eq!(p.plans[0].command, "cargo test");
+        // Said otherwise, the same goal finds the same preference.
+        let p = plan(
+            "execute the test suite",
+            t.path(),
+            &liked,
+            &opts(&book, true),
+        );
+        assert_eq!(p.plans[0].command, "cargo nextest run");
+        assert!(
+            p.plans[0].evidence.contains("\"run the tests\""),
+            "{}",
+            p.plans[0].evidence
+        );
     }
 
     #[test]
     fn an_unknown_goal_says_so_and_invents_nothing() {
         let t = rust_project();
-        let p = plan("deploy staging", t.path(), &Profile::default(), true);
+        let book = playbooks::PlaybookBook::default();
+        let p = plan(
+            "deploy staging",
+            t.path(),
+            &Profile::default(),
+            &opts(&book, true),
+        );
         assert!(p.plans.is_empty());
         let why = p.unknown.unwrap();
         assert!(
@@ -263,6 +375,6 @@ mod tests {
             why.contains("it knows: build, clean, format, lint, run, test"),
             "{why}"
         );
-        assert!(why.contains("codex run --goal"), "{why}");
+        assert!(why.contains("codex teach"), "{why}");
     }
 }

@@ -9,11 +9,12 @@ use codex_proto::methods::{
     Approvals, ApprovalsParams, ApprovalsResult, DaemonStop, DaemonStopResult, Export, ExportLines,
     ExportLinesParams, ExportParams, ExportResult, Forget, ForgetParams, ForgetResult, Hello,
     HelloParams, HelloResult, History, HistoryParams, HistoryResult, Import, ImportParams,
-    ImportResult, Method, Notification, PendingApproval, Plan, PlanParams, PrefsReset,
-    PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow,
-    PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult,
-    RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult,
-    RunDetach, RunDetachResult, RunParams, Status, StatusResult,
+    ImportResult, Method, Notification, PendingApproval, Plan, PlanParams, PlaybookEntry,
+    Playbooks, PlaybooksParams, PlaybooksResult, PrefsReset, PrefsResetParams, PrefsResetResult,
+    PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow, PrefsShowParams, PrefsShowResult,
+    PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult, RuleEntry, Rules, RulesParams,
+    RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult, RunDetach, RunDetachResult,
+    RunParams, Status, StatusResult, Teach, TeachParams,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
@@ -39,6 +40,8 @@ const METHODS: &[&str] = &[
     Forget::NAME,
     RunCheck::NAME,
     Plan::NAME,
+    Teach::NAME,
+    Playbooks::NAME,
     RunDetach::NAME,
     Approvals::NAME,
     Rules::NAME,
@@ -87,13 +90,23 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
                     format!("working directory {} is not absolute", p.cwd.display()),
                 ));
             }
-            let profile = ctx.feedback.profile();
-            to_value(&crate::planner::plan(
-                &p.goal,
-                &p.cwd,
-                &profile,
-                ctx.info.personalized_planning,
-            ))
+            to_value(
+                &ctx.planner
+                    .plan(p.goal, p.cwd)
+                    .await
+                    .map_err(planner_error)?,
+            )
+        }
+        Teach::NAME => to_value(&teach(ctx, params::<Teach>(raw)?).await?),
+        Playbooks::NAME => {
+            let p: PlaybooksParams = params::<Playbooks>(raw)?;
+            let change = p
+                .remove
+                .map(|phrase| crate::planner::playbooks::PlaybookOp::Remove {
+                    phrase: normalize::normalize_goal(&phrase),
+                });
+            let list = ctx.planner.playbooks(change).await.map_err(planner_error)?;
+            to_value(&playbook_list(list))
         }
         RunDetach::NAME => to_value(&run_detach(ctx, params::<RunDetach>(raw)?).await?),
         Approvals::NAME => to_value(&approvals(ctx, params::<Approvals>(raw)?).await?),
@@ -606,6 +619,56 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
             crate::executor::policy::Decision::Denied(why) => format!("never runs: {why}"),
         },
     })
+}
+
+async fn teach(ctx: &Ctx, p: TeachParams) -> Result<PlaybooksResult, ErrorObject> {
+    let project = if p.global {
+        None
+    } else {
+        if !p.cwd.is_absolute() {
+            return Err(ErrorObject::new(
+                codes::INVALID_PARAMS,
+                format!("working directory {} is not absolute", p.cwd.display()),
+            ));
+        }
+        Some(project_root(&p.cwd)?.display().to_string())
+    };
+    let playbook = crate::planner::playbooks::Playbook {
+        phrase: normalize::normalize_goal(&p.phrase),
+        steps: p.steps,
+        project,
+    };
+    let list = ctx
+        .planner
+        .playbooks(Some(crate::planner::playbooks::PlaybookOp::Teach {
+            playbook,
+        }))
+        .await
+        .map_err(planner_error)?;
+    Ok(playbook_list(list))
+}
+
+fn playbook_list(list: Vec<crate::planner::playbooks::Playbook>) -> PlaybooksResult {
+    PlaybooksResult {
+        playbooks: list
+            .into_iter()
+            .map(|p| PlaybookEntry {
+                phrase: p.phrase,
+                steps: p.steps,
+                project: p.project,
+            })
+            .collect(),
+    }
+}
+
+fn planner_error(e: crate::planner::actor::PlannerError) -> ErrorObject {
+    use crate::planner::actor::PlannerError;
+    let code = match &e {
+        PlannerError::Invalid(_) => codes::INVALID_PARAMS,
+        PlannerError::Store(_) => codes::STORAGE,
+        PlannerError::Gone => codes::SHUTTING_DOWN,
+    };
+    ErrorObject::new(code, e.to_string())
 }
 
 fn learning_error(e: LearningError) -> ErrorObject {

@@ -44,8 +44,6 @@ pub struct DaemonInfo {
     pub config: Option<PathBuf>,
     /// `interaction_tracking_enabled`.
     pub tracking: bool,
-    /// `personalized_planning_enabled`.
-    pub personalized_planning: bool,
 }
 
 /// What every connection can reach.
@@ -59,6 +57,8 @@ pub struct Ctx {
     pub feedback: FeedbackHandle,
     /// The executor.
     pub executor: ExecutorHandle,
+    /// The planner.
+    pub planner: crate::planner::actor::PlannerHandle,
     /// Cancelled to stop the daemon (`daemon/stop`).
     pub shutdown: CancellationToken,
     /// Longest accepted request line.

@@ -69,6 +69,8 @@ pub struct Layout {
     pub models: PathBuf,
     /// User allow/ask/deny rules.
     pub safety_rules: PathBuf,
+    /// Taught playbooks.
+    pub playbooks: PathBuf,
 }
 
 impl Layout {
@@ -82,6 +84,7 @@ impl Layout {
             semantic: cfg.semantic_memory.under(home),
             models: cfg.models.under(home),
             safety_rules: cfg.safety_rules.under(home),
+            playbooks: cfg.playbooks.under(home),
         }
     }
 
@@ -93,6 +96,7 @@ impl Layout {
             &self.episodic,
             &self.semantic,
             &self.safety_rules,
+            &self.playbooks,
         ]
         .into_iter()
         .filter_map(|p| p.parent());

@@ -1,0 +1,161 @@
+//! The planner as an actor: it owns the playbooks and plans against the latest profile
+//! snapshot (read from the feedback collector's watch channel, never asked for).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use codex_proto::methods::PlanResult;
+use codex_proto::prefs::Profile;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::playbooks::{Playbook, PlaybookBook, PlaybookOp};
+use crate::config::Config;
+use crate::store::journal::Journaled;
+use crate::store::{Layout, StoreError};
+
+/// Why the planner could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum PlannerError {
+    /// Bad input, worded for the user.
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The actor has stopped.
+    #[error("the planner has stopped")]
+    Gone,
+}
+
+enum Command {
+    Plan {
+        goal: String,
+        cwd: PathBuf,
+        reply: oneshot::Sender<PlanResult>,
+    },
+    Playbooks {
+        change: Option<PlaybookOp>,
+        reply: oneshot::Sender<Result<Vec<Playbook>, PlannerError>>,
+    },
+}
+
+/// Cheap, cloneable access to the planner.
+#[derive(Clone, Debug)]
+pub struct PlannerHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl PlannerHandle {
+    /// Plans for `goal` in `cwd`.
+    pub async fn plan(&self, goal: String, cwd: PathBuf) -> Result<PlanResult, PlannerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Plan { goal, cwd, reply })
+            .await
+            .map_err(|_| PlannerError::Gone)?;
+        rx.await.map_err(|_| PlannerError::Gone)
+    }
+
+    /// Teach or remove a playbook when `change` is given; answers with every playbook.
+    pub async fn playbooks(
+        &self,
+        change: Option<PlaybookOp>,
+    ) -> Result<Vec<Playbook>, PlannerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Playbooks { change, reply })
+            .await
+            .map_err(|_| PlannerError::Gone)?;
+        rx.await.map_err(|_| PlannerError::Gone)?
+    }
+}
+
+/// Load the playbooks and start the planner.
+pub fn start(
+    layout: &Layout,
+    config: &Config,
+    profile: watch::Receiver<Arc<Profile>>,
+) -> Result<(PlannerHandle, JoinHandle<()>), StoreError> {
+    let (book, _) = Journaled::<PlaybookBook>::open(
+        layout.playbooks.clone(),
+        config.storage.compact_min_bytes.get(),
+    )?;
+    let (tx, rx) = mpsc::channel(64);
+    let actor = Actor {
+        book,
+        profile,
+        personalized: config.personalized_planning_enabled,
+        context_aware: config.context_awareness_enabled,
+    };
+    Ok((PlannerHandle { tx }, tokio::spawn(actor.run(rx))))
+}
+
+struct Actor {
+    book: Journaled<PlaybookBook>,
+    profile: watch::Receiver<Arc<Profile>>,
+    personalized: bool,
+    context_aware: bool,
+}
+
+impl Actor {
+    async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        while let Some(cmd) = inbox.recv().await {
+            match cmd {
+                Command::Plan { goal, cwd, reply } => {
+                    let profile = self.profile.borrow().clone();
+                    let _ = reply.send(super::plan(
+                        &goal,
+                        &cwd,
+                        &profile,
+                        &super::Options {
+                            personalized: self.personalized,
+                            context_aware: self.context_aware,
+                            playbooks: self.book.state(),
+                        },
+                    ));
+                }
+                Command::Playbooks { change, reply } => {
+                    let _ = reply.send(self.change(change));
+                }
+            }
+        }
+        if self.book.has_journal()
+            && let Err(e) = self.book.compact()
+        {
+            tracing::error!("cannot write the playbooks snapshot at shutdown: {e}");
+        }
+    }
+
+    fn change(&mut self, change: Option<PlaybookOp>) -> Result<Vec<Playbook>, PlannerError> {
+        if let Some(op) = change {
+            match &op {
+                PlaybookOp::Teach { playbook } => {
+                    if playbook.phrase.is_empty() {
+                        return Err(PlannerError::Invalid("the phrase is empty".into()));
+                    }
+                    if playbook.steps.is_empty() || playbook.steps.iter().any(|s| s.is_empty()) {
+                        return Err(PlannerError::Invalid(
+                            "a playbook needs at least one step, and no step may be empty".into(),
+                        ));
+                    }
+                }
+                PlaybookOp::Remove { phrase } => {
+                    if !self
+                        .book
+                        .state()
+                        .playbooks
+                        .iter()
+                        .any(|p| &p.phrase == phrase)
+                    {
+                        return Err(PlannerError::Invalid(format!(
+                            "no playbook for \"{phrase}\" (see `codex playbooks`)"
+                        )));
+                    }
+                }
+            }
+            self.book.append(op, true)?;
+        }
+        Ok(self.book.state().playbooks.clone())
+    }
+}
