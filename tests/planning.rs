@@ -234,3 +234,44 @@ fn a_goal_said_otherwise_finds_the_plans_of_the_same_goal() {
         "{p}"
     );
 }
+
+#[test]
+fn context_shows_the_project_its_commands_and_goals() {
+    let h = Home::new();
+    let _d = h.start();
+    let js = project(
+        &h,
+        "web",
+        &[(
+            "package.json",
+            r#"{"scripts":{"test":"node -e 1","dev":"node -e 2"}}"#,
+        )],
+    );
+    std::fs::create_dir_all(js.join("src")).unwrap();
+    h.codex_in(&js, &["run", "--goal", "run the tests", "--", "true"])
+        .ok();
+    let c = h
+        .codex_in(&js.join("src"), &["--json", "context"])
+        .ok()
+        .json();
+    assert_eq!(c["kind"], "node");
+    assert!(c["project"].as_str().unwrap().ends_with("/web"), "{c}");
+    let cmds: Vec<&str> = c["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(cmds, vec!["npm run dev", "npm run test"]);
+    assert_eq!(c["patterns"]["goals"][0]["goal"], "run the tests");
+    assert_eq!(c["comfort"], "medium (default)");
+    let off = Home::new().with_config("context_awareness_enabled: false\n");
+    let _d2 = off.start();
+    let c = off.codex_in(&js, &["--json", "context"]).ok().json();
+    assert_eq!(c["enabled"], false);
+    assert!(c["project"].is_null());
+    let p = off
+        .codex_in(&js, &["--json", "plan", "run the tests"])
+        .code(2);
+    assert!(p.stdout.contains("no project here"), "{}", p.stdout);
+}

@@ -59,6 +59,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Show the plans for a goal in this project, best first, each with why; runs nothing.
     Plan(PlanArgs),
+    /// What codex sees here: the project, its commands, your goals and preferences.
+    Context,
     /// Teach a plan: this phrase means this command (or the steps in a YAML file).
     Teach(TeachArgs),
     /// List, show or remove taught playbooks.

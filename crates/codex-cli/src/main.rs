@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             Command::Rules(args) => commands::rules::run(&target, out, args),
             Command::Plan(args) => commands::plan::show(&target, out, &args.goal),
             Command::Teach(args) => commands::teach::teach(&target, out, args),
+            Command::Context => commands::plan::context(&target, out),
             Command::Playbooks(args) => commands::teach::playbooks(&target, out, args),
             Command::Approvals => commands::approvals::run(&target, out, None),
             Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),

@@ -400,6 +400,53 @@ impl Method for Plan {
     type Result = PlanResult;
 }
 
+/// `context`: what the daemon sees for a folder: project, commands, goals, preferences.
+pub struct Context;
+
+/// Params of [`Context`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextParams {
+    /// The folder (absolute).
+    pub cwd: PathBuf,
+}
+
+/// A command the project offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OfferedCommand {
+    /// Its task.
+    pub task: String,
+    /// The command line.
+    pub command: String,
+    /// Where it was found.
+    pub source: String,
+}
+
+/// Result of [`Context`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextResult {
+    /// Whether context awareness is on (`context_awareness_enabled`).
+    pub enabled: bool,
+    /// The project root, if any.
+    pub project: Option<String>,
+    /// Its kind.
+    pub kind: Option<String>,
+    /// The commands it offers.
+    pub commands: Vec<OfferedCommand>,
+    /// Its workflow patterns (frequent goals, sequences), when any.
+    pub patterns: Option<ProjectPatterns>,
+    /// The autonomy comfort in effect, and where it comes from.
+    pub comfort: String,
+    /// The goals with the most evidence, best plan first: what codex would do for them.
+    pub preferences: Vec<String>,
+}
+
+impl Method for Context {
+    const NAME: &'static str = "context";
+    type Params = ContextParams;
+    type Result = ContextResult;
+}
+
 /// `teach`: a playbook: this phrase means these steps (in this project unless global).
 pub struct Teach;
 

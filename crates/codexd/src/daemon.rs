@@ -112,6 +112,7 @@ impl Daemon {
                 socket: socket_path.clone(),
                 config: loaded.path.clone(),
                 tracking: config.interaction_tracking_enabled,
+                context_aware: config.context_awareness_enabled,
             },
             learning: learning.handle,
             feedback: feedback.handle,

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use codex_proto::methods::{Plan, PlanParams, PlanResult};
+use codex_proto::methods::{Context, ContextParams, Plan, PlanParams, PlanResult};
 
 use super::Out;
 use crate::client::Client;
@@ -56,5 +56,43 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
         println!("     evidence: {}", p.evidence);
     }
     println!("\n`codex run \"{goal}\"` runs plan 1; `--pick N` runs another");
+    Ok(0)
+}
+
+/// `codex context`: what the daemon sees for the current folder.
+pub fn context(target: &Target, out: Out) -> Result<u8, CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::Other(format!("cannot read the current directory: {e}")))?;
+    let (mut client, _) = target.connect()?;
+    let r = client.call::<Context>(&ContextParams { cwd })?;
+    if out.json {
+        render::json(&r)?;
+        return Ok(0);
+    }
+    if !r.enabled {
+        println!("context awareness is off (context_awareness_enabled: false)");
+    }
+    match (&r.project, &r.kind) {
+        (Some(p), Some(k)) => println!("project   {p} ({k})"),
+        _ => println!("project   none (no .git, Cargo.toml, package.json, ... above this folder)"),
+    }
+    for c in &r.commands {
+        println!("  {:<7} {}   ({})", c.task, c.command, c.source);
+    }
+    if let Some(p) = &r.patterns {
+        let goals: Vec<String> = p
+            .goals
+            .iter()
+            .take(5)
+            .map(|g| format!("{} ×{}", g.goal, g.count))
+            .collect();
+        if !goals.is_empty() {
+            println!("goals     {}", goals.join(", "));
+        }
+    }
+    println!("comfort   {}", r.comfort);
+    for p in &r.preferences {
+        println!("prefers   {p}");
+    }
     Ok(0)
 }

@@ -84,6 +84,7 @@ pub fn start(
     let (tx, rx) = mpsc::channel(64);
     let actor = Actor {
         book,
+        embeddings: Default::default(),
         profile,
         personalized: config.personalized_planning_enabled,
         context_aware: config.context_awareness_enabled,
@@ -93,6 +94,8 @@ pub fn start(
 
 struct Actor {
     book: Journaled<PlaybookBook>,
+    /// Goal embeddings, computed once per goal text.
+    embeddings: std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>,
     profile: watch::Receiver<Arc<Profile>>,
     personalized: bool,
     context_aware: bool,
@@ -112,6 +115,7 @@ impl Actor {
                             personalized: self.personalized,
                             context_aware: self.context_aware,
                             playbooks: self.book.state(),
+                            cache: Some(&self.embeddings),
                         },
                     ));
                 }

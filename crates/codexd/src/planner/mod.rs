@@ -69,10 +69,25 @@ pub struct Options<'a> {
     pub context_aware: bool,
     /// What the user taught.
     pub playbooks: &'a playbooks::PlaybookBook,
+    /// Embeddings of goals already seen (the actor keeps them between calls).
+    pub cache: Option<&'a std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>>,
 }
 
 /// Goals nearer than this (cosine of their embeddings) count as the same goal said otherwise.
 const SAME_GOAL: f32 = 0.55;
+
+/// A goal's embedding, from the cache when there is one.
+fn embedding(opts: &Options<'_>, goal: &str) -> Vec<f32> {
+    let Some(cache) = opts.cache else {
+        return embed::embed(goal);
+    };
+    let Ok(mut c) = cache.lock() else {
+        return embed::embed(goal);
+    };
+    c.entry(goal.to_string())
+        .or_insert_with(|| embed::embed(goal))
+        .clone()
+}
 
 /// Plan `goal` for work in `cwd`.
 pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> PlanResult {
@@ -94,7 +109,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             profile
                 .categories
                 .iter()
-                .map(|c| (c, embed::cosine(&query, &embed::embed(&c.category))))
+                .map(|c| (c, embed::cosine(&query, &embedding(opts, &c.category))))
                 .filter(|(_, sim)| *sim >= SAME_GOAL)
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(c, _)| c)
@@ -288,6 +303,7 @@ mod tests {
             personalized,
             context_aware: true,
             playbooks: book,
+            cache: None,
         }
     }
 

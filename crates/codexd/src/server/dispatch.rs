@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 
 use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
-    Approvals, ApprovalsParams, ApprovalsResult, DaemonStop, DaemonStopResult, Export, ExportLines,
-    ExportLinesParams, ExportParams, ExportResult, Forget, ForgetParams, ForgetResult, Hello,
-    HelloParams, HelloResult, History, HistoryParams, HistoryResult, Import, ImportParams,
-    ImportResult, Method, Notification, PendingApproval, Plan, PlanParams, PlaybookEntry,
-    Playbooks, PlaybooksParams, PlaybooksResult, PrefsReset, PrefsResetParams, PrefsResetResult,
-    PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow, PrefsShowParams, PrefsShowResult,
-    PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult, RuleEntry, Rules, RulesParams,
-    RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult, RunDetach, RunDetachResult,
-    RunParams, Status, StatusResult, Teach, TeachParams,
+    Approvals, ApprovalsParams, ApprovalsResult, Context, ContextParams, ContextResult, DaemonStop,
+    DaemonStopResult, Export, ExportLines, ExportLinesParams, ExportParams, ExportResult, Forget,
+    ForgetParams, ForgetResult, Hello, HelloParams, HelloResult, History, HistoryParams,
+    HistoryResult, Import, ImportParams, ImportResult, Method, Notification, PendingApproval, Plan,
+    PlanParams, PlaybookEntry, Playbooks, PlaybooksParams, PlaybooksResult, PrefsReset,
+    PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow,
+    PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult,
+    RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult,
+    RunDetach, RunDetachResult, RunParams, Status, StatusResult, Teach, TeachParams,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
@@ -40,6 +40,7 @@ const METHODS: &[&str] = &[
     Forget::NAME,
     RunCheck::NAME,
     Plan::NAME,
+    Context::NAME,
     Teach::NAME,
     Playbooks::NAME,
     RunDetach::NAME,
@@ -98,6 +99,7 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
             )
         }
         Teach::NAME => to_value(&teach(ctx, params::<Teach>(raw)?).await?),
+        Context::NAME => to_value(&context(ctx, params::<Context>(raw)?).await?),
         Playbooks::NAME => {
             let p: PlaybooksParams = params::<Playbooks>(raw)?;
             let change = p
@@ -618,6 +620,74 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
             crate::executor::policy::Decision::Ask(why) => format!("asks first: {why}"),
             crate::executor::policy::Decision::Denied(why) => format!("never runs: {why}"),
         },
+    })
+}
+
+async fn context(ctx: &Ctx, p: ContextParams) -> Result<ContextResult, ErrorObject> {
+    if !p.cwd.is_absolute() {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!("working directory {} is not absolute", p.cwd.display()),
+        ));
+    }
+    let profile = ctx.feedback.profile();
+    let style = &profile.style.autonomy_comfort;
+    let comfort = format!("{} ({})", style.value, style.source);
+    let preferences = profile
+        .categories
+        .iter()
+        .take(5)
+        .filter_map(|c| {
+            c.plans
+                .first()
+                .map(|p| format!("{}: {} (score {:.2})", c.category, p.plan, p.score))
+        })
+        .collect();
+    if !ctx.info.context_aware {
+        return Ok(ContextResult {
+            enabled: false,
+            project: None,
+            kind: None,
+            commands: Vec::new(),
+            patterns: None,
+            comfort,
+            preferences,
+        });
+    }
+    let dir = std::fs::canonicalize(&p.cwd).unwrap_or(p.cwd);
+    let proj = project::detect(&dir);
+    let root = proj.as_ref().map(|p| p.root.display().to_string());
+    let commands = proj
+        .as_ref()
+        .map(|p| {
+            crate::context::commands::offered(p)
+                .into_iter()
+                .map(|o| codex_proto::methods::OfferedCommand {
+                    task: o.task,
+                    command: crate::episode::command_line(&o.argv),
+                    source: o.source,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let patterns = match &root {
+        Some(r) => ctx
+            .learning
+            .patterns(Some(r.clone()))
+            .await
+            .map_err(learning_error)?
+            .into_iter()
+            .next(),
+        None => None,
+    };
+    Ok(ContextResult {
+        enabled: true,
+        kind: proj.map(|p| p.kind),
+        project: root,
+        commands,
+        patterns,
+        comfort,
+        preferences,
     })
 }
 

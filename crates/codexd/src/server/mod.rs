@@ -44,6 +44,8 @@ pub struct DaemonInfo {
     pub config: Option<PathBuf>,
     /// `interaction_tracking_enabled`.
     pub tracking: bool,
+    /// `context_awareness_enabled`.
+    pub context_aware: bool,
 }
 
 /// What every connection can reach.
