@@ -101,6 +101,27 @@ fn main() -> Result<(), Error> {
         "prefs/show --project --category round trip: {}",
         project.describe()
     );
+    let proj = tmp.path().join("shop");
+    std::fs::create_dir_all(&proj)?;
+    std::fs::write(proj.join("Cargo.toml"), "[package]\nname = \"shop\"\n")?;
+    let goals = [
+        "run the tests",
+        "execute the test suite",
+        "goal 7",
+        "deploy staging",
+    ];
+    let plan = client.time(400, |i| {
+        format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"plan\",\"params\":\
+             {{\"goal\":\"{}\",\"cwd\":\"{}\"}}}}",
+            goals[i % goals.len()],
+            proj.display()
+        )
+    })?;
+    println!(
+        "plan round trip ({GOALS} goals learned, 100,000 episodes): {}",
+        plan.describe_with_p99()
+    );
     println!(
         "bench process peak RSS (daemon and client together): {}",
         peak_rss()
@@ -220,6 +241,18 @@ struct Client {
 struct Timings(Vec<Duration>);
 
 impl Timings {
+    fn describe_with_p99(mut self) -> String {
+        self.0.sort();
+        let at = |p: usize| self.0[(self.0.len() - 1) * p / 100].as_secs_f64() * 1e3;
+        format!(
+            "median {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} calls)",
+            at(50),
+            at(99),
+            at(100),
+            self.0.len()
+        )
+    }
+
     fn describe(mut self) -> String {
         self.0.sort();
         let at = |p: usize| self.0[(self.0.len() - 1) * p / 100].as_secs_f64() * 1e3;
