@@ -117,3 +117,8 @@ mod tests {
         assert_eq!(truncate("a long goal text", 6), "a lon…");
     }
 }
+
+/// A command line as a shell would read it back.
+pub fn command(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}

@@ -147,6 +147,14 @@ pub struct RunParams {
     /// command that needs approval is refused.
     #[serde(default)]
     pub interactive: bool,
+    /// The class a plan's tool declares: the run is treated as at least this dangerous
+    /// (it can only raise the executor's own judgement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_class: Option<crate::types::SafetyClass>,
+    /// `codex run --pick N`: the first step of the plan ranked first, which the user passed
+    /// over for this one (a preference signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub picked_over: Option<Vec<String>>,
 }
 
 /// Result of [`Run`].
@@ -364,6 +372,9 @@ pub struct PlanResult {
     pub project: Option<String>,
     /// Best first: the plan, then up to two alternatives.
     pub plans: Vec<PlannedCommand>,
+    /// How they were ranked, in words (learned preference, a posterior draw, project fit).
+    #[serde(default)]
+    pub ranking: String,
     /// When there is no plan: why, what codex does know, and how to teach it.
     pub unknown: Option<String>,
 }
@@ -377,7 +388,8 @@ pub struct PlannedCommand {
     pub steps: Vec<PlanStep>,
     /// The ranking score (learned preference plus project fit).
     pub score: f64,
-    /// How likely it is to satisfy you, 0..1 (the learned posterior mean; 0.5 when unseen).
+    /// How likely it is to succeed, 0..1: its own record, pulled towards the record of its
+    /// program (or of all your runs) while it has few runs of its own.
     pub confidence: f64,
     /// How well it matches what you have shown you like, 0..1.
     pub alignment: f64,
@@ -392,6 +404,13 @@ pub struct PlanStep {
     pub argv: Vec<String>,
     /// Why this step, in one line.
     pub rationale: String,
+    /// The safety class its tool declares (the executor applies the stricter of this and
+    /// its own judgement).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<crate::types::SafetyClass>,
+    /// A dry run put first for a user who dry-runs: `codex run` asks before going on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 impl Method for Plan {
@@ -521,6 +540,9 @@ pub struct RunCheckParams {
     /// As `run`'s `yes`.
     #[serde(default)]
     pub yes: bool,
+    /// As `run`'s `min_class`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_class: Option<SafetyClass>,
 }
 
 /// Result of [`RunCheck`].

@@ -17,6 +17,21 @@ pub struct Profile {
     pub satisfaction: Satisfaction,
     /// How the user works.
     pub style: WorkingStyle,
+    /// Commands the user replaced by others for the same goal, most often first.
+    #[serde(default)]
+    pub corrections: Vec<Correction>,
+}
+
+/// "You ran `from`, then `to` for the same goal, and `to` worked": a learned parameter
+/// preference the planner applies wherever it would propose `from`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    /// The command replaced.
+    pub from: String,
+    /// The command that replaced it.
+    pub to: String,
+    /// Times it happened.
+    pub times: u64,
 }
 
 /// Preferences within one task category (a normalized goal, or a tool like `cargo test`).

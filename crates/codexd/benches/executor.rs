@@ -117,6 +117,8 @@ fn overhead() -> Result<(), Error> {
             let (tx, mut rx) = tokio::sync::mpsc::channel(64);
             let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
             let req = RunRequest {
+                min_class: None,
+                picked_over: None,
                 spec: Spec {
                     argv: vec!["true".into()],
                     cwd: cwd.clone(),

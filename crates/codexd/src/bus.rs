@@ -24,6 +24,19 @@ pub enum Event {
     Rated(Arc<Rated>),
     /// A step needed approval and it was given or not.
     ApprovalAnswered(Arc<ApprovalAnswered>),
+    /// The user ran another plan than the one ranked first (`codex run --pick N`).
+    Picked(Arc<Picked>),
+}
+
+/// A plan chosen over the one ranked first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picked {
+    /// The run of the plan chosen.
+    pub draft: Draft,
+    /// The plan passed over (its signature, redacted).
+    pub over: String,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// An approval answer: at a prompt, by `--yes`, or held back for want of a terminal.

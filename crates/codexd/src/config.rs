@@ -66,9 +66,9 @@ pub struct Config {
     pub user_preference_learning: bool,
     /// Let the optimizer adapt (optimizer: later).
     pub adaptation_mechanisms_enabled: bool,
-    /// Context building (context builder: later).
+    /// Project detection and similar-episode retrieval for planning.
     pub context_awareness_enabled: bool,
-    /// Profile-ranked planning (planner: later).
+    /// Rank plans by the learned profile; false ranks by project fit alone.
     pub personalized_planning_enabled: bool,
     /// Extra safety for autonomous runs.
     pub safety_enhanced_execution: bool,
@@ -82,6 +82,8 @@ pub struct Config {
     pub safety: SafetyConfig,
     /// Socket server limits.
     pub server: ServerConfig,
+    /// How plans are made and ranked.
+    pub planner: PlannerConfig,
 }
 
 impl Default for Config {
@@ -99,6 +101,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             safety: SafetyConfig::default(),
             server: ServerConfig::default(),
+            planner: PlannerConfig::default(),
         }
     }
 }
@@ -263,6 +266,38 @@ impl Default for SafetyConfig {
             deny: Vec::new(),
         }
     }
+}
+
+/// `planner:` ranking and the user's tools.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlannerConfig {
+    /// `greedy` ranks by the posterior mean; `thompson` samples from the posterior.
+    pub exploration: Exploration,
+    /// A user who dry-runs at least this share of runs gets a tool's dry run first.
+    pub dry_run_habit: Fraction,
+    /// The user's tools, checked before the built-in ones.
+    pub tools: Vec<crate::planner::registry::ToolSpec>,
+}
+
+impl Default for PlannerConfig {
+    fn default() -> Self {
+        PlannerConfig {
+            exploration: Exploration::Greedy,
+            dry_run_habit: Fraction(0.3),
+            tools: Vec::new(),
+        }
+    }
+}
+
+/// How the planner trades what is known to work against trying what might work better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exploration {
+    /// Always the best-scoring plan first.
+    Greedy,
+    /// Plans ranked by a draw from each one's posterior (not when autonomy comfort is low).
+    Thompson,
 }
 
 /// How writes-in-project steps are confined.
@@ -500,6 +535,15 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
                 });
             }
         }
+    }
+    if let Err(e) = crate::planner::registry::Registry::new(&c.planner.tools) {
+        let key = "planner.tools";
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            key: key.into(),
+            line: line_of_key(text, key),
+            message: e.to_string(),
+        });
     }
     if let Err(e) = crate::executor::classify::Classifier::new(&c.safety.rules) {
         let key = "safety.rules";

@@ -54,6 +54,9 @@ pub enum StartError {
     /// The socket could not be set up.
     #[error(transparent)]
     Socket(#[from] SocketError),
+    /// The planner could not start (its playbooks or tool registry).
+    #[error(transparent)]
+    Planner(#[from] crate::planner::actor::PlannerError),
 }
 
 /// A running daemon.

@@ -51,9 +51,22 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
             p.alignment
         );
         for s in &p.steps {
-            println!("     why: {}", s.rationale);
+            let tag = match (s.dry_run, s.class) {
+                (true, _) => " [dry run]".to_string(),
+                (false, Some(c)) => format!(" [{c}]"),
+                (false, None) => String::new(),
+            };
+            if p.steps.len() > 1 {
+                println!("     step: {}{tag}", render::command(&s.argv));
+                println!("       why: {}", s.rationale);
+            } else {
+                println!("     why: {}{tag}", s.rationale);
+            }
         }
         println!("     evidence: {}", p.evidence);
+    }
+    if !r.ranking.is_empty() {
+        println!("\nranked by {}", r.ranking);
     }
     println!("\n`codex run \"{goal}\"` runs plan 1; `--pick N` runs another");
     Ok(0)

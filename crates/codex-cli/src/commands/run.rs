@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, ErrorKind, IsTerminal, Write};
 
 use codex_proto::jsonrpc::Incoming;
+use codex_proto::methods::PlanStep;
 use codex_proto::methods::{
     ApprovalRequest, ApprovalRequestParams, Method, Notification, Run, RunCheck, RunCheckParams,
     RunDetach, RunParams, RunProgress, RunProgressParams, RunResult, RunStarted, RunStartedParams,
 };
-use codex_proto::types::{OutputStream, RunOutcome};
+use codex_proto::types::{OutputStream, RunOutcome, SafetyClass};
 use serde_json::{Value, json};
 
 use super::Out;
@@ -35,7 +36,11 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         .collect();
     let (mut client, _) = target.connect()?;
     let mut args = args;
-    let mut later_steps: Vec<Vec<String>> = Vec::new();
+    // The plan's steps after the first, each with the class its tool declares and whether
+    // it is a dry run to pause after.
+    let mut later_steps: Vec<PlanStep> = Vec::new();
+    let mut first_step: Option<PlanStep> = None;
+    let mut picked_over: Option<Vec<String>> = None;
     if let Some(goal) = args.task.take() {
         // A goal in words: plan it, show the plan, then run its steps like any command.
         let plan = super::plan::fetch(&mut client, &goal, &cwd)?;
@@ -53,12 +58,29 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             "codex: plan {pick} for \"{goal}\": {} ({}; {})",
             chosen.command, first.rationale, chosen.evidence
         );
+        if pick > 1 {
+            picked_over = plan
+                .plans
+                .first()
+                .and_then(|p| p.steps.iter().find(|s| !s.dry_run))
+                .map(|s| s.argv.clone());
+        }
         args.argv = first.argv.clone();
-        later_steps = rest.iter().map(|s| s.argv.clone()).collect();
+        first_step = Some(first.clone());
+        later_steps = rest.to_vec();
         args.goal = Some(goal);
     }
+    let min_class = first_step.as_ref().and_then(|s| s.class);
     if args.dry_run {
-        return dry_run(&mut client, out, args.argv, cwd, args.yes);
+        let mut steps = vec![(args.argv.clone(), min_class)];
+        steps.extend(later_steps.iter().map(|s| (s.argv.clone(), s.class)));
+        for (i, (argv, class)) in steps.into_iter().enumerate() {
+            if i > 0 && !out.json {
+                println!();
+            }
+            dry_run(&mut client, out, argv, cwd.clone(), args.yes, class)?;
+        }
+        return Ok(0);
     }
     if args.detach {
         let r = client.call::<RunDetach>(&RunParams {
@@ -68,6 +90,8 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             yes: args.yes,
             goal: args.goal,
             interactive: false,
+            min_class,
+            picked_over,
         })?;
         if out.json {
             crate::render::json(&r)?;
@@ -76,15 +100,55 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         }
         return Ok(0);
     }
-    // Steps run one after another; the first that fails ends the plan.
-    let mut status = run_step(&mut client, out, &args, args.argv.clone(), &cwd, &env)?;
+    // Steps run one after another; the first that fails ends the plan. After a dry run, a
+    // person at the terminal says whether to go on.
+    let first = Step {
+        argv: args.argv.clone(),
+        min_class,
+        picked_over,
+    };
+    let mut status = run_step(&mut client, out, &args, first, &cwd, &env)?;
+    let mut paused = first_step.is_some_and(|s| s.dry_run);
     for step in later_steps {
         if status != 0 {
             break;
         }
-        status = run_step(&mut client, out, &args, step, &cwd, &env)?;
+        if paused && !go_on(&step.argv, args.yes)? {
+            eprintln!("codex: stopped after the dry run");
+            return Ok(0);
+        }
+        paused = step.dry_run;
+        let next = Step {
+            argv: step.argv,
+            min_class: step.class,
+            picked_over: None,
+        };
+        status = run_step(&mut client, out, &args, next, &cwd, &env)?;
     }
     Ok(status)
+}
+
+/// One step to run.
+struct Step {
+    argv: Vec<String>,
+    min_class: Option<SafetyClass>,
+    picked_over: Option<Vec<String>>,
+}
+
+/// After a dry run: go on? Yes unless a person at the terminal says no (`--yes` goes on, and
+/// with no terminal the executor's own rules still decide the real step).
+fn go_on(next: &[String], yes: bool) -> Result<bool, CliError> {
+    if yes || !std::io::stdin().is_terminal() {
+        return Ok(true);
+    }
+    eprint!(
+        "codex: that was the dry run; now run `{}`? [Y/n] ",
+        crate::render::command(next)
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(!matches!(answer.trim().to_lowercase().as_str(), "n" | "no"))
 }
 
 /// Run one command through the daemon, streaming it, answering its approval questions.
@@ -92,19 +156,21 @@ fn run_step(
     client: &mut crate::client::Client,
     out: Out,
     args: &RunArgs,
-    argv: Vec<String>,
+    step: Step,
     cwd: &std::path::Path,
     env: &BTreeMap<String, String>,
 ) -> Result<u8, CliError> {
     // Questions are answered on this terminal; the command itself gets no stdin.
     let interactive = std::io::stdin().is_terminal();
     let id = client.send::<Run>(&RunParams {
-        argv,
+        argv: step.argv,
         cwd: cwd.to_path_buf(),
         env: Some(env.clone()),
         yes: args.yes,
         goal: args.goal.clone(),
         interactive,
+        min_class: step.min_class,
+        picked_over: step.picked_over,
     })?;
     loop {
         let shown = match client.next_message()? {
@@ -155,8 +221,14 @@ fn dry_run(
     argv: Vec<String>,
     cwd: std::path::PathBuf,
     yes: bool,
+    min_class: Option<SafetyClass>,
 ) -> Result<u8, CliError> {
-    let r = client.call::<RunCheck>(&RunCheckParams { argv, cwd, yes })?;
+    let r = client.call::<RunCheck>(&RunCheckParams {
+        argv,
+        cwd,
+        yes,
+        min_class,
+    })?;
     if out.json {
         crate::render::json(&r)?;
         return Ok(0);

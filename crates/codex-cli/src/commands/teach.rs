@@ -111,7 +111,7 @@ pub fn playbooks(target: &Target, out: Out, args: PlaybooksArgs) -> Result<u8, C
             p.project.as_deref().unwrap_or("every project")
         );
         for (i, step) in p.steps.iter().enumerate() {
-            let line = shlex::try_join(step.iter().map(String::as_str)).unwrap_or_default();
+            let line = render::command(step);
             println!("  {}. {line}", i + 1);
         }
     }

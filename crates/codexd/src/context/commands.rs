@@ -16,6 +16,9 @@ pub struct Offered {
     pub argv: Vec<String>,
     /// Where it was found, in words (`Cargo.toml`, `package.json script "test"`).
     pub source: String,
+    /// The same command as a dry run, when its tool has one (`make -n test`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<Vec<String>>,
 }
 
 fn offer(task: &str, argv: &[&str], source: &str) -> Offered {
@@ -23,6 +26,7 @@ fn offer(task: &str, argv: &[&str], source: &str) -> Offered {
         task: task.into(),
         argv: argv.iter().map(|s| s.to_string()).collect(),
         source: source.into(),
+        dry_run: None,
     }
 }
 
@@ -106,11 +110,11 @@ pub fn offered(project: &Project) -> Vec<Offered> {
         if let Some(text) = read(root, file) {
             for name in targets(&text) {
                 if let Some(task) = task_of_name(&name) {
-                    out.push(offer(
-                        task,
-                        &[tool, &name],
-                        &format!("{file} target \"{name}\""),
-                    ));
+                    let mut o = offer(task, &[tool, &name], &format!("{file} target \"{name}\""));
+                    // Both print the recipe's commands without running them.
+                    let flag = if tool == "make" { "-n" } else { "--dry-run" };
+                    o.dry_run = Some(vec![tool.into(), flag.into(), name.clone()]);
+                    out.push(o);
                 }
             }
         }

@@ -24,7 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use crate::bus::{ApprovalAnswered, Bus, Event};
+use crate::bus::{ApprovalAnswered, Bus, Event, Picked};
 use crate::config::Config;
 use crate::episode::{ApprovalRecord, Draft};
 pub use process::{Spec, Update};
@@ -60,6 +60,10 @@ pub struct RunRequest {
     /// Nobody is attached (a detached, scheduled or suggested run): what needs asking is held
     /// in `codex approvals` until answered or expired.
     pub unattended: bool,
+    /// The class the plan's tool declares; raises the classifier's verdict, never lowers it.
+    pub min_class: Option<SafetyClass>,
+    /// The command of the plan ranked first, passed over for this one (`--pick N`).
+    pub picked_over: Option<Vec<String>>,
 }
 
 /// How a run went.
@@ -426,6 +430,19 @@ impl Actor {
         let next_run_id = self.next_run_id.clone();
         self.runs.spawn(async move {
             let draft = draft_of(&req);
+            // Choosing another plan says something whether or not it gets to run.
+            if let Some(over) = &req.picked_over {
+                let over = crate::learning::normalize::plan_signature(
+                    &crate::learning::redact::redact_argv(over),
+                );
+                if over != draft.plan {
+                    let _ = bus.send(Event::Picked(Arc::new(Picked {
+                        draft: draft.clone(),
+                        over,
+                        at: Utc::now(),
+                    })));
+                }
+            }
             let command = crate::episode::command_line(&req.spec.argv);
             let verdict = check.verdict;
             let answer = |approved: bool, by: &str| {
@@ -711,7 +728,14 @@ fn classify_request(classifier: &classify::Classifier, req: &RunRequest) -> clas
         cwd: &req.spec.cwd,
         root: project.as_ref().map(|p| p.root.as_path()),
     };
-    classifier.classify_argv(&req.spec.argv, place)
+    let verdict = classifier.classify_argv(&req.spec.argv, place);
+    match req.min_class {
+        Some(declared) if declared > verdict.class => classify::Verdict {
+            class: declared,
+            reason: format!("its tool in the registry is declared {declared}"),
+        },
+        _ => verdict,
+    }
 }
 
 fn validate(req: &RunRequest) -> Result<(), ExecError> {

@@ -372,6 +372,7 @@ impl Actor {
         let signal = match ev {
             Event::RunFinished(ep) => self.outcome_signal(&ep),
             Event::ApprovalAnswered(a) => self.approval_signal(&a),
+            Event::Picked(pk) => self.picked_signal(&pk),
             Event::Rated(_) => return, // our own, already applied
         };
         let run = signal.run_id;
@@ -413,6 +414,19 @@ impl Actor {
             verbosity: model::verbosity_of(&ep.argv),
         };
         self.signal(Some(ep.run_id), ep.finished_at, Names::of_episode(ep), kind)
+    }
+
+    fn picked_signal(&mut self, pk: &crate::bus::Picked) -> Signal {
+        let d = &pk.draft;
+        let names = Names {
+            category: &d.category,
+            plan: &d.plan,
+            tool: &d.tool,
+            program: &d.program,
+            project: d.project.as_ref(),
+        };
+        let over = self.names.get(&pk.over);
+        self.signal(None, pk.at, names, SignalKind::Picked { over })
     }
 
     fn approval_signal(&mut self, a: &ApprovalAnswered) -> Signal {

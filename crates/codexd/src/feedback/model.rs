@@ -18,7 +18,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike as _, FixedOffset, Local, Timelike as _, Utc};
-use codex_proto::prefs::{CategoryPrefs, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle};
+use codex_proto::prefs::{
+    CategoryPrefs, Correction, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle,
+};
 use codex_proto::types::{ProgramPrefs, RunId, Satisfaction};
 
 use super::state::{Signal, SignalKind};
@@ -193,6 +195,8 @@ pub struct Model {
     last_by_project: HashMap<String, LastRun>,
     /// Held-back commands that may still be approved (run with `--yes`) within the window.
     pending_denials: Vec<Denial>,
+    /// (replaced plan, replacing plan) → times a correction replaced one by the other.
+    corrections: HashMap<(Arc<str>, Arc<str>), u64>,
 }
 
 /// A held-back command, not yet known to be a "no".
@@ -358,6 +362,21 @@ impl Model {
                 self.scores.push(Some(*score));
                 self.push_satisfaction(*score);
             }
+            SignalKind::Picked { over } => {
+                // Like a correction, but said before running: against the plan passed over,
+                // for the one chosen, and a parameter preference from one to the other.
+                let cat = category_entry(&mut self.categories, &s.category);
+                let n = cat.n;
+                if let Some(old) = cat.plans.get_mut(&**over) {
+                    old.add(t, n, p.correction_weight, 0.0, &p);
+                    old.corrected_away += 1;
+                }
+                plan_entry(cat, &s.plan, &s.tool, t).add(t, n, p.correction_weight, 1.0, &p);
+                *self
+                    .corrections
+                    .entry((over.clone(), s.plan.clone()))
+                    .or_insert(0) += 1;
+            }
             SignalKind::Approval { approved, asked } => {
                 if !*approved && *asked {
                     // A "no" at a prompt is a no at once.
@@ -421,6 +440,10 @@ impl Model {
                 }
                 if success {
                     plan_entry(cat, &s.plan, &s.tool, t).add(t, n, p.correction_weight, 1.0, &p);
+                    *self
+                        .corrections
+                        .entry((prev.plan.clone(), s.plan.clone()))
+                        .or_insert(0) += 1;
                 }
             }
             if !prev.success {
@@ -542,6 +565,24 @@ impl Model {
                 series,
             },
             style: self.style(settings),
+            corrections: {
+                let mut c: Vec<Correction> = self
+                    .corrections
+                    .iter()
+                    .map(|((from, to), times)| Correction {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        times: *times,
+                    })
+                    .collect();
+                c.sort_by(|a, b| {
+                    b.times
+                        .cmp(&a.times)
+                        .then_with(|| a.from.cmp(&b.from))
+                        .then_with(|| a.to.cmp(&b.to))
+                });
+                c
+            },
         }
     }
 

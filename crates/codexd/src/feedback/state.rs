@@ -68,6 +68,11 @@ pub enum SignalKind {
         #[serde(default)]
         asked: bool,
     },
+    /// The user chose this plan over the one ranked first (`codex run --pick N`).
+    Picked {
+        /// The plan passed over.
+        over: Arc<str>,
+    },
 }
 
 /// A run's current rating, as history shows it.

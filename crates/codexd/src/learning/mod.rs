@@ -363,7 +363,7 @@ impl Actor {
                 }
                 pushed.map(|_| false)
             }
-            Event::ApprovalAnswered(_) => return,
+            Event::ApprovalAnswered(_) | Event::Picked(_) => return,
         };
         match full {
             Ok(true) => self.flush_batch(),

@@ -10,7 +10,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::playbooks::{Playbook, PlaybookBook, PlaybookOp};
-use crate::config::Config;
+use super::registry::Registry;
+use crate::config::{Config, Exploration};
 use crate::store::journal::Journaled;
 use crate::store::{Layout, StoreError};
 
@@ -23,6 +24,9 @@ pub enum PlannerError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The tool registry is not usable (`planner.tools`).
+    #[error("planner.tools: {0}")]
+    Registry(#[from] super::registry::RegistryError),
     /// The actor has stopped.
     #[error("the planner has stopped")]
     Gone,
@@ -76,29 +80,39 @@ pub fn start(
     layout: &Layout,
     config: &Config,
     profile: watch::Receiver<Arc<Profile>>,
-) -> Result<(PlannerHandle, JoinHandle<()>), StoreError> {
+) -> Result<(PlannerHandle, JoinHandle<()>), PlannerError> {
     let (book, _) = Journaled::<PlaybookBook>::open(
         layout.playbooks.clone(),
         config.storage.compact_min_bytes.get(),
     )?;
+    let registry = Registry::new(&config.planner.tools)?;
     let (tx, rx) = mpsc::channel(64);
     let actor = Actor {
         book,
+        registry,
         embeddings: Default::default(),
         profile,
         personalized: config.personalized_planning_enabled,
         context_aware: config.context_awareness_enabled,
+        exploration: config.planner.exploration,
+        dry_run_habit: config.planner.dry_run_habit.get(),
+        draws: 0,
     };
     Ok((PlannerHandle { tx }, tokio::spawn(actor.run(rx))))
 }
 
 struct Actor {
     book: Journaled<PlaybookBook>,
+    registry: Registry,
     /// Goal embeddings, computed once per goal text.
     embeddings: std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>,
     profile: watch::Receiver<Arc<Profile>>,
     personalized: bool,
     context_aware: bool,
+    exploration: Exploration,
+    dry_run_habit: f64,
+    /// Plans made so far: with the clock, the seed of each plan's posterior draws.
+    draws: u64,
 }
 
 impl Actor {
@@ -107,6 +121,14 @@ impl Actor {
             match cmd {
                 Command::Plan { goal, cwd, reply } => {
                     let profile = self.profile.borrow().clone();
+                    self.draws += 1;
+                    let seed = self.draws
+                        ^ u64::try_from(
+                            std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_nanos()),
+                        )
+                        .unwrap_or(0);
                     let _ = reply.send(super::plan(
                         &goal,
                         &cwd,
@@ -115,6 +137,10 @@ impl Actor {
                             personalized: self.personalized,
                             context_aware: self.context_aware,
                             playbooks: self.book.state(),
+                            registry: &self.registry,
+                            exploration: self.exploration,
+                            dry_run_habit: self.dry_run_habit,
+                            seed,
                             cache: Some(&self.embeddings),
                         },
                     ));

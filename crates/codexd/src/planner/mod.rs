@@ -1,22 +1,33 @@
 //! The planner: a goal in words becomes ranked plans for this project, each with why.
 //!
-//! Goal → task (built-in keywords: test, build, lint, format, run, clean). Candidates: the
-//! commands the project offers for that task (context), and the plans the user has run for
-//! this same goal before. Ranking: the learned score of each plan for this goal (posterior
-//! mean of satisfaction, 0.5 when unseen), plus a small bonus for commands the project itself
-//! offers; with `personalized_planning_enabled: false`, the project's own order. A goal that
-//! maps to nothing says so and shows what it does know: it never invents a command.
+//! Goal → category: the registry's keywords (user tools, built-in tools, project tasks), else
+//! the category of the nearest goal the user has run. Candidates: a taught playbook, the
+//! commands the project offers for the task, the registry's tools for the category (their
+//! parameters filled from the goal), and the plans the user ran for this goal (or one said
+//! alike). Learned corrections rewrite a candidate ("you kept replacing `cargo test` by
+//! `cargo nextest run`"). Ranking: a playbook first, then the learned score of each plan for
+//! this goal (posterior mean of satisfaction, or a draw from the posterior when exploration
+//! is `thompson` and comfort is not low) plus a bonus for fitting the project; with
+//! `personalized_planning_enabled: false`, the project's own order. A goal that maps to
+//! nothing says so and shows what it does know: it never invents a command.
 //! Stateless: it reads the profile snapshot and the project's files on each call.
 
 pub mod actor;
 pub mod embed;
 pub mod playbooks;
+pub mod registry;
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 use codex_proto::methods::{PlanResult, PlanStep, PlannedCommand};
-use codex_proto::prefs::Profile;
+use codex_proto::prefs::{CategoryPrefs, PlanPrefs, Profile};
+use codex_proto::types::SafetyClass;
+use rand::SeedableRng as _;
+use rand_distr::Distribution as _;
 
+use crate::config::Exploration;
 use crate::context::{commands, project};
 use crate::episode::command_line;
 use crate::learning::normalize::normalize_goal;
@@ -25,41 +36,13 @@ use crate::learning::normalize::normalize_goal;
 const FIT: f64 = 0.05;
 /// Plans shown: the chosen one and up to two alternatives.
 const SHOWN: usize = 3;
-
-/// Words that name each task; the first task with a matching word wins, `run` last.
-const TASK_WORDS: &[(&str, &[&str])] = &[
-    (
-        "test",
-        &["test", "tests", "testing", "spec", "specs", "unit", "check"],
-    ),
-    ("build", &["build", "compile", "package", "bundle"]),
-    (
-        "lint",
-        &["lint", "linter", "clippy", "vet", "typecheck", "warnings"],
-    ),
-    (
-        "format",
-        &["format", "fmt", "prettier", "reformat", "indent"],
-    ),
-    ("clean", &["clean", "cleanup", "tidy"]),
-    (
-        "run",
-        &["start", "serve", "launch", "dev", "run", "execute"],
-    ),
-];
-
-/// The task a goal asks for, by its words.
-pub fn task_of_goal(goal: &str) -> Option<&'static str> {
-    let words: Vec<String> = normalize_goal(goal)
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(String::from)
-        .collect();
-    TASK_WORDS
-        .iter()
-        .find(|(_, keys)| words.iter().any(|w| keys.contains(&w.as_str())))
-        .map(|(task, _)| *task)
-}
+/// Pseudo-runs of the prior in a plan's confidence: with fewer runs of its own than this, its
+/// program's record (or the user's overall one) weighs more than its own.
+const PRIOR_RUNS: f64 = 2.0;
+/// Corrections from one command to another before the planner applies them unasked.
+const CORRECTIONS_TO_APPLY: u64 = 2;
+/// Runs before the dry-run share counts as a habit.
+const HABIT_MIN_RUNS: u64 = 5;
 
 /// How to plan.
 pub struct Options<'a> {
@@ -69,8 +52,16 @@ pub struct Options<'a> {
     pub context_aware: bool,
     /// What the user taught.
     pub playbooks: &'a playbooks::PlaybookBook,
+    /// Tasks and tools.
+    pub registry: &'a registry::Registry,
+    /// `planner.exploration`.
+    pub exploration: Exploration,
+    /// `planner.dry_run_habit`.
+    pub dry_run_habit: f64,
+    /// Seed of this call's posterior draws (Thompson sampling).
+    pub seed: u64,
     /// Embeddings of goals already seen (the actor keeps them between calls).
-    pub cache: Option<&'a std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>>,
+    pub cache: Option<&'a Mutex<HashMap<String, Vec<f32>>>>,
 }
 
 /// Goals nearer than this (cosine of their embeddings) count as the same goal said otherwise.
@@ -89,6 +80,95 @@ fn embedding(opts: &Options<'_>, goal: &str) -> Vec<f32> {
         .clone()
 }
 
+/// A plan before it is scored.
+struct Candidate {
+    steps: Vec<PlanStep>,
+    /// Its dry run, when its tool has one.
+    dry_run: Option<Vec<String>>,
+    /// A playbook: the user said what the phrase means.
+    taught: bool,
+    /// The project offers it, or a registry tool for this place made it.
+    fits: bool,
+    /// What is known of it when nothing was learned.
+    evidence: String,
+}
+
+impl Candidate {
+    fn command(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| command_line(&s.argv))
+            .collect::<Vec<_>>()
+            .join(" && ")
+    }
+
+    fn single(argv: Vec<String>, rationale: String, class: Option<SafetyClass>) -> Self {
+        Candidate {
+            steps: vec![PlanStep {
+                argv,
+                rationale,
+                class,
+                dry_run: false,
+            }],
+            dry_run: None,
+            taught: false,
+            fits: true,
+            evidence: String::from("no runs of it for this goal yet"),
+        }
+    }
+}
+
+/// How likely a plan is to succeed: its own record, pulled towards its program's record
+/// (itself pulled towards all of the user's runs) while it has few runs. Calibrated in
+/// `tests::confidence_is_calibrated`.
+pub fn confidence(own: Option<&PlanPrefs>, program: &str, profile: &Profile) -> f64 {
+    let (all_s, all_n) = profile
+        .programs
+        .iter()
+        .fold((0u64, 0u64), |(s, n), p| (s + p.successes, n + p.runs));
+    let overall = (all_s as f64 + 1.0) / (all_n as f64 + 2.0);
+    let prior = profile
+        .programs
+        .iter()
+        .find(|p| p.program == program)
+        .map_or(overall, |p| {
+            (p.successes as f64 + PRIOR_RUNS * overall) / (p.runs as f64 + PRIOR_RUNS)
+        });
+    match own {
+        Some(pl) => (pl.successes as f64 + PRIOR_RUNS * prior) / (pl.runs as f64 + PRIOR_RUNS),
+        None => prior,
+    }
+}
+
+/// A draw from a plan's posterior of satisfying the user (its mean is the plan's score).
+fn draw(rng: &mut rand::rngs::SmallRng, score: f64, evidence: f64) -> f64 {
+    let total = 2.0 + evidence.max(0.0);
+    let a = (score * total).max(1e-3);
+    let b = (total - score * total).max(1e-3);
+    match rand_distr::Beta::new(a, b) {
+        Ok(beta) => beta.sample(rng),
+        Err(_) => score,
+    }
+}
+
+/// The learned replacement for `command`, if the user corrected it often enough and not back.
+fn corrected<'p>(
+    profile: &'p Profile,
+    command: &str,
+) -> Option<&'p codex_proto::prefs::Correction> {
+    let best = profile
+        .corrections
+        .iter()
+        .filter(|c| c.from == command && c.times >= CORRECTIONS_TO_APPLY)
+        .max_by_key(|c| c.times)?;
+    let back = profile
+        .corrections
+        .iter()
+        .find(|c| c.from == best.to && c.to == command)
+        .map_or(0, |c| c.times);
+    (best.times > back).then_some(best)
+}
+
 /// Plan `goal` for work in `cwd`.
 pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> PlanResult {
     let personalized = opts.personalized;
@@ -101,7 +181,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     let root = proj.as_ref().map(|p| p.root.display().to_string());
     // The goal as the user said it before: exactly, else the nearest by meaning.
     let query = embed::embed(&normalized);
-    let learned = profile
+    let learned: Option<&CategoryPrefs> = profile
         .categories
         .iter()
         .find(|c| c.category == normalized)
@@ -114,28 +194,29 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(c, _)| c)
         });
-    let task = task_of_goal(goal).or_else(|| learned.and_then(|c| task_of_goal(&c.category)));
-    let mut plans: Vec<PlannedCommand> = Vec::new();
+    let matched = opts
+        .registry
+        .category_of(goal)
+        .or_else(|| learned.and_then(|c| opts.registry.category_of(&c.category)));
+    let task = matched.as_ref().map(|m| m.category.clone());
+    let mut cands: Vec<Candidate> = Vec::new();
+    let mut cannot: Vec<String> = Vec::new();
     // A taught playbook for this phrase comes first: the user said what it means.
     if let Some(pb) = opts.playbooks.find(&normalized, root.as_deref()) {
-        plans.push(PlannedCommand {
-            command: pb
-                .steps
-                .iter()
-                .map(|s| command_line(s))
-                .collect::<Vec<_>>()
-                .join(" && "),
+        cands.push(Candidate {
             steps: pb
                 .steps
                 .iter()
                 .map(|s| PlanStep {
                     argv: s.clone(),
                     rationale: format!("you taught this for \"{}\"", pb.phrase),
+                    class: None,
+                    dry_run: false,
                 })
                 .collect(),
-            score: 1.0 + FIT,
-            confidence: 0.9,
-            alignment: 1.0,
+            dry_run: None,
+            taught: true,
+            fits: true,
             evidence: if pb.project.is_some() {
                 "your playbook for this project".into()
             } else {
@@ -143,93 +224,211 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             },
         });
     }
-    if let (Some(task), Some(p)) = (task, proj.as_ref()) {
-        for o in commands::offered(p).into_iter().filter(|o| o.task == task) {
-            let cmd = command_line(&o.argv);
-            if plans.iter().any(|x| x.command == cmd) {
-                continue;
+    if let Some(m) = &matched {
+        if let (true, Some(p)) = (m.project_task, proj.as_ref()) {
+            for o in commands::offered(p)
+                .into_iter()
+                .filter(|o| o.task == m.category)
+            {
+                let mut c = Candidate::single(
+                    o.argv,
+                    format!("the project offers it for `{}` ({})", m.category, o.source),
+                    None,
+                );
+                c.dry_run = o.dry_run;
+                cands.push(c);
             }
-            plans.push(PlannedCommand {
-                steps: vec![PlanStep {
-                    argv: o.argv,
-                    rationale: format!("the project offers it for `{task}` ({})", o.source),
-                }],
-                command: cmd,
-                score: 0.5 + FIT,
-                confidence: 0.5,
-                alignment: 0.5,
-                evidence: String::from("no runs of it for this goal yet"),
-            });
+        }
+        // Tools look at the folder itself (a `.git` above a subfolder still counts) even
+        // when context awareness is off: they are the user's registry, not project detection.
+        for tool in opts.registry.tools_for(&m.category, cwd) {
+            match tool.fill(goal, m, cwd) {
+                Ok(filled) => {
+                    let given = filled
+                        .values
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let mut c = Candidate::single(
+                        filled.argv,
+                        format!(
+                            "`{}`: {}{}",
+                            tool.name,
+                            if tool.description.is_empty() {
+                                m.category.as_str()
+                            } else {
+                                tool.description.as_str()
+                            },
+                            if given.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({given})")
+                            }
+                        ),
+                        Some(tool.class),
+                    );
+                    c.dry_run = filled.dry_run;
+                    cands.push(c);
+                }
+                Err(why) => cannot.push(why),
+            }
         }
     }
+    // Learned parameter preferences: a command the user kept replacing is replaced.
+    if personalized {
+        for c in cands.iter_mut().filter(|c| !c.taught && c.steps.len() == 1) {
+            let cmd = c.command();
+            if let Some(fix) = corrected(profile, &cmd)
+                && let Some(argv) = shlex::split(&fix.to)
+            {
+                let step = &mut c.steps[0];
+                step.rationale = format!(
+                    "{}; you replaced `{cmd}` with this {} times",
+                    step.rationale, fix.times
+                );
+                step.argv = argv;
+                // The dry run was for the command replaced.
+                c.dry_run = None;
+            }
+        }
+    }
+    dedup(&mut cands);
     // What the user has run for this goal (or one said alike), and how it went.
     let said_alike = learned
         .filter(|c| c.category != normalized)
         .map(|c| c.category.clone());
     if let Some(cat) = learned {
         for pl in &cat.plans {
-            let known = plans.iter().position(|x| x.command == pl.plan);
-            let evidence = format!(
-                "you ran it {} time{} for {}, {:.0}% success{}",
-                pl.runs,
-                if pl.runs == 1 { "" } else { "s" },
-                said_alike
-                    .as_ref()
-                    .map_or("this goal".to_string(), |g| format!("\"{g}\"")),
-                if pl.runs == 0 {
-                    0.0
-                } else {
-                    pl.successes as f64 * 100.0 / pl.runs as f64
-                },
-                pl.mean_rating
-                    .map_or(String::new(), |m| format!(", mean rating {m:.1}"))
-            );
-            match known {
-                Some(i) => {
-                    let x = &mut plans[i];
-                    x.score = pl.score + FIT;
-                    x.confidence = pl.score;
-                    x.alignment = pl.score;
-                    x.evidence = evidence;
-                }
-                // A goal said otherwise borrows only plans that ran here: "release" in one
-                // project is not "deploy staging" in another.
-                None if pl.successes > 0
-                    && (said_alike.is_none()
-                        || match &root {
-                            Some(r) => pl.projects.iter().any(|p| p == r),
-                            None => pl.projects.is_empty(),
-                        }) =>
-                {
-                    let Some(argv) = shlex::split(&pl.plan) else {
-                        continue;
-                    };
-                    plans.push(PlannedCommand {
-                        steps: vec![PlanStep {
-                            argv,
-                            rationale: match &said_alike {
-                                Some(g) => format!(
-                                    "you ran it for \"{g}\", which says the same, and it worked"
-                                ),
-                                None => "you ran it for this goal before and it worked".into(),
-                            },
-                        }],
-                        command: pl.plan.clone(),
-                        score: pl.score,
-                        confidence: pl.score,
-                        alignment: pl.score,
-                        evidence,
-                    });
-                }
-                None => {}
+            if cands.iter().any(|c| c.command() == pl.plan) || pl.successes == 0 {
+                continue;
             }
+            let here = match &root {
+                Some(r) => pl.projects.iter().any(|p| p == r),
+                None => pl.projects.is_empty(),
+            };
+            // A goal said otherwise borrows only plans that ran here: "release" in one
+            // project is not "deploy staging" in another.
+            if said_alike.is_some() && !here {
+                continue;
+            }
+            let Some(mut argv) = shlex::split(&pl.plan) else {
+                continue;
+            };
+            let mut rationale = match &said_alike {
+                Some(g) => format!("you ran it for \"{g}\", which says the same, and it worked"),
+                None => "you ran it for this goal before and it worked".into(),
+            };
+            // Run in another project: its paths become this project's.
+            if !here
+                && let (Some(from), Some(to)) = (pl.projects.first(), root.as_ref())
+                && argv.iter().any(|a| a.contains(from.as_str()))
+            {
+                for a in &mut argv {
+                    *a = a.replace(from.as_str(), to);
+                }
+                rationale.push_str(&format!(" (in {from}; its paths adapted to this project)"));
+            }
+            let mut c = Candidate::single(argv, rationale, None);
+            c.fits = here;
+            cands.push(c);
         }
     }
+    dedup(&mut cands);
+
+    // Score, then rank.
+    let comfort_low = profile.style.autonomy_comfort.value == "low";
+    let thompson = personalized && opts.exploration == Exploration::Thompson && !comfort_low;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(opts.seed);
+    let mut plans: Vec<(f64, PlannedCommand, Option<Vec<String>>)> = cands
+        .into_iter()
+        .map(|c| {
+            let command = c.command();
+            let known = learned.and_then(|cat| cat.plans.iter().find(|p| p.plan == command));
+            let program = c
+                .steps
+                .first()
+                .map(|s| crate::episode::program_name(&s.argv))
+                .unwrap_or_default();
+            let confidence = confidence(known.filter(|_| personalized), &program, profile);
+            let (score, evidence_weight, evidence) = match known.filter(|_| personalized) {
+                Some(pl) => (
+                    pl.score,
+                    pl.evidence,
+                    evidence_of(pl, said_alike.as_deref()),
+                ),
+                None => (0.5, 0.0, c.evidence.clone()),
+            };
+            let base = if thompson {
+                draw(&mut rng, score, evidence_weight)
+            } else {
+                score
+            };
+            let rank = if c.taught {
+                2.0
+            } else {
+                base + if c.fits { FIT } else { 0.0 }
+            };
+            (
+                rank,
+                PlannedCommand {
+                    command,
+                    steps: c.steps,
+                    score: if c.taught {
+                        1.0 + FIT
+                    } else {
+                        score + if c.fits { FIT } else { 0.0 }
+                    },
+                    confidence,
+                    alignment: if c.taught { 1.0 } else { score },
+                    evidence,
+                },
+                c.dry_run,
+            )
+        })
+        .collect();
     if personalized {
         // Stable: equal scores keep the project's own order.
-        plans.sort_by(|a, b| b.score.total_cmp(&a.score));
+        plans.sort_by(|a, b| b.0.total_cmp(&a.0));
     }
     plans.truncate(SHOWN);
+    let st = &profile.style;
+    let habit = personalized && st.runs >= HABIT_MIN_RUNS && st.dry_run_share >= opts.dry_run_habit;
+    let plans: Vec<PlannedCommand> = plans
+        .into_iter()
+        .map(|(_, mut p, dry)| {
+            if let (true, Some(dry)) = (habit, dry) {
+                p.steps.insert(
+                    0,
+                    PlanStep {
+                        rationale: format!(
+                            "you dry-run {:.0}% of your runs: this shows what it would do, \
+                             then codex asks before going on",
+                            st.dry_run_share * 100.0
+                        ),
+                        argv: dry,
+                        class: p.steps.first().and_then(|s| s.class),
+                        dry_run: true,
+                    },
+                );
+                p.command = p
+                    .steps
+                    .iter()
+                    .map(|s| command_line(&s.argv))
+                    .collect::<Vec<_>>()
+                    .join(" && ");
+            }
+            p
+        })
+        .collect();
+    let ranking = if !personalized {
+        "project fit only (personalized planning is off)".to_string()
+    } else if thompson {
+        "a draw from what is known of each plan (exploration: thompson), plus project fit"
+            .to_string()
+    } else {
+        "learned preference (posterior mean), plus project fit".to_string()
+    };
     let known_tasks: Vec<String> = proj
         .as_ref()
         .map(|p| {
@@ -240,8 +439,9 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         })
         .unwrap_or_default();
     let unknown = plans.is_empty().then(|| {
-        let mut why = match (task, &proj) {
+        let mut why = match (&task, &proj) {
             (None, _) => format!("codex does not know how to \"{goal}\""),
+            (Some(_), _) if !cannot.is_empty() => cannot.join("; "),
             (Some(t), Some(p)) => format!("this {} project offers no command for `{t}`", p.kind),
             (Some(t), None) => format!("there is no project here to find a `{t}` command in"),
         };
@@ -272,11 +472,35 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     });
     PlanResult {
         goal: goal.to_string(),
-        task: task.map(String::from),
+        task,
         project: proj.map(|p| p.root.display().to_string()),
         plans,
+        ranking,
         unknown,
     }
+}
+
+/// Keep the first candidate of each command line.
+fn dedup(cands: &mut Vec<Candidate>) {
+    let mut seen = std::collections::HashSet::new();
+    cands.retain(|c| seen.insert(c.command()));
+}
+
+/// A learned plan's record, in words.
+fn evidence_of(pl: &PlanPrefs, said_alike: Option<&str>) -> String {
+    format!(
+        "you ran it {} time{} for {}, {:.0}% success{}",
+        pl.runs,
+        if pl.runs == 1 { "" } else { "s" },
+        said_alike.map_or("this goal".to_string(), |g| format!("\"{g}\"")),
+        if pl.runs == 0 {
+            0.0
+        } else {
+            pl.successes as f64 * 100.0 / pl.runs as f64
+        },
+        pl.mean_rating
+            .map_or(String::new(), |m| format!(", mean rating {m:.1}"))
+    )
 }
 
 #[cfg(test)]
@@ -284,18 +508,9 @@ mod tests {
     use super::*;
     use codex_proto::prefs::{CategoryPrefs, PlanPrefs};
 
-    #[test]
-    fn goals_map_to_tasks_by_their_words() {
-        for (goal, task) in [
-            ("run the tests", Some("test")),
-            ("Build it!", Some("build")),
-            ("lint", Some("lint")),
-            ("format the code", Some("format")),
-            ("start the dev server", Some("run")),
-            ("make coffee", None),
-        ] {
-            assert_eq!(task_of_goal(goal), task, "{goal}");
-        }
+    fn registry() -> &'static registry::Registry {
+        static R: std::sync::OnceLock<registry::Registry> = std::sync::OnceLock::new();
+        R.get_or_init(|| registry::Registry::new(&[]).unwrap())
     }
 
     fn opts(book: &playbooks::PlaybookBook, personalized: bool) -> Options<'_> {
@@ -303,6 +518,10 @@ mod tests {
             personalized,
             context_aware: true,
             playbooks: book,
+            registry: registry(),
+            exploration: Exploration::Greedy,
+            dry_run_habit: 0.3,
+            seed: 1,
             cache: None,
         }
     }

@@ -602,6 +602,8 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         yes: p.yes,
         interactive: true,
         unattended: false,
+        min_class: p.min_class,
+        picked_over: None,
     };
     let check = ctx.executor.check(req).await.map_err(|e| match e {
         crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),
@@ -734,7 +736,7 @@ fn playbook_list(list: Vec<crate::planner::playbooks::Playbook>) -> PlaybooksRes
 fn planner_error(e: crate::planner::actor::PlannerError) -> ErrorObject {
     use crate::planner::actor::PlannerError;
     let code = match &e {
-        PlannerError::Invalid(_) => codes::INVALID_PARAMS,
+        PlannerError::Invalid(_) | PlannerError::Registry(_) => codes::INVALID_PARAMS,
         PlannerError::Store(_) => codes::STORAGE,
         PlannerError::Gone => codes::SHUTTING_DOWN,
     };

@@ -38,6 +38,8 @@ pub fn request(p: RunParams, unattended: bool) -> RunRequest {
         yes: p.yes,
         interactive: p.interactive && !unattended,
         unattended,
+        min_class: p.min_class,
+        picked_over: p.picked_over,
     }
 }
 
