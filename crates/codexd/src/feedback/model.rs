@@ -781,6 +781,8 @@ const DRY_RUN_FLAGS: &[&str] = &[
 /// Whether a command is a dry run: a dry-run flag, or a planning subcommand.
 pub fn is_dry_run(argv: &[String], tool: &str) -> bool {
     tool == "terraform plan"
+        // `-n` means "dry run" only to some programs (`head -n 5` is not one).
+        || (matches!(tool, "make" | "rsync") && argv.iter().skip(1).any(|a| a == "-n"))
         || argv
             .iter()
             .skip(1)
@@ -1031,6 +1033,49 @@ mod tests {
     }
 
     #[test]
+    fn a_pick_counts_against_the_plan_passed_over_and_is_a_parameter_preference() {
+        let mut m = Model::new(Params::default());
+        m.apply(&outcome(1, 0, "cargo test", true));
+        m.apply(&outcome(2, 100_000, "cargo nextest run", true));
+        let picked = |run: u64, sec: i64| {
+            let mut s = signal(
+                run,
+                sec,
+                "cargo nextest run",
+                SignalKind::Picked {
+                    over: "cargo test".into(),
+                },
+            );
+            s.run_id = None;
+            s
+        };
+        m.apply(&picked(3, 200_000));
+        let p = m.profile(t(200_001), &BTreeMap::new(), None, None, true);
+        assert_eq!(p.categories[0].plans[0].plan, "cargo nextest run");
+        assert_eq!(p.categories[0].plans[1].corrected_away, 1);
+        assert_eq!(p.corrections.len(), 1);
+        assert_eq!(
+            (
+                p.corrections[0].from.as_str(),
+                p.corrections[0].to.as_str(),
+                p.corrections[0].times
+            ),
+            ("cargo test", "cargo nextest run", 1)
+        );
+        m.apply(&picked(4, 200_100));
+        let p = m.profile(t(200_101), &BTreeMap::new(), None, None, true);
+        assert_eq!(p.corrections[0].times, 2);
+    }
+
+    #[test]
+    fn dry_runs_are_recognised_per_tool() {
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert!(is_dry_run(&argv("make -n test"), "make"));
+        assert!(is_dry_run(&argv("just --dry-run test"), "just"));
+        assert!(!is_dry_run(&argv("head -n 5 f"), "head"));
+    }
+
+    #[test]
     fn corrections_count_against_the_replaced_plan() {
         let mut m = Model::new(Params::default());
         m.apply(&outcome(1, 0, "cargo test", true));
@@ -1039,6 +1084,8 @@ mod tests {
         let plans = &p.categories[0].plans;
         assert_eq!(plans[0].plan, "cargo nextest run");
         assert_eq!(plans[1].corrected_away, 1);
+        assert_eq!(p.corrections[0].from, "cargo test");
+        assert_eq!(p.corrections[0].to, "cargo nextest run");
         // Outside the window it is just another run.
         let mut m = Model::new(Params::default());
         m.apply(&outcome(1, 0, "cargo test", true));

@@ -612,4 +612,260 @@ mod tests {
         );
         assert!(why.contains("codex teach"), "{why}");
     }
+
+    fn liked_profile(root: &Path, a: (&str, f64, f64), b: (&str, f64, f64)) -> Profile {
+        let plan = |(plan, score, evidence): (&str, f64, f64)| PlanPrefs {
+            plan: plan.into(),
+            score,
+            evidence,
+            runs: 3,
+            successes: 3,
+            projects: vec![root.display().to_string()],
+            ..PlanPrefs::default()
+        };
+        Profile {
+            categories: vec![CategoryPrefs {
+                category: "run the tests".into(),
+                runs: 6,
+                plans: vec![plan(a), plan(b)],
+                tools: Vec::new(),
+            }],
+            ..Profile::default()
+        }
+    }
+
+    #[test]
+    fn thompson_sampling_explores_only_when_allowed() {
+        let t = rust_project();
+        let book = playbooks::PlaybookBook::default();
+        let mut p = liked_profile(
+            t.path(),
+            ("cargo nextest run", 0.6, 2.0),
+            ("cargo test", 0.55, 1.0),
+        );
+        let firsts = |p: &Profile, exploration: Exploration| {
+            (0..200u64)
+                .filter(|seed| {
+                    let o = Options {
+                        exploration,
+                        seed: *seed,
+                        ..opts(&book, true)
+                    };
+                    plan("run the tests", t.path(), p, &o).plans[0].command == "cargo test"
+                })
+                .count()
+        };
+        assert_eq!(firsts(&p, Exploration::Greedy), 0);
+        let explored = firsts(&p, Exploration::Thompson);
+        assert!(explored > 20 && explored < 180, "{explored}");
+        // Never with low comfort.
+        p.style.autonomy_comfort.value = "low".into();
+        assert_eq!(firsts(&p, Exploration::Thompson), 0);
+        // With much evidence the draw follows the evidence.
+        let p = liked_profile(
+            t.path(),
+            ("cargo nextest run", 0.9, 60.0),
+            ("cargo test", 0.3, 60.0),
+        );
+        assert_eq!(firsts(&p, Exploration::Thompson), 0);
+    }
+
+    #[test]
+    fn a_command_the_user_kept_correcting_is_replaced() {
+        let t = rust_project();
+        let book = playbooks::PlaybookBook::default();
+        let mut p = Profile::default();
+        p.corrections.push(codex_proto::prefs::Correction {
+            from: "cargo test".into(),
+            to: "cargo nextest run".into(),
+            times: 1,
+        });
+        // Once is not a habit.
+        let r = plan("test the parser", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.plans[0].command, "cargo test");
+        p.corrections[0].times = 3;
+        let r = plan("test the parser", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.plans[0].command, "cargo nextest run");
+        assert!(
+            r.plans[0].steps[0]
+                .rationale
+                .contains("you replaced `cargo test` with this 3 times"),
+            "{}",
+            r.plans[0].steps[0].rationale
+        );
+        // Corrected back more often: no longer applied.
+        p.corrections.push(codex_proto::prefs::Correction {
+            from: "cargo nextest run".into(),
+            to: "cargo test".into(),
+            times: 4,
+        });
+        let r = plan("test the parser", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.plans[0].command, "cargo test");
+        // Without personalization, never.
+        p.corrections.pop();
+        let r = plan("test the parser", t.path(), &p, &opts(&book, false));
+        assert_eq!(r.plans[0].command, "cargo test");
+    }
+
+    #[test]
+    fn a_dry_run_habit_puts_the_dry_run_first() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("Makefile"), "test:\n\t./t\n").unwrap();
+        let book = playbooks::PlaybookBook::default();
+        let mut p = Profile::default();
+        p.style.runs = 10;
+        p.style.dry_run_share = 0.1;
+        let r = plan("run the tests", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.plans[0].command, "make test");
+        p.style.dry_run_share = 0.5;
+        let r = plan("run the tests", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.plans[0].command, "make -n test && make test");
+        assert!(r.plans[0].steps[0].dry_run);
+        assert!(!r.plans[0].steps[1].dry_run);
+        assert!(r.plans[0].steps[0].rationale.contains("50%"));
+    }
+
+    #[test]
+    fn registry_tools_plan_with_their_parameters_and_class() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join(".git")).unwrap();
+        let book = playbooks::PlaybookBook::default();
+        let p = Profile::default();
+        let r = plan("search for \"TODO\"", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.task.as_deref(), Some("search"));
+        let step = &r.plans[0].steps[0];
+        assert_eq!(step.argv[0], "grep");
+        assert!(step.argv.contains(&"TODO".to_string()));
+        assert_eq!(step.class, Some(SafetyClass::ReadOnly));
+        assert!(
+            step.rationale.contains("pattern = TODO"),
+            "{}",
+            step.rationale
+        );
+        let r = plan("git status", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.plans[0].command, "git status --short --branch");
+        // A tool that cannot be filled says what it needs.
+        let r = plan("search", t.path(), &p, &opts(&book, true));
+        assert!(r.plans.is_empty());
+        let why = r.unknown.unwrap();
+        assert!(why.contains("needs a pattern"), "{why}");
+    }
+
+    #[test]
+    fn plans_from_another_project_have_their_paths_adapted() {
+        let t = rust_project();
+        let here = t.path().display().to_string();
+        let book = playbooks::PlaybookBook::default();
+        let p = Profile {
+            categories: vec![CategoryPrefs {
+                category: "bench the parser".into(),
+                runs: 3,
+                plans: vec![PlanPrefs {
+                    plan: "cargo bench --manifest-path /src/old/Cargo.toml".into(),
+                    score: 0.8,
+                    runs: 3,
+                    successes: 3,
+                    projects: vec!["/src/old".into()],
+                    ..PlanPrefs::default()
+                }],
+                tools: Vec::new(),
+            }],
+            ..Profile::default()
+        };
+        let r = plan("bench the parser", t.path(), &p, &opts(&book, true));
+        assert_eq!(
+            r.plans[0].steps[0].argv,
+            [
+                "cargo",
+                "bench",
+                "--manifest-path",
+                &format!("{here}/Cargo.toml")
+            ]
+        );
+        assert!(r.plans[0].steps[0].rationale.contains("adapted"));
+    }
+
+    /// Confidence is calibrated: over many simulated runs, plans given confidence p succeed
+    /// about p of the time. Hidden success rates: each program has a base rate (uniform in
+    /// 0.3..1.0) and each of its plans differs from it by up to ±0.15. Prints the expected
+    /// calibration error (10 bins) for docs/benchmarks.md.
+    #[test]
+    fn confidence_is_calibrated() {
+        struct Lcg(u64);
+        impl Lcg {
+            fn unit(&mut self) -> f64 {
+                self.0 = self
+                    .0
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (self.0 >> 11) as f64 / (1u64 << 53) as f64
+            }
+        }
+        let mut rng = Lcg(7);
+        let programs = 30;
+        let per = 4;
+        let hidden: Vec<Vec<f64>> = (0..programs)
+            .map(|_| {
+                let base = 0.3 + 0.7 * rng.unit();
+                (0..per)
+                    .map(|_| (base + 0.3 * (rng.unit() - 0.5)).clamp(0.0, 1.0))
+                    .collect()
+            })
+            .collect();
+        let mut counts = vec![vec![(0u64, 0u64); per]; programs];
+        let mut bins = [(0.0f64, 0.0f64, 0u64); 10];
+        let steps = 20_000;
+        for _ in 0..steps {
+            let g = (rng.unit() * programs as f64) as usize % programs;
+            let k = (rng.unit() * per as f64) as usize % per;
+            let profile = Profile {
+                programs: counts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, plans)| {
+                        let (s, n) = plans.iter().fold((0, 0), |a, p| (a.0 + p.0, a.1 + p.1));
+                        codex_proto::types::ProgramPrefs {
+                            program: format!("p{i}"),
+                            runs: n,
+                            successes: s,
+                            success_rate: 0.0,
+                            ratings: 0,
+                            mean_rating: None,
+                        }
+                    })
+                    .collect(),
+                ..Profile::default()
+            };
+            let own = PlanPrefs {
+                runs: counts[g][k].1,
+                successes: counts[g][k].0,
+                ..PlanPrefs::default()
+            };
+            let c = confidence((own.runs > 0).then_some(&own), &format!("p{g}"), &profile);
+            let ok = rng.unit() < hidden[g][k];
+            let b = ((c * 10.0) as usize).min(9);
+            bins[b].0 += c;
+            bins[b].1 += f64::from(u8::from(ok));
+            bins[b].2 += 1;
+            counts[g][k].0 += u64::from(ok);
+            counts[g][k].1 += 1;
+        }
+        let ece: f64 = bins
+            .iter()
+            .filter(|b| b.2 > 0)
+            .map(|b| (b.0 / b.2 as f64 - b.1 / b.2 as f64).abs() * b.2 as f64 / steps as f64)
+            .sum();
+        println!("expected calibration error over {steps} simulated runs: {ece:.4}");
+        for (i, b) in bins.iter().enumerate().filter(|(_, b)| b.2 > 0) {
+            println!(
+                "  confidence {:.1}-{:.1}: {:>5} runs, said {:.3}, succeeded {:.3}",
+                i as f64 / 10.0,
+                (i + 1) as f64 / 10.0,
+                b.2,
+                b.0 / b.2 as f64,
+                b.1 / b.2 as f64
+            );
+        }
+        assert!(ece < 0.05, "calibration error {ece}");
+    }
 }
