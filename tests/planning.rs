@@ -198,7 +198,14 @@ fn taught_playbooks_win_for_their_phrase_in_their_project() {
         refused.stderr
     );
     h.codex(&["playbooks", "rm", "release"]).ok();
-    assert_eq!(first_plan(&h, &other, "release"), "");
+    // Forgotten as a playbook; what ran under the goal is still known, as a run.
+    let p: Value = h
+        .codex_in(&other, &["--json", "plan", "release"])
+        .ok()
+        .json();
+    assert_eq!(p["plans"][0]["command"], "echo one", "{p}");
+    let evidence = p["plans"][0]["evidence"].as_str().unwrap();
+    assert!(evidence.starts_with("you ran it 1 time"), "{evidence}");
     let gone = h.codex(&["playbooks", "rm", "release"]).code(2);
     assert!(gone.stderr.contains("no playbook"), "{}", gone.stderr);
 }

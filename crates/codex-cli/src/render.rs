@@ -91,6 +91,11 @@ pub fn percent(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
+/// A command line as a shell would read it back.
+pub fn command(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,9 +121,4 @@ mod tests {
         assert_eq!(truncate("short", 10), "short");
         assert_eq!(truncate("a long goal text", 6), "a lon…");
     }
-}
-
-/// A command line as a shell would read it back.
-pub fn command(argv: &[String]) -> String {
-    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
 }

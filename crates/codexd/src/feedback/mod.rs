@@ -120,6 +120,9 @@ enum Command {
     Settled {
         reply: oneshot::Sender<()>,
     },
+    Current {
+        reply: oneshot::Sender<()>,
+    },
     Profile {
         category: Option<String>,
         project: Option<String>,
@@ -188,6 +191,12 @@ impl FeedbackHandle {
     /// taken before the inbox).
     pub async fn settled(&self) -> Result<(), FeedbackError> {
         self.ask(|reply| Command::Settled { reply }).await
+    }
+
+    /// Answers once every event published before the call has been taken in and the profile
+    /// published on the watch channel reflects them (planning reads it right after a run).
+    pub async fn current(&self) -> Result<(), FeedbackError> {
+        self.ask(|reply| Command::Current { reply }).await
     }
 
     /// How many runs have a rating.
@@ -484,6 +493,12 @@ impl Actor {
                 let _ = reply.send(self.state.state().ratings.len() as u64);
             }
             Command::Settled { reply } => {
+                let _ = reply.send(());
+            }
+            Command::Current { reply } => {
+                if self.dirty {
+                    self.publish_profile();
+                }
                 let _ = reply.send(());
             }
             Command::Profile {

@@ -782,7 +782,8 @@ const DRY_RUN_FLAGS: &[&str] = &[
 pub fn is_dry_run(argv: &[String], tool: &str) -> bool {
     tool == "terraform plan"
         // `-n` means "dry run" only to some programs (`head -n 5` is not one).
-        || (matches!(tool, "make" | "rsync") && argv.iter().skip(1).any(|a| a == "-n"))
+        || (matches!(tool.split(' ').next(), Some("make" | "rsync"))
+            && argv.iter().skip(1).any(|a| a == "-n"))
         || argv
             .iter()
             .skip(1)
@@ -1071,6 +1072,7 @@ mod tests {
     fn dry_runs_are_recognised_per_tool() {
         let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert!(is_dry_run(&argv("make -n test"), "make"));
+        assert!(is_dry_run(&argv("make -n test"), "make test"));
         assert!(is_dry_run(&argv("just --dry-run test"), "just"));
         assert!(!is_dry_run(&argv("head -n 5 f"), "head"));
     }

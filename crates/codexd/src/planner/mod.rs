@@ -298,7 +298,14 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     let said_alike = learned
         .filter(|c| c.category != normalized)
         .map(|c| c.category.clone());
-    if let Some(cat) = learned {
+    // A goal for a tool with parameters is not "said alike" another: "search" and
+    // "search for 'x'" differ in what matters.
+    let parameterized = matched.as_ref().is_some_and(|m| {
+        opts.registry
+            .tools_for(&m.category, cwd)
+            .any(|t| !t.params.is_empty())
+    });
+    if let Some(cat) = learned.filter(|_| said_alike.is_none() || !parameterized) {
         for pl in &cat.plans {
             if cands.iter().any(|c| c.command() == pl.plan) || pl.successes == 0 {
                 continue;
@@ -315,6 +322,11 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             let Some(mut argv) = shlex::split(&pl.plan) else {
                 continue;
             };
+            // A dry run does not do what another goal asks; the dry-run habit adds one
+            // where it belongs.
+            if said_alike.is_some() && crate::feedback::model::is_dry_run(&argv, &pl.tool) {
+                continue;
+            }
             let mut rationale = match &said_alike {
                 Some(g) => format!("you ran it for \"{g}\", which says the same, and it worked"),
                 None => "you ran it for this goal before and it worked".into(),

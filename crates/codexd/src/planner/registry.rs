@@ -390,9 +390,8 @@ fn rest_after(words: &[String]) -> String {
 
 /// The first quoted text in the goal.
 fn quoted(goal: &str) -> Option<String> {
-    let mut chars = goal.char_indices().peekable();
     let mut prev: Option<char> = None;
-    while let Some((i, ch)) = chars.next() {
+    for (i, ch) in goal.char_indices() {
         if matches!(ch, '"' | '\'' | '`') && prev.is_none_or(char::is_whitespace) {
             let body = &goal[i + ch.len_utf8()..];
             if let Some(end) = body.find(ch) {

@@ -91,6 +91,8 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
                     format!("working directory {} is not absolute", p.cwd.display()),
                 ));
             }
+            // Plan on what the last run taught, not on the last periodic snapshot.
+            let _ = ctx.feedback.current().await;
             to_value(
                 &ctx.planner
                     .plan(p.goal, p.cwd)
