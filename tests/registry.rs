@@ -156,7 +156,7 @@ fn picks_become_a_parameter_preference() {
         &[("Makefile", "test:\n\t@echo t\ncheck:\n\t@echo c\n")],
     );
     // Passed over once for one goal, then for another: each time `make test` ranked first.
-    for goal in ["run the tests", "test everything"] {
+    for goal in ["run the tests", "verify"] {
         let p = plan_json(&h, &mk, goal);
         assert_eq!(p["plans"][0]["command"], "make test", "{p}");
         let out = h.codex_in(&mk, &["run", "--pick", "2", goal]).ok();

@@ -377,6 +377,26 @@ pub struct PlanResult {
     pub ranking: String,
     /// When there is no plan: why, what codex does know, and how to teach it.
     pub unknown: Option<String>,
+    /// The goals you ran that are nearest to this one (in this project first), best first.
+    #[serde(default)]
+    pub similar: Vec<SimilarGoal>,
+}
+
+/// A goal you ran, near the one planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarGoal {
+    /// The goal (normalized).
+    pub goal: String,
+    /// The project it ran in, if any.
+    pub project: Option<String>,
+    /// Cosine similarity of the two goals placed in their projects, 0..1.
+    pub similarity: f64,
+    /// Its best plan there.
+    pub plan: String,
+    /// Runs of that plan there.
+    pub runs: u64,
+    /// Those that succeeded.
+    pub successes: u64,
 }
 
 /// One plan.

@@ -68,6 +68,22 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     if !r.ranking.is_empty() {
         println!("\nranked by {}", r.ranking);
     }
+    if !r.similar.is_empty() {
+        println!("nearest goals you ran:");
+        for s in &r.similar {
+            println!(
+                "  \"{}\"{}: {} ({} of {} ok; similarity {:.2})",
+                s.goal,
+                s.project
+                    .as_ref()
+                    .map_or(String::new(), |p| format!(" in {p}")),
+                s.plan,
+                s.successes,
+                s.runs,
+                s.similarity
+            );
+        }
+    }
     println!("\n`codex run \"{goal}\"` runs plan 1; `--pick N` runs another");
     Ok(0)
 }

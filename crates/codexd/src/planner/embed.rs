@@ -129,6 +129,30 @@ pub fn mix(a: &[f32], context: &[f32], weight: f32) -> Vec<f32> {
     v
 }
 
+/// How much of a project's vector is mixed into a goal's: the same goal in two projects has
+/// cosine 1 / (1 + w²) ≈ 0.92, near but not equal.
+pub const PROJECT_WEIGHT: f32 = 0.3;
+
+/// A project's own direction (from its root, in a hash space of its own so a project called
+/// "test" is not the word "test"); zero for runs outside any project.
+pub fn project_vector(root: Option<&str>) -> Vec<f32> {
+    let mut v = vec![0f32; DIM];
+    if let Some(r) = root.filter(|r| !r.is_empty()) {
+        // Several buckets, so two projects rarely share their whole direction.
+        for k in 0..4u8 {
+            let (i, s) = bucket(r, 16 + k);
+            v[i] += s;
+        }
+        normalize(&mut v);
+    }
+    v
+}
+
+/// A goal's embedding placed in a project.
+pub fn in_project(goal: &[f32], root: Option<&str>) -> Vec<f32> {
+    mix(goal, &project_vector(root), PROJECT_WEIGHT)
+}
+
 /// Cosine similarity of two unit vectors.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -244,5 +268,17 @@ mod tests {
             "same words, two projects: {near}"
         );
         assert_eq!(embed("").iter().filter(|x| **x != 0.0).count(), 0);
+        // Placed in projects: the same goal is nearest in its own project.
+        let (here, there) = (
+            in_project(&a, Some("/src/shop")),
+            in_project(&a, Some("/src/blog")),
+        );
+        let same = cosine(&here, &in_project(&a, Some("/src/shop")));
+        let other = cosine(&here, &there);
+        assert!((same - 1.0).abs() < 1e-5);
+        assert!(other > 0.85 && other < 0.95, "{other}");
+        // A project named like a goal word is not that word.
+        let t = embed("test");
+        assert!(cosine(&t, &project_vector(Some("test"))).abs() < 0.2);
     }
 }

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use codex_proto::methods::{PlanResult, PlanStep, PlannedCommand};
+use codex_proto::methods::{PlanResult, PlanStep, PlannedCommand, SimilarGoal};
 use codex_proto::prefs::{CategoryPrefs, PlanPrefs, Profile};
 use codex_proto::types::SafetyClass;
 use rand::SeedableRng as _;
@@ -179,21 +179,14 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         None
     };
     let root = proj.as_ref().map(|p| p.root.display().to_string());
+    // Every goal the user ran, in each project it ran in, by nearness to this goal here.
+    let near = nearest(opts, profile, &normalized, root.as_deref());
     // The goal as the user said it before: exactly, else the nearest by meaning.
-    let query = embed::embed(&normalized);
     let learned: Option<&CategoryPrefs> = profile
         .categories
         .iter()
         .find(|c| c.category == normalized)
-        .or_else(|| {
-            profile
-                .categories
-                .iter()
-                .map(|c| (c, embed::cosine(&query, &embedding(opts, &c.category))))
-                .filter(|(_, sim)| *sim >= SAME_GOAL)
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(c, _)| c)
-        });
+        .or_else(|| near.first().filter(|n| n.0 >= SAME_GOAL).map(|n| n.1));
     let matched = opts
         .registry
         .category_of(goal)
@@ -460,21 +453,20 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         if !known_tasks.is_empty() {
             why.push_str(&format!("; it knows: {}", known_tasks.join(", ")));
         }
-        let similar: Vec<&str> = profile
-            .categories
-            .iter()
-            .filter(|c| {
-                normalized
-                    .split_whitespace()
-                    .any(|w| w.len() > 2 && c.category.contains(w))
-            })
-            .map(|c| c.category.as_str())
-            .take(3)
-            .collect();
-        if !similar.is_empty() {
+        let mut alike: Vec<&str> = Vec::new();
+        for n in near.iter().filter(|n| n.0 >= SHOWN_SIMILAR) {
+            if !alike.contains(&n.1.category.as_str()) && alike.len() < SHOWN {
+                alike.push(n.1.category.as_str());
+            }
+        }
+        if !alike.is_empty() {
             why.push_str(&format!(
-                "; goals you have run that look alike: {}",
-                similar.join(", ")
+                "; the nearest goals you have run: {}",
+                alike
+                    .iter()
+                    .map(|g| format!("\"{g}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         why.push_str(&format!(
@@ -482,6 +474,25 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         ));
         why
     });
+    let similar = near
+        .iter()
+        .filter(|n| n.0 >= SHOWN_SIMILAR)
+        .take(SHOWN)
+        .filter_map(|(sim, cat, r)| {
+            let pl = cat.plans.iter().find(|p| match r {
+                Some(r) => p.projects.iter().any(|x| x == r),
+                None => p.projects.is_empty(),
+            })?;
+            Some(SimilarGoal {
+                goal: cat.category.clone(),
+                project: r.map(String::from),
+                similarity: f64::from(*sim),
+                plan: pl.plan.clone(),
+                runs: pl.runs,
+                successes: pl.successes,
+            })
+        })
+        .collect();
     PlanResult {
         goal: goal.to_string(),
         task,
@@ -489,7 +500,42 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         plans,
         ranking,
         unknown,
+        similar,
     }
+}
+
+/// Goals nearer than this are shown as similar.
+const SHOWN_SIMILAR: f32 = 0.3;
+
+/// Every (goal, project) in the profile by cosine similarity to `goal` in `root`, best first:
+/// goal embeddings mixed with their project's vector, so the same words rank nearest in the
+/// same project.
+fn nearest<'p>(
+    opts: &Options<'_>,
+    profile: &'p Profile,
+    goal: &str,
+    root: Option<&str>,
+) -> Vec<(f32, &'p CategoryPrefs, Option<&'p str>)> {
+    let query = embed::in_project(&embedding(opts, goal), root);
+    let mut out = Vec::new();
+    for c in &profile.categories {
+        let e = embedding(opts, &c.category);
+        let mut roots: Vec<Option<&str>> = c
+            .plans
+            .iter()
+            .flat_map(|p| p.projects.iter().map(|r| Some(r.as_str())))
+            .collect();
+        if c.plans.iter().any(|p| p.projects.is_empty()) {
+            roots.push(None);
+        }
+        roots.sort();
+        roots.dedup();
+        for r in roots {
+            out.push((embed::cosine(&query, &embed::in_project(&e, r)), c, r));
+        }
+    }
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out
 }
 
 /// Keep the first candidate of each command line.
@@ -879,5 +925,39 @@ mod tests {
             );
         }
         assert!(ece < 0.05, "calibration error {ece}");
+    }
+
+    #[test]
+    fn similar_goals_are_nearest_in_their_own_project() {
+        let t = rust_project();
+        let here = t.path().display().to_string();
+        let book = playbooks::PlaybookBook::default();
+        let plan_in = |plan: &str, root: &str| PlanPrefs {
+            plan: plan.into(),
+            score: 0.8,
+            runs: 2,
+            successes: 2,
+            projects: vec![root.into()],
+            ..PlanPrefs::default()
+        };
+        let p = Profile {
+            categories: vec![CategoryPrefs {
+                category: "deploy staging".into(),
+                runs: 4,
+                plans: vec![
+                    plan_in("./ship.sh elsewhere", "/src/other"),
+                    plan_in("./ship.sh here", &here),
+                ],
+                tools: Vec::new(),
+            }],
+            ..Profile::default()
+        };
+        let r = plan("ship it to staging", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.similar[0].project.as_deref(), Some(here.as_str()));
+        assert_eq!(r.similar[0].plan, "./ship.sh here");
+        assert!(r.similar[0].similarity > r.similar[1].similarity);
+        // Said alike, it borrows the plan that ran here, not the other project's.
+        assert_eq!(r.plans[0].command, "./ship.sh here");
+        assert_eq!(r.plans.len(), 1);
     }
 }
