@@ -282,3 +282,54 @@ fn context_shows_the_project_its_commands_and_goals() {
         .code(2);
     assert!(p.stdout.contains("no project here"), "{}", p.stdout);
 }
+
+#[test]
+fn the_project_profile_is_kept_and_read_again_when_its_files_change() {
+    let h = Home::new();
+    let d = h.start();
+    let mk = project(&h, "mk", &[("Makefile", "test:\n\t@echo t\n")]);
+    let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
+    assert_eq!(c["name"], "mk");
+    let read_at = c["read_at"].clone();
+    assert!(read_at.is_string(), "{c}");
+    // Unchanged files: the same profile, across a restart too (kept in semantic knowledge).
+    let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
+    assert_eq!(c["read_at"], read_at);
+    d.stop();
+    let knowledge = ["json", "journal.jsonl"]
+        .map(|ext| {
+            std::fs::read_to_string(
+                h.path(&format!("storage/semantic/personalized_knowledge.{ext}")),
+            )
+            .unwrap_or_default()
+        })
+        .concat();
+    assert!(knowledge.contains("\"stamps\""), "{knowledge}");
+    let d = h.start();
+    let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
+    assert_eq!(c["read_at"], read_at, "{c}");
+    // A new target: read again, and planned at once.
+    assert_eq!(first_plan(&h, &mk, "build it"), "");
+    std::fs::write(mk.join("Makefile"), "test:\n\t@echo t\nbuild:\n\t@echo b\n").unwrap();
+    assert_eq!(first_plan(&h, &mk, "build it"), "make build");
+    let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
+    assert_ne!(c["read_at"], read_at);
+    // A marker that appears changes the profile too.
+    std::fs::write(mk.join("go.mod"), "module x\n").unwrap();
+    let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
+    assert_eq!(c["languages"], serde_json::json!(["Go"]), "{c}");
+    // Forgetting the project forgets its profile too.
+    h.codex(&["forget", "--project", mk.to_str().unwrap(), "--yes"])
+        .ok();
+    d.stop();
+    let knowledge = ["json", "journal.jsonl"]
+        .map(|ext| {
+            std::fs::read_to_string(
+                h.path(&format!("storage/semantic/personalized_knowledge.{ext}")),
+            )
+            .unwrap_or_default()
+        })
+        .concat();
+    assert!(knowledge.contains("\"profiles\""), "{knowledge}");
+    assert!(!knowledge.contains("\"stamps\""), "{knowledge}");
+}

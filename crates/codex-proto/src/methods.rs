@@ -470,6 +470,15 @@ pub struct ContextResult {
     pub project: Option<String>,
     /// Its kind.
     pub kind: Option<String>,
+    /// Its folder's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Its languages, from its marker files.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// When its profile was read from its files (kept until one of them changes).
+    #[serde(default)]
+    pub read_at: Option<DateTime<Utc>>,
     /// The commands it offers.
     pub commands: Vec<OfferedCommand>,
     /// Its workflow patterns (frequent goals, sequences), when any.

@@ -99,8 +99,12 @@ impl Daemon {
             learning.next_run_id,
             feedback.handle.watch_profile(),
         )?;
-        let (planner, planner_task) =
-            crate::planner::actor::start(&layout, config, feedback.handle.watch_profile())?;
+        let (planner, planner_task) = crate::planner::actor::start(
+            &layout,
+            config,
+            feedback.handle.watch_profile(),
+            learning.handle.clone(),
+        )?;
         drop(bus); // the actors hold what they need; the bus closes when they are done
 
         socket::prepare(&socket_path)?;

@@ -102,7 +102,18 @@ pub fn context(target: &Target, out: Out) -> Result<u8, CliError> {
         println!("context awareness is off (context_awareness_enabled: false)");
     }
     match (&r.project, &r.kind) {
-        (Some(p), Some(k)) => println!("project   {p} ({k})"),
+        (Some(p), Some(k)) => {
+            println!("project   {p} ({k})");
+            if !r.languages.is_empty() {
+                println!("languages {}", r.languages.join(", "));
+            }
+            if let Some(at) = r.read_at {
+                println!(
+                    "read      {} (read again when one of its files changes)",
+                    render::when(at)
+                );
+            }
+        }
         _ => println!("project   none (no .git, Cargo.toml, package.json, ... above this folder)"),
     }
     for c in &r.commands {

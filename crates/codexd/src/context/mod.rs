@@ -3,4 +3,5 @@
 //! The context builder actor (goal history, similar episodes) grows here with the planner.
 
 pub mod commands;
+pub mod profile;
 pub mod project;

@@ -33,6 +33,10 @@ pub struct Knowledge {
     /// are evicted (the eviction was interrupted), never consolidated twice.
     #[serde(default)]
     pub last_consolidated: Vec<RunId>,
+    /// Project profiles (name, kind, languages, commands) as last read, by root; read again
+    /// when a file they were read from changes.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, crate::context::profile::ProjectProfile>,
 }
 
 /// What is known about one project.
@@ -161,6 +165,11 @@ pub enum KnowledgeOp {
         /// What is kept of them.
         summaries: Vec<Summary>,
     },
+    /// A project's profile was read (first time, or because its files changed).
+    Profile {
+        /// The profile.
+        profile: crate::context::profile::ProjectProfile,
+    },
 }
 
 impl State for Knowledge {
@@ -179,6 +188,9 @@ impl State for Knowledge {
                 for s in summaries {
                     self.consolidate(s);
                 }
+            }
+            KnowledgeOp::Profile { profile } => {
+                self.profiles.insert(profile.root.clone(), profile);
             }
         }
     }

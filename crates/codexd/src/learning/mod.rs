@@ -16,7 +16,7 @@ pub mod normalize;
 pub mod redact;
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use codex_proto::methods::ImportEntry;
@@ -28,6 +28,7 @@ use tracing::{debug, error, info, warn};
 
 use crate::bus::{Bus, Event};
 use crate::config::Config;
+use crate::context::profile::ProjectProfile;
 use crate::episode::Episode;
 use crate::store::journal::Journaled;
 use crate::store::jsonl::{self, Appender};
@@ -127,6 +128,13 @@ enum Command {
         root: Option<String>,
         reply: oneshot::Sender<Vec<ProjectPatterns>>,
     },
+    Profiles {
+        reply: oneshot::Sender<Vec<ProjectProfile>>,
+    },
+    RememberProfile {
+        profile: Box<ProjectProfile>,
+        reply: oneshot::Sender<Result<(), LearningError>>,
+    },
     Forget {
         selector: Selector,
         dry_run: bool,
@@ -189,6 +197,20 @@ impl LearningHandle {
         root: Option<String>,
     ) -> Result<Vec<ProjectPatterns>, LearningError> {
         self.ask(|reply| Command::Patterns { root, reply }).await
+    }
+
+    /// The project profiles kept in semantic knowledge.
+    pub async fn project_profiles(&self) -> Result<Vec<ProjectProfile>, LearningError> {
+        self.ask(|reply| Command::Profiles { reply }).await
+    }
+
+    /// Keep a project profile just read in semantic knowledge.
+    pub async fn remember_profile(&self, profile: ProjectProfile) -> Result<(), LearningError> {
+        self.ask(|reply| Command::RememberProfile {
+            profile: Box::new(profile),
+            reply,
+        })
+        .await?
     }
 
     /// Delete the selected runs from memory, dataset and knowledge (or only count them).
@@ -432,6 +454,13 @@ impl Actor {
             Command::Patterns { root, reply } => {
                 let _ = reply.send(self.knowledge.state().patterns(root.as_deref()));
             }
+            Command::Profiles { reply } => {
+                let _ = reply.send(self.knowledge.state().profiles.values().cloned().collect());
+            }
+            Command::RememberProfile { profile, reply } => {
+                let op = KnowledgeOp::Profile { profile: *profile };
+                let _ = reply.send(self.knowledge.append(op, false).map_err(Into::into));
+            }
             Command::Forget {
                 selector,
                 dry_run,
@@ -573,7 +602,21 @@ impl Actor {
                 true
             }
         })?;
-        let rebuilt = rebuilt.finish();
+        let mut rebuilt = rebuilt.finish();
+        // Profiles are read from the projects' files, not learned from runs: they stay, except
+        // those of projects being forgotten.
+        rebuilt.profiles = self
+            .knowledge
+            .state()
+            .profiles
+            .iter()
+            .filter(|(root, _)| match selector {
+                Selector::All => false,
+                Selector::Project(dir) => !Path::new(root.as_str()).starts_with(dir),
+                Selector::Run(_) | Selector::Goal(_) => true,
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         self.memory
             .append(MemoryOp::Forget { runs: ids.clone() }, false)?;
         // Compact at once: the forgotten episodes must not stay readable in the journal.

@@ -1,7 +1,8 @@
 //! The planner as an actor: it owns the playbooks and plans against the latest profile
 //! snapshot (read from the feedback collector's watch channel, never asked for).
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use codex_proto::methods::PlanResult;
@@ -12,6 +13,9 @@ use tokio::task::JoinHandle;
 use super::playbooks::{Playbook, PlaybookBook, PlaybookOp};
 use super::registry::Registry;
 use crate::config::{Config, Exploration};
+use crate::context::profile::ProjectProfile;
+use crate::context::project;
+use crate::learning::LearningHandle;
 use crate::store::journal::Journaled;
 use crate::store::{Layout, StoreError};
 
@@ -33,6 +37,10 @@ pub enum PlannerError {
 }
 
 enum Command {
+    Project {
+        cwd: PathBuf,
+        reply: oneshot::Sender<Option<ProjectProfile>>,
+    },
     Plan {
         goal: String,
         cwd: PathBuf,
@@ -61,6 +69,16 @@ impl PlannerHandle {
         rx.await.map_err(|_| PlannerError::Gone)
     }
 
+    /// The profile of the project around `cwd` (none when context awareness is off).
+    pub async fn project(&self, cwd: PathBuf) -> Result<Option<ProjectProfile>, PlannerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Project { cwd, reply })
+            .await
+            .map_err(|_| PlannerError::Gone)?;
+        rx.await.map_err(|_| PlannerError::Gone)
+    }
+
     /// Teach or remove a playbook when `change` is given; answers with every playbook.
     pub async fn playbooks(
         &self,
@@ -80,6 +98,7 @@ pub fn start(
     layout: &Layout,
     config: &Config,
     profile: watch::Receiver<Arc<Profile>>,
+    learning: LearningHandle,
 ) -> Result<(PlannerHandle, JoinHandle<()>), PlannerError> {
     let (book, _) = Journaled::<PlaybookBook>::open(
         layout.playbooks.clone(),
@@ -97,6 +116,8 @@ pub fn start(
         exploration: config.planner.exploration,
         dry_run_habit: config.planner.dry_run_habit.get(),
         draws: 0,
+        learning,
+        projects: HashMap::new(),
     };
     Ok((PlannerHandle { tx }, tokio::spawn(actor.run(rx))))
 }
@@ -113,13 +134,27 @@ struct Actor {
     dry_run_habit: f64,
     /// Plans made so far: with the clock, the seed of each plan's posterior draws.
     draws: u64,
+    /// Where project profiles are kept (semantic knowledge).
+    learning: LearningHandle,
+    /// Project profiles by root, as last read.
+    projects: HashMap<String, ProjectProfile>,
 }
 
 impl Actor {
     async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
+        match self.learning.project_profiles().await {
+            Ok(kept) => self
+                .projects
+                .extend(kept.into_iter().map(|p| (p.root.clone(), p))),
+            Err(e) => tracing::warn!("project profiles not loaded, they will be read again: {e}"),
+        }
         while let Some(cmd) = inbox.recv().await {
             match cmd {
+                Command::Project { cwd, reply } => {
+                    let _ = reply.send(self.project(&cwd).await);
+                }
                 Command::Plan { goal, cwd, reply } => {
+                    let known = self.project(&cwd).await;
                     let profile = self.profile.borrow().clone();
                     self.draws += 1;
                     let seed = self.draws
@@ -142,6 +177,7 @@ impl Actor {
                             dry_run_habit: self.dry_run_habit,
                             seed,
                             cache: Some(&self.embeddings),
+                            known: known.as_ref(),
                         },
                     ));
                 }
@@ -155,6 +191,28 @@ impl Actor {
         {
             tracing::error!("cannot write the playbooks snapshot at shutdown: {e}");
         }
+    }
+
+    /// The profile of the project around `cwd`: kept while its files are unchanged, read
+    /// again (and kept in semantic knowledge) when they change.
+    async fn project(&mut self, cwd: &Path) -> Option<ProjectProfile> {
+        if !self.context_aware {
+            return None;
+        }
+        let found = project::detect(cwd)?;
+        let root = found.root.display().to_string();
+        if let Some(p) = self.projects.get(&root)
+            && p.is_fresh()
+        {
+            return Some(p.clone());
+        }
+        let read = ProjectProfile::read(&found);
+        tracing::debug!(root = %root, "project profile read from its files");
+        if let Err(e) = self.learning.remember_profile(read.clone()).await {
+            tracing::warn!(root = %root, "cannot keep the project profile: {e}");
+        }
+        self.projects.insert(root, read.clone());
+        Some(read)
     }
 
     fn change(&mut self, change: Option<PlaybookOp>) -> Result<Vec<Playbook>, PlannerError> {

@@ -28,6 +28,7 @@ use rand::SeedableRng as _;
 use rand_distr::Distribution as _;
 
 use crate::config::Exploration;
+use crate::context::profile::ProjectProfile;
 use crate::context::{commands, project};
 use crate::episode::command_line;
 use crate::learning::normalize::normalize_goal;
@@ -62,6 +63,9 @@ pub struct Options<'a> {
     pub seed: u64,
     /// Embeddings of goals already seen (the actor keeps them between calls).
     pub cache: Option<&'a Mutex<HashMap<String, Vec<f32>>>>,
+    /// The project's profile when the caller already has it (the actor's cache); otherwise
+    /// it is read from the project's files.
+    pub known: Option<&'a ProjectProfile>,
 }
 
 /// Goals nearer than this (cosine of their embeddings) count as the same goal said otherwise.
@@ -179,6 +183,11 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         None
     };
     let root = proj.as_ref().map(|p| p.root.display().to_string());
+    let offered: Vec<commands::Offered> = match (&proj, opts.known) {
+        (Some(_), Some(k)) if Some(&k.root) == root.as_ref() => k.commands.clone(),
+        (Some(p), _) => commands::offered(p),
+        (None, _) => Vec::new(),
+    };
     // Every goal the user ran, in each project it ran in, by nearness to this goal here.
     let near = nearest(opts, profile, &normalized, root.as_deref());
     // The goal as the user said it before: exactly, else the nearest by meaning.
@@ -218,11 +227,8 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         });
     }
     if let Some(m) = &matched {
-        if let (true, Some(p)) = (m.project_task, proj.as_ref()) {
-            for o in commands::offered(p)
-                .into_iter()
-                .filter(|o| o.task == m.category)
-            {
+        if m.project_task {
+            for o in offered.iter().filter(|o| o.task == m.category).cloned() {
                 let mut c = Candidate::single(
                     o.argv,
                     format!("the project offers it for `{}` ({})", m.category, o.source),
@@ -434,15 +440,9 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     } else {
         "learned preference (posterior mean), plus project fit".to_string()
     };
-    let known_tasks: Vec<String> = proj
-        .as_ref()
-        .map(|p| {
-            let mut t: Vec<String> = commands::offered(p).into_iter().map(|o| o.task).collect();
-            t.sort();
-            t.dedup();
-            t
-        })
-        .unwrap_or_default();
+    let mut known_tasks: Vec<String> = offered.iter().map(|o| o.task.clone()).collect();
+    known_tasks.sort();
+    known_tasks.dedup();
     let unknown = plans.is_empty().then(|| {
         let mut why = match (&task, &proj) {
             (None, _) => format!("codex does not know how to \"{goal}\""),
@@ -581,6 +581,7 @@ mod tests {
             dry_run_habit: 0.3,
             seed: 1,
             cache: None,
+            known: None,
         }
     }
 

@@ -652,6 +652,9 @@ async fn context(ctx: &Ctx, p: ContextParams) -> Result<ContextResult, ErrorObje
             enabled: false,
             project: None,
             kind: None,
+            name: None,
+            languages: Vec::new(),
+            read_at: None,
             commands: Vec::new(),
             patterns: None,
             comfort,
@@ -659,17 +662,17 @@ async fn context(ctx: &Ctx, p: ContextParams) -> Result<ContextResult, ErrorObje
         });
     }
     let dir = std::fs::canonicalize(&p.cwd).unwrap_or(p.cwd);
-    let proj = project::detect(&dir);
-    let root = proj.as_ref().map(|p| p.root.display().to_string());
+    let proj = ctx.planner.project(dir).await.map_err(planner_error)?;
+    let root = proj.as_ref().map(|p| p.root.clone());
     let commands = proj
         .as_ref()
         .map(|p| {
-            crate::context::commands::offered(p)
-                .into_iter()
+            p.commands
+                .iter()
                 .map(|o| codex_proto::methods::OfferedCommand {
-                    task: o.task,
+                    task: o.task.clone(),
                     command: crate::episode::command_line(&o.argv),
-                    source: o.source,
+                    source: o.source.clone(),
                 })
                 .collect()
         })
@@ -686,7 +689,13 @@ async fn context(ctx: &Ctx, p: ContextParams) -> Result<ContextResult, ErrorObje
     };
     Ok(ContextResult {
         enabled: true,
-        kind: proj.map(|p| p.kind),
+        kind: proj.as_ref().map(|p| p.kind.clone()),
+        name: proj.as_ref().map(|p| p.name.clone()),
+        languages: proj
+            .as_ref()
+            .map(|p| p.languages.clone())
+            .unwrap_or_default(),
+        read_at: proj.as_ref().map(|p| p.read_at),
         project: root,
         commands,
         patterns,
