@@ -70,6 +70,9 @@ pub struct Options<'a> {
 
 /// Goals nearer than this (cosine of their embeddings) count as the same goal said otherwise.
 const SAME_GOAL: f32 = 0.55;
+/// A playbook runs first unasked by the planner, so a goal finds one said otherwise only when
+/// nearly the same words (after synonyms) are used.
+const SAME_PLAYBOOK: f32 = 0.85;
 
 /// A goal's embedding, from the cache when there is one.
 fn embedding(opts: &Options<'_>, goal: &str) -> Vec<f32> {
@@ -203,15 +206,38 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     let task = matched.as_ref().map(|m| m.category.clone());
     let mut cands: Vec<Candidate> = Vec::new();
     let mut cannot: Vec<String> = Vec::new();
-    // A taught playbook for this phrase comes first: the user said what it means.
-    if let Some(pb) = opts.playbooks.find(&normalized, root.as_deref()) {
+    // A taught playbook for this phrase comes first: the user said what it means. Said
+    // otherwise, only when nearly the same words: "deploy production" must never find the
+    // playbook of "deploy staging".
+    let taught = opts
+        .playbooks
+        .find(&normalized, root.as_deref())
+        .map(|pb| (pb, None))
+        .or_else(|| {
+            let q = embedding(opts, &normalized);
+            opts.playbooks
+                .playbooks
+                .iter()
+                .filter(|p| p.project.is_none() || p.project == root)
+                .map(|p| (p, embed::cosine(&q, &embedding(opts, &p.phrase))))
+                .filter(|(_, sim)| *sim >= SAME_PLAYBOOK)
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(p, sim)| (p, Some(sim)))
+        });
+    if let Some((pb, alike)) = taught {
         cands.push(Candidate {
             steps: pb
                 .steps
                 .iter()
                 .map(|s| PlanStep {
                     argv: s.clone(),
-                    rationale: format!("you taught this for \"{}\"", pb.phrase),
+                    rationale: match alike {
+                        None => format!("you taught this for \"{}\"", pb.phrase),
+                        Some(sim) => format!(
+                            "you taught this for \"{}\", which says the same (similarity {sim:.2})",
+                            pb.phrase
+                        ),
+                    },
                     class: None,
                     dry_run: false,
                 })
@@ -960,5 +986,36 @@ mod tests {
         // Said alike, it borrows the plan that ran here, not the other project's.
         assert_eq!(r.plans[0].command, "./ship.sh here");
         assert_eq!(r.plans.len(), 1);
+    }
+
+    #[test]
+    fn a_playbook_is_found_said_otherwise_but_never_for_another_target() {
+        let t = rust_project();
+        let mut book = playbooks::PlaybookBook::default();
+        use crate::store::journal::State as _;
+        book.apply(playbooks::PlaybookOp::Teach {
+            playbook: playbooks::Playbook {
+                phrase: "deploy staging".into(),
+                steps: vec![vec!["./deploy.sh".into(), "staging".into()]],
+                project: None,
+            },
+        });
+        let p = Profile::default();
+        let r = plan("ship it to staging", t.path(), &p, &opts(&book, true));
+        assert_eq!(r.plans[0].command, "./deploy.sh staging");
+        assert!(r.plans[0].steps[0].rationale.contains("says the same"));
+        for other in [
+            "deploy production",
+            "deploy to prod",
+            "release to production",
+            "stage",
+        ] {
+            let r = plan(other, t.path(), &p, &opts(&book, true));
+            assert!(
+                r.plans.iter().all(|x| x.command != "./deploy.sh staging"),
+                "{other}: {:?}",
+                r.plans
+            );
+        }
     }
 }
