@@ -333,3 +333,66 @@ fn the_project_profile_is_kept_and_read_again_when_its_files_change() {
     assert!(knowledge.contains("\"profiles\""), "{knowledge}");
     assert!(!knowledge.contains("\"stamps\""), "{knowledge}");
 }
+
+/// The fake model: "frobnicate" means running the tests; everything else is elsewhere.
+fn fake_model(text: &str) -> Vec<f32> {
+    if text.contains("frobnicate") || text.contains("run the tests") {
+        vec![1.0, 0.0, 0.0]
+    } else {
+        vec![0.0, 1.0, (text.len() % 7) as f32 / 10.0]
+    }
+}
+
+#[test]
+fn a_remote_embedding_endpoint_replaces_the_local_one_and_falls_back_when_down() {
+    let (url, served) = codex_e2e::embedding_server(fake_model);
+    let h = Home::new().with_config(&format!(
+        "planner:\n  embeddings:\n    endpoint: {url}\n    model: fake\n"
+    ));
+    let d = h.start();
+    let dir = project(&h, "p", &[("README", "x\n")]);
+    h.codex_in(
+        &dir,
+        &["run", "--goal", "run the tests", "--", "echo", "tested"],
+    )
+    .ok();
+    // Local embeddings see nothing in common; the model says they are the same goal.
+    let p: Value = h
+        .codex_in(&dir, &["--json", "plan", "frobnicate the widgets"])
+        .ok()
+        .json();
+    assert_eq!(p["plans"][0]["command"], "echo tested", "{p}");
+    assert!(
+        p["embeddings"]
+            .as_str()
+            .unwrap()
+            .starts_with("fake at http://127.0.0.1:"),
+        "{p}"
+    );
+    assert!(served.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    d.stop();
+
+    // An endpoint that does not answer: local embeddings, said so; planning still works.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = Home::new().with_config(&format!(
+        "planner:\n  embeddings:\n    endpoint: http://127.0.0.1:{port}/v1\n"
+    ));
+    let _d = down.start();
+    let p: Value = down
+        .codex_in(&dir, &["--json", "plan", "frobnicate the widgets"])
+        .code(2)
+        .json();
+    let from = p["embeddings"].as_str().unwrap();
+    assert!(from.starts_with("local (embedding endpoint"), "{from}");
+    // An https endpoint is a config error naming the key.
+    let bad = Home::new()
+        .with_config("planner:\n  embeddings:\n    endpoint: https://api.example.com/v1\n");
+    let out = bad.codexd_cmd().arg("--check-config").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("planner.embeddings.endpoint"), "{err}");
+}

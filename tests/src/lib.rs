@@ -449,3 +449,57 @@ pub fn lines(path: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// A loopback server answering `POST /v1/embeddings` like an OpenAI-compatible endpoint:
+/// each input text gets `vector(text)`. Returns its base URL (`http://127.0.0.1:PORT/v1`) and
+/// a count of the requests it answered; it serves until the test process ends.
+pub fn embedding_server(
+    vector: fn(&str) -> Vec<f32>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut r = BufReader::new(stream);
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            if r.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let req: Value = serde_json::from_slice(&body).unwrap_or_default();
+            let data: Vec<Value> = req["input"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    serde_json::json!({"index": i, "embedding": vector(t.as_str().unwrap_or(""))})
+                })
+                .collect();
+            let out = serde_json::json!({"object": "list", "data": data}).to_string();
+            let mut s = r.into_inner();
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{out}",
+                out.len()
+            );
+            count.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (format!("http://{addr}/v1"), served)
+}

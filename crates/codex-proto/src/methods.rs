@@ -380,6 +380,10 @@ pub struct PlanResult {
     /// The goals you ran that are nearest to this one (in this project first), best first.
     #[serde(default)]
     pub similar: Vec<SimilarGoal>,
+    /// Where goal embeddings came from: `local`, the endpoint's model and URL, or why the
+    /// endpoint was not used.
+    #[serde(default)]
+    pub embeddings: String,
 }
 
 /// A goal you ran, near the one planned.

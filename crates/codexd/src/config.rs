@@ -278,6 +278,8 @@ pub struct PlannerConfig {
     pub dry_run_habit: Fraction,
     /// The user's tools, checked before the built-in ones.
     pub tools: Vec<crate::planner::registry::ToolSpec>,
+    /// Where goal embeddings come from.
+    pub embeddings: EmbeddingsConfig,
 }
 
 impl Default for PlannerConfig {
@@ -286,6 +288,32 @@ impl Default for PlannerConfig {
             exploration: Exploration::Greedy,
             dry_run_habit: Fraction(0.3),
             tools: Vec::new(),
+            embeddings: EmbeddingsConfig::default(),
+        }
+    }
+}
+
+/// `planner.embeddings:` local (the default) or an OpenAI-compatible endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddingsConfig {
+    /// `http://host:port/v1`; `null` uses the local embeddings.
+    pub endpoint: Option<String>,
+    /// The model name sent with each request.
+    pub model: String,
+    /// The environment variable holding the API key, if the endpoint needs one.
+    pub api_key_env: Option<String>,
+    /// Longest wait for an answer.
+    pub timeout_ms: NonZeroU64,
+}
+
+impl Default for EmbeddingsConfig {
+    fn default() -> Self {
+        EmbeddingsConfig {
+            endpoint: None,
+            model: "text-embedding-3-small".into(),
+            api_key_env: None,
+            timeout_ms: nz64(2000),
         }
     }
 }
@@ -535,6 +563,20 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
                 });
             }
         }
+    }
+    if let Some(url) = &c.planner.embeddings.endpoint
+        && !(url.starts_with("http://") && url.len() > "http://".len())
+    {
+        let key = "planner.embeddings.endpoint";
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            key: key.into(),
+            line: line_of_key(text, key),
+            message: format!(
+                "`{url}`: only http:// endpoints are supported (a local model server, or a \
+                 proxy that adds TLS); this build carries no TLS"
+            ),
+        });
     }
     if let Err(e) = crate::planner::registry::Registry::new(&c.planner.tools) {
         let key = "planner.tools";

@@ -68,6 +68,9 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     if !r.ranking.is_empty() {
         println!("\nranked by {}", r.ranking);
     }
+    if !r.embeddings.is_empty() && r.embeddings != "local" {
+        println!("goals compared with {}", r.embeddings);
+    }
     if !r.similar.is_empty() {
         println!("nearest goals you ran:");
         for s in &r.similar {

@@ -12,12 +12,14 @@ use tokio::task::JoinHandle;
 
 use super::playbooks::{Playbook, PlaybookBook, PlaybookOp};
 use super::registry::Registry;
+use super::remote::Remote;
 use crate::config::{Config, Exploration};
 use crate::context::profile::ProjectProfile;
 use crate::context::project;
 use crate::learning::LearningHandle;
 use crate::store::journal::Journaled;
 use crate::store::{Layout, StoreError};
+use std::time::{Duration, Instant};
 
 /// Why the planner could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +120,18 @@ pub fn start(
         draws: 0,
         learning,
         projects: HashMap::new(),
+        remote: config.planner.embeddings.endpoint.as_ref().map(|url| {
+            let e = &config.planner.embeddings;
+            let key = e.api_key_env.as_ref().and_then(|v| std::env::var(v).ok());
+            Remote::new(
+                url,
+                &e.model,
+                key,
+                Duration::from_millis(e.timeout_ms.get()),
+            )
+        }),
+        vectors: HashMap::new(),
+        remote_down: None,
     };
     Ok((PlannerHandle { tx }, tokio::spawn(actor.run(rx))))
 }
@@ -138,7 +152,16 @@ struct Actor {
     learning: LearningHandle,
     /// Project profiles by root, as last read.
     projects: HashMap<String, ProjectProfile>,
+    /// The embedding endpoint, when configured.
+    remote: Option<Remote>,
+    /// Its embeddings, by text.
+    vectors: HashMap<String, Vec<f32>>,
+    /// When it last failed, and why: it is not asked again for [`RETRY_REMOTE`].
+    remote_down: Option<(Instant, String)>,
 }
+
+/// How long planning uses the local embeddings after the endpoint failed.
+const RETRY_REMOTE: Duration = Duration::from_secs(60);
 
 impl Actor {
     async fn run(mut self, mut inbox: mpsc::Receiver<Command>) {
@@ -156,6 +179,7 @@ impl Actor {
                 Command::Plan { goal, cwd, reply } => {
                     let known = self.project(&cwd).await;
                     let profile = self.profile.borrow().clone();
+                    let (use_remote, embeddings) = self.fetch_embeddings(&goal, &profile).await;
                     self.draws += 1;
                     let seed = self.draws
                         ^ u64::try_from(
@@ -178,6 +202,8 @@ impl Actor {
                             seed,
                             cache: Some(&self.embeddings),
                             known: known.as_ref(),
+                            remote: use_remote.then_some(&self.vectors),
+                            embeddings: &embeddings,
                         },
                     ));
                 }
@@ -191,6 +217,62 @@ impl Actor {
         {
             tracing::error!("cannot write the playbooks snapshot at shutdown: {e}");
         }
+    }
+
+    /// With an endpoint configured, make sure it has embedded every text this plan compares
+    /// (the goal, the goals learned, the playbook phrases). Answers whether to use them, and
+    /// where the embeddings come from in words; any failure means local embeddings for now.
+    async fn fetch_embeddings(&mut self, goal: &str, profile: &Profile) -> (bool, String) {
+        let Some(remote) = &self.remote else {
+            return (false, "local".into());
+        };
+        if let Some((at, why)) = &self.remote_down {
+            if at.elapsed() < RETRY_REMOTE {
+                return (false, format!("local ({why}; asked again within a minute)"));
+            }
+            self.remote_down = None;
+        }
+        let mut missing: Vec<String> = Vec::new();
+        let goal = crate::learning::normalize::normalize_goal(goal);
+        let texts = std::iter::once(goal.as_str())
+            .chain(profile.categories.iter().map(|c| c.category.as_str()))
+            .chain(
+                self.book
+                    .state()
+                    .playbooks
+                    .iter()
+                    .map(|p| p.phrase.as_str()),
+            );
+        for t in texts {
+            if !self.vectors.contains_key(t) && !missing.iter().any(|m| m == t) {
+                missing.push(t.to_string());
+            }
+        }
+        if !missing.is_empty() {
+            let client = remote.clone();
+            let asked = missing.clone();
+            let got = tokio::task::spawn_blocking(move || client.embed(&asked)).await;
+            let why = match got {
+                Ok(Ok(vs)) => {
+                    let dim = self.vectors.values().next().map(Vec::len);
+                    if dim.is_some_and(|d| vs.first().is_some_and(|v| v.len() != d)) {
+                        // The model changed under us: start over with its vectors only.
+                        self.vectors.clear();
+                    }
+                    self.vectors.extend(missing.into_iter().zip(vs));
+                    None
+                }
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(e) => Some(format!("embedding request failed: {e}")),
+            };
+            if let Some(why) = why {
+                tracing::warn!("{why}; planning with local embeddings for a minute");
+                let shown = format!("local ({why}; asked again within a minute)");
+                self.remote_down = Some((Instant::now(), why));
+                return (false, shown);
+            }
+        }
+        (true, remote.describe())
     }
 
     /// The profile of the project around `cwd`: kept while its files are unchanged, read

@@ -135,22 +135,22 @@ pub const PROJECT_WEIGHT: f32 = 0.3;
 
 /// A project's own direction (from its root, in a hash space of its own so a project called
 /// "test" is not the word "test"); zero for runs outside any project.
-pub fn project_vector(root: Option<&str>) -> Vec<f32> {
-    let mut v = vec![0f32; DIM];
-    if let Some(r) = root.filter(|r| !r.is_empty()) {
+pub fn project_vector(root: Option<&str>, dim: usize) -> Vec<f32> {
+    let mut v = vec![0f32; dim];
+    if let Some(r) = root.filter(|r| !r.is_empty() && dim > 0) {
         // Several buckets, so two projects rarely share their whole direction.
         for k in 0..4u8 {
             let (i, s) = bucket(r, 16 + k);
-            v[i] += s;
+            v[i % dim] += s;
         }
         normalize(&mut v);
     }
     v
 }
 
-/// A goal's embedding placed in a project.
+/// A goal's embedding (of any length: local or from an endpoint) placed in a project.
 pub fn in_project(goal: &[f32], root: Option<&str>) -> Vec<f32> {
-    mix(goal, &project_vector(root), PROJECT_WEIGHT)
+    mix(goal, &project_vector(root, goal.len()), PROJECT_WEIGHT)
 }
 
 /// Cosine similarity of two unit vectors.
@@ -279,6 +279,6 @@ mod tests {
         assert!(other > 0.85 && other < 0.95, "{other}");
         // A project named like a goal word is not that word.
         let t = embed("test");
-        assert!(cosine(&t, &project_vector(Some("test"))).abs() < 0.2);
+        assert!(cosine(&t, &project_vector(Some("test"), DIM)).abs() < 0.2);
     }
 }

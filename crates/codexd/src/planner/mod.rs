@@ -16,6 +16,7 @@ pub mod actor;
 pub mod embed;
 pub mod playbooks;
 pub mod registry;
+pub mod remote;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -66,6 +67,10 @@ pub struct Options<'a> {
     /// The project's profile when the caller already has it (the actor's cache); otherwise
     /// it is read from the project's files.
     pub known: Option<&'a ProjectProfile>,
+    /// Embeddings from the remote endpoint, by text; `None`: local ones.
+    pub remote: Option<&'a HashMap<String, Vec<f32>>>,
+    /// Where the embeddings came from, in words (shown with the plan).
+    pub embeddings: &'a str,
 }
 
 /// Goals nearer than this (cosine of their embeddings) count as the same goal said otherwise.
@@ -76,6 +81,10 @@ const SAME_PLAYBOOK: f32 = 0.85;
 
 /// A goal's embedding, from the cache when there is one.
 fn embedding(opts: &Options<'_>, goal: &str) -> Vec<f32> {
+    if let Some(vectors) = opts.remote {
+        // Fetched for every text before planning; a missing one matches nothing.
+        return vectors.get(goal).cloned().unwrap_or_default();
+    }
     let Some(cache) = opts.cache else {
         return embed::embed(goal);
     };
@@ -527,6 +536,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         ranking,
         unknown,
         similar,
+        embeddings: opts.embeddings.to_string(),
     }
 }
 
@@ -608,6 +618,8 @@ mod tests {
             seed: 1,
             cache: None,
             known: None,
+            remote: None,
+            embeddings: "local",
         }
     }
 
