@@ -3,49 +3,37 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use codex_e2e::Home;
 use serde_json::Value;
 
-fn project(h: &Home, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = h.scratch().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (file, text) in files {
-        std::fs::write(dir.join(file), text).unwrap();
-    }
-    dir
-}
-
 /// The first plan's command, or "" when there is none (exit status 2).
 fn first_plan(h: &Home, dir: &Path, goal: &str) -> String {
-    let out = h.codex_in(dir, &["--json", "plan", goal]);
-    assert!(matches!(out.code, Some(0) | Some(2)), "{}", out.stderr);
-    let p: Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    p["plans"][0]["command"].as_str().unwrap_or("").to_string()
+    h.plan(dir, goal)["plans"][0]["command"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 #[test]
 fn goals_map_to_each_kind_of_projects_own_commands() {
     let h = Home::new();
     let _d = h.start();
-    let rust = project(&h, "rs", &[("Cargo.toml", "[package]\nname = \"x\"\n")]);
-    let node = project(
-        &h,
+    let rust = h.project("rs", &[("Cargo.toml", "[package]\nname = \"x\"\n")]);
+    let node = h.project(
         "js",
         &[(
             "package.json",
             r#"{"scripts":{"test":"node -e 1","build":"node -e 2","lint":"node -e 3"}}"#,
         )],
     );
-    let python = project(
-        &h,
+    let python = h.project(
         "py",
         &[("pyproject.toml", "[tool.ruff]\nline-length = 100\n")],
     );
-    let go = project(&h, "go", &[("go.mod", "module example.com/x\n")]);
-    let make = project(
-        &h,
+    let go = h.project("go", &[("go.mod", "module example.com/x\n")]);
+    let make = h.project(
         "mk",
         &[(
             "Makefile",
@@ -86,8 +74,7 @@ fn goals_map_to_each_kind_of_projects_own_commands() {
 fn a_taught_goal_plans_what_was_taught_and_ratings_reorder_plans() {
     let h = Home::new();
     let _d = h.start();
-    let mk = project(
-        &h,
+    let mk = h.project(
         "mk",
         &[("Makefile", "test:\n\t@echo t\ncheck:\n\t@echo c\n")],
     );
@@ -150,8 +137,8 @@ fn a_taught_goal_plans_what_was_taught_and_ratings_reorder_plans() {
 fn taught_playbooks_win_for_their_phrase_in_their_project() {
     let h = Home::new();
     let _d = h.start();
-    let mk = project(&h, "mk", &[("Makefile", "test:\n\t@echo t\n")]);
-    let other = project(&h, "other", &[("Makefile", "test:\n\t@echo o\n")]);
+    let mk = h.project("mk", &[("Makefile", "test:\n\t@echo t\n")]);
+    let other = h.project("other", &[("Makefile", "test:\n\t@echo o\n")]);
     // One step from the command line, in this project only.
     h.codex_in(&mk, &["teach", "Deploy Staging", "--", "echo", "deploying"])
         .ok();
@@ -214,7 +201,7 @@ fn taught_playbooks_win_for_their_phrase_in_their_project() {
 fn a_goal_said_otherwise_finds_the_plans_of_the_same_goal() {
     let h = Home::new();
     let _d = h.start();
-    let dir = project(&h, "plain", &[]);
+    let dir = h.project("plain", &[]);
     h.codex_in(
         &dir,
         &[
@@ -246,8 +233,7 @@ fn a_goal_said_otherwise_finds_the_plans_of_the_same_goal() {
 fn context_shows_the_project_its_commands_and_goals() {
     let h = Home::new();
     let _d = h.start();
-    let js = project(
-        &h,
+    let js = h.project(
         "web",
         &[(
             "package.json",
@@ -287,7 +273,7 @@ fn context_shows_the_project_its_commands_and_goals() {
 fn the_project_profile_is_kept_and_read_again_when_its_files_change() {
     let h = Home::new();
     let d = h.start();
-    let mk = project(&h, "mk", &[("Makefile", "test:\n\t@echo t\n")]);
+    let mk = h.project("mk", &[("Makefile", "test:\n\t@echo t\n")]);
     let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
     assert_eq!(c["name"], "mk");
     let read_at = c["read_at"].clone();
@@ -296,14 +282,7 @@ fn the_project_profile_is_kept_and_read_again_when_its_files_change() {
     let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
     assert_eq!(c["read_at"], read_at);
     d.stop();
-    let knowledge = ["json", "journal.jsonl"]
-        .map(|ext| {
-            std::fs::read_to_string(
-                h.path(&format!("storage/semantic/personalized_knowledge.{ext}")),
-            )
-            .unwrap_or_default()
-        })
-        .concat();
+    let knowledge = h.knowledge_text();
     assert!(knowledge.contains("\"stamps\""), "{knowledge}");
     let d = h.start();
     let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
@@ -322,14 +301,7 @@ fn the_project_profile_is_kept_and_read_again_when_its_files_change() {
     h.codex(&["forget", "--project", mk.to_str().unwrap(), "--yes"])
         .ok();
     d.stop();
-    let knowledge = ["json", "journal.jsonl"]
-        .map(|ext| {
-            std::fs::read_to_string(
-                h.path(&format!("storage/semantic/personalized_knowledge.{ext}")),
-            )
-            .unwrap_or_default()
-        })
-        .concat();
+    let knowledge = h.knowledge_text();
     assert!(knowledge.contains("\"profiles\""), "{knowledge}");
     assert!(!knowledge.contains("\"stamps\""), "{knowledge}");
 }
@@ -350,7 +322,7 @@ fn a_remote_embedding_endpoint_replaces_the_local_one_and_falls_back_when_down()
         "planner:\n  embeddings:\n    endpoint: {url}\n    model: fake\n"
     ));
     let d = h.start();
-    let dir = project(&h, "p", &[("README", "x\n")]);
+    let dir = h.project("p", &[("README", "x\n")]);
     h.codex_in(
         &dir,
         &["run", "--goal", "run the tests", "--", "echo", "tested"],

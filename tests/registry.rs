@@ -5,41 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::path::{Path, PathBuf};
-
 use codex_e2e::Home;
 use serde_json::Value;
-
-fn project(h: &Home, name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = h.scratch().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    for (file, text) in files {
-        let path = dir.join(file);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
-
-fn plan_json(h: &Home, dir: &Path, goal: &str) -> Value {
-    let out = h.codex_in(dir, &["--json", "plan", goal]);
-    assert!(matches!(out.code, Some(0) | Some(2)), "{}", out.stderr);
-    serde_json::from_str(out.stdout.trim()).unwrap()
-}
 
 #[test]
 fn built_in_tools_take_their_parameters_from_the_goal() {
     let h = Home::new();
     let _d = h.start();
-    let dir = project(
-        &h,
+    let dir = h.project(
         "p",
         &[
             ("src/lib.rs", "fn parse() {}\n// needle here\n"),
             ("notes.txt", "nothing\n"),
         ],
     );
-    let p = plan_json(&h, &dir, "search for \"needle here\"");
+    let p = h.plan(&dir, "search for \"needle here\"");
     assert_eq!(p["task"], "search");
     let step = &p["plans"][0]["steps"][0];
     assert_eq!(step["argv"][0], "grep");
@@ -73,12 +53,12 @@ fn built_in_tools_take_their_parameters_from_the_goal() {
         out.stderr
     );
     // Git tools apply only where there is a repository.
-    let none = plan_json(&h, &dir, "what changed?");
+    let none = h.plan(&dir, "what changed?");
     assert_eq!(none["plans"].as_array().unwrap().len(), 0, "{none}");
     std::fs::create_dir(dir.join(".git")).unwrap();
-    let p = plan_json(&h, &dir, "what changed?");
+    let p = h.plan(&dir, "what changed?");
     assert_eq!(p["plans"][0]["command"], "git status --short --branch");
-    let p = plan_json(&h, &dir, "show the last 3 commits");
+    let p = h.plan(&dir, "show the last 3 commits");
     assert_eq!(
         p["plans"][0]["steps"][0]["argv"],
         serde_json::json!(["git", "log", "--oneline", "--decorate", "--max-count=3"])
@@ -108,7 +88,7 @@ planner:
 fn user_tools_plan_run_and_keep_their_declared_class() {
     let h = Home::new().with_config(USER_TOOLS);
     let _d = h.start();
-    let dir = project(&h, "p", &[("README", "x\n")]);
+    let dir = h.project("p", &[("README", "x\n")]);
     let out = h.codex_in(&dir, &["run", "greet 'Ada'"]).ok();
     assert_eq!(out.stdout, "hello Ada\n");
     let out = h.codex_in(&dir, &["run", "hello"]).ok();
@@ -150,14 +130,13 @@ fn user_tools_plan_run_and_keep_their_declared_class() {
 fn picks_become_a_parameter_preference() {
     let h = Home::new();
     let _d = h.start();
-    let mk = project(
-        &h,
+    let mk = h.project(
         "mk",
         &[("Makefile", "test:\n\t@echo t\ncheck:\n\t@echo c\n")],
     );
     // Passed over once for one goal, then for another: each time `make test` ranked first.
     for goal in ["run the tests", "verify"] {
-        let p = plan_json(&h, &mk, goal);
+        let p = h.plan(&mk, goal);
         assert_eq!(p["plans"][0]["command"], "make test", "{p}");
         let out = h.codex_in(&mk, &["run", "--pick", "2", goal]).ok();
         assert_eq!(out.stdout, "c\n");
@@ -170,9 +149,9 @@ fn picks_become_a_parameter_preference() {
         "{prefs}"
     );
     // Picked over twice: the first plan now, and for a new test goal too.
-    let p = plan_json(&h, &mk, "run the tests");
+    let p = h.plan(&mk, "run the tests");
     assert_eq!(p["plans"][0]["command"], "make check", "{p}");
-    let p = plan_json(&h, &mk, "check the unit specs");
+    let p = h.plan(&mk, "check the unit specs");
     assert_eq!(p["plans"][0]["command"], "make check", "{p}");
     assert!(
         p["plans"][0]["steps"][0]["rationale"]
@@ -187,15 +166,15 @@ fn picks_become_a_parameter_preference() {
 fn a_dry_run_habit_runs_the_dry_run_first_and_asks_before_going_on() {
     let h = Home::new();
     let _d = h.start();
-    let mk = project(&h, "mk", &[("Makefile", "test:\n\t@echo ran-the-tests\n")]);
+    let mk = h.project("mk", &[("Makefile", "test:\n\t@echo ran-the-tests\n")]);
     assert_eq!(
-        plan_json(&h, &mk, "run the tests")["plans"][0]["command"],
+        h.plan(&mk, "run the tests")["plans"][0]["command"],
         "make test"
     );
     for _ in 0..5 {
         h.codex_in(&mk, &["run", "--", "make", "-n", "test"]).ok();
     }
-    let p = plan_json(&h, &mk, "run the tests");
+    let p = h.plan(&mk, "run the tests");
     assert_eq!(p["plans"][0]["command"], "make -n test && make test", "{p}");
     assert_eq!(p["plans"][0]["steps"][0]["dry_run"], true);
     // No terminal: the dry run, then the real thing.
@@ -219,11 +198,11 @@ fn a_dry_run_habit_runs_the_dry_run_first_and_asks_before_going_on() {
 fn exploration_is_named_in_the_plan() {
     let h = Home::new().with_config("planner:\n  exploration: thompson\n");
     let _d = h.start();
-    let rs = project(&h, "rs", &[("Cargo.toml", "[package]\n")]);
-    let p = plan_json(&h, &rs, "build it");
+    let rs = h.project("rs", &[("Cargo.toml", "[package]\n")]);
+    let p = h.plan(&rs, "build it");
     assert!(p["ranking"].as_str().unwrap().contains("thompson"), "{p}");
     h.codex(&["prefs", "set", "autonomy_comfort", "low"]).ok();
-    let p = plan_json(&h, &rs, "build it");
+    let p = h.plan(&rs, "build it");
     assert!(
         p["ranking"].as_str().unwrap().contains("posterior mean"),
         "{p}"

@@ -198,6 +198,40 @@ impl Home {
         self.dir.path()
     }
 
+    /// A project folder `name` in the scratch folder holding these files (paths may have
+    /// folders).
+    pub fn project(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.scratch().join(name);
+        std::fs::create_dir_all(&dir).expect("create project");
+        for (file, text) in files {
+            let path = dir.join(file);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create project folder");
+            }
+            std::fs::write(path, text).expect("write project file");
+        }
+        dir
+    }
+
+    /// `codex --json plan GOAL` in `dir`: the plan result (exit 0, or 2 when nothing maps).
+    pub fn plan(&self, dir: &Path, goal: &str) -> Value {
+        let out = self.codex_in(dir, &["--json", "plan", goal]);
+        assert!(matches!(out.code, Some(0) | Some(2)), "{}", out.stderr);
+        serde_json::from_str(out.stdout.trim()).expect("plan JSON")
+    }
+
+    /// Semantic knowledge as on disk: its snapshot and journal, one after the other.
+    pub fn knowledge_text(&self) -> String {
+        ["json", "journal.jsonl"]
+            .map(|ext| {
+                std::fs::read_to_string(
+                    self.path(&format!("storage/semantic/personalized_knowledge.{ext}")),
+                )
+                .unwrap_or_default()
+            })
+            .concat()
+    }
+
     /// Run `codex ARGS` (autostart allowed) to completion.
     pub fn codex_autostart(&self, args: &[&str]) -> Run {
         Run::from(self.codex_cmd().args(args).output().expect("spawn codex"))

@@ -318,6 +318,16 @@ impl<'a> Names<'a> {
             project: e.project.as_ref(),
         }
     }
+
+    fn of_draft(d: &'a crate::episode::Draft) -> Self {
+        Names {
+            category: &d.category,
+            plan: &d.plan,
+            tool: &d.tool,
+            program: &d.program,
+            project: d.project.as_ref(),
+        }
+    }
 }
 
 struct Actor {
@@ -426,27 +436,17 @@ impl Actor {
     }
 
     fn picked_signal(&mut self, pk: &crate::bus::Picked) -> Signal {
-        let d = &pk.draft;
-        let names = Names {
-            category: &d.category,
-            plan: &d.plan,
-            tool: &d.tool,
-            program: &d.program,
-            project: d.project.as_ref(),
-        };
         let over = self.names.get(&pk.over);
-        self.signal(None, pk.at, names, SignalKind::Picked { over })
+        self.signal(
+            None,
+            pk.at,
+            Names::of_draft(&pk.draft),
+            SignalKind::Picked { over },
+        )
     }
 
     fn approval_signal(&mut self, a: &ApprovalAnswered) -> Signal {
-        let d = &a.draft;
-        let names = Names {
-            category: &d.category,
-            plan: &d.plan,
-            tool: &d.tool,
-            program: &d.program,
-            project: d.project.as_ref(),
-        };
+        let names = Names::of_draft(&a.draft);
         let kind = SignalKind::Approval {
             approved: a.approved,
             asked: a.asked,
