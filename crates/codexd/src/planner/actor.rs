@@ -160,6 +160,9 @@ struct Actor {
     remote_down: Option<(Instant, String)>,
 }
 
+/// Endpoint embeddings kept, at most.
+const REMOTE_CACHE: usize = 50_000;
+
 /// How long planning uses the local embeddings after the endpoint failed.
 const RETRY_REMOTE: Duration = Duration::from_secs(60);
 
@@ -232,9 +235,8 @@ impl Actor {
             }
             self.remote_down = None;
         }
-        let mut missing: Vec<String> = Vec::new();
         let goal = crate::learning::normalize::normalize_goal(goal);
-        let texts = std::iter::once(goal.as_str())
+        let mut wanted: Vec<String> = std::iter::once(goal.as_str())
             .chain(profile.categories.iter().map(|c| c.category.as_str()))
             .chain(
                 self.book
@@ -242,13 +244,22 @@ impl Actor {
                     .playbooks
                     .iter()
                     .map(|p| p.phrase.as_str()),
-            );
-        for t in texts {
-            if !self.vectors.contains_key(t) && !missing.iter().any(|m| m == t) {
-                missing.push(t.to_string());
-            }
-        }
+            )
+            .map(String::from)
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut missing: Vec<String> = wanted
+            .iter()
+            .filter(|t| !self.vectors.contains_key(*t))
+            .cloned()
+            .collect();
         if !missing.is_empty() {
+            // Bounded like the local cache: past it, start over with what this plan needs.
+            if self.vectors.len() + missing.len() > REMOTE_CACHE {
+                self.vectors.clear();
+                missing = wanted.clone();
+            }
             let client = remote.clone();
             let asked = missing.clone();
             let got = tokio::task::spawn_blocking(move || client.embed(&asked)).await;
@@ -260,6 +271,14 @@ impl Actor {
                         self.vectors.clear();
                     }
                     self.vectors.extend(missing.into_iter().zip(vs));
+                    if wanted.iter().any(|t| !self.vectors.contains_key(t)) {
+                        return (
+                            false,
+                            "local (the endpoint's vectors changed length: the other goals are \
+                             embedded again on the next plan)"
+                                .into(),
+                        );
+                    }
                     None
                 }
                 Ok(Err(e)) => Some(e.to_string()),

@@ -73,6 +73,9 @@ pub struct Options<'a> {
     pub embeddings: &'a str,
 }
 
+/// Goal embeddings kept between plans, at most.
+const EMBEDDING_CACHE: usize = 20_000;
+
 /// Goals nearer than this (cosine of their embeddings) count as the same goal said otherwise.
 const SAME_GOAL: f32 = 0.55;
 /// A playbook runs first unasked by the planner, so a goal finds one said otherwise only when
@@ -91,6 +94,11 @@ fn embedding(opts: &Options<'_>, goal: &str) -> Vec<f32> {
     let Ok(mut c) = cache.lock() else {
         return embed::embed(goal);
     };
+    // Goals planned once and never run would pile up: start over past the bound (each
+    // entry is 2 KiB; recomputing one costs microseconds).
+    if c.len() >= EMBEDDING_CACHE && !c.contains_key(goal) {
+        c.clear();
+    }
     c.entry(goal.to_string())
         .or_insert_with(|| embed::embed(goal))
         .clone()
