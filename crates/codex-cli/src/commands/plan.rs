@@ -87,7 +87,8 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
             );
         }
     }
-    println!("\n`codex run \"{goal}\"` runs plan 1; `--pick N` runs another");
+    let quoted = shlex::try_quote(goal).unwrap_or_else(|_| goal.into());
+    println!("\n`codex run {quoted}` runs plan 1; `--pick N` runs another");
     Ok(0)
 }
 

@@ -197,6 +197,8 @@ pub struct Model {
     pending_denials: Vec<Denial>,
     /// (replaced plan, replacing plan) → times a correction replaced one by the other.
     corrections: HashMap<(Arc<str>, Arc<str>), u64>,
+    /// The (category, plan) last chosen with `--pick`: its run is not also a correction.
+    last_pick: Option<(Arc<str>, Arc<str>)>,
 }
 
 /// A held-back command, not yet known to be a "no".
@@ -376,6 +378,7 @@ impl Model {
                     .corrections
                     .entry((over.clone(), s.plan.clone()))
                     .or_insert(0) += 1;
+                self.last_pick = Some((s.category.clone(), s.plan.clone()));
             }
             SignalKind::Approval { approved, asked } => {
                 if !*approved && *asked {
@@ -425,6 +428,11 @@ impl Model {
                 None
             }
         };
+        // The run of a pick was counted when it was picked.
+        let picked = self
+            .last_pick
+            .take()
+            .is_some_and(|(c, pl)| c == s.category && pl == s.plan);
         let cat = category_entry(&mut self.categories, &s.category);
         cat.n += 1;
         let n = cat.n;
@@ -433,7 +441,7 @@ impl Model {
             let same_goal = prev.category == s.category;
             // Trying another plan after one the user rated 4 or 5 is curiosity, not a
             // correction.
-            if within && same_goal && prev.plan != s.plan && !liked_previous {
+            if within && same_goal && prev.plan != s.plan && !liked_previous && !picked {
                 if let Some(old) = cat.plans.get_mut(&*prev.plan) {
                     old.add(t, n, p.correction_weight, 0.0, &p);
                     old.corrected_away += 1;
@@ -1066,6 +1074,12 @@ mod tests {
         m.apply(&picked(4, 200_100));
         let p = m.profile(t(200_101), &BTreeMap::new(), None, None, true);
         assert_eq!(p.corrections[0].times, 2);
+        // The picked plan's run right after a run of the other one is not a second count.
+        m.apply(&outcome(5, 200_200, "cargo test", true));
+        m.apply(&picked(6, 200_210));
+        m.apply(&outcome(6, 200_220, "cargo nextest run", true));
+        let p = m.profile(t(200_221), &BTreeMap::new(), None, None, true);
+        assert_eq!(p.corrections[0].times, 3);
     }
 
     #[test]

@@ -326,8 +326,8 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             {
                 let step = &mut c.steps[0];
                 step.rationale = format!(
-                    "{}; you replaced `{cmd}` with this {} times",
-                    step.rationale, fix.times
+                    "you replaced `{cmd}` with this {} times (`{cmd}`: {})",
+                    fix.times, step.rationale
                 );
                 step.argv = argv;
                 // The dry run was for the command replaced.
@@ -513,7 +513,8 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             ));
         }
         why.push_str(&format!(
-            "; teach it with `codex teach \"{goal}\" -- COMMAND`"
+            "; teach it with `codex teach {} -- COMMAND`",
+            shlex::try_quote(goal).unwrap_or_else(|_| goal.into())
         ));
         why
     });
