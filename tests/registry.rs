@@ -97,6 +97,15 @@ fn user_tools_plan_run_and_keep_their_declared_class() {
     // even with --yes, and the dry run says why.
     let out = h.codex_in(&dir, &["run", "--yes", "rocket"]).code(3);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
+    // The same command typed out is the same tool: the daemon applies its class too.
+    let out = h
+        .codex_in(&dir, &["run", "--yes", "--", "echo", "launched"])
+        .code(3);
+    assert!(
+        out.stderr.contains("declared destructive"),
+        "{}",
+        out.stderr
+    );
     let dry = h
         .codex_in(&dir, &["--json", "run", "--dry-run", "rocket"])
         .ok();
@@ -180,6 +189,20 @@ fn a_dry_run_habit_runs_the_dry_run_first_and_asks_before_going_on() {
     // No terminal: the dry run, then the real thing.
     let out = h.codex_in(&mk, &["run", "run the tests"]).ok();
     assert_eq!(out.stdout, "echo ran-the-tests\nran-the-tests\n");
+    // The planned dry run is not the user's: five of six runs were dry runs of their own, and
+    // neither step corrects the other.
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    assert_eq!(prefs["style"]["runs"], 6, "{prefs}");
+    assert_eq!(prefs["corrections"], serde_json::json!([]), "{prefs}");
+    // Nobody attached cannot be asked after the dry run: a plan of several steps is refused.
+    let out = h
+        .codex_in(&mk, &["run", "--detach", "run the tests"])
+        .code(2);
+    assert!(
+        out.stderr.contains("--detach runs a single command"),
+        "{}",
+        out.stderr
+    );
     // At a terminal, "n" after the dry run stops there.
     let Some(no) = h.codex_in_pty(&mk, &["run", "run the tests"], "n\n") else {
         return;

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::prefs::{Profile, ProjectPatterns};
-use crate::types::{HistoryEntry, OutputStream, RunId, RunOutcome, SafetyClass};
+use crate::types::{HistoryEntry, OutputStream, RunId, RunOutcome, RunPart, SafetyClass};
 
 /// A request method: its wire name and the shapes of its params and result.
 pub trait Method {
@@ -155,6 +155,9 @@ pub struct RunParams {
     /// over for this one (a preference signal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub picked_over: Option<Vec<String>>,
+    /// Which part of a plan this run is (`whole` unless a plan's later step or planned dry run).
+    #[serde(default, skip_serializing_if = "RunPart::is_whole")]
+    pub part: RunPart,
 }
 
 /// Result of [`Run`].

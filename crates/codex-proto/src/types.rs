@@ -102,6 +102,26 @@ pub enum OutputStream {
     Stderr,
 }
 
+/// Which part of a plan a run is: what the feedback collector may read into it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunPart {
+    /// A command chosen on its own, or a plan's first step.
+    #[default]
+    Whole,
+    /// A later step of the same plan: not a new choice (never a correction).
+    Continues,
+    /// A dry run the planner put first for a user who dry-runs: not the user's own doing.
+    PlannedDryRun,
+}
+
+impl RunPart {
+    /// The default, left out of stored records.
+    pub fn is_whole(&self) -> bool {
+        *self == RunPart::Whole
+    }
+}
+
 /// How dangerous a command is, least to most. The order is the one comfort levels use:
 /// a command's class is its most dangerous part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -119,6 +119,7 @@ fn overhead() -> Result<(), Error> {
             let req = RunRequest {
                 min_class: None,
                 picked_over: None,
+                part: Default::default(),
                 spec: Spec {
                     argv: vec!["true".into()],
                     cwd: cwd.clone(),

@@ -578,6 +578,29 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
             ),
         });
     }
+    if let (Some(url), Some(_)) = (
+        &c.planner.embeddings.endpoint,
+        &c.planner.embeddings.api_key_env,
+    ) {
+        let host = url
+            .trim_start_matches("http://")
+            .split(['/', '?'])
+            .next()
+            .unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !matches!(host, "localhost" | "[::1]") && !host.starts_with("127.") {
+            let key = "planner.embeddings.api_key_env";
+            return Err(ConfigError::Invalid {
+                origin: origin.into(),
+                key: key.into(),
+                line: line_of_key(text, key),
+                message: format!(
+                    "an API key would cross the network unencrypted to `{host}`: use a \
+                     loopback endpoint (a local server, or a local proxy that adds TLS)"
+                ),
+            });
+        }
+    }
     if let Err(e) = crate::planner::registry::Registry::new(&c.planner.tools) {
         let key = "planner.tools";
         return Err(ConfigError::Invalid {
@@ -674,6 +697,31 @@ mod tests {
         assert_eq!(c.learning.batch_size.get(), 4);
         assert_eq!(c.learning.flush_interval_secs.get(), 5);
         assert!(c.interaction_tracking_enabled);
+    }
+
+    #[test]
+    fn embedding_endpoints_are_plain_http_and_keys_stay_on_this_machine() {
+        let ok = "planner:\n  embeddings:\n    endpoint: http://127.0.0.1:11434/v1\n    api_key_env: K\n";
+        assert!(parse(ok, "t").is_ok());
+        let e = err("planner:\n  embeddings:\n    endpoint: https://api.example.com/v1\n");
+        assert!(
+            e.contains("planner.embeddings.endpoint") && e.contains(":3"),
+            "{e}"
+        );
+        let e = err(
+            "planner:\n  embeddings:\n    endpoint: http://10.0.0.5:8080/v1\n    api_key_env: K\n",
+        );
+        assert!(
+            e.contains("planner.embeddings.api_key_env") && e.contains("10.0.0.5"),
+            "{e}"
+        );
+        assert!(
+            parse(
+                "planner:\n  embeddings:\n    endpoint: http://10.0.0.5/v1\n",
+                "t"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use codex_proto::types::{RunId, RunOutcome, SafetyClass};
+use codex_proto::types::{RunId, RunOutcome, RunPart, SafetyClass};
 use serde::{Deserialize, Serialize};
 
 use crate::context::project::{self, Project};
@@ -60,6 +60,9 @@ pub struct Episode {
     /// The comment given with the rating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    /// Which part of a plan it was.
+    #[serde(default, skip_serializing_if = "RunPart::is_whole")]
+    pub part: RunPart,
 }
 
 /// One step of a run.
@@ -121,6 +124,8 @@ pub struct Draft {
     pub plan: String,
     /// The command (redacted).
     pub argv: Vec<String>,
+    /// Which part of a plan it is.
+    pub part: RunPart,
 }
 
 impl Draft {
@@ -142,6 +147,7 @@ impl Draft {
             tool: normalize::tool_of(&argv),
             plan,
             argv,
+            part: RunPart::Whole,
         }
     }
 
@@ -183,6 +189,7 @@ impl Draft {
             duration_ms,
             rating: None,
             comment: None,
+            part: self.part,
         }
     }
 }

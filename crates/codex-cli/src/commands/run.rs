@@ -8,12 +8,11 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, ErrorKind, IsTerminal, Write};
 
 use codex_proto::jsonrpc::Incoming;
-use codex_proto::methods::PlanStep;
 use codex_proto::methods::{
     ApprovalRequest, ApprovalRequestParams, Method, Notification, Run, RunCheck, RunCheckParams,
     RunDetach, RunParams, RunProgress, RunProgressParams, RunResult, RunStarted, RunStartedParams,
 };
-use codex_proto::types::{OutputStream, RunOutcome, SafetyClass};
+use codex_proto::types::{OutputStream, RunOutcome, RunPart, SafetyClass};
 use serde_json::{Value, json};
 
 use super::Out;
@@ -36,11 +35,8 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         .collect();
     let (mut client, _) = target.connect()?;
     let mut args = args;
-    // The plan's steps after the first, each with the class its tool declares and whether
-    // it is a dry run to pause after.
-    let mut later_steps: Vec<PlanStep> = Vec::new();
-    let mut first_step: Option<PlanStep> = None;
-    let mut picked_over: Option<Vec<String>> = None;
+    // What to run: the command given, or the chosen plan's steps.
+    let mut steps: Vec<Step> = Vec::new();
     if let Some(goal) = args.task.take() {
         // A goal in words: plan it, show the plan, then run its steps like any command.
         let plan = super::plan::fetch(&mut client, &goal, &cwd)?;
@@ -51,47 +47,72 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
                 None => format!("there is no plan {pick} for \"{goal}\" (see `codex plan`)"),
             }));
         };
-        let Some((first, rest)) = chosen.steps.split_first() else {
+        let Some(first) = chosen.steps.first() else {
             return Err(CliError::Usage(format!("plan {pick} has no steps")));
         };
         eprintln!(
             "codex: plan {pick} for \"{goal}\": {} ({}; {})",
             chosen.command, first.rationale, chosen.evidence
         );
-        if pick > 1 {
-            picked_over = plan
-                .plans
-                .first()
-                .and_then(|p| p.steps.iter().find(|s| !s.dry_run))
-                .map(|s| s.argv.clone());
+        // The choice is about the plans' real commands, never their dry runs.
+        let mut picked_over = (pick > 1)
+            .then(|| plan.plans.first())
+            .flatten()
+            .and_then(|p| p.steps.iter().find(|s| !s.dry_run))
+            .map(|s| s.argv.clone());
+        let mut begun = false;
+        for s in &chosen.steps {
+            steps.push(Step {
+                argv: s.argv.clone(),
+                min_class: s.class,
+                picked_over: if s.dry_run { None } else { picked_over.take() },
+                part: match (s.dry_run, begun) {
+                    (true, _) => RunPart::PlannedDryRun,
+                    (false, false) => RunPart::Whole,
+                    (false, true) => RunPart::Continues,
+                },
+                dry_run: s.dry_run,
+            });
+            begun |= !s.dry_run;
         }
-        args.argv = first.argv.clone();
-        first_step = Some(first.clone());
-        later_steps = rest.to_vec();
         args.goal = Some(goal);
+    } else {
+        steps.push(Step {
+            argv: std::mem::take(&mut args.argv),
+            min_class: None,
+            picked_over: None,
+            part: RunPart::Whole,
+            dry_run: false,
+        });
     }
-    let min_class = first_step.as_ref().and_then(|s| s.class);
     if args.dry_run {
-        let mut steps = vec![(args.argv.clone(), min_class)];
-        steps.extend(later_steps.iter().map(|s| (s.argv.clone(), s.class)));
-        for (i, (argv, class)) in steps.into_iter().enumerate() {
+        for (i, s) in steps.into_iter().enumerate() {
             if i > 0 && !out.json {
                 println!();
             }
-            dry_run(&mut client, out, argv, cwd.clone(), args.yes, class)?;
+            dry_run(&mut client, out, s.argv, cwd.clone(), args.yes, s.min_class)?;
         }
         return Ok(0);
     }
     if args.detach {
+        // Nobody is there to go on after a failure or a dry run: one command only.
+        let [step] = <[Step; 1]>::try_from(steps).map_err(|steps| {
+            CliError::Usage(format!(
+                "this plan has {} steps; --detach runs a single command (run it attached, or \
+                 teach a one-step playbook)",
+                steps.len()
+            ))
+        })?;
         let r = client.call::<RunDetach>(&RunParams {
-            argv: args.argv,
+            argv: step.argv,
             cwd,
             env: Some(env),
             yes: args.yes,
             goal: args.goal,
             interactive: false,
-            min_class,
-            picked_over,
+            min_class: step.min_class,
+            picked_over: step.picked_over,
+            part: step.part,
         })?;
         if out.json {
             crate::render::json(&r)?;
@@ -102,14 +123,9 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
     }
     // Steps run one after another; the first that fails ends the plan. After a dry run, a
     // person at the terminal says whether to go on.
-    let first = Step {
-        argv: args.argv.clone(),
-        min_class,
-        picked_over,
-    };
-    let mut status = run_step(&mut client, out, &args, first, &cwd, &env)?;
-    let mut paused = first_step.is_some_and(|s| s.dry_run);
-    for step in later_steps {
+    let mut status = 0;
+    let mut paused = false;
+    for step in steps {
         if status != 0 {
             break;
         }
@@ -118,12 +134,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             return Ok(0);
         }
         paused = step.dry_run;
-        let next = Step {
-            argv: step.argv,
-            min_class: step.class,
-            picked_over: None,
-        };
-        status = run_step(&mut client, out, &args, next, &cwd, &env)?;
+        status = run_step(&mut client, out, &args, step, &cwd, &env)?;
     }
     Ok(status)
 }
@@ -133,6 +144,8 @@ struct Step {
     argv: Vec<String>,
     min_class: Option<SafetyClass>,
     picked_over: Option<Vec<String>>,
+    part: RunPart,
+    dry_run: bool,
 }
 
 /// After a dry run: go on? Yes unless a person at the terminal says no (`--yes` goes on, and
@@ -171,6 +184,7 @@ fn run_step(
         interactive,
         min_class: step.min_class,
         picked_over: step.picked_over,
+        part: step.part,
     })?;
     loop {
         let shown = match client.next_message()? {

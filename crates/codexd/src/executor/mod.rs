@@ -64,6 +64,8 @@ pub struct RunRequest {
     pub min_class: Option<SafetyClass>,
     /// The command of the plan ranked first, passed over for this one (`--pick N`).
     pub picked_over: Option<Vec<String>>,
+    /// Which part of a plan the run is.
+    pub part: codex_proto::types::RunPart,
 }
 
 /// How a run went.
@@ -218,6 +220,7 @@ pub fn start(
         .ok();
     let actor = Actor {
         classifier,
+        declared: Arc::new(config.planner.tools.clone()),
         pending: Arc::default(),
         enhanced: config.safety_enhanced_execution,
         book,
@@ -241,6 +244,8 @@ pub fn start(
 struct Actor {
     /// `None` only if even the built-in rules fail to load: then nothing runs.
     classifier: Option<Arc<classify::Classifier>>,
+    /// The user's tools: a command made from one is at least as dangerous as it declares.
+    declared: Arc<Vec<crate::planner::registry::ToolSpec>>,
     pending: Arc<std::sync::Mutex<Pending>>,
     enhanced: bool,
     book: crate::store::journal::Journaled<rules::RuleBook>,
@@ -385,7 +390,7 @@ impl Actor {
     fn check(&self, req: &RunRequest) -> Result<Check, ExecError> {
         let classifier = self.classifier.as_ref().ok_or_else(rules_missing)?;
         validate(req)?;
-        let verdict = classify_request(classifier, req);
+        let verdict = classify_request(classifier, &self.declared, req);
         let mut comfort = self.comfort();
         if req.unattended {
             comfort = self.unattended_comfort(comfort);
@@ -718,17 +723,32 @@ pub struct ApprovalAsk {
 }
 
 fn draft_of(req: &RunRequest) -> Draft {
-    Draft::new(req.goal.as_deref(), &req.spec.argv, &req.spec.cwd)
+    Draft {
+        part: req.part,
+        ..Draft::new(req.goal.as_deref(), &req.spec.argv, &req.spec.cwd)
+    }
 }
 
 /// The class of a request's command, judged against its project.
-fn classify_request(classifier: &classify::Classifier, req: &RunRequest) -> classify::Verdict {
+fn classify_request(
+    classifier: &classify::Classifier,
+    declared: &[crate::planner::registry::ToolSpec],
+    req: &RunRequest,
+) -> classify::Verdict {
     let project = crate::context::project::detect(&req.spec.cwd);
     let place = classify::Place {
         cwd: &req.spec.cwd,
         root: project.as_ref().map(|p| p.root.as_path()),
     };
-    let verdict = classifier.classify_argv(&req.spec.argv, place);
+    let mut verdict = classifier.classify_argv(&req.spec.argv, place);
+    if let Some((class, tool)) = crate::planner::registry::declared_class(declared, &req.spec.argv)
+        && class > verdict.class
+    {
+        verdict = classify::Verdict {
+            class,
+            reason: format!("your tool `{tool}` is declared {class}"),
+        };
+    }
     match req.min_class {
         Some(declared) if declared > verdict.class => classify::Verdict {
             class: declared,

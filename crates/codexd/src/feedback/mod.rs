@@ -431,6 +431,7 @@ impl Actor {
             cancelled: matches!(ep.outcome, codex_proto::types::RunOutcome::Cancelled),
             dry_run: model::is_dry_run(&ep.argv, &ep.tool),
             verbosity: model::verbosity_of(&ep.argv),
+            part: ep.part,
         };
         self.signal(Some(ep.run_id), ep.finished_at, Names::of_episode(ep), kind)
     }

@@ -21,7 +21,7 @@ use chrono::{DateTime, Datelike as _, FixedOffset, Local, Timelike as _, Utc};
 use codex_proto::prefs::{
     CategoryPrefs, Correction, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle,
 };
-use codex_proto::types::{ProgramPrefs, RunId, Satisfaction};
+use codex_proto::types::{ProgramPrefs, RunId, RunPart, Satisfaction};
 
 use super::state::{Signal, SignalKind};
 
@@ -314,13 +314,20 @@ impl Model {
         let t = s.at.timestamp();
         self.settle_denials(t);
         match &s.kind {
+            // A dry run the planner put first says nothing about the user or the plan: the
+            // plan's real step that follows does.
+            SignalKind::Outcome {
+                part: RunPart::PlannedDryRun,
+                ..
+            } => {}
             SignalKind::Outcome {
                 success,
                 cancelled,
                 dry_run,
                 verbosity,
+                part,
             } => {
-                self.outcome(s, t, *success && !*cancelled);
+                self.outcome(s, t, *success && !*cancelled, *part);
                 let st = &mut self.style;
                 st.runs += 1;
                 st.dry_runs += u64::from(*dry_run);
@@ -404,7 +411,7 @@ impl Model {
         }
     }
 
-    fn outcome(&mut self, s: &Signal, t: i64, success: bool) {
+    fn outcome(&mut self, s: &Signal, t: i64, success: bool, part: RunPart) {
         let p = self.params;
         let liked_previous = self
             .last_by_project
@@ -421,6 +428,14 @@ impl Model {
             .last_by_project
             .get_mut(s.project.as_deref().unwrap_or(""))
         {
+            // A plan's later step is part of the run its first step began: the next run is
+            // compared with that (its plan, and whether every step worked), never a
+            // correction of the step before it.
+            Some(slot) if part == RunPart::Continues => {
+                slot.success &= success;
+                slot.at = t;
+                None
+            }
             Some(slot) => Some(std::mem::replace(slot, now)),
             None => {
                 self.last_by_project
@@ -860,6 +875,7 @@ mod tests {
                 cancelled: false,
                 dry_run: false,
                 verbosity: 0,
+                part: RunPart::Whole,
             },
         )
     }
@@ -1080,6 +1096,56 @@ mod tests {
         m.apply(&outcome(6, 200_220, "cargo nextest run", true));
         let p = m.profile(t(200_221), &BTreeMap::new(), None, None, true);
         assert_eq!(p.corrections[0].times, 3);
+    }
+
+    #[test]
+    fn a_plans_later_steps_and_planned_dry_runs_are_not_choices() {
+        let mut m = Model::new(Params::default());
+        let step = |run: u64, sec: i64, plan: &str, part: RunPart| {
+            signal(
+                run,
+                sec,
+                plan,
+                SignalKind::Outcome {
+                    success: true,
+                    cancelled: false,
+                    dry_run: plan.contains(" -n "),
+                    verbosity: 0,
+                    part,
+                },
+            )
+        };
+        for k in 0..3 {
+            let at = k * 100;
+            m.apply(&step(
+                3 * k as u64 + 1,
+                at,
+                "make -n test",
+                RunPart::PlannedDryRun,
+            ));
+            m.apply(&step(
+                3 * k as u64 + 2,
+                at + 1,
+                "cargo build",
+                RunPart::Whole,
+            ));
+            m.apply(&step(
+                3 * k as u64 + 3,
+                at + 2,
+                "cargo test",
+                RunPart::Continues,
+            ));
+        }
+        let p = m.profile(t(1_000), &BTreeMap::new(), None, None, true);
+        assert!(p.corrections.is_empty(), "{:?}", p.corrections);
+        let plans = &p.categories[0].plans;
+        assert!(plans.iter().all(|pl| pl.corrected_away == 0));
+        assert!(
+            plans.iter().all(|pl| pl.plan != "make -n test"),
+            "{plans:?}"
+        );
+        assert_eq!(p.style.runs, 6);
+        assert_eq!(p.style.dry_run_share, 0.0);
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub enum SignalKind {
         dry_run: bool,
         /// +1 verbose flags, -1 quiet flags, 0 neither.
         verbosity: i8,
+        /// Which part of a plan the run was.
+        #[serde(default, skip_serializing_if = "codex_proto::types::RunPart::is_whole")]
+        part: codex_proto::types::RunPart,
     },
     /// An explicit rating, 1..5. Only the latest rating of a run counts.
     Rating {

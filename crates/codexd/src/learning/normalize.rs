@@ -80,11 +80,14 @@ fn looks_like_subcommand(word: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
 }
 
-/// The plan as a comparable string: the command line with the program's path dropped, so
-/// `/usr/bin/cargo test` and `cargo test` are the same plan.
+/// The plan as a comparable string: the command line with an absolute program path dropped,
+/// so `/usr/bin/cargo test` and `cargo test` are the same plan. A relative path stays
+/// (`./deploy.sh` is not a `deploy.sh` on the PATH), so a plan can be run again as written.
 pub fn plan_signature(argv: &[String]) -> String {
     let mut words = argv.to_vec();
-    if let Some(first) = words.first_mut() {
+    if let Some(first) = words.first_mut()
+        && first.starts_with('/')
+    {
         *first = crate::episode::program_name(argv);
     }
     command_line(&words)
@@ -194,5 +197,9 @@ mod tests {
             "cargo test"
         );
         assert_eq!(plan_signature(&v(&["echo", "a b"])), "echo 'a b'");
+        assert_eq!(
+            plan_signature(&v(&["./scripts/deploy.sh", "staging"])),
+            "./scripts/deploy.sh staging"
+        );
     }
 }

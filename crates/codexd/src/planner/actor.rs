@@ -117,7 +117,6 @@ pub fn start(
         context_aware: config.context_awareness_enabled,
         exploration: config.planner.exploration,
         dry_run_habit: config.planner.dry_run_habit.get(),
-        draws: 0,
         learning,
         projects: HashMap::new(),
         remote: config.planner.embeddings.endpoint.as_ref().map(|url| {
@@ -146,8 +145,6 @@ struct Actor {
     context_aware: bool,
     exploration: Exploration,
     dry_run_habit: f64,
-    /// Plans made so far: with the clock, the seed of each plan's posterior draws.
-    draws: u64,
     /// Where project profiles are kept (semantic knowledge).
     learning: LearningHandle,
     /// Project profiles by root, as last read.
@@ -183,14 +180,6 @@ impl Actor {
                     let known = self.project(&cwd).await;
                     let profile = self.profile.borrow().clone();
                     let (use_remote, embeddings) = self.fetch_embeddings(&goal, &profile).await;
-                    self.draws += 1;
-                    let seed = self.draws
-                        ^ u64::try_from(
-                            std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map_or(0, |d| d.as_nanos()),
-                        )
-                        .unwrap_or(0);
                     let _ = reply.send(super::plan(
                         &goal,
                         &cwd,
@@ -202,7 +191,7 @@ impl Actor {
                             registry: &self.registry,
                             exploration: self.exploration,
                             dry_run_habit: self.dry_run_habit,
-                            seed,
+                            seed: 0,
                             cache: Some(&self.embeddings),
                             known: known.as_ref(),
                             remote: use_remote.then_some(&self.vectors),

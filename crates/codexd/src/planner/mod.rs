@@ -60,7 +60,10 @@ pub struct Options<'a> {
     pub exploration: Exploration,
     /// `planner.dry_run_habit`.
     pub dry_run_habit: f64,
-    /// Seed of this call's posterior draws (Thompson sampling).
+    /// Mixed into the seed of the posterior draws (Thompson sampling), which is otherwise the
+    /// goal, the project and the number of runs learned from: the same plans in the same
+    /// order until something new is learned, so `codex run --pick N` runs what `codex plan`
+    /// showed as N.
     pub seed: u64,
     /// Embeddings of goals already seen (the actor keeps them between calls).
     pub cache: Option<&'a Mutex<HashMap<String, Vec<f32>>>>,
@@ -164,6 +167,21 @@ pub fn confidence(own: Option<&PlanPrefs>, program: &str, profile: &Profile) -> 
     }
 }
 
+/// FNV-1a over what a ranking depends on.
+fn draw_seed(seed: u64, goal: &str, root: Option<&str>, runs: u64) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325 ^ seed;
+    let bytes = goal
+        .bytes()
+        .chain([0])
+        .chain(root.unwrap_or("").bytes())
+        .chain(runs.to_le_bytes());
+    for b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
 /// A draw from a plan's posterior of satisfying the user (its mean is the plan's score).
 fn draw(rng: &mut rand::rngs::SmallRng, score: f64, evidence: f64) -> f64 {
     let total = 2.0 + evidence.max(0.0);
@@ -184,6 +202,7 @@ fn corrected<'p>(
         .corrections
         .iter()
         .filter(|c| c.from == command && c.times >= CORRECTIONS_TO_APPLY)
+        .filter(|c| !c.to.contains(crate::learning::redact::MARKER_PREFIX))
         .max_by_key(|c| c.times)?;
     let back = profile
         .corrections
@@ -216,10 +235,16 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         .iter()
         .find(|c| c.category == normalized)
         .or_else(|| near.first().filter(|n| n.0 >= SAME_GOAL).map(|n| n.1));
-    let matched = opts
-        .registry
-        .category_of(goal)
-        .or_else(|| learned.and_then(|c| opts.registry.category_of(&c.category)));
+    // Failing its own words, the category of the nearest goal run before; but its words are
+    // not this goal's parameters.
+    let matched = opts.registry.category_of(goal).or_else(|| {
+        learned
+            .and_then(|c| opts.registry.category_of(&c.category))
+            .map(|m| registry::GoalMatch {
+                rest: String::new(),
+                ..m
+            })
+    });
     let task = matched.as_ref().map(|m| m.category.clone());
     let mut cands: Vec<Candidate> = Vec::new();
     let mut cannot: Vec<String> = Vec::new();
@@ -347,7 +372,10 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             .tools_for(&m.category, cwd)
             .any(|t| !t.params.is_empty())
     });
-    if let Some(cat) = learned.filter(|_| said_alike.is_none() || !parameterized) {
+    // Nor does a goal borrow the plans of a tool with parameters even when said the same
+    // (goals are compared lowercased; "Foo" and "foo" are different patterns): the registry
+    // fills them from this goal, and their record still ranks them.
+    if let Some(cat) = learned.filter(|_| !parameterized) {
         for pl in &cat.plans {
             if cands.iter().any(|c| c.command() == pl.plan) || pl.successes == 0 {
                 continue;
@@ -359,6 +387,10 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             // A goal said otherwise borrows only plans that ran here: "release" in one
             // project is not "deploy staging" in another.
             if said_alike.is_some() && !here {
+                continue;
+            }
+            // A plan with a secret taken out cannot be run as it was.
+            if pl.plan.contains(crate::learning::redact::MARKER_PREFIX) {
                 continue;
             }
             let Some(mut argv) = shlex::split(&pl.plan) else {
@@ -375,11 +407,16 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             };
             // Run in another project: its paths become this project's.
             if !here
-                && let (Some(from), Some(to)) = (pl.projects.first(), root.as_ref())
-                && argv.iter().any(|a| a.contains(from.as_str()))
+                && let Some(to) = root.as_ref()
+                && let Some(from) = pl
+                    .projects
+                    .iter()
+                    .find(|from| argv.iter().any(|a| adapt(a, from, to).is_some()))
             {
                 for a in &mut argv {
-                    *a = a.replace(from.as_str(), to);
+                    if let Some(adapted) = adapt(a, from, to) {
+                        *a = adapted;
+                    }
                 }
                 rationale.push_str(&format!(" (in {from}; its paths adapted to this project)"));
             }
@@ -393,7 +430,12 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     // Score, then rank.
     let comfort_low = profile.style.autonomy_comfort.value == "low";
     let thompson = personalized && opts.exploration == Exploration::Thompson && !comfort_low;
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(opts.seed);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(draw_seed(
+        opts.seed,
+        &normalized,
+        root.as_deref(),
+        profile.style.runs,
+    ));
     let mut plans: Vec<(f64, PlannedCommand, Option<Vec<String>>)> = cands
         .into_iter()
         .map(|c| {
@@ -581,6 +623,17 @@ fn nearest<'p>(
     }
     out.sort_by(|a, b| b.0.total_cmp(&a.0));
     out
+}
+
+/// `arg` with the project root `from` replaced by `to`, when it is that root or a path below
+/// it, alone or after `--flag=`; `None` otherwise (`/src/older` is not below `/src/old`).
+fn adapt(arg: &str, from: &str, to: &str) -> Option<String> {
+    let (head, path) = match arg.split_once('=') {
+        Some((flag, value)) if flag.starts_with('-') => (format!("{flag}="), value),
+        _ => (String::new(), arg),
+    };
+    let rest = path.strip_prefix(from)?;
+    (rest.is_empty() || rest.starts_with('/')).then(|| format!("{head}{to}{rest}"))
 }
 
 /// Keep the first candidate of each command line.
@@ -1038,5 +1091,112 @@ mod tests {
                 r.plans
             );
         }
+    }
+
+    #[test]
+    fn paths_are_adapted_only_where_they_are_the_old_root() {
+        assert_eq!(
+            adapt("/src/old", "/src/old", "/new").as_deref(),
+            Some("/new")
+        );
+        assert_eq!(
+            adapt("/src/old/Cargo.toml", "/src/old", "/new").as_deref(),
+            Some("/new/Cargo.toml")
+        );
+        assert_eq!(
+            adapt("--manifest-path=/src/old/x", "/src/old", "/new").as_deref(),
+            Some("--manifest-path=/new/x")
+        );
+        assert_eq!(adapt("/src/older/t", "/src/old", "/new"), None);
+        assert_eq!(adapt("a=/src/old", "/src/old", "/new"), None);
+    }
+
+    #[test]
+    fn the_same_goal_and_evidence_rank_the_same_with_thompson() {
+        let t = rust_project();
+        let book = playbooks::PlaybookBook::default();
+        let p = liked_profile(
+            t.path(),
+            ("cargo nextest run", 0.6, 2.0),
+            ("cargo test", 0.55, 1.0),
+        );
+        let o = Options {
+            exploration: Exploration::Thompson,
+            seed: 0,
+            ..opts(&book, true)
+        };
+        let first = plan("run the tests", t.path(), &p, &o);
+        for _ in 0..20 {
+            assert_eq!(plan("run the tests", t.path(), &p, &o).plans, first.plans);
+        }
+    }
+
+    #[test]
+    fn parameters_come_from_this_goal_only() {
+        let tool: registry::ToolSpec = serde_norway::from_str(
+            "{name: deploy, categories: [deploy], keywords: [deploy], \
+             command: [./deploy.sh, '{env}'], params: {env: {type: string, from: [rest]}}, \
+             class: network}",
+        )
+        .unwrap();
+        let reg = registry::Registry::new(&[tool]).unwrap();
+        let t = rust_project();
+        let book = playbooks::PlaybookBook::default();
+        let p = Profile {
+            categories: vec![CategoryPrefs {
+                category: "deploy staging".into(),
+                runs: 2,
+                plans: vec![PlanPrefs {
+                    plan: "./deploy.sh staging".into(),
+                    score: 0.9,
+                    runs: 2,
+                    successes: 2,
+                    projects: vec![t.path().display().to_string()],
+                    ..PlanPrefs::default()
+                }],
+                tools: Vec::new(),
+            }],
+            ..Profile::default()
+        };
+        let o = Options {
+            registry: &reg,
+            ..opts(&book, true)
+        };
+        // No keyword here: the category comes from the nearest goal, its words do not.
+        let r = plan("ship it to production", t.path(), &p, &o);
+        assert!(
+            r.plans.iter().all(|x| !x.command.contains("staging")),
+            "{:?}",
+            r.plans
+        );
+        // Case matters in parameters: "Foo" learned is not "foo" asked.
+        let grep_learned = Profile {
+            categories: vec![CategoryPrefs {
+                category: "search for 'foo'".into(),
+                runs: 1,
+                plans: vec![PlanPrefs {
+                    plan: "grep -rn -e Foo .".into(),
+                    score: 0.9,
+                    runs: 1,
+                    successes: 1,
+                    projects: vec![t.path().display().to_string()],
+                    ..PlanPrefs::default()
+                }],
+                tools: Vec::new(),
+            }],
+            ..Profile::default()
+        };
+        let r = plan(
+            "search for 'foo'",
+            t.path(),
+            &grep_learned,
+            &opts(&book, true),
+        );
+        assert!(
+            r.plans[0].steps[0].argv.contains(&"foo".to_string()),
+            "{:?}",
+            r.plans
+        );
+        assert!(r.plans.iter().all(|x| !x.command.contains("Foo")));
     }
 }

@@ -258,6 +258,60 @@ impl Registry {
     }
 }
 
+/// The strictest class the user's `tools` declare for a command made from one of their
+/// templates (or dry runs), and the tool's name: the executor applies it however the command
+/// arrives (a plan, a correction, a playbook, `codex run -- CMD`).
+pub fn declared_class(tools: &[ToolSpec], argv: &[String]) -> Option<(SafetyClass, String)> {
+    tools
+        .iter()
+        .filter(|t| {
+            std::iter::once(&t.command)
+                .chain(t.dry_run.as_ref())
+                .any(|template| made_from(template, argv))
+        })
+        .map(|t| (t.class, t.name.clone()))
+        .max_by_key(|(class, _)| *class)
+}
+
+/// Whether `argv` could be `template` with its placeholders filled.
+fn made_from(template: &[String], argv: &[String]) -> bool {
+    template.len() == argv.len()
+        && template.iter().zip(argv).enumerate().all(|(i, (t, a))| {
+            if i == 0 {
+                return t == a || crate::episode::program_name(argv) == *t;
+            }
+            // Literal pieces around the placeholders must be there, in order.
+            let mut pieces = Vec::new();
+            let mut rest = t.as_str();
+            for p in placeholders(t) {
+                let mark = format!("{{{p}}}");
+                if let Some((before, after)) = rest.split_once(&mark) {
+                    pieces.push(before);
+                    rest = after;
+                }
+            }
+            pieces.push(rest);
+            if pieces.len() == 1 {
+                return t == a;
+            }
+            let mut left = a.as_str();
+            for (k, piece) in pieces.iter().enumerate() {
+                let found = if k == 0 {
+                    left.strip_prefix(piece)
+                } else if k == pieces.len() - 1 {
+                    left.ends_with(piece).then_some("")
+                } else {
+                    left.find(piece).map(|at| &left[at + piece.len()..])
+                };
+                match found {
+                    Some(l) => left = l,
+                    None => return false,
+                }
+            }
+            true
+        })
+}
+
 /// Checks a tool's own consistency.
 fn check(t: &ToolSpec) -> Result<(), RegistryError> {
     let err = |message: String| RegistryError {
@@ -277,6 +331,43 @@ fn check(t: &ToolSpec) -> Result<(), RegistryError> {
         return Err(err(
             "the program (first word of the command) must be written out, not a parameter".into(),
         ));
+    }
+    // Programs that would read a parameter as code or as a program to run: goal text must
+    // never reach a shell or choose what runs.
+    let runs_code = matches!(
+        crate::episode::program_name(&t.command).as_str(),
+        "sh" | "bash"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "fish"
+            | "csh"
+            | "tcsh"
+            | "env"
+            | "xargs"
+            | "exec"
+            | "eval"
+            | "sudo"
+            | "doas"
+            | "su"
+            | "nohup"
+            | "nice"
+            | "timeout"
+            | "watch"
+            | "python"
+            | "python3"
+            | "perl"
+            | "ruby"
+            | "node"
+            | "php"
+            | "lua"
+            | "awk"
+    );
+    if runs_code && !t.params.is_empty() {
+        return Err(err(format!(
+            "`{program}` would read a parameter as code or as the command to run: give the \
+             tool a script of its own to call instead"
+        )));
     }
     let mut used = std::collections::BTreeSet::new();
     for template in [Some(&t.command), t.dry_run.as_ref()].into_iter().flatten() {
@@ -430,14 +521,31 @@ impl ToolSpec {
             };
             values.insert(name, check_value(&self.name, name, p, value, cwd)?);
         }
+        // One pass over each argument: a value holding `{other}` stays as it is.
         let fill = |template: &[String]| -> Vec<String> {
             template
                 .iter()
                 .map(|arg| {
-                    let mut out = arg.clone();
-                    for (name, v) in &values {
-                        out = out.replace(&format!("{{{name}}}"), v);
+                    let mut out = String::new();
+                    let mut rest = arg.as_str();
+                    while let Some(open) = rest.find('{') {
+                        let after = &rest[open + 1..];
+                        let value = after
+                            .find('}')
+                            .and_then(|close| values.get(&after[..close]).map(|v| (close, v)));
+                        out.push_str(&rest[..open]);
+                        match value {
+                            Some((close, v)) => {
+                                out.push_str(v);
+                                rest = &after[close + 1..];
+                            }
+                            None => {
+                                out.push('{');
+                                rest = after;
+                            }
+                        }
                     }
+                    out.push_str(rest);
                     out
                 })
                 .collect()
@@ -479,12 +587,19 @@ fn check_value(
     match p.kind {
         ParamType::String => Ok(value),
         ParamType::Path => {
-            if cwd.join(&value).exists() {
-                Ok(value)
-            } else {
-                Err(format!(
+            let inside = std::fs::canonicalize(cwd.join(&value))
+                .ok()
+                .zip(std::fs::canonicalize(cwd).ok())
+                .map(|(p, here)| p.starts_with(here));
+            match inside {
+                None => Err(format!(
                     "`{tool}`: the {name} \"{value}\" does not exist here"
-                ))
+                )),
+                Some(false) => Err(format!(
+                    "`{tool}`: the {name} \"{value}\" is outside this folder (paths are \
+                     relative to where you are, and stay below it)"
+                )),
+                Some(true) => Ok(value),
             }
         }
         ParamType::Int => {
@@ -572,6 +687,13 @@ mod tests {
         assert_eq!(ls.argv.last().unwrap(), "src");
         let e = fill("list-files", "list files in 'nope'").unwrap_err();
         assert!(e.contains("does not exist"), "{e}");
+        for outside in ["/etc", "..", "src/../.."] {
+            let e = fill("list-files", &format!("list files in '{outside}'")).unwrap_err();
+            assert!(e.contains("outside this folder"), "{outside}: {e}");
+        }
+        // A value is substituted once: `{path}` inside a pattern stays as typed.
+        let grep = fill("text-search", "search for '{path}'").unwrap();
+        assert!(grep.argv.contains(&"{path}".to_string()), "{:?}", grep.argv);
     }
 
     #[test]
@@ -652,6 +774,18 @@ mod tests {
             (
                 "{name: x, categories: [x], command: [echo], dry_run: [rm], class: read_only}",
                 "same program",
+            ),
+            (
+                "{name: x, categories: [x], command: [sh, -c, 'echo {p}'], params: {p: {type: string, from: [rest]}}, class: read_only}",
+                "as code",
+            ),
+            (
+                "{name: x, categories: [x], command: [env, '{p}'], params: {p: {type: string, from: [rest]}}, class: read_only}",
+                "as code",
+            ),
+            (
+                "{name: x, categories: [x], command: [/usr/bin/xargs, rm, '{p}'], params: {p: {type: string, from: [rest]}}, class: read_only}",
+                "as code",
             ),
         ] {
             let e = user_tool(yaml).unwrap_err().to_string();

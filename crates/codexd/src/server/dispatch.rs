@@ -606,6 +606,7 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         unattended: false,
         min_class: p.min_class,
         picked_over: None,
+        part: Default::default(),
     };
     let check = ctx.executor.check(req).await.map_err(|e| match e {
         crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),

@@ -40,6 +40,7 @@ pub fn request(p: RunParams, unattended: bool) -> RunRequest {
         unattended,
         min_class: p.min_class,
         picked_over: p.picked_over,
+        part: p.part,
     }
 }
 
