@@ -298,9 +298,15 @@ impl Actor {
         }
         let read = ProjectProfile::read(&found);
         tracing::debug!(root = %root, "project profile read from its files");
-        if let Err(e) = self.learning.remember_profile(read.clone()).await {
-            tracing::warn!(root = %root, "cannot keep the project profile: {e}");
-        }
+        // Kept in the background: planning does not wait on the learning pipeline (which may
+        // be busy with a forget). A profile that does not get written is read again later.
+        let learning = self.learning.clone();
+        let kept = read.clone();
+        tokio::spawn(async move {
+            if let Err(e) = learning.remember_profile(kept).await {
+                tracing::warn!("cannot keep the project profile: {e}");
+            }
+        });
         self.projects.insert(root, read.clone());
         Some(read)
     }
