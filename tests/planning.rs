@@ -297,13 +297,24 @@ fn the_project_profile_is_kept_and_read_again_when_its_files_change() {
     std::fs::write(mk.join("go.mod"), "module x\n").unwrap();
     let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
     assert_eq!(c["languages"], serde_json::json!(["Go"]), "{c}");
-    // Forgetting the project forgets its profile too.
+    let read_go = c["read_at"].clone();
+    // Forgetting the project forgets its profile too: on disk and in the daemon.
     h.codex(&["forget", "--project", mk.to_str().unwrap(), "--yes"])
         .ok();
     d.stop();
-    let knowledge = h.knowledge_text();
-    assert!(knowledge.contains("\"profiles\""), "{knowledge}");
-    assert!(!knowledge.contains("\"stamps\""), "{knowledge}");
+    let snapshot: Value = serde_json::from_str(
+        &std::fs::read_to_string(h.path("storage/semantic/personalized_knowledge.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        snapshot["state"]["profiles"],
+        serde_json::json!({}),
+        "{snapshot}"
+    );
+    assert!(!h.knowledge_text().contains("\"stamps\""));
+    let _d = h.start();
+    let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
+    assert_ne!(c["read_at"], read_go, "read again after the forget: {c}");
 }
 
 /// The fake model: "frobnicate" means running the tests; everything else is elsewhere.

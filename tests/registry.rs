@@ -10,6 +10,9 @@ use serde_json::Value;
 
 #[test]
 fn built_in_tools_take_their_parameters_from_the_goal() {
+    if !codex_e2e::have("grep") {
+        return;
+    }
     let h = Home::new();
     let _d = h.start();
     let dir = h.project(
@@ -52,9 +55,11 @@ fn built_in_tools_take_their_parameters_from_the_goal() {
         "{}",
         out.stderr
     );
-    // Git tools apply only where there is a repository.
-    let none = h.plan(&dir, "what changed?");
-    assert_eq!(none["plans"].as_array().unwrap().len(), 0, "{none}");
+    // Git tools apply only where there is a repository (when none is above the temp folder).
+    if !dir.ancestors().any(|d| d.join(".git").exists()) {
+        let none = h.plan(&dir, "what changed?");
+        assert_eq!(none["plans"].as_array().unwrap().len(), 0, "{none}");
+    }
     std::fs::create_dir(dir.join(".git")).unwrap();
     let p = h.plan(&dir, "what changed?");
     assert_eq!(p["plans"][0]["command"], "git status --short --branch");
@@ -137,6 +142,9 @@ fn user_tools_plan_run_and_keep_their_declared_class() {
 
 #[test]
 fn picks_become_a_parameter_preference() {
+    if !codex_e2e::have("make") {
+        return;
+    }
     let h = Home::new();
     let _d = h.start();
     let mk = h.project(
@@ -173,6 +181,9 @@ fn picks_become_a_parameter_preference() {
 
 #[test]
 fn a_dry_run_habit_runs_the_dry_run_first_and_asks_before_going_on() {
+    if !codex_e2e::have("make") {
+        return;
+    }
     let h = Home::new();
     let _d = h.start();
     let mk = h.project("mk", &[("Makefile", "test:\n\t@echo ran-the-tests\n")]);
@@ -214,7 +225,13 @@ fn a_dry_run_habit_runs_the_dry_run_first_and_asks_before_going_on() {
         "{}",
         no.stdout
     );
-    assert!(!no.stdout.contains("\nran-the-tests"), "{}", no.stdout);
+    // Only the dry run's `echo ran-the-tests` line: the real step did not print its own.
+    assert_eq!(
+        no.stdout.matches("ran-the-tests").count(),
+        1,
+        "{}",
+        no.stdout
+    );
 }
 
 #[test]

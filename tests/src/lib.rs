@@ -165,7 +165,11 @@ impl Home {
     /// `script`), typing `input`: how a person answers a prompt. `None` when `script` is not
     /// installed (the caller skips, saying so).
     pub fn codex_in_pty(&self, dir: &Path, args: &[&str], input: &str) -> Option<Run> {
-        if Command::new("script").arg("--version").output().is_err() {
+        let util_linux = Command::new("script")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("util-linux"));
+        if !util_linux {
             eprintln!("skipped: util-linux `script` is not installed");
             return None;
         }
@@ -525,6 +529,8 @@ pub fn embedding_server(
                 })
                 .collect();
             let out = serde_json::json!({"object": "list", "data": data}).to_string();
+            // Counted before answering: whoever has the answer sees the count.
+            count.fetch_add(1, Ordering::SeqCst);
             let mut s = r.into_inner();
             let _ = write!(
                 s,
@@ -532,8 +538,22 @@ pub fn embedding_server(
                  Connection: close\r\n\r\n{out}",
                 out.len()
             );
-            count.fetch_add(1, Ordering::SeqCst);
         }
     });
     (format!("http://{addr}/v1"), served)
+}
+
+/// Whether `program` runs here (`PROGRAM --version` exits 0); tests that need it skip,
+/// saying so, where it does not.
+pub fn have(program: &str) -> bool {
+    let there = Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !there {
+        eprintln!("skipped: `{program}` is not installed");
+    }
+    there
 }

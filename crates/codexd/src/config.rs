@@ -564,41 +564,39 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
             }
         }
     }
-    if let Some(url) = &c.planner.embeddings.endpoint
-        && !(url.starts_with("http://") && url.len() > "http://".len())
-    {
-        let key = "planner.embeddings.endpoint";
-        return Err(ConfigError::Invalid {
+    if let Some(url) = &c.planner.embeddings.endpoint {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
             origin: origin.into(),
             key: key.into(),
             line: line_of_key(text, key),
-            message: format!(
-                "`{url}`: only http:// endpoints are supported (a local model server, or a \
-                 proxy that adds TLS); this build carries no TLS"
-            ),
-        });
-    }
-    if let (Some(url), Some(_)) = (
-        &c.planner.embeddings.endpoint,
-        &c.planner.embeddings.api_key_env,
-    ) {
-        let host = url
-            .trim_start_matches("http://")
-            .split(['/', '?'])
-            .next()
-            .unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if !matches!(host, "localhost" | "[::1]") && !host.starts_with("127.") {
-            let key = "planner.embeddings.api_key_env";
-            return Err(ConfigError::Invalid {
-                origin: origin.into(),
-                key: key.into(),
-                line: line_of_key(text, key),
-                message: format!(
-                    "an API key would cross the network unencrypted to `{host}`: use a \
-                     loopback endpoint (a local server, or a local proxy that adds TLS)"
+            message,
+        };
+        let key = "planner.embeddings.endpoint";
+        let Some(rest) = url.strip_prefix("http://") else {
+            return Err(invalid(
+                key,
+                format!(
+                    "`{url}`: only http:// endpoints are supported (a local model server, or a \
+                     proxy that adds TLS); this build carries no TLS"
                 ),
-            });
+            ));
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if authority.is_empty() || authority.contains('@') {
+            return Err(invalid(
+                key,
+                format!("`{url}`: give a host (and port), without a user name"),
+            ));
+        }
+        if c.planner.embeddings.api_key_env.is_some() && !is_loopback(authority) {
+            return Err(invalid(
+                "planner.embeddings.api_key_env",
+                format!(
+                    "an API key would cross the network unencrypted to `{authority}`: use a \
+                     loopback endpoint (localhost, 127.0.0.1, [::1]; a local server, or a local \
+                     proxy that adds TLS)"
+                ),
+            ));
         }
     }
     if let Err(e) = crate::planner::registry::Registry::new(&c.planner.tools) {
@@ -620,6 +618,18 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+/// Whether `host[:port]` names this machine.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn strip_location(msg: &str) -> String {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use codex_proto::methods::ImportEntry;
 use codex_proto::prefs::ProjectPatterns;
-use codex_proto::types::RunId;
+use codex_proto::types::{RunId, RunPart};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
@@ -366,7 +366,13 @@ impl Actor {
                     error!(run = %ep.run_id, "cannot record episode: {e}");
                     return;
                 }
-                self.dataset.push(&Record::example(&ep, self.patterns))
+                match ep.part {
+                    // In history, but no example: "run the tests" is not `make -n test`.
+                    RunPart::PlannedDryRun => Ok(false),
+                    // One goal per plan in the patterns, from its first step.
+                    RunPart::Continues => self.dataset.push(&Record::example(&ep, false)),
+                    RunPart::Whole => self.dataset.push(&Record::example(&ep, self.patterns)),
+                }
             }
             Event::Rated(r) => {
                 let op = MemoryOp::Rate {
@@ -401,7 +407,7 @@ impl Actor {
             },
             false,
         )?;
-        if self.patterns {
+        if self.patterns && ep.part == RunPart::Whole {
             let (project, kind) = knowledge::project_key(ep.project.as_ref());
             self.knowledge.append(
                 KnowledgeOp::Observe {
@@ -423,8 +429,13 @@ impl Actor {
         if old.is_empty() {
             return Ok(());
         }
-        let summaries: Vec<Summary> = old.iter().map(|e| Summary::of(e)).collect();
-        let runs: Vec<RunId> = summaries.iter().map(|s| s.run_id).collect();
+        let runs: Vec<RunId> = old.iter().map(|e| e.run_id).collect();
+        // A planned dry run leaves no trace in knowledge (nor in the dataset it is rebuilt from).
+        let summaries: Vec<Summary> = old
+            .iter()
+            .filter(|e| e.part != RunPart::PlannedDryRun)
+            .map(|e| Summary::of(e))
+            .collect();
         debug!(
             episodes = runs.len(),
             "consolidating old episodes into knowledge"

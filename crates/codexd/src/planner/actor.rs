@@ -43,6 +43,10 @@ enum Command {
         cwd: PathBuf,
         reply: oneshot::Sender<Option<ProjectProfile>>,
     },
+    ForgetProjects {
+        under: Option<PathBuf>,
+        reply: oneshot::Sender<()>,
+    },
     Plan {
         goal: String,
         cwd: PathBuf,
@@ -76,6 +80,16 @@ impl PlannerHandle {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Project { cwd, reply })
+            .await
+            .map_err(|_| PlannerError::Gone)?;
+        rx.await.map_err(|_| PlannerError::Gone)
+    }
+
+    /// Drop the project profiles kept for projects under `under` (all when `None`).
+    pub async fn forget_projects(&self, under: Option<PathBuf>) -> Result<(), PlannerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::ForgetProjects { under, reply })
             .await
             .map_err(|_| PlannerError::Gone)?;
         rx.await.map_err(|_| PlannerError::Gone)
@@ -175,6 +189,14 @@ impl Actor {
             match cmd {
                 Command::Project { cwd, reply } => {
                     let _ = reply.send(self.project(&cwd).await);
+                }
+                Command::ForgetProjects { under, reply } => {
+                    self.projects.retain(|root, _| {
+                        under
+                            .as_ref()
+                            .is_some_and(|dir| !Path::new(root).starts_with(dir))
+                    });
+                    let _ = reply.send(());
                 }
                 Command::Plan { goal, cwd, reply } => {
                     let known = self.project(&cwd).await;
@@ -298,15 +320,10 @@ impl Actor {
         }
         let read = ProjectProfile::read(&found);
         tracing::debug!(root = %root, "project profile read from its files");
-        // Kept in the background: planning does not wait on the learning pipeline (which may
-        // be busy with a forget). A profile that does not get written is read again later.
-        let learning = self.learning.clone();
-        let kept = read.clone();
-        tokio::spawn(async move {
-            if let Err(e) = learning.remember_profile(kept).await {
-                tracing::warn!("cannot keep the project profile: {e}");
-            }
-        });
+        // Awaited, so a profile is never written after a forget that came later.
+        if let Err(e) = self.learning.remember_profile(read.clone()).await {
+            tracing::warn!(root = %root, "cannot keep the project profile: {e}");
+        }
         self.projects.insert(root, read.clone());
         Some(read)
     }

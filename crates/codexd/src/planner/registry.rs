@@ -312,6 +312,59 @@ fn made_from(template: &[String], argv: &[String]) -> bool {
         })
 }
 
+/// Shells, interpreters and programs that run another command or code given as an argument.
+const RUNS_CODE: &[&str] = &[
+    "sh",
+    "bash",
+    "zsh",
+    "dash",
+    "ksh",
+    "mksh",
+    "fish",
+    "csh",
+    "tcsh",
+    "pwsh",
+    "powershell",
+    "env",
+    "xargs",
+    "exec",
+    "eval",
+    "sudo",
+    "doas",
+    "su",
+    "runuser",
+    "nohup",
+    "nice",
+    "ionice",
+    "timeout",
+    "watch",
+    "time",
+    "chroot",
+    "unshare",
+    "nsenter",
+    "setsid",
+    "systemd-run",
+    "flatpak-spawn",
+    "ssh",
+    "python",
+    "perl",
+    "ruby",
+    "node",
+    "bun",
+    "deno",
+    "npx",
+    "pnpx",
+    "php",
+    "lua",
+    "luajit",
+    "awk",
+    "gawk",
+    "mawk",
+    "tclsh",
+    "osascript",
+    "parallel",
+];
+
 /// Checks a tool's own consistency.
 fn check(t: &ToolSpec) -> Result<(), RegistryError> {
     let err = |message: String| RegistryError {
@@ -334,35 +387,18 @@ fn check(t: &ToolSpec) -> Result<(), RegistryError> {
     }
     // Programs that would read a parameter as code or as a program to run: goal text must
     // never reach a shell or choose what runs.
-    let runs_code = matches!(
-        crate::episode::program_name(&t.command).as_str(),
-        "sh" | "bash"
-            | "zsh"
-            | "dash"
-            | "ksh"
-            | "fish"
-            | "csh"
-            | "tcsh"
-            | "env"
-            | "xargs"
-            | "exec"
-            | "eval"
-            | "sudo"
-            | "doas"
-            | "su"
-            | "nohup"
-            | "nice"
-            | "timeout"
-            | "watch"
-            | "python"
-            | "python3"
-            | "perl"
-            | "ruby"
-            | "node"
-            | "php"
-            | "lua"
-            | "awk"
-    );
+    // A best-effort list (by name, versions included: python3.12): a tool that needs a
+    // parameter in such a program should call a script of its own that takes it as an argument.
+    let name = crate::episode::program_name(&t.command);
+    let runs_code = RUNS_CODE.iter().any(|p| {
+        name == *p
+            || name
+                .strip_prefix(p)
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit() || c == '.'))
+    }) || (name == "find"
+        && t.command
+            .iter()
+            .any(|a| matches!(a.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")));
     if runs_code && !t.params.is_empty() {
         return Err(err(format!(
             "`{program}` would read a parameter as code or as the command to run: give the \
@@ -785,6 +821,14 @@ mod tests {
             ),
             (
                 "{name: x, categories: [x], command: [/usr/bin/xargs, rm, '{p}'], params: {p: {type: string, from: [rest]}}, class: read_only}",
+                "as code",
+            ),
+            (
+                "{name: x, categories: [x], command: [python3.12, -c, '{p}'], params: {p: {type: string, from: [rest]}}, class: read_only}",
+                "as code",
+            ),
+            (
+                "{name: x, categories: [x], command: [find, ., -exec, '{p}', ';'], params: {p: {type: string, from: [rest]}}, class: read_only}",
                 "as code",
             ),
         ] {

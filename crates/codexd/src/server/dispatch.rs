@@ -388,6 +388,13 @@ async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, ErrorObject>
         .await
         .map_err(feedback_error)?
         .ratings;
+    // The planner's copies of project profiles go first, so none is written back after.
+    match &selector {
+        Selector::All => ctx.planner.forget_projects(None).await,
+        Selector::Project(root) => ctx.planner.forget_projects(Some(root.clone())).await,
+        Selector::Run(_) | Selector::Goal(_) => Ok(()),
+    }
+    .map_err(planner_error)?;
     let found = ctx
         .learning
         .forget(selector.clone(), false)
