@@ -205,6 +205,23 @@ fn a_dry_run_habit_runs_the_dry_run_first_and_asks_before_going_on() {
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     assert_eq!(prefs["style"]["runs"], 6, "{prefs}");
     assert_eq!(prefs["corrections"], serde_json::json!([]), "{prefs}");
+    // The goal is counted once in the patterns, and the planned dry run is in no export.
+    let c = h.codex_in(&mk, &["--json", "context"]).ok().json();
+    let goals = c["patterns"]["goals"].as_array().unwrap();
+    let count = |g: &str| {
+        goals
+            .iter()
+            .find(|x| x["goal"] == g)
+            .map(|x| x["count"].clone())
+    };
+    assert_eq!(count("run the tests"), Some(serde_json::json!(1)), "{c}");
+    let export = h.codex(&["export", "--format", "episodes"]).ok().stdout;
+    let planned_dry = export
+        .lines()
+        .filter(|l| l.contains("\"goal\":\"run the tests\"") && l.contains("make -n test"))
+        .count();
+    assert_eq!(planned_dry, 0, "{export}");
+    assert_eq!(export.lines().count(), 6, "{export}");
     // Nobody attached cannot be asked after the dry run: a plan of several steps is refused.
     let out = h
         .codex_in(&mk, &["run", "--detach", "run the tests"])
