@@ -9,18 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { echo "bench-learning: hyperfine is not installed" >&2; exit 2; }
-
-work=$(mktemp -d)
-daemon_pid=""
-cleanup() {
-    if [[ -n "$daemon_pid" ]]; then
-        kill -TERM "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib/bench-common.sh bench-learning
 
 CODEX_BENCH_HOME="$work/home" cargo bench -p codexd --bench learning
 cargo build --release --quiet -p codexd -p codex-cli --bins

@@ -8,21 +8,10 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-command -v hyperfine >/dev/null || { echo "bench-status: hyperfine is not installed" >&2; exit 2; }
+source scripts/lib/bench-common.sh bench-status
 
 cargo build --release --quiet -p codexd -p codex-cli --bins --example rt_probe
 bin="${CARGO_TARGET_DIR:-target}/release"
-
-work=$(mktemp -d)
-daemon_pid=""
-cleanup() {
-    if [[ -n "$daemon_pid" ]]; then
-        kill -TERM "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 socket="$work/run/codexd.sock"
 "$bin/codexd" --home "$work/home" --socket "$socket" --log-level warn &

@@ -8,6 +8,14 @@ use codex_e2e::{Home, eventually, lines, process_running};
 use rustix::process::Signal;
 use serde_json::Value;
 
+/// What `codex --json run ARGS` in `dir` says it decided (for `--dry-run` and `--detach`).
+fn decision(h: &Home, dir: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["--json", "run"];
+    all.extend_from_slice(args);
+    let r = h.codex_in(dir, &all).ok().json();
+    r["decision"].as_str().unwrap_or_default().to_string()
+}
+
 fn history(h: &Home) -> Vec<serde_json::Value> {
     h.codex(&["--json", "history"]).ok().json()["runs"]
         .as_array()
@@ -612,17 +620,8 @@ fn rules_deny_ask_and_allow_and_survive_a_restart() {
     assert!(rules.contains(&("allow".into(), "sudo *".into(), "codex rules".into())));
     h.codex(&["rules", "rm", "touch *"]).ok();
     h.codex_in(&proj, &["run", "--", "touch", "a"]).ok();
-    let dry = h
-        .codex_in(
-            &proj,
-            &["--json", "run", "--dry-run", "--", "git", "push", "--force"],
-        )
-        .ok()
-        .json();
-    assert!(
-        dry["decision"].as_str().unwrap().starts_with("never runs"),
-        "{dry}"
-    );
+    let dry = decision(&h, &proj, &["--dry-run", "--", "git", "push", "--force"]);
+    assert!(dry.starts_with("never runs"), "{dry}");
 }
 
 #[test]
@@ -710,26 +709,10 @@ fn unattended_runs_hold_approvals_until_approved_denied_or_expired() {
     std::fs::create_dir_all(&proj).unwrap();
     std::fs::write(proj.join("Makefile"), "all:\n").unwrap();
     // Read-only runs at once even unattended.
-    let r = h
-        .codex_in(&proj, &["--json", "run", "--detach", "--", "ls"])
-        .ok()
-        .json();
-    assert_eq!(r["decision"], "runs now");
+    assert_eq!(decision(&h, &proj, &["--detach", "--", "ls"]), "runs now");
     // Unattended is one level stricter: at medium, writes in the project wait.
-    let r = h
-        .codex_in(
-            &proj,
-            &["--json", "run", "--detach", "--", "touch", "approved.txt"],
-        )
-        .ok()
-        .json();
-    assert!(
-        r["decision"]
-            .as_str()
-            .unwrap()
-            .starts_with("waits for approval"),
-        "{r}"
-    );
+    let r = decision(&h, &proj, &["--detach", "--", "touch", "approved.txt"]);
+    assert!(r.starts_with("waits for approval"), "{r}");
     eventually("the approval is held", || pending(&h).len() == 1);
     let held = &pending(&h)[0];
     assert_eq!(held["command"], "touch approved.txt");
@@ -767,17 +750,8 @@ fn unattended_runs_hold_approvals_until_approved_denied_or_expired() {
     assert_eq!(prefs["style"]["approvals_given"], 1);
     assert_eq!(prefs["style"]["approvals_denied"], 1);
     // Destructive steps are held too, never run on their own.
-    let r = h
-        .codex_in(
-            &proj,
-            &["--json", "run", "--detach", "--yes", "--", "rm", "-r", "x"],
-        )
-        .ok()
-        .json();
-    assert!(
-        r["decision"].as_str().unwrap().contains("always asked"),
-        "{r}"
-    );
+    let r = decision(&h, &proj, &["--detach", "--yes", "--", "rm", "-r", "x"]);
+    assert!(r.contains("always asked"), "{r}");
 }
 
 #[test]
