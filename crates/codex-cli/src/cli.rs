@@ -130,11 +130,17 @@ pub enum DaemonCommand {
 pub struct RunArgs {
     /// Approve in advance what would be asked, except destructive and privileged commands
     /// (rm -r, dd of=, git push --force, sudo, ...), which are always asked on the terminal.
+    /// What `--yes` lets run still runs in the sandbox.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Run nothing: show the command's safety class and whether it would be asked.
+    /// Run nothing: show the command's safety class, whether it would be asked, and whether
+    /// it would run confined (in the sandbox) or unconfined.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run outside the sandbox: every step is asked on the terminal first (`--yes` does not
+    /// answer that), and runs unconfined after your yes. Without a terminal nothing runs.
+    #[arg(long)]
+    pub unconfined: bool,
     /// Run it in the background with nobody attached: what needs approval waits in
     /// `codex approvals`; the outcome shows in `codex history`.
     #[arg(long, conflicts_with = "dry_run")]

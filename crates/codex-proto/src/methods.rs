@@ -158,6 +158,10 @@ pub struct RunParams {
     /// Which part of a plan this run is (`whole` unless a plan's later step or planned dry run).
     #[serde(default, skip_serializing_if = "RunPart::is_whole")]
     pub part: RunPart,
+    /// `codex run --unconfined`: ask for every step on the terminal, and run it outside the
+    /// sandbox after a yes (`yes` does not answer that question).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfined: bool,
 }
 
 /// Result of [`Run`].
@@ -171,6 +175,10 @@ pub struct RunResult {
     pub duration_ms: u64,
     /// Whether the run was recorded (false when interaction tracking is off).
     pub recorded: bool,
+    /// When the step ran in the sandbox: what the sandbox allowed it (a step that failed
+    /// there may have failed for that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 impl Method for Run {
@@ -189,6 +197,12 @@ pub struct RunStartedParams {
     pub run_id: RunId,
     /// The process id of the command.
     pub pid: Option<u32>,
+    /// Whether it runs in the sandbox.
+    #[serde(default)]
+    pub confined: bool,
+    /// Something to tell the user about how it runs (the sandbox does not hold here, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Notification for RunStarted {
@@ -579,6 +593,12 @@ pub struct RunCheckParams {
     /// As `run`'s `min_class`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_class: Option<SafetyClass>,
+    /// As `run`'s `env` (the sandbox expands its cache paths with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+    /// As `run`'s `unconfined`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unconfined: bool,
 }
 
 /// Result of [`RunCheck`].
@@ -597,6 +617,13 @@ pub struct RunCheckResult {
     /// What `run` would do, in words: runs, runs (approved by --yes), asks (why), never
     /// runs (which rule).
     pub decision: String,
+    /// Whether it would run in the sandbox (it runs without a yes typed for it). A step
+    /// that is asked runs unconfined after a yes at the prompt.
+    #[serde(default)]
+    pub confined: bool,
+    /// What the sandbox would allow it, or why it would run unconfined.
+    #[serde(default)]
+    pub sandbox: String,
 }
 
 impl Method for RunCheck {

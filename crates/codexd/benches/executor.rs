@@ -111,7 +111,8 @@ fn overhead() -> Result<(), Error> {
         let bus = bus::new();
         let (_publish, comfort) =
             tokio::sync::watch::channel(Arc::new(codex_proto::prefs::Profile::default()));
-        let (handle, task) = executor::start(&loaded.config, &layout, &bus, 1, comfort)?;
+        let helper = std::path::PathBuf::from(env!("CARGO_BIN_EXE_codexd"));
+        let (handle, task) = executor::start(&loaded.config, &layout, &bus, 1, comfort, helper)?;
         let mut through = Vec::with_capacity(SPAWNS);
         for _ in 0..SPAWNS {
             let (tx, mut rx) = tokio::sync::mpsc::channel(64);
@@ -123,12 +124,13 @@ fn overhead() -> Result<(), Error> {
                 spec: Spec {
                     argv: vec!["true".into()],
                     cwd: cwd.clone(),
-                    env: None,
+                    ..Spec::default()
                 },
                 goal: None,
                 yes: false,
                 interactive: false,
                 unattended: false,
+                unconfined: false,
             };
             let clock = Instant::now();
             let report = handle.run(req, tx, CancellationToken::new()).await?;

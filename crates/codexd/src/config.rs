@@ -231,9 +231,18 @@ pub struct SafetyConfig {
     pub output_drain_ms: u64,
     /// Your own classification rules, checked before the built-in ones.
     pub rules: Vec<crate::executor::classify::RuleSpec>,
-    /// `landlock` runs writes-in-project steps with writes limited to the project and the
-    /// temp folders; `none` does not.
+    /// `auto` confines every step that runs without a yes typed for it on the terminal;
+    /// `off` confines nothing, so only read-only steps run unasked.
     pub sandbox: Sandbox,
+    /// More folders confined steps may write (`~` and `$VAR` expand with the step's
+    /// environment).
+    pub writable_roots: Vec<String>,
+    /// Per project kind (`rust`, `node`, `python`, `go`, ...), the toolchain caches its
+    /// confined steps may write.
+    pub caches: std::collections::BTreeMap<String, Vec<String>>,
+    /// Unix sockets confined steps may connect to (honoured only where Landlock can check
+    /// the path: Linux 7.1 and newer; elsewhere none is reachable).
+    pub allow_unix_sockets: Vec<String>,
     /// Held approvals of unattended runs expire (count as denied) after this many seconds.
     pub approval_expiry_secs: NonZeroU64,
     /// An unattended run whose plan scores under this in the profile is not run.
@@ -256,7 +265,10 @@ impl Default for SafetyConfig {
             cancel_grace_ms: 2000,
             output_drain_ms: 1000,
             rules: Vec::new(),
-            sandbox: Sandbox::None,
+            sandbox: Sandbox::Auto,
+            writable_roots: Vec::new(),
+            caches: default_caches(),
+            allow_unix_sockets: Vec::new(),
             approval_expiry_secs: nz64(3600),
             min_alignment_unattended: Fraction(0.3),
             step_timeout_secs: nz64(3600),
@@ -328,14 +340,60 @@ pub enum Exploration {
     Thompson,
 }
 
-/// How writes-in-project steps are confined.
+/// Whether steps that run without a yes on the terminal are confined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sandbox {
-    /// Not confined.
-    None,
-    /// Landlock: writes only under the project root and the temp folders.
-    Landlock,
+    /// Confined as far as this kernel allows; where it cannot keep writes in the project and
+    /// the network closed, only read-only steps run unasked.
+    #[serde(alias = "landlock")]
+    Auto,
+    /// Nothing is confined, so only read-only steps run unasked.
+    #[serde(alias = "none")]
+    Off,
+}
+
+/// The toolchain caches writable by confined steps, per project kind: the cache folders
+/// only, never a folder on `PATH` (such as `~/.cargo/bin`) or a config file.
+fn default_caches() -> std::collections::BTreeMap<String, Vec<String>> {
+    let cargo = "${CARGO_HOME:-~/.cargo}";
+    let cache = "${XDG_CACHE_HOME:-~/.cache}";
+    [
+        (
+            "rust",
+            vec![
+                format!("{cargo}/registry"),
+                format!("{cargo}/git"),
+                format!("{cargo}/.package-cache"),
+                format!("{cargo}/.package-cache-mutate"),
+                format!("{cargo}/.global-cache"),
+            ],
+        ),
+        (
+            "node",
+            vec![
+                "~/.npm/_cacache".to_string(),
+                "~/.npm/_logs".to_string(),
+                format!("{cache}/yarn"),
+                format!("{cache}/pnpm"),
+                "~/.local/share/pnpm/store".to_string(),
+            ],
+        ),
+        (
+            "python",
+            vec![format!("{cache}/pip"), format!("{cache}/uv"), format!("{cache}/pypoetry")],
+        ),
+        (
+            "go",
+            vec![
+                format!("${{GOCACHE:-{cache}/go-build}}"),
+                "${GOMODCACHE:-~/go/pkg/mod}".to_string(),
+            ],
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// `server:` limits.

@@ -54,6 +54,9 @@ pub enum StartError {
     /// The socket could not be set up.
     #[error(transparent)]
     Socket(#[from] SocketError),
+    /// The daemon cannot find its own binary, which starts every step.
+    #[error("codexd cannot find its own binary (/proc/self/exe), which starts every step")]
+    OwnBinary,
     /// The planner could not start (its playbooks or tool registry).
     #[error(transparent)]
     Planner(#[from] crate::planner::actor::PlannerError),
@@ -98,6 +101,7 @@ impl Daemon {
             &bus,
             learning.next_run_id,
             feedback.handle.watch_profile(),
+            executor::sandbox::own_binary().ok_or(StartError::OwnBinary)?,
         )?;
         let (planner, planner_task) = crate::planner::actor::start(
             &layout,

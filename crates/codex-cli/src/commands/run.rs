@@ -90,7 +90,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             if i > 0 && !out.json {
                 println!();
             }
-            dry_run(&mut client, out, s.argv, cwd.clone(), args.yes, s.min_class)?;
+            dry_run(&mut client, out, &args, s, cwd.clone(), &env)?;
         }
         return Ok(0);
     }
@@ -113,6 +113,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             min_class: step.min_class,
             picked_over: step.picked_over,
             part: step.part,
+            unconfined: args.unconfined,
         })?;
         if out.json {
             crate::render::json(&r)?;
@@ -175,6 +176,7 @@ fn run_step(
 ) -> Result<u8, CliError> {
     // Questions are answered on this terminal; the command itself gets no stdin.
     let interactive = std::io::stdin().is_terminal();
+    let argv_shown = step.argv.clone();
     let id = client.send::<Run>(&RunParams {
         argv: step.argv,
         cwd: cwd.to_path_buf(),
@@ -185,7 +187,9 @@ fn run_step(
         min_class: step.min_class,
         picked_over: step.picked_over,
         part: step.part,
+        unconfined: args.unconfined,
     })?;
+    let command = crate::render::command(&argv_shown);
     loop {
         let shown = match client.next_message()? {
             Incoming::Request {
@@ -203,7 +207,7 @@ fn run_step(
             Incoming::Notification { method, params } => show_notification(out, &method, params),
             Incoming::Response(r) if r.id == id || (r.id.is_null() && r.error.is_some()) => {
                 let result = decode::<Run>(r.result, r.error)?;
-                return finish(out, &result);
+                return finish(out, &result, &command);
             }
             _ => Ok(()),
         };
@@ -221,27 +225,30 @@ fn ask(q: &ApprovalRequestParams) -> Result<bool, CliError> {
         "codex: approval needed ({}, asked because {}):\n  {}\n  why: {}",
         q.class, q.why_asked, q.command, q.reason
     );
-    eprint!("run it? [y/N] ");
+    eprint!("run it? (a yes runs this step outside the sandbox) [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
-/// `--dry-run`: show the class and whether it would be asked; run nothing.
+/// `--dry-run`: show the class, whether it would be asked and how it would be contained;
+/// run nothing.
 fn dry_run(
     client: &mut crate::client::Client,
     out: Out,
-    argv: Vec<String>,
+    args: &RunArgs,
+    step: Step,
     cwd: std::path::PathBuf,
-    yes: bool,
-    min_class: Option<SafetyClass>,
+    env: &BTreeMap<String, String>,
 ) -> Result<u8, CliError> {
     let r = client.call::<RunCheck>(&RunCheckParams {
-        argv,
+        argv: step.argv,
         cwd,
-        yes,
-        min_class,
+        yes: args.yes,
+        min_class: step.min_class,
+        env: Some(env.clone()),
+        unconfined: args.unconfined,
     })?;
     if out.json {
         crate::render::json(&r)?;
@@ -251,6 +258,11 @@ fn dry_run(
     println!("class:     {} ({})", r.class, r.reason);
     println!("comfort:   {}", r.comfort);
     println!("decision:  {}", r.decision);
+    println!(
+        "sandbox:   {} ({})",
+        if r.confined { "confined" } else { "unconfined" },
+        r.sandbox
+    );
     Ok(0)
 }
 
@@ -282,11 +294,20 @@ fn show_notification(out: Out, method: &str, params: Value) -> std::io::Result<(
                 }
             }
         }
-        RunStarted::NAME if out.json => {
+        RunStarted::NAME => {
             let Ok(p) = serde_json::from_value::<RunStartedParams>(params) else {
                 return Ok(());
             };
-            json_line(&json!({"event": "started", "run_id": p.run_id, "pid": p.pid}))
+            if out.json {
+                return json_line(&json!({
+                    "event": "started", "run_id": p.run_id, "pid": p.pid,
+                    "confined": p.confined, "note": p.note,
+                }));
+            }
+            if let Some(note) = p.note {
+                eprintln!("codex: {note}");
+            }
+            Ok(())
         }
         _ => Ok(()),
     }
@@ -299,7 +320,7 @@ fn json_line(v: &Value) -> std::io::Result<()> {
     o.flush()
 }
 
-fn finish(out: Out, r: &RunResult) -> Result<u8, CliError> {
+fn finish(out: Out, r: &RunResult, command: &str) -> Result<u8, CliError> {
     let status = r.outcome.exit_status();
     if out.json {
         let mut v = serde_json::to_value(r).map_err(|e| CliError::Other(e.to_string()))?;
@@ -323,6 +344,16 @@ fn finish(out: Out, r: &RunResult) -> Result<u8, CliError> {
             (_, true) => " (rate it with `codex rate 1..5`)",
         };
         eprintln!("codex: run {}: {how}{note}", r.run_id);
+        if status != 0
+            && let Some(allowed) = &r.sandbox
+        {
+            eprintln!(
+                "codex: it ran in the sandbox, which {allowed}; everything else is denied \
+                 (writes elsewhere, other network, Unix sockets, signals to other processes). \
+                 If that is why it failed, run it unconfined (asked first): codex run \
+                 --unconfined -- {command}"
+            );
+        }
     }
     // Exit statuses are 0..=255 on Unix; anything else is reported as a plain failure.
     Ok(u8::try_from(status).unwrap_or(1))

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Root markers and the kind of project each one means, most specific first: a folder with
 /// both Cargo.toml and .git is a Rust project.
-const MARKERS: &[(&str, &str)] = &[
+pub const MARKERS: &[(&str, &str)] = &[
     ("Cargo.toml", "rust"),
     ("package.json", "node"),
     ("pyproject.toml", "python"),

@@ -201,23 +201,28 @@ pub struct Verdict {
     pub class: SafetyClass,
     /// Why, naming the part that decided.
     pub reason: String,
+    /// Some part talks to other machines (whatever the class that decided): a confined step
+    /// gets the network only then.
+    pub network: bool,
 }
 
 impl Verdict {
-    fn new(class: SafetyClass, reason: impl Into<String>) -> Self {
+    /// A verdict of `class` for `reason`.
+    pub fn new(class: SafetyClass, reason: impl Into<String>) -> Self {
         Verdict {
             class,
             reason: reason.into(),
+            network: class == SafetyClass::Network,
         }
     }
 
-    /// Keep the more dangerous of two verdicts (the first on a tie).
+    /// Keep the more dangerous of two verdicts (the first on a tie); either's network use
+    /// counts.
     fn max(self, other: Verdict) -> Verdict {
-        if other.class > self.class {
-            other
-        } else {
-            self
-        }
+        let network = self.network || other.network;
+        let mut v = if other.class > self.class { other } else { self };
+        v.network = network;
+        v
     }
 }
 

@@ -5,7 +5,10 @@
 //! whoever asked and replies when done. It ends once its inbox has closed and every run has
 //! finished, so every `RunFinished` is on the bus before the learning parts stop.
 
+#[cfg(test)]
+mod adversarial;
 pub mod classify;
+pub mod containment;
 #[cfg(test)]
 mod corpus;
 pub mod policy;
@@ -13,6 +16,7 @@ pub mod process;
 pub mod rules;
 pub mod sandbox;
 pub mod shell;
+pub mod steps;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,6 +70,9 @@ pub struct RunRequest {
     pub picked_over: Option<Vec<String>>,
     /// Which part of a plan the run is.
     pub part: codex_proto::types::RunPart,
+    /// `--unconfined`: ask for the step on the terminal (whatever its class) and run it
+    /// outside the sandbox after a yes.
+    pub unconfined: bool,
 }
 
 /// How a run went.
@@ -79,6 +86,8 @@ pub struct RunReport {
     pub duration_ms: u64,
     /// Whether it was recorded.
     pub recorded: bool,
+    /// What the sandbox allowed it, when it ran confined.
+    pub sandbox: Option<String>,
 }
 
 enum Command {
@@ -109,6 +118,10 @@ enum Command {
 #[derive(Clone, Debug)]
 pub struct ExecutorHandle {
     tx: mpsc::Sender<Command>,
+    /// Which processes are its steps (for the server's peer check).
+    pub steps: steps::Steps,
+    /// The sandbox, as configured and as the kernel enforces it.
+    pub containment: Arc<containment::Containment>,
 }
 
 impl ExecutorHandle {
@@ -190,18 +203,37 @@ pub struct Check {
     pub comfort: policy::Comfort,
     /// The decision.
     pub decision: policy::Decision,
+    /// Where it runs, as the sandbox sees it.
+    pub place: containment::Place,
+    /// Whether the sandbox holds there (else why not).
+    pub holds: Result<(), String>,
+    /// What it may do when it runs confined.
+    pub sandbox: String,
+}
+
+impl Check {
+    /// Whether it would run confined: yes unless it is asked (a yes at the prompt runs it
+    /// unconfined) or never runs.
+    pub fn confined(&self) -> bool {
+        matches!(
+            self.decision,
+            policy::Decision::Run | policy::Decision::PreApproved
+        )
+    }
 }
 
 /// The executor's view of the user: the autonomy comfort in effect (setting, else learned).
 pub type ComfortSource = tokio::sync::watch::Receiver<Arc<codex_proto::prefs::Profile>>;
 
 /// Start the executor (loading the user's rule book); run ids continue from `next_run_id`.
+/// Steps start through `helper` (`codexd __sandbox`: the daemon's own binary).
 pub fn start(
     config: &Config,
     layout: &crate::store::Layout,
     bus: &Bus,
     next_run_id: u64,
     comfort: ComfortSource,
+    helper: std::path::PathBuf,
 ) -> Result<(ExecutorHandle, JoinHandle<()>), crate::store::StoreError> {
     let (book, _) = crate::store::journal::Journaled::<rules::RuleBook>::open(
         layout.safety_rules.clone(),
@@ -209,6 +241,27 @@ pub fn start(
     )?;
     let matcher = rules::Matcher::new(&config.safety, book.state());
     let (tx, rx) = mpsc::channel(256);
+    let tmp_base = std::env::temp_dir();
+    let support = if config.safety.sandbox == crate::config::Sandbox::Auto {
+        sandbox::probe::detect(&helper, &tmp_base)
+    } else {
+        sandbox::probe::Support::none("the sandbox is off (safety.sandbox: off)")
+    };
+    if support.enforced() {
+        info!(landlock_abi = support.landlock_abi, git_read_only = support.read_only_paths, "sandbox enforced");
+    } else {
+        tracing::warn!(
+            "the sandbox is not enforced ({}): only read-only steps run without asking",
+            support.missing.join("; ")
+        );
+    }
+    let containment = Arc::new(containment::Containment::new(
+        &config.safety,
+        support,
+        tmp_base,
+        helper,
+    ));
+    let steps = steps::Steps::default();
     // The config was validated with these rules, so this only fails on a bug; the built-in
     // rules alone are then the safe fallback.
     let classifier = classify::Classifier::new(&config.safety.rules)
@@ -227,6 +280,8 @@ pub fn start(
         matcher,
         safety: config.safety.clone(),
         comfort,
+        containment: containment.clone(),
+        steps: steps.clone(),
         bus: bus.clone(),
         next_run_id: Arc::new(std::sync::atomic::AtomicU64::new(next_run_id)),
         recorded: config.interaction_tracking_enabled,
@@ -238,7 +293,14 @@ pub fn start(
         },
         runs: JoinSet::new(),
     };
-    Ok((ExecutorHandle { tx }, tokio::spawn(actor.run(rx))))
+    Ok((
+        ExecutorHandle {
+            tx,
+            steps,
+            containment,
+        },
+        tokio::spawn(actor.run(rx)),
+    ))
 }
 
 struct Actor {
@@ -252,6 +314,8 @@ struct Actor {
     matcher: rules::Matcher,
     safety: crate::config::SafetyConfig,
     comfort: ComfortSource,
+    containment: Arc<containment::Containment>,
+    steps: steps::Steps,
     bus: Bus,
     /// Shared with run tasks: an id is taken only once a step is cleared to run, so a
     /// refused command never uses one.
@@ -390,22 +454,34 @@ impl Actor {
     fn check(&self, req: &RunRequest) -> Result<Check, ExecError> {
         let classifier = self.classifier.as_ref().ok_or_else(rules_missing)?;
         validate(req)?;
-        let verdict = classify_request(classifier, &self.declared, req);
+        let env = step_env(&req.spec);
+        let place = self.containment.place(&req.spec.cwd, &env);
+        let verdict = classify_request(classifier, &self.declared, req, place.root.as_deref());
         let mut comfort = self.comfort();
         if req.unattended {
             comfort = self.unattended_comfort(comfort);
             self.check_alignment(req)?;
         }
         let command = crate::episode::command_line(&req.spec.argv);
-        let decision = policy::with_rule(
-            policy::decide(verdict.class, comfort, req.yes),
+        let holds = self.containment.holds(&place);
+        let decision = policy::contain(
+            policy::with_rule(
+                policy::decide(verdict.class, comfort, req.yes),
+                verdict.class,
+                self.matcher.strongest(&command),
+            ),
             verdict.class,
-            self.matcher.strongest(&command),
+            holds.as_ref().map_err(String::as_str).copied(),
+            req.unconfined,
         );
+        let sandbox = self.containment.describe(&place, verdict.network);
         Ok(Check {
             verdict,
             comfort,
             decision,
+            place,
+            holds,
+            sandbox,
         })
     }
 
@@ -427,7 +503,8 @@ impl Actor {
         let mut limits = self.limits;
         limits.timeout = self.timeout_for(&req.spec.argv);
         let recorded = self.recorded;
-        let sandbox = self.safety.sandbox;
+        let containment = self.containment.clone();
+        let steps = self.steps.clone();
         let pending = self.pending.clone();
         let expiry = chrono::Duration::seconds(
             i64::try_from(self.safety.approval_expiry_secs.get()).unwrap_or(i64::MAX / 2),
@@ -580,22 +657,60 @@ impl Actor {
                     return;
                 }
             }
+            // A yes typed for this very step (at the prompt, or `codex approve`) runs it as
+            // the user saw it; anything else the policy cleared runs confined.
+            let approved_on_terminal = approvals
+                .iter()
+                .any(|a| a.approved && matches!(a.by.as_str(), "prompt" | "codex approve"));
+            let mut env = step_env(&req.spec);
+            let tmp = if approved_on_terminal {
+                None
+            } else {
+                match tempfile::Builder::new()
+                    .prefix("codex-step-")
+                    .tempdir_in(&containment.tmp_base)
+                {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        let _ = reply.send(Err(ExecError::Invalid(format!(
+                            "cannot make a private temp folder for the step in {}: {e}",
+                            containment.tmp_base.display()
+                        ))));
+                        return;
+                    }
+                }
+            };
+            let mode = match &tmp {
+                None => sandbox::Mode::Unconfined,
+                Some(t) => {
+                    for k in ["TMPDIR", "TMP", "TEMP"] {
+                        env.insert(k.into(), t.path().display().to_string());
+                    }
+                    containment.mode_for(false, &check.place, &env, t.path(), verdict.network)
+                }
+            };
+            let helper = &containment.helper;
             let mut spec = req.spec.clone();
-            if sandbox == crate::config::Sandbox::Landlock
-                && verdict.class == SafetyClass::WritesInProject
-                && let Ok(exe) = std::env::current_exe()
-            {
-                let project = crate::context::project::detect(&spec.cwd);
-                let root = project.map_or_else(|| spec.cwd.clone(), |p| p.root);
-                // The project and the temp folder ($TMPDIR, else /tmp).
-                let writable = [root, std::env::temp_dir()];
-                spec.argv = sandbox::wrap(exe, &writable, &spec.argv);
-            }
+            spec.env = Some(env);
+            // `[helper, __sandbox, ..., --]`: the step's own argv follows.
+            spec.launcher = std::iter::once(helper.display().to_string())
+                .chain(sandbox::wrap(&mode, &[]))
+                .collect();
+            let sandbox_note = mode.is_confined().then(|| check.sandbox.clone());
+            let unenforced = check.holds.clone().err();
             let run_id = RunId(next_run_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
             info!(run = %run_id, command = %draft.plan, class = %verdict.class, cwd = %req.spec.cwd.display(), "run started");
             let started_at = Utc::now();
             let clock = Instant::now();
-            let finished = process::run(&spec, run_id, &updates, &cancel, limits).await;
+            let started = process::Started {
+                run_id,
+                confined: mode.is_confined(),
+                note: unenforced.map(|why| {
+                    format!("the sandbox does not hold here ({why}); only read-only steps run without asking")
+                }),
+            };
+            let finished = process::run(&spec, started, &updates, &cancel, limits, &steps).await;
+            drop(tmp);
             let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
             let outcome = finished.outcome;
             info!(run = %run_id, outcome = %outcome.label(), duration_ms, "run finished");
@@ -616,6 +731,7 @@ impl Actor {
                 outcome,
                 duration_ms,
                 recorded,
+                sandbox: sandbox_note,
             }));
         });
     }
@@ -734,28 +850,39 @@ fn classify_request(
     classifier: &classify::Classifier,
     declared: &[crate::planner::registry::ToolSpec],
     req: &RunRequest,
+    root: Option<&std::path::Path>,
 ) -> classify::Verdict {
-    let project = crate::context::project::detect(&req.spec.cwd);
     let place = classify::Place {
         cwd: &req.spec.cwd,
-        root: project.as_ref().map(|p| p.root.as_path()),
+        root,
     };
     let mut verdict = classifier.classify_argv(&req.spec.argv, place);
     if let Some((class, tool)) = crate::planner::registry::declared_class(declared, &req.spec.argv)
         && class > verdict.class
     {
         verdict = classify::Verdict {
-            class,
             reason: format!("your tool `{tool}` is declared {class}"),
+            network: verdict.network || class == SafetyClass::Network,
+            class,
         };
     }
     match req.min_class {
         Some(declared) if declared > verdict.class => classify::Verdict {
             class: declared,
             reason: format!("its tool in the registry is declared {declared}"),
+            network: verdict.network || declared == SafetyClass::Network,
         },
         _ => verdict,
     }
+}
+
+/// The environment a step runs with: the client's, else the daemon's.
+fn step_env(spec: &Spec) -> sandbox::roots::Env {
+    spec.env.clone().unwrap_or_else(|| {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    })
 }
 
 fn validate(req: &RunRequest) -> Result<(), ExecError> {

@@ -86,6 +86,33 @@ pub fn with_rule(
     }
 }
 
+/// What containment changes about a decision. With `--unconfined` every step is asked on the
+/// terminal (a yes there runs it outside the sandbox), whatever its class; `--yes` does not
+/// answer that. Where the sandbox does not hold (`holds` says why), only read-only steps run
+/// without asking: nothing else would be contained. Deny rules stay.
+pub fn contain(
+    decision: Decision,
+    class: SafetyClass,
+    holds: Result<(), &str>,
+    unconfined: bool,
+) -> Decision {
+    match decision {
+        Decision::Denied(_) => decision,
+        Decision::Ask(why) if unconfined => Decision::Ask(why),
+        _ if unconfined => Decision::Ask(
+            "you asked to run it unconfined (--unconfined), so every step is asked".into(),
+        ),
+        Decision::Run | Decision::PreApproved if class > SafetyClass::ReadOnly => match holds {
+            Ok(()) => decision,
+            Err(why) => Decision::Ask(format!(
+                "the sandbox does not hold here ({why}), so only read-only steps run without \
+                 asking"
+            )),
+        },
+        other => other,
+    }
+}
+
 /// Decide for a step of `class` at `comfort`, with or without `--yes`.
 pub fn decide(class: SafetyClass, comfort: Comfort, yes: bool) -> Decision {
     if class >= SafetyClass::Destructive {
@@ -158,6 +185,28 @@ mod tests {
             unasked(Comfort::High),
             vec![ReadOnly, WritesInProject, Network, WritesOutsideProject]
         );
+    }
+
+    #[test]
+    fn unconfined_asks_everything_and_an_unheld_sandbox_runs_only_read_only() {
+        let run = Decision::Run;
+        assert!(matches!(contain(run.clone(), ReadOnly, Ok(()), true), Decision::Ask(_)));
+        assert!(matches!(
+            contain(Decision::PreApproved, Network, Ok(()), true),
+            Decision::Ask(_)
+        ));
+        let denied = Decision::Denied("rule".into());
+        assert_eq!(contain(denied.clone(), ReadOnly, Ok(()), true), denied);
+        assert_eq!(contain(run.clone(), WritesInProject, Ok(()), false), run);
+        assert_eq!(contain(run.clone(), ReadOnly, Err("old kernel"), false), run);
+        for k in [WritesInProject, Network, WritesOutsideProject] {
+            for d in [Decision::Run, Decision::PreApproved] {
+                assert!(
+                    matches!(contain(d, k, Err("old kernel"), false), Decision::Ask(_)),
+                    "{k:?}"
+                );
+            }
+        }
     }
 
     #[test]

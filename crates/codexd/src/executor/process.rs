@@ -20,10 +20,13 @@ use tracing::{debug, warn};
 const CHUNK: usize = 16 * 1024;
 
 /// What to run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Spec {
     /// Program and arguments.
     pub argv: Vec<String>,
+    /// What starts it (the sandbox helper and its arguments, ending in `--`); empty to
+    /// start the program directly.
+    pub launcher: Vec<String>,
     /// Working directory.
     pub cwd: PathBuf,
     /// Environment; `None` inherits the daemon's.
@@ -39,8 +42,12 @@ pub enum Update {
     Started {
         /// The run it belongs to.
         run_id: RunId,
-        /// Its pid (also its process group id).
+        /// Its pid (also its process group and session id).
         pid: Option<u32>,
+        /// Whether it runs in the sandbox.
+        confined: bool,
+        /// Something the user should know about how it runs (once per run).
+        note: Option<String>,
     },
     /// A chunk of output.
     Output {
@@ -73,17 +80,30 @@ pub struct Finished {
     pub output_tail: String,
 }
 
+/// What the client is told when the process starts.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The run.
+    pub run_id: RunId,
+    /// Whether it runs in the sandbox.
+    pub confined: bool,
+    /// A note for the user.
+    pub note: Option<String>,
+}
+
 /// Run `spec` to completion or cancellation. Updates that cannot be delivered (client gone)
-/// are dropped; output is still read so the command never blocks on a full pipe.
+/// are dropped; output is still read so the command never blocks on a full pipe. The
+/// process is recorded in `steps` as one of codexd's own.
 pub async fn run(
     spec: &Spec,
-    run_id: RunId,
+    started: Started,
     updates: &mpsc::Sender<Update>,
     cancel: &CancellationToken,
     limits: Limits,
+    steps: &super::steps::Steps,
 ) -> Finished {
     let tail = Arc::new(Mutex::new(Tail::new(limits.output_tail)));
-    let outcome = run_inner(spec, run_id, updates, cancel, limits, &tail).await;
+    let outcome = run_inner(spec, started, updates, cancel, limits, &tail, steps).await;
     let output_tail = tail.lock().map(|mut t| t.take()).unwrap_or_default();
     Finished {
         outcome,
@@ -93,28 +113,46 @@ pub async fn run(
 
 async fn run_inner(
     spec: &Spec,
-    run_id: RunId,
+    started: Started,
     updates: &mpsc::Sender<Update>,
     cancel: &CancellationToken,
     limits: Limits,
     tail: &Arc<Mutex<Tail>>,
+    steps: &super::steps::Steps,
 ) -> RunOutcome {
-    let Some((program, args)) = spec.argv.split_first() else {
+    let Some(program) = spec.argv.first() else {
         return RunOutcome::FailedToStart {
             error: "empty command".into(),
             not_found: true,
         };
     };
-    let mut cmd = Command::new(program);
-    cmd.args(args)
+    // The launcher always starts, so a missing program is found here, as a shell would.
+    if !spec.launcher.is_empty() && !findable(program, spec) {
+        return RunOutcome::FailedToStart {
+            error: format!("{program}: command not found"),
+            not_found: true,
+        };
+    }
+    let mut full = spec.launcher.iter().chain(&spec.argv);
+    let Some(first) = full.next() else {
+        return RunOutcome::FailedToStart {
+            error: "empty command".into(),
+            not_found: true,
+        };
+    };
+    let mut cmd = Command::new(first);
+    cmd.args(full)
         .current_dir(&spec.cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Its own group, so cancellation reaches every process it starts, and a Ctrl-C in the
-        // daemon's terminal (when run in the foreground) does not.
-        .process_group(0)
         .kill_on_drop(true);
+    if spec.launcher.is_empty() {
+        // Its own group, so cancellation reaches every process it starts, and a Ctrl-C in
+        // the daemon's terminal (when run in the foreground) does not. (The sandbox helper
+        // makes a session of its own instead, which also makes a group.)
+        cmd.process_group(0);
+    }
     if let Some(env) = &spec.env {
         cmd.env_clear().envs(env);
     }
@@ -131,7 +169,17 @@ async fn run_inner(
         }
     };
     let pid = child.id();
-    let _ = updates.send(Update::Started { run_id, pid }).await;
+    if let Some(p) = pid {
+        steps.started(p);
+    }
+    let _ = updates
+        .send(Update::Started {
+            run_id: started.run_id,
+            pid,
+            confined: started.confined,
+            note: started.note,
+        })
+        .await;
     let mut pumps = tokio::task::JoinSet::new();
     if let Some(out) = child.stdout.take() {
         pumps.spawn(pump(
@@ -186,6 +234,27 @@ async fn run_inner(
         pumps.abort_all();
     }
     outcome
+}
+
+/// Whether `program` would be found: a path (relative to the working directory), or a name
+/// on the step's `PATH`.
+fn findable(program: &str, spec: &Spec) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    let runnable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        return runnable(&spec.cwd.join(program));
+    }
+    let path = spec
+        .env
+        .as_ref()
+        .and_then(|e| e.get("PATH").cloned())
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .any(|d| runnable(&spec.cwd.join(d).join(program)))
 }
 
 /// SIGTERM the group, wait up to `grace` for the leader, then SIGKILL whatever is left.
@@ -360,11 +429,19 @@ mod tests {
         assert_eq!(s.finish(), "\u{FFFD}");
     }
 
+    fn started() -> Started {
+        Started {
+            run_id: RunId(1),
+            confined: false,
+            note: None,
+        }
+    }
+
     fn spec(argv: &[&str]) -> Spec {
         Spec {
             argv: argv.iter().map(|s| s.to_string()).collect(),
             cwd: std::env::temp_dir(),
-            env: None,
+            ..Spec::default()
         }
     }
 
@@ -384,10 +461,11 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(64);
         let outcome = run(
             &spec(argv),
-            RunId(1),
+            started(),
             &tx,
             &CancellationToken::new(),
             LIMITS,
+            &Default::default(),
         )
         .await;
         drop(tx);
@@ -450,10 +528,11 @@ mod tests {
         };
         let f = run(
             &spec(&["sleep", "30"]),
-            RunId(1),
+            started(),
             &tx,
             &CancellationToken::new(),
             limits,
+            &Default::default(),
         )
         .await;
         assert_eq!(f.outcome, RunOutcome::TimedOut { after_secs: 0 });
@@ -500,7 +579,7 @@ mod tests {
         let s = spec(&["sh", "-c", &script]);
         let task = {
             let cancel = cancel.clone();
-            tokio::spawn(async move { run(&s, RunId(1), &tx, &cancel, LIMITS).await })
+            tokio::spawn(async move { run(&s, started(), &tx, &cancel, LIMITS, &Default::default()).await })
         };
         assert!(matches!(rx.recv().await, Some(Update::Started { .. })));
         while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {

@@ -605,7 +605,8 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         spec: crate::executor::Spec {
             argv: p.argv,
             cwd: p.cwd,
-            env: None,
+            env: p.env,
+            launcher: Vec::new(),
         },
         goal: None,
         yes: p.yes,
@@ -614,12 +615,25 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         min_class: p.min_class,
         picked_over: None,
         part: Default::default(),
+        unconfined: p.unconfined,
     };
     let check = ctx.executor.check(req).await.map_err(|e| match e {
         crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),
         other => ErrorObject::new(codes::INVALID_PARAMS, other.to_string()),
     })?;
     let source = ctx.feedback.profile().style.autonomy_comfort.source.clone();
+    let confined = check.confined();
+    let sandbox = match (&check.decision, &check.holds) {
+        (crate::executor::policy::Decision::Denied(_), _) => "never runs".to_string(),
+        (crate::executor::policy::Decision::Ask(_), _) => {
+            "unconfined if you say yes at the prompt (a yes typed for this step)".to_string()
+        }
+        (_, Ok(())) => format!("confined: {}", check.sandbox),
+        (_, Err(why)) => format!(
+            "confined as far as this system allows (the sandbox does not hold here: {why}); \
+             only read-only steps run like this"
+        ),
+    };
     Ok(RunCheckResult {
         command,
         class: check.verdict.class,
@@ -632,6 +646,8 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
             crate::executor::policy::Decision::Ask(why) => format!("asks first: {why}"),
             crate::executor::policy::Decision::Denied(why) => format!("never runs: {why}"),
         },
+        confined,
+        sandbox,
     })
 }
 

@@ -33,6 +33,7 @@ pub fn request(p: RunParams, unattended: bool) -> RunRequest {
             argv: p.argv,
             cwd: p.cwd,
             env: p.env,
+            launcher: Vec::new(),
         },
         goal: p.goal,
         yes: p.yes,
@@ -41,6 +42,7 @@ pub fn request(p: RunParams, unattended: bool) -> RunRequest {
         min_class: p.min_class,
         picked_over: p.picked_over,
         part: p.part,
+        unconfined: p.unconfined,
     }
 }
 
@@ -104,6 +106,7 @@ async fn execute(
         outcome: report.outcome,
         duration_ms: report.duration_ms,
         recorded: report.recorded,
+        sandbox: report.sandbox,
     })
 }
 
@@ -115,9 +118,19 @@ async fn forward(chan: &Channel, run_id: &mut RunId, update: Update, cancel: &Ca
             let _ = ask.reply.send(approved);
             return;
         }
-        Update::Started { run_id: id, pid } => {
+        Update::Started {
+            run_id: id,
+            pid,
+            confined,
+            note,
+        } => {
             *run_id = id;
-            notification::<RunStarted>(&RunStartedParams { run_id: id, pid })
+            notification::<RunStarted>(&RunStartedParams {
+                run_id: id,
+                pid,
+                confined,
+                note,
+            })
         }
         Update::Output { stream, data } => notification::<RunProgress>(&RunProgressParams {
             run_id: *run_id,

@@ -1,0 +1,194 @@
+//! Containment of a step: whether the sandbox holds where it runs, and the exact
+//! confinement a step gets when it runs without a yes typed for it on the terminal.
+//!
+//! The rule: a step cleared by the policy alone (it runs unasked, or `--yes` pre-approved
+//! it, or an allow rule let it) runs confined. A step the user approved at the prompt, or
+//! with `codex approve`, after seeing it, runs unconfined. Where the sandbox cannot hold —
+//! the kernel does not enforce it, `safety.sandbox: off`, or a git project where `.git`
+//! cannot be kept read-only — only read-only steps run without asking.
+
+use std::path::{Path, PathBuf};
+
+use super::sandbox::probe::Support;
+use super::sandbox::roots::{self, Env};
+use super::sandbox::{Confinement, Mode};
+use crate::config::{Sandbox, SafetyConfig};
+
+/// The sandbox as configured and as this kernel supports it.
+#[derive(Debug, Clone)]
+pub struct Containment {
+    mode: Sandbox,
+    support: Support,
+    writable_roots: Vec<String>,
+    caches: std::collections::BTreeMap<String, Vec<String>>,
+    unix_sockets: Vec<String>,
+    /// Where private temp folders are made.
+    pub tmp_base: PathBuf,
+    /// The `codexd` binary that starts steps (`codexd __sandbox`).
+    pub helper: PathBuf,
+}
+
+/// Where a step runs, as the sandbox sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// Its project root: `None` when there is none (or it would be the home folder).
+    pub root: Option<PathBuf>,
+    /// Paths kept read-only inside the project.
+    pub protected: Vec<PathBuf>,
+    /// The kinds of project at the root (for their caches).
+    pub kinds: Vec<&'static str>,
+}
+
+impl Containment {
+    /// From the config, what the kernel enforces, and the helper binary.
+    pub fn new(
+        safety: &SafetyConfig,
+        support: Support,
+        tmp_base: PathBuf,
+        helper: PathBuf,
+    ) -> Containment {
+        Containment {
+            helper,
+            mode: safety.sandbox,
+            support,
+            writable_roots: safety.writable_roots.clone(),
+            caches: safety.caches.clone(),
+            unix_sockets: safety.allow_unix_sockets.clone(),
+            tmp_base,
+        }
+    }
+
+    /// What the kernel enforces.
+    pub fn support(&self) -> &Support {
+        &self.support
+    }
+
+    /// Whether the sandbox is switched on.
+    pub fn on(&self) -> bool {
+        self.mode == Sandbox::Auto
+    }
+
+    /// Where a step in `cwd` with `env` runs.
+    pub fn place(&self, cwd: &Path, env: &Env) -> Place {
+        let root = roots::project_root(cwd, &roots::homes(env));
+        let protected = root.as_deref().map(roots::protected).unwrap_or_default();
+        let kinds = root.as_deref().map(roots::kinds_at).unwrap_or_default();
+        Place {
+            root,
+            protected,
+            kinds,
+        }
+    }
+
+    /// `Ok` when a confined step at `place` cannot write outside its project or reach the
+    /// network; else why not, for the user.
+    pub fn holds(&self, place: &Place) -> Result<(), String> {
+        if !self.on() {
+            return Err("the sandbox is off (safety.sandbox: off)".into());
+        }
+        if !self.support.enforced() {
+            return Err(format!(
+                "this system cannot enforce it: {}",
+                self.support.missing.join("; ")
+            ));
+        }
+        if !place.protected.is_empty() && !self.support.read_only_paths {
+            return Err(format!(
+                "it cannot keep .git/hooks and .git/config read-only here: {}",
+                self.support.missing.join("; ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// The confinement of a step at `place`, writing its temp files in `tmp`.
+    pub fn confinement(
+        &self,
+        place: &Place,
+        env: &Env,
+        tmp: &Path,
+        network: bool,
+    ) -> Confinement {
+        let mut writable: Vec<PathBuf> = place.root.iter().cloned().collect();
+        writable.push(tmp.to_path_buf());
+        let caches = place
+            .kinds
+            .iter()
+            .filter_map(|k| self.caches.get(*k))
+            .flatten();
+        for p in caches.chain(&self.writable_roots) {
+            if let Some(path) = roots::expand(p, env)
+                && path.exists()
+                && !writable.contains(&path)
+            {
+                writable.push(path);
+            }
+        }
+        let required = self.holds(place).is_ok();
+        Confinement {
+            writable,
+            read_only: if self.support.read_only_paths {
+                place.protected.clone()
+            } else {
+                Vec::new()
+            },
+            network,
+            unix_sockets: self
+                .unix_sockets
+                .iter()
+                .filter_map(|p| roots::expand(p, env))
+                .collect(),
+            private_shm: self.support.read_only_paths,
+            required,
+        }
+    }
+
+    /// One line saying what a confined step at `place` may do.
+    pub fn describe(&self, place: &Place, network: bool) -> String {
+        let mut parts = vec![match &place.root {
+            Some(r) => format!("writes only in {} and a private temp folder", r.display()),
+            None => "writes only in a private temp folder (no project here: the home folder is never one)".to_string(),
+        }];
+        let caches: Vec<&str> = place
+            .kinds
+            .iter()
+            .filter(|k| self.caches.get(**k).is_some_and(|c| !c.is_empty()))
+            .copied()
+            .collect();
+        if !caches.is_empty() {
+            parts.push(format!("the {} caches", caches.join(" and ")));
+        }
+        if !self.writable_roots.is_empty() {
+            parts.push("safety.writable_roots".into());
+        }
+        let mut line = parts.join(", ");
+        line.push_str(if network {
+            "; network allowed (a network step)"
+        } else {
+            "; no network"
+        });
+        if !place.protected.is_empty() && self.support.read_only_paths {
+            line.push_str("; .git/hooks and .git/config read-only");
+        }
+        if self.support.signals_scoped {
+            line.push_str("; no signals outside its own processes");
+        }
+        line
+    }
+
+    /// How a step cleared by `how` runs.
+    pub fn mode_for(
+        &self,
+        approved_on_terminal: bool,
+        place: &Place,
+        env: &Env,
+        tmp: &Path,
+        network: bool,
+    ) -> Mode {
+        if approved_on_terminal {
+            Mode::Unconfined
+        } else {
+            Mode::Confined(self.confinement(place, env, tmp, network))
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Which processes are codexd's own steps. Every step starts in a session of its own (the
+//! sandbox helper calls `setsid`), so a process belongs to a step when its session is one a
+//! step started, or when codexd is among its ancestors. The server asks this for every request
+//! that would change permissions or data: a step must never widen what may run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Sessions of steps kept after they end (their background processes may live on).
+const KEPT_SESSIONS: usize = 4096;
+/// How far up the parent chain to look.
+const MAX_DEPTH: usize = 256;
+
+/// The sessions codexd's steps were started in, shared by the executor (which records them)
+/// and the server (which asks).
+#[derive(Debug, Clone, Default)]
+pub struct Steps {
+    sessions: Arc<Mutex<Sessions>>,
+}
+
+#[derive(Debug, Default)]
+struct Sessions {
+    /// Session id → start time of its leader (the helper), to tell a reused pid apart.
+    by_sid: HashMap<i32, u64>,
+    order: std::collections::VecDeque<i32>,
+}
+
+/// What `/proc/PID/stat` says of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    ppid: i32,
+    sid: i32,
+    start: u64,
+}
+
+fn stat(pid: i32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields follow the last ')'.
+    let rest = text.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // state ppid pgrp session ... starttime is field 22 overall (index 19 here).
+    Some(Stat {
+        ppid: f.get(1)?.parse().ok()?,
+        sid: f.get(3)?.parse().ok()?,
+        start: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// Whether a peer is one of codexd's steps, or could not be told apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    /// Not a step: a person's own process.
+    Outside,
+    /// A step, or a process started by one; the text says how it was recognised.
+    Step(String),
+    /// Its process cannot be examined (gone, another pid namespace): treated as a step.
+    Unknown(String),
+}
+
+impl Steps {
+    /// A step's helper started with `pid` (its session id once it calls `setsid`).
+    pub fn started(&self, pid: u32) {
+        let Ok(pid) = i32::try_from(pid) else { return };
+        let start = stat(pid).map_or(0, |s| s.start);
+        if let Ok(mut s) = self.sessions.lock() {
+            if s.by_sid.insert(pid, start).is_none() {
+                s.order.push_back(pid);
+            }
+            while s.order.len() > KEPT_SESSIONS {
+                if let Some(old) = s.order.pop_front() {
+                    s.by_sid.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Classify the process `pid` that connected (from its socket credentials); `daemon` is
+    /// codexd's own pid.
+    pub fn peer(&self, pid: Option<i32>, daemon: u32) -> Peer {
+        let Some(pid) = pid.filter(|p| *p > 0) else {
+            return Peer::Unknown("the client's process id is not known".into());
+        };
+        let daemon = i32::try_from(daemon).unwrap_or(-1);
+        let Some(first) = stat(pid) else {
+            return Peer::Unknown(format!("the client's process {pid} cannot be examined"));
+        };
+        let sessions = match self.sessions.lock() {
+            Ok(s) => s.by_sid.clone(),
+            Err(_) => return Peer::Unknown("the step registry is unusable".into()),
+        };
+        let mut cur = (pid, first);
+        for _ in 0..MAX_DEPTH {
+            let (p, st) = cur;
+            if p == daemon {
+                return Peer::Step(format!("process {pid} was started by codexd"));
+            }
+            if let Some(leader_start) = sessions.get(&st.sid) {
+                // The session's id is its leader's pid; a live process with that pid and
+                // another start time is a new session that reused the number.
+                let reused = stat(st.sid).is_some_and(|l| l.start != *leader_start);
+                if !reused {
+                    return Peer::Step(format!(
+                        "process {pid} is in the session of a step codexd started"
+                    ));
+                }
+            }
+            if st.ppid <= 1 {
+                break;
+            }
+            match stat(st.ppid) {
+                Some(parent) => cur = (st.ppid, parent),
+                None => break,
+            }
+        }
+        Peer::Outside
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_children_and_their_sessions_are_steps_and_we_are_not() {
+        let steps = Steps::default();
+        let me = std::process::id();
+        // This test process is nobody's step.
+        assert_eq!(steps.peer(i32::try_from(me).ok(), 1), Peer::Outside);
+        // A child of the "daemon" (us) is a step, by ancestry.
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let cpid = i32::try_from(child.id()).ok();
+        assert!(matches!(steps.peer(cpid, me), Peer::Step(_)));
+        // Its session, once recorded, makes it a step even if codexd is not its ancestor.
+        let own_sid = stat(i32::try_from(me).unwrap()).unwrap().sid;
+        steps.started(u32::try_from(own_sid).unwrap());
+        assert!(matches!(steps.peer(cpid, 1), Peer::Step(_)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(matches!(steps.peer(cpid, 1), Peer::Unknown(_)), "a gone process is not trusted");
+        assert!(matches!(steps.peer(None, 1), Peer::Unknown(_)));
+    }
+}
