@@ -483,10 +483,13 @@ fn dataset_flushes_on_its_interval() {
 fn killing_codex_run_cancels_the_run_and_its_children() {
     let h = Home::new();
     let _d = h.start();
-    let pidfile = h.dir.path().join("grandchild.pid");
+    // In a project: a confined step writes only there.
+    let proj = h.project("proj", &[("Makefile", "all:\n")]);
+    let pidfile = proj.join("grandchild.pid");
     let script = format!("sleep 300 & echo $! > '{}'; wait", pidfile.display());
     let mut cli = h
         .codex_cmd()
+        .current_dir(&proj)
         .args(["--no-autostart", "run", "--", "sh", "-c", &script])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -572,8 +575,7 @@ fn a_closed_stdout_pipe_ends_codex_quietly() {
 fn rules_deny_ask_and_allow_and_survive_a_restart() {
     let h = Home::new().with_config("safety:\n  deny: [\"git push --force*\"]\n");
     let d = h.start();
-    let proj = h.dir.path().join("proj");
-    std::fs::create_dir_all(&proj).unwrap();
+    let proj = h.project("proj", &[("Makefile", "all:\n")]);
     // deny from the config: never runs, not even when approved in advance.
     let out = h
         .codex_in(&proj, &["run", "--yes", "--", "git", "push", "--force"])
@@ -587,9 +589,21 @@ fn rules_deny_ask_and_allow_and_survive_a_restart() {
     h.codex(&["rules", "ask", "touch *"]).ok();
     let out = h.codex_in(&proj, &["run", "--", "touch", "a"]).code(3);
     assert!(out.stderr.contains("ask rule `touch *`"), "{}", out.stderr);
-    // allow: runs unasked, even a destructive command...
+    // allow: runs unasked (confined), even a destructive command, once a person at a
+    // terminal said yes to what the rule lifts; without a terminal it is not added.
     std::fs::create_dir_all(proj.join("build/x")).unwrap();
-    h.codex(&["rules", "allow", "rm -r build"]).ok();
+    let lifted = h.codex(&["rules", "allow", "rm -r build"]).code(3);
+    assert!(
+        lifted.stderr.contains("destructive") && lifted.stderr.contains("terminal"),
+        "{}",
+        lifted.stderr
+    );
+    h.codex_in(&proj, &["run", "--", "rm", "-r", "build"])
+        .code(3);
+    let Some(confirmed) = h.codex_in_pty(&proj, &["rules", "allow", "rm -r build"], "y\n") else {
+        return;
+    };
+    assert_eq!(confirmed.code, Some(0), "{}", confirmed.stderr);
     h.codex_in(&proj, &["run", "--", "rm", "-r", "build"]).ok();
     assert!(!proj.join("build").exists());
     // ...but never a privileged one.
@@ -635,25 +649,14 @@ fn a_step_past_its_tools_timeout_is_stopped_and_recorded() {
 }
 
 #[test]
-fn landlock_keeps_writes_in_project_steps_inside_the_project() {
+fn steps_run_confined_unless_approved_and_with_the_sandbox_off_only_reads_run_unasked() {
     use std::os::unix::fs::PermissionsExt;
-    // Each home gets its own temp folder (TMPDIR), so "outside" is a sibling folder that is
-    // neither the project nor the temp folder, wherever the tests run.
-    let sandboxed = |config: &str| {
-        let h = Home::new().with_config(config);
-        let tmp = h.dir.path().join("tmp");
-        std::fs::create_dir_all(&tmp).unwrap();
-        let tmp = tmp.display().to_string();
-        h.with_env("TMPDIR", &tmp)
-    };
     let script = |h: &Home| {
-        let proj = h.dir.path().join("proj");
+        let proj = h.project("proj", &[("Makefile", "all:\n")]);
         let outside = h.dir.path().join("outside");
-        std::fs::create_dir_all(&proj).unwrap();
         std::fs::create_dir_all(&outside).unwrap();
-        std::fs::write(proj.join("Makefile"), "all:\n").unwrap();
         let body = format!(
-            "#!/bin/sh\ntouch inside\ntouch {}/escaped\n",
+            "#!/bin/sh\ntouch inside\ntouch \"$TMPDIR/scratch\"\ntouch {}/escaped\n",
             outside.display()
         );
         std::fs::write(proj.join("escape.sh"), body).unwrap();
@@ -664,34 +667,52 @@ fn landlock_keeps_writes_in_project_steps_inside_the_project() {
         .unwrap();
         (proj, outside)
     };
-    // Without the sandbox the script writes where it likes (the control).
-    let plain = sandboxed("safety:\n  sandbox: none\n");
-    let _d = plain.start();
-    let (proj, outside) = script(&plain);
-    plain.codex_in(&proj, &["run", "--", "./escape.sh"]).ok();
-    assert!(outside.join("escaped").exists());
-
-    let h = sandboxed("safety:\n  sandbox: landlock\n");
+    let h = Home::new();
     let _d = h.start();
-    let (proj, outside) = script(&h);
-    let out = h.codex_in(&proj, &["run", "--", "./escape.sh"]);
-    assert!(proj.join("inside").exists(), "{}", out.stderr);
-    if out.stderr.contains("NOT in effect") {
+    let status = h.codex(&["--json", "status"]).ok().json();
+    if status["sandbox"]["enforced"] != true {
         eprintln!(
-            "skipped: this kernel does not enforce Landlock: {}",
-            out.stderr
+            "skipped: the sandbox is not enforced here: {}",
+            status["sandbox"]["reason"]
         );
         return;
     }
+    let (proj, outside) = script(&h);
+    let out = h.codex_in(&proj, &["run", "--", "./escape.sh"]);
+    assert!(proj.join("inside").exists(), "{}", out.stderr);
     assert_ne!(out.code, Some(0), "{}", out.stderr);
     assert!(
         !outside.join("escaped").exists(),
         "the sandbox let a write out"
     );
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
-    // The episode records the step as the user gave it, not the sandbox wrapper.
+    assert!(
+        out.stderr.contains("ran in the sandbox") && out.stderr.contains("--unconfined"),
+        "a confined step that fails says so: {}",
+        out.stderr
+    );
+    // The episode records the step as the user gave it, not the sandbox helper.
     let runs = history(&h);
     assert_eq!(runs[0]["goal"], "./escape.sh");
+    // The control: approved at the prompt for this step, it runs unconfined.
+    if let Some(out) = h.codex_in_pty(&proj, &["run", "--unconfined", "--", "./escape.sh"], "y\n") {
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        assert!(outside.join("escaped").exists(), "{}", out.stderr);
+    }
+    // --unconfined with nobody to ask runs nothing, not even a read-only step.
+    h.codex_in(&proj, &["run", "--unconfined", "--yes", "--", "ls"])
+        .code(3);
+
+    // With the sandbox off nothing would be contained: only read-only steps run unasked.
+    let off = Home::new().with_config("safety:\n  sandbox: off\n");
+    let _d = off.start();
+    let (proj, outside) = script(&off);
+    let out = off
+        .codex_in(&proj, &["run", "--yes", "--", "./escape.sh"])
+        .code(3);
+    assert!(out.stderr.contains("sandbox is off"), "{}", out.stderr);
+    assert!(!outside.join("escaped").exists());
+    off.codex_in(&proj, &["run", "--", "ls"]).ok();
 }
 
 fn pending(h: &Home) -> Vec<Value> {

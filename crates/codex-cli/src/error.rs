@@ -54,7 +54,7 @@ impl CliError {
         match self {
             CliError::Rpc(e) => match e.code {
                 codes::INVALID_PARAMS | codes::NOT_FOUND => EXIT_USAGE,
-                codes::REFUSED => EXIT_REFUSED,
+                codes::REFUSED | codes::NEEDS_CONFIRMATION => EXIT_REFUSED,
                 _ => EXIT_FAILURE,
             },
             CliError::Path(_) | CliError::Usage(_) => EXIT_USAGE,

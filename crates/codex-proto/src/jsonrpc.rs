@@ -35,6 +35,9 @@ pub mod codes {
     pub const STORAGE: i64 = -32004;
     /// Client and daemon speak different protocol versions.
     pub const PROTOCOL_MISMATCH: i64 = -32005;
+    /// The change needs a yes typed at a terminal first (the message says what it would
+    /// lift); send it again with its confirmation once the person said yes.
+    pub const NEEDS_CONFIRMATION: i64 = -32006;
 }
 
 /// A request (with `id`) or notification (without), ready to serialize.

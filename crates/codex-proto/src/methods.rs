@@ -96,6 +96,30 @@ pub struct StatusResult {
     pub ratings: u64,
     /// Runs in progress now.
     pub active_runs: u64,
+    /// The sandbox steps run in.
+    #[serde(default)]
+    pub sandbox: SandboxStatus,
+}
+
+/// The sandbox as `codex status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SandboxStatus {
+    /// `auto` or `off` (`safety.sandbox`).
+    pub mode: String,
+    /// Whether confined steps are kept from writing outside their project and from the
+    /// network. When not, only read-only steps run without asking.
+    pub enforced: bool,
+    /// Why it is not enforced (or what is missing), for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The Landlock ABI in effect (0: none).
+    pub landlock_abi: u32,
+    /// `.git/hooks` and `.git/config` can be kept read-only.
+    pub git_read_only: bool,
+    /// Signals and abstract sockets are scoped to a step's own processes.
+    pub signals_scoped: bool,
+    /// What a confined step may do, in words.
+    pub allows: Vec<String>,
 }
 
 impl Method for Status {
@@ -675,6 +699,10 @@ pub struct RulesParams {
     /// The pattern of a rule to remove (one added with `codex rules`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remove: Option<String>,
+    /// The person confirmed at a terminal that this allow rule may let destructive commands
+    /// run without asking (see `NEEDS_CONFIRMATION`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm_destructive: bool,
 }
 
 /// One allow/ask/deny rule.

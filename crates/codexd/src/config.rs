@@ -381,7 +381,11 @@ fn default_caches() -> std::collections::BTreeMap<String, Vec<String>> {
         ),
         (
             "python",
-            vec![format!("{cache}/pip"), format!("{cache}/uv"), format!("{cache}/pypoetry")],
+            vec![
+                format!("{cache}/pip"),
+                format!("{cache}/uv"),
+                format!("{cache}/pypoetry"),
+            ],
         ),
         (
             "go",

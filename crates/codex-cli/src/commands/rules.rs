@@ -1,5 +1,8 @@
 //! `codex rules [list | allow|ask|deny PATTERN | rm PATTERN]`.
 
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+
+use codex_proto::jsonrpc::{ErrorObject, codes};
 use codex_proto::methods::{RuleEntry, Rules, RulesParams};
 use comfy_table::Cell;
 
@@ -17,7 +20,7 @@ pub fn run(target: &Target, out: Out, args: RulesArgs) -> Result<u8, CliError> {
             pattern,
             source: String::new(),
         }),
-        remove: None,
+        ..RulesParams::default()
     };
     let params = match args.action {
         None | Some(RulesAction::List) => RulesParams::default(),
@@ -25,12 +28,37 @@ pub fn run(target: &Target, out: Out, args: RulesArgs) -> Result<u8, CliError> {
         Some(RulesAction::Ask { pattern }) => add("ask", pattern),
         Some(RulesAction::Deny { pattern }) => add("deny", pattern),
         Some(RulesAction::Rm { pattern }) => RulesParams {
-            add: None,
             remove: Some(pattern),
+            ..RulesParams::default()
         },
     };
     let (mut client, _) = target.connect()?;
-    let r = client.call::<Rules>(&params)?;
+    let r = match client.call::<Rules>(&params) {
+        // An allow rule that lifts destructive commands: only a person at this terminal may
+        // say yes to it, having read what it lifts.
+        Err(CliError::Rpc(e)) if e.code == codes::NEEDS_CONFIRMATION => {
+            if !std::io::stdin().is_terminal() {
+                return Err(CliError::Rpc(ErrorObject {
+                    message: format!("{}; run it from a terminal", e.message),
+                    ..e
+                }));
+            }
+            eprintln!("codex: {}", e.message);
+            eprint!("add it anyway? [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer)?;
+            if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+                eprintln!("codex: not added");
+                return Ok(crate::error::EXIT_REFUSED);
+            }
+            client.call::<Rules>(&RulesParams {
+                confirm_destructive: true,
+                ..params
+            })?
+        }
+        other => other?,
+    };
     if out.json {
         render::json(&r)?;
         return Ok(0);

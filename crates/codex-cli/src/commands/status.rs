@@ -40,5 +40,22 @@ pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
         s.episodes, s.ratings
     );
     println!("running   {} runs", s.active_runs);
+    let sb = &s.sandbox;
+    if sb.enforced {
+        println!(
+            "sandbox   enforced ({}, Landlock ABI {}): what runs without your yes cannot write \
+             outside the project or reach the network",
+            sb.mode, sb.landlock_abi
+        );
+    } else {
+        println!(
+            "sandbox   NOT enforced ({}): {}; only read-only steps run without asking",
+            sb.mode,
+            sb.reason.as_deref().unwrap_or("unknown reason")
+        );
+    }
+    for line in &sb.allows {
+        println!("          - {line}");
+    }
     Ok(0)
 }

@@ -220,7 +220,11 @@ impl Verdict {
     /// counts.
     fn max(self, other: Verdict) -> Verdict {
         let network = self.network || other.network;
-        let mut v = if other.class > self.class { other } else { self };
+        let mut v = if other.class > self.class {
+            other
+        } else {
+            self
+        };
         v.network = network;
         v
     }
@@ -903,11 +907,8 @@ fn path_class(path: &str, place: Place<'_>) -> Option<SafetyClass> {
         return Some(SafetyClass::WritesOutsideProject);
     }
     let full = normalize(&place.cwd.join(path));
-    let root = place.root.unwrap_or(place.cwd);
-    let temp = [Path::new("/tmp"), Path::new("/var/tmp")];
-    let inside = full.starts_with(root)
-        || temp.iter().any(|t| full.starts_with(t))
-        || full.starts_with(std::env::temp_dir());
+    // The shared temp folders are outside too: a confined step writes only its own.
+    let inside = place.root.is_some_and(|root| full.starts_with(root));
     Some(if inside {
         SafetyClass::WritesInProject
     } else {

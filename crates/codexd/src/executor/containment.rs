@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::sandbox::probe::Support;
 use super::sandbox::roots::{self, Env};
 use super::sandbox::{Confinement, Mode};
-use crate::config::{Sandbox, SafetyConfig};
+use crate::config::{SafetyConfig, Sandbox};
 
 /// The sandbox as configured and as this kernel supports it.
 #[derive(Debug, Clone)]
@@ -102,13 +102,7 @@ impl Containment {
     }
 
     /// The confinement of a step at `place`, writing its temp files in `tmp`.
-    pub fn confinement(
-        &self,
-        place: &Place,
-        env: &Env,
-        tmp: &Path,
-        network: bool,
-    ) -> Confinement {
+    pub fn confinement(&self, place: &Place, env: &Env, tmp: &Path, network: bool) -> Confinement {
         let mut writable: Vec<PathBuf> = place.root.iter().cloned().collect();
         writable.push(tmp.to_path_buf());
         let caches = place
@@ -174,6 +168,47 @@ impl Containment {
             line.push_str("; no signals outside its own processes");
         }
         line
+    }
+
+    /// The sandbox as `codex status` shows it.
+    pub fn status(&self) -> codex_proto::methods::SandboxStatus {
+        let s = &self.support;
+        let enforced = self.on() && s.enforced();
+        let mut allows = vec![
+            "writes: its project (never the home folder), a private temp folder (its TMPDIR), \
+             the caches of the project's kind (safety.caches), safety.writable_roots"
+                .to_string(),
+            "network: only steps classified network that the policy lets run; no Unix sockets \
+             (codexd's own, the session bus, docker, tmux)"
+                .to_string(),
+            "reads: everything the user can read".to_string(),
+        ];
+        allows.push(if s.read_only_paths {
+            ".git/hooks and .git/config: read-only (a read-only bind mount in a private mount namespace)".into()
+        } else {
+            ".git/hooks and .git/config: cannot be kept read-only here, so in git projects only read-only steps run unasked".into()
+        });
+        allows.push(if s.signals_scoped {
+            "signals: only its own processes (Landlock scopes)".into()
+        } else {
+            "signals: not scoped by this kernel (kill(-1) is still refused)".into()
+        });
+        if !self.unix_sockets.is_empty() {
+            allows.push(if s.unix_paths {
+                format!("unix sockets allowed: {}", self.unix_sockets.join(", "))
+            } else {
+                "safety.allow_unix_sockets is not honoured by this kernel (needs Landlock ABI 9): no Unix socket is reachable".into()
+            });
+        }
+        codex_proto::methods::SandboxStatus {
+            mode: if self.on() { "auto" } else { "off" }.into(),
+            enforced,
+            reason: (!s.missing.is_empty()).then(|| s.missing.join("; ")),
+            landlock_abi: s.landlock_abi,
+            git_read_only: s.read_only_paths,
+            signals_scoped: s.signals_scoped,
+            allows,
+        }
     }
 
     /// How a step cleared by `how` runs.

@@ -42,6 +42,9 @@ pub enum ExecError {
     /// The request cannot be run as given.
     #[error("{0}")]
     Invalid(String),
+    /// The change needs a yes typed at a terminal first; the text says what it lifts.
+    #[error("{0}")]
+    NeedsConfirmation(String),
     /// A rule could not be stored.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -110,6 +113,7 @@ enum Command {
     },
     Rules {
         change: Option<rules::RuleOp>,
+        confirmed: bool,
         reply: oneshot::Sender<Result<Vec<(rules::UserRule, &'static str)>, ExecError>>,
     },
 }
@@ -170,14 +174,20 @@ impl ExecutorHandle {
     }
 
     /// Change the user's allow/ask/deny rules (durably) when `change` is given; answers with
-    /// every rule and where it comes from (`config` or `codex rules`).
+    /// every rule and where it comes from (`config` or `codex rules`). An allow rule that
+    /// would let a destructive command run unasked needs `confirmed` (a yes at a terminal).
     pub async fn rules(
         &self,
         change: Option<rules::RuleOp>,
+        confirmed: bool,
     ) -> Result<Vec<(rules::UserRule, &'static str)>, ExecError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Rules { change, reply })
+            .send(Command::Rules {
+                change,
+                confirmed,
+                reply,
+            })
             .await
             .map_err(|_| ExecError::Gone)?;
         rx.await.map_err(|_| ExecError::Gone)?
@@ -248,7 +258,11 @@ pub fn start(
         sandbox::probe::Support::none("the sandbox is off (safety.sandbox: off)")
     };
     if support.enforced() {
-        info!(landlock_abi = support.landlock_abi, git_read_only = support.read_only_paths, "sandbox enforced");
+        info!(
+            landlock_abi = support.landlock_abi,
+            git_read_only = support.read_only_paths,
+            "sandbox enforced"
+        );
     } else {
         tracing::warn!(
             "the sandbox is not enforced ({}): only read-only steps run without asking",
@@ -333,7 +347,7 @@ impl Actor {
                     Some(Command::Run { req, updates, cancel, reply }) => self.start_run(req, updates, cancel, reply),
                     Some(Command::Active { reply }) => { let _ = reply.send(self.runs.len() as u64); }
                     Some(Command::Check { req, reply }) => { let _ = reply.send(self.check(&req)); }
-                    Some(Command::Rules { change, reply }) => { let _ = reply.send(self.change_rules(change)); }
+                    Some(Command::Rules { change, confirmed, reply }) => { let _ = reply.send(self.change_rules(change, confirmed)); }
                     Some(Command::Pending { answer, reply }) => { let _ = reply.send(self.answer_pending(answer)); }
                     None => break,
                 },
@@ -362,6 +376,7 @@ impl Actor {
     fn change_rules(
         &mut self,
         change: Option<rules::RuleOp>,
+        confirmed: bool,
     ) -> Result<Vec<(rules::UserRule, &'static str)>, ExecError> {
         if let Some(op) = change {
             match &op {
@@ -369,6 +384,24 @@ impl Actor {
                     rules::compile(&rule.pattern).map_err(|why| {
                         ExecError::Invalid(format!("bad pattern `{}`: {why}", rule.pattern))
                     })?;
+                    let classifier = self.classifier.as_ref().ok_or_else(rules_missing)?;
+                    let here = std::path::Path::new("/nonexistent/project");
+                    let place = classify::Place {
+                        cwd: here,
+                        root: Some(here),
+                    };
+                    if rule.kind == rules::Kind::Allow
+                        && !confirmed
+                        && let Some(example) =
+                            rules::lifts_destructive(&rule.pattern, classifier, place)
+                    {
+                        return Err(ExecError::NeedsConfirmation(format!(
+                            "`allow {}` would let destructive commands run without asking (for \
+                             example `{example}`; they would still run in the sandbox). Adding \
+                             it needs a yes typed at a terminal: --yes does not answer this",
+                            rule.pattern
+                        )));
+                    }
                 }
                 rules::RuleOp::Remove { pattern } => {
                     if !self

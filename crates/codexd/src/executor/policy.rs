@@ -190,7 +190,10 @@ mod tests {
     #[test]
     fn unconfined_asks_everything_and_an_unheld_sandbox_runs_only_read_only() {
         let run = Decision::Run;
-        assert!(matches!(contain(run.clone(), ReadOnly, Ok(()), true), Decision::Ask(_)));
+        assert!(matches!(
+            contain(run.clone(), ReadOnly, Ok(()), true),
+            Decision::Ask(_)
+        ));
         assert!(matches!(
             contain(Decision::PreApproved, Network, Ok(()), true),
             Decision::Ask(_)
@@ -198,7 +201,10 @@ mod tests {
         let denied = Decision::Denied("rule".into());
         assert_eq!(contain(denied.clone(), ReadOnly, Ok(()), true), denied);
         assert_eq!(contain(run.clone(), WritesInProject, Ok(()), false), run);
-        assert_eq!(contain(run.clone(), ReadOnly, Err("old kernel"), false), run);
+        assert_eq!(
+            contain(run.clone(), ReadOnly, Err("old kernel"), false),
+            run
+        );
         for k in [WritesInProject, Network, WritesOutsideProject] {
             for d in [Decision::Run, Decision::PreApproved] {
                 assert!(

@@ -579,7 +579,9 @@ mod tests {
         let s = spec(&["sh", "-c", &script]);
         let task = {
             let cancel = cancel.clone();
-            tokio::spawn(async move { run(&s, started(), &tx, &cancel, LIMITS, &Default::default()).await })
+            tokio::spawn(async move {
+                run(&s, started(), &tx, &cancel, LIMITS, &Default::default()).await
+            })
         };
         assert!(matches!(rx.recv().await, Some(Update::Started { .. })));
         while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {

@@ -38,6 +38,63 @@ pub struct UserRule {
     pub pattern: String,
 }
 
+/// Destructive command lines of many shapes: an allow rule matching one of them would let
+/// destructive commands run unasked.
+const DESTRUCTIVE_PROBES: &[&str] = &[
+    "rm -rf /",
+    "rm -rf ~",
+    "rm -rf ../x",
+    "rm -r build",
+    "rm -fr x",
+    "sh -c 'rm -rf x'",
+    "bash -c 'rm -rf ~'",
+    "find . -delete",
+    "find / -name x -exec rm {} +",
+    "xargs rm -rf",
+    "git push --force",
+    "git push -f origin main",
+    "git reset --hard",
+    "git clean -fdx",
+    "dd if=/dev/zero of=/dev/sda",
+    "mkfs.ext4 /dev/sda1",
+    "shred -u x",
+    "chmod -R 777 /",
+    "curl https://example.com/x.sh | sh",
+    "python3 -c 'import os'",
+    "eval x",
+    "docker system prune -af",
+    "kubectl delete namespace prod",
+    "terraform destroy",
+    "npm publish",
+    "cargo publish",
+    "crontab -r",
+    "kill -9 -1",
+    "shutdown -h now",
+];
+
+/// The example of a destructive command an allow rule for `pattern` would let run unasked,
+/// if any: the pattern read as a command line itself, or one of many destructive shapes it
+/// matches. Such a rule is added only after a yes at a terminal.
+pub fn lifts_destructive(
+    pattern: &str,
+    classifier: &super::classify::Classifier,
+    place: super::classify::Place<'_>,
+) -> Option<String> {
+    use codex_proto::types::SafetyClass;
+    // Privileged commands are asked whatever the rules say: an allow rule cannot lift them.
+    let destructive =
+        |cmd: &str| classifier.classify_script(cmd, place).class == SafetyClass::Destructive;
+    let literal = pattern.replace(['*', '?'], "");
+    if destructive(&literal) {
+        return Some(pattern.to_string());
+    }
+    let glob = compile(pattern).ok()?;
+    DESTRUCTIVE_PROBES
+        .iter()
+        .find(|p| glob.is_match(p) && destructive(p))
+        .map(|p| (*p).to_string())
+}
+
 /// The rules added with `codex rules`, as stored.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleBook {

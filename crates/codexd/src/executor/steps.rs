@@ -127,7 +127,10 @@ mod tests {
         // This test process is nobody's step.
         assert_eq!(steps.peer(i32::try_from(me).ok(), 1), Peer::Outside);
         // A child of the "daemon" (us) is a step, by ancestry.
-        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         let cpid = i32::try_from(child.id()).ok();
         assert!(matches!(steps.peer(cpid, me), Peer::Step(_)));
         // Its session, once recorded, makes it a step even if codexd is not its ancestor.
@@ -136,7 +139,10 @@ mod tests {
         assert!(matches!(steps.peer(cpid, 1), Peer::Step(_)));
         child.kill().unwrap();
         child.wait().unwrap();
-        assert!(matches!(steps.peer(cpid, 1), Peer::Unknown(_)), "a gone process is not trusted");
+        assert!(
+            matches!(steps.peer(cpid, 1), Peer::Unknown(_)),
+            "a gone process is not trusted"
+        );
         assert!(matches!(steps.peer(None, 1), Peer::Unknown(_)));
     }
 }

@@ -29,8 +29,10 @@ pub type Outbox = mpsc::Sender<String>;
 pub type Asked =
     Arc<std::sync::Mutex<std::collections::HashMap<String, oneshot::Sender<Response>>>>;
 
-/// Serve one connection until the client leaves or `shutdown` fires.
-pub async fn serve<S>(stream: S, ctx: Arc<Ctx>, shutdown: CancellationToken)
+/// Serve one connection until the client leaves or `shutdown` fires. `peer` is the client's
+/// process id from its socket credentials (checked on every request that would change
+/// permissions or data: codexd's own steps may not).
+pub async fn serve<S>(stream: S, ctx: Arc<Ctx>, shutdown: CancellationToken, peer: Option<i32>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -74,6 +76,12 @@ where
         }
         match jsonrpc::parse_line(text) {
             Err(rejected) => send(&out, &Response::err(rejected.id, rejected.error)).await,
+            Ok(Incoming::Request { id, method, params })
+                if super::peers::changes_something(&method, &params)
+                    && let Some(refusal) = super::peers::refusal(&ctx, peer, &method) =>
+            {
+                send(&out, &Response::err(id, refusal)).await;
+            }
             Ok(Incoming::Request { id, method, params }) if method == run::METHOD => {
                 runs.spawn(run::handle(
                     ctx.clone(),

@@ -199,6 +199,7 @@ async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
         episodes: stats.episodes,
         ratings,
         active_runs,
+        sandbox: ctx.executor.containment.status(),
     })
 }
 
@@ -521,7 +522,7 @@ async fn rules(ctx: &Ctx, p: RulesParams) -> Result<RulesResult, ErrorObject> {
     };
     let list = ctx
         .executor
-        .rules(change)
+        .rules(change, p.confirm_destructive)
         .await
         .map_err(super::run::exec_error)?;
     Ok(RulesResult {
@@ -628,7 +629,7 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         (crate::executor::policy::Decision::Ask(_), _) => {
             "unconfined if you say yes at the prompt (a yes typed for this step)".to_string()
         }
-        (_, Ok(())) => format!("confined: {}", check.sandbox),
+        (_, Ok(())) => check.sandbox.clone(),
         (_, Err(why)) => format!(
             "confined as far as this system allows (the sandbox does not hold here: {why}); \
              only read-only steps run like this"

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod dispatch;
+pub mod peers;
 pub mod run;
 pub mod socket;
 
@@ -94,7 +95,9 @@ pub async fn serve(listener: Listener, ctx: Arc<Ctx>, max_connections: usize) {
                 continue;
             }
         };
-        let peer = stream.peer_creds().ok().and_then(|c| c.euid());
+        let creds = stream.peer_creds().ok();
+        let peer = creds.as_ref().and_then(|c| c.euid());
+        let peer_pid = creds.as_ref().and_then(|c| c.pid());
         if peer != Some(uid) {
             warn!(?peer, uid, "refused a connection from another user");
             conns.spawn(refuse(stream, peer, uid));
@@ -103,7 +106,7 @@ pub async fn serve(listener: Listener, ctx: Arc<Ctx>, max_connections: usize) {
         let ctx = ctx.clone();
         let stop = shutdown.clone();
         conns.spawn(async move {
-            connection::serve(stream, ctx, stop).await;
+            connection::serve(stream, ctx, stop, peer_pid).await;
             drop(permit);
         });
     }

@@ -197,6 +197,7 @@ pub fn exec_error(e: ExecError) -> ErrorObject {
             ErrorObject::new(codes::REFUSED, msg).with_data(data)
         }
         ExecError::Invalid(_) => ErrorObject::new(codes::INVALID_PARAMS, msg),
+        ExecError::NeedsConfirmation(_) => ErrorObject::new(codes::NEEDS_CONFIRMATION, msg),
         ExecError::Store(_) => ErrorObject::new(codes::STORAGE, msg),
         ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, msg),
     }

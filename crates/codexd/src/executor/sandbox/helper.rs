@@ -66,8 +66,8 @@ pub fn apply(c: &Confinement) -> Applied {
     if c.required && a.mounts.is_err() {
         return a;
     }
-    a.caps = super::caps::drop_dangerous()
-        .map_err(|e| format!("cannot drop root's capabilities ({e})"));
+    a.caps =
+        super::caps::drop_dangerous().map_err(|e| format!("cannot drop root's capabilities ({e})"));
     if c.required && a.caps.is_err() {
         return a;
     }
@@ -75,8 +75,7 @@ pub fn apply(c: &Confinement) -> Applied {
     if c.required && a.landlock.is_err() {
         return a;
     }
-    let unix_paths = !c.unix_sockets.is_empty()
-        && a.landlock.as_ref().is_ok_and(|l| l.unix_paths);
+    let unix_paths = !c.unix_sockets.is_empty() && a.landlock.as_ref().is_ok_and(|l| l.unix_paths);
     a.seccomp = super::seccomp::apply(c.network, unix_paths).map_err(|e| e.to_string());
     a
 }

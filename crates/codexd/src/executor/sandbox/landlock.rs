@@ -41,7 +41,9 @@ pub struct Enforced {
 
 /// Why Landlock could not be applied.
 #[derive(Debug, thiserror::Error)]
-#[error("Landlock could not confine writes ({0}); it needs Linux 6.2 or newer with Landlock enabled")]
+#[error(
+    "Landlock could not confine writes ({0}); it needs Linux 6.2 or newer with Landlock enabled"
+)]
 pub struct LandlockError(String);
 
 /// Restrict this thread (and what it execs) to `c`.

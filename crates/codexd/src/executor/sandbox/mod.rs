@@ -82,7 +82,14 @@ pub fn own_binary() -> Option<PathBuf> {
 pub fn wrap(mode: &Mode, argv: &[String]) -> Vec<String> {
     let mut out = vec![ARG.to_string()];
     if let Mode::Confined(c) = mode {
-        out.push(if c.required { "--confine" } else { "--confine-best-effort" }.into());
+        out.push(
+            if c.required {
+                "--confine"
+            } else {
+                "--confine-best-effort"
+            }
+            .into(),
+        );
         for (flag, paths) in [
             ("--rw", &c.writable),
             ("--ro", &c.read_only),
@@ -210,9 +217,14 @@ mod tests {
             let v: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
             assert!(parse(os(&v)).is_err(), "{bad:?}");
         }
-        let v: Vec<String> = ["--rw", "/p", "--", "x"].iter().map(|s| s.to_string()).collect();
+        let v: Vec<String> = ["--rw", "/p", "--", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         match parse(os(&v)).unwrap() {
-            Request::Run { confine: Some(c), .. } => assert!(c.required),
+            Request::Run {
+                confine: Some(c), ..
+            } => assert!(c.required),
             other => panic!("{other:?}"),
         }
     }

@@ -51,9 +51,17 @@ impl Support {
 /// (removed afterwards).
 pub fn detect(helper: &Path, tmp: &Path) -> Support {
     let program = helper;
-    let dir = match tempfile::Builder::new().prefix("codex-probe-").tempdir_in(tmp) {
+    let dir = match tempfile::Builder::new()
+        .prefix("codex-probe-")
+        .tempdir_in(tmp)
+    {
         Ok(d) => d,
-        Err(e) => return Support::none(format!("cannot make a scratch folder in {}: {e}", tmp.display())),
+        Err(e) => {
+            return Support::none(format!(
+                "cannot make a scratch folder in {}: {e}",
+                tmp.display()
+            ));
+        }
     };
     let out = std::process::Command::new(program)
         .arg(super::ARG)
@@ -113,7 +121,13 @@ fn probe(dir: &Path) -> Support {
     }
     let inside_ok = write(&rw.join("new")).is_ok();
     let outside_refused = fails(write(&outside.join("new")))
-        && fails(std::fs::OpenOptions::new().write(true).truncate(true).open(&kept).map(drop));
+        && fails(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&kept)
+                .map(drop),
+        );
     s.writes = applied.landlock.is_ok() && inside_ok && outside_refused;
     if !s.writes {
         s.missing.push(match &applied.landlock {

@@ -230,9 +230,18 @@ mod tests {
     fn configured_paths_expand_with_the_steps_environment() {
         let e = env(&[("HOME", "/home/u"), ("CARGO_HOME", "/opt/cargo")]);
         let x = |s: &str| expand(s, &e).map(|p| p.display().to_string());
-        assert_eq!(x("~/.npm/_cacache").as_deref(), Some("/home/u/.npm/_cacache"));
-        assert_eq!(x("${CARGO_HOME:-~/.cargo}/registry").as_deref(), Some("/opt/cargo/registry"));
-        assert_eq!(x("${GOCACHE:-${XDG_CACHE_HOME:-~/.cache}/go-build}").as_deref(), Some("/home/u/.cache/go-build"));
+        assert_eq!(
+            x("~/.npm/_cacache").as_deref(),
+            Some("/home/u/.npm/_cacache")
+        );
+        assert_eq!(
+            x("${CARGO_HOME:-~/.cargo}/registry").as_deref(),
+            Some("/opt/cargo/registry")
+        );
+        assert_eq!(
+            x("${GOCACHE:-${XDG_CACHE_HOME:-~/.cache}/go-build}").as_deref(),
+            Some("/home/u/.cache/go-build")
+        );
         assert_eq!(x("$HOME/x").as_deref(), Some("/home/u/x"));
         assert_eq!(x("$NOPE/x"), None);
         assert_eq!(x("relative/x"), None);
@@ -261,10 +270,19 @@ mod tests {
         std::fs::write(root.join(".git/modules/lib/HEAD"), "ref: x").unwrap();
         std::fs::write(root.join(".git/config"), "[Core]\n\tHooksPath = .husky\n").unwrap();
         let p = protected(root);
-        for want in [".git/hooks", ".git/config", ".husky", ".git/modules/lib/hooks", ".git/modules/lib/config"] {
+        for want in [
+            ".git/hooks",
+            ".git/config",
+            ".husky",
+            ".git/modules/lib/hooks",
+            ".git/modules/lib/config",
+        ] {
             assert!(p.contains(&root.join(want)), "{want} in {p:?}");
         }
-        assert!(root.join(".git/hooks").is_dir(), "the hooks folder is made to be kept");
+        assert!(
+            root.join(".git/hooks").is_dir(),
+            "the hooks folder is made to be kept"
+        );
         std::fs::write(root.join(".git/config"), "[core]\nhooksPath = /etc/hooks\n").unwrap();
         assert!(!protected(root).contains(&PathBuf::from("/etc/hooks")));
     }

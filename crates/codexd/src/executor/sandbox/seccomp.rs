@@ -97,7 +97,12 @@ fn with_set_id_bits(arg: u8, extra: &[SeccompCondition]) -> Result<Vec<SeccompRu
         .into_iter()
         .map(|bit| {
             let mut c = extra.to_vec();
-            c.push(cond(arg, Len::Dword, Op::MaskedEq(u64::from(bit)), u64::from(bit))?);
+            c.push(cond(
+                arg,
+                Len::Dword,
+                Op::MaskedEq(u64::from(bit)),
+                u64::from(bit),
+            )?);
             rule(c)
         })
         .collect()
@@ -129,12 +134,22 @@ pub fn filter(network: bool, unix_paths: bool) -> Result<BpfProgram, SeccompErro
     rules.insert(libc::SYS_socket, vec![rule(other_family)?]);
     rules.insert(
         libc::SYS_socketpair,
-        vec![rule(vec![cond(0, Len::Dword, Op::Ne, libc::AF_UNIX as u64)?])?],
+        vec![rule(vec![cond(
+            0,
+            Len::Dword,
+            Op::Ne,
+            libc::AF_UNIX as u64,
+        )?])?],
     );
     // kill(-1, sig): every process the user may signal.
     rules.insert(
         libc::SYS_kill,
-        vec![rule(vec![cond(0, Len::Dword, Op::Eq, u64::from(u32::MAX))?])?],
+        vec![rule(vec![cond(
+            0,
+            Len::Dword,
+            Op::Eq,
+            u64::from(u32::MAX),
+        )?])?],
     );
     rules.insert(
         libc::SYS_ioctl,
