@@ -42,7 +42,7 @@ with open("rpc.out", "w") as out:
 "#;
 
 /// What a step must not be able to change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct State {
     rules: Vec<String>,
     comfort: String,
@@ -132,14 +132,7 @@ impl World {
             sibling,
             held,
             runs,
-            before: State {
-                rules: Vec::new(),
-                comfort: String::new(),
-                verbosity: String::new(),
-                playbooks: String::new(),
-                pending: Vec::new(),
-                sibling: Vec::new(),
-            },
+            before: State::default(),
         };
         w.before = w.state();
         w

@@ -4,7 +4,8 @@
 //! with, nothing outside the project changes: not `~/.bashrc`, `~/notes`, a sibling folder,
 //! `~/.ssh`, `~/.config/git/config` or a file in the real system temp folder; the project's
 //! `.git/hooks` gains no hook and `.git/config` stays byte-identical; loopback TCP, UDP and Unix
-//! (path and abstract) listeners see nothing; a process started outside codex is not signalled.
+//! (path and abstract) listeners see nothing (only a step classified network, which the policy
+//! lets run, may reach the TCP one); a process started outside codex is not signalled.
 //! The control runs some of the same commands with `--unconfined` after a `y` on a
 //! pseudo-terminal and sees them reach their victims: the sandbox is what stopped them.
 
@@ -260,22 +261,9 @@ fn change(before: &Node, now: &Node) -> String {
 /// `systmp` a folder in the real system temp folder, the rest is in the project. Folders are
 /// compared by their entries (nothing new, nothing gone), files byte for byte. Every file in
 /// `.git/hooks` is added.
-const VICTIMS: &[&str] = &[
-    "~",
-    "~/.bashrc",
-    "~/notes",
-    "~/notes/todo.txt",
-    "../sibling",
-    "../sibling/keep.txt",
-    "~/.ssh",
-    "~/.ssh/authorized_keys",
-    "~/.config/git/config",
-    "systmp",
-    "systmp/keep.txt",
-    ".git",
-    ".git/hooks",
-    ".git/config",
-];
+const VICTIMS: &str = "~ ~/.bashrc ~/notes ~/notes/todo.txt ../sibling ../sibling/keep.txt ~/.ssh \
+                       ~/.ssh/authorized_keys ~/.config/git/config systmp systmp/keep.txt .git \
+                       .git/hooks .git/config";
 
 /// Names in HOME the toolchain caches of a Rust project may create (confined steps may write
 /// there).
@@ -369,7 +357,7 @@ impl Lab {
             sleeper: sleeper(),
             programs: BTreeMap::new(),
         };
-        let mut names: Vec<String> = VICTIMS.iter().map(|v| v.to_string()).collect();
+        let mut names: Vec<String> = VICTIMS.split_whitespace().map(String::from).collect();
         for e in std::fs::read_dir(lab.proj.join(".git/hooks")).unwrap() {
             names.push(format!(".git/hooks/{}", e.unwrap().file_name().display()));
         }

@@ -109,9 +109,9 @@ pub struct SandboxStatus {
     /// Whether confined steps are kept from writing outside their project and from the
     /// network. When not, only read-only steps run without asking.
     pub enforced: bool,
-    /// Why it is not enforced (or what is missing), for the user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    /// Why it is, or is not, enforced: what enforces it, or what is missing.
+    #[serde(default)]
+    pub reason: String,
     /// The Landlock ABI in effect (0: none).
     pub landlock_abi: u32,
     /// `.git/hooks` and `.git/config` can be kept read-only.

@@ -50,8 +50,7 @@ pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
     } else {
         println!(
             "sandbox   NOT enforced ({}): {}; only read-only steps run without asking",
-            sb.mode,
-            sb.reason.as_deref().unwrap_or("unknown reason")
+            sb.mode, sb.reason
         );
     }
     for line in &sb.allows {

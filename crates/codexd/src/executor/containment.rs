@@ -203,7 +203,27 @@ impl Containment {
         codex_proto::methods::SandboxStatus {
             mode: if self.on() { "auto" } else { "off" }.into(),
             enforced,
-            reason: (!s.missing.is_empty()).then(|| s.missing.join("; ")),
+            reason: if enforced {
+                let mut by = vec![
+                    format!(
+                        "Landlock ABI {} keeps writes in the writable folders",
+                        s.landlock_abi
+                    ),
+                    "seccomp closes the network and Unix sockets".to_string(),
+                ];
+                if s.read_only_paths {
+                    by.push(
+                        "a private mount namespace keeps .git/hooks and .git/config read-only"
+                            .into(),
+                    );
+                }
+                by.extend(s.missing.iter().cloned());
+                by.join("; ")
+            } else if !self.on() {
+                "the sandbox is off (safety.sandbox: off)".into()
+            } else {
+                s.missing.join("; ")
+            },
             landlock_abi: s.landlock_abi,
             git_read_only: s.read_only_paths,
             signals_scoped: s.signals_scoped,
