@@ -33,6 +33,7 @@ fn place() -> Place<'static> {
     Place {
         cwd: Path::new(PROJECT),
         root: Some(Path::new(PROJECT)),
+        home: Some(Path::new("/home/dev")),
     }
 }
 

@@ -14,6 +14,7 @@ fn place() -> Place<'static> {
     Place {
         cwd: Path::new(PROJECT),
         root: Some(Path::new(PROJECT)),
+        home: Some(Path::new("/home/dev")),
     }
 }
 
@@ -44,7 +45,7 @@ const CORPUS: &[(&str, SafetyClass)] = &[
     ("jq .version package.json", ReadOnly),
     ("cat a.txt > /dev/null 2>&1", ReadOnly),
     ("env", ReadOnly),
-    ("docker ps", ReadOnly),
+    ("docker ps", WritesOutsideProject),
     ("crontab -l", ReadOnly),
     ("systemctl status nginx", ReadOnly),
     ("apt search ripgrep", ReadOnly),
@@ -66,7 +67,7 @@ const CORPUS: &[(&str, SafetyClass)] = &[
     ("cp /etc/hosts ./hosts.copy", WritesInProject),
     ("mv old.rs new.rs", WritesInProject),
     ("echo hi > out.txt", WritesInProject),
-    ("sort data.csv >> /tmp/sorted.csv", WritesInProject),
+    ("sort data.csv >> /tmp/sorted.csv", WritesOutsideProject),
     ("sed -i 's/foo/bar/' src/main.rs", WritesInProject),
     ("git add -A && git commit -m wip", WritesInProject),
     ("git rm -r --cached build", WritesInProject),
@@ -97,11 +98,11 @@ const CORPUS: &[(&str, SafetyClass)] = &[
     ("ping -c 1 example.com", Network),
     ("kubectl get pods", Network),
     ("terraform plan", Network),
-    ("docker pull postgres:16", Network),
+    ("docker pull postgres:16", WritesOutsideProject),
     // Writing outside the project.
-    ("cp app.conf /etc/app.conf", WritesOutsideProject),
-    ("cp build/app ~/bin/app", WritesOutsideProject),
-    ("echo 'export X=1' >> ~/.bashrc", WritesOutsideProject),
+    ("cp app.conf /etc/app.conf", Privileged),
+    ("cp build/app ~/bin/app", Destructive),
+    ("echo 'export X=1' >> ~/.bashrc", Destructive),
     ("touch ../sibling/file", WritesOutsideProject),
     ("mv notes.txt /home/dev/Documents/", WritesOutsideProject),
     ("git config --global user.name me", WritesOutsideProject),
@@ -111,8 +112,8 @@ const CORPUS: &[(&str, SafetyClass)] = &[
     ("docker run --rm -it ubuntu bash", WritesOutsideProject),
     ("kubectl apply -f deploy.yaml", WritesOutsideProject),
     ("kill 1234", WritesOutsideProject),
-    ("crontab mycron", WritesOutsideProject),
-    ("tee /var/log/app.log < in.txt", WritesOutsideProject),
+    ("crontab mycron", Destructive),
+    ("tee /var/log/app.log < in.txt", Privileged),
     ("rm \"$FILE\"", WritesOutsideProject),
     // Destructive.
     ("rm -rf build", Destructive),

@@ -15,7 +15,6 @@ pub mod policy;
 pub mod process;
 pub mod rules;
 pub mod sandbox;
-pub mod shell;
 pub mod steps;
 
 use std::sync::Arc;
@@ -386,10 +385,7 @@ impl Actor {
                     })?;
                     let classifier = self.classifier.as_ref().ok_or_else(rules_missing)?;
                     let here = std::path::Path::new("/nonexistent/project");
-                    let place = classify::Place {
-                        cwd: here,
-                        root: Some(here),
-                    };
+                    let place = classify::Place::new(here, Some(here));
                     if rule.kind == rules::Kind::Allow
                         && !confirmed
                         && let Some(example) =
@@ -885,9 +881,17 @@ fn classify_request(
     req: &RunRequest,
     root: Option<&std::path::Path>,
 ) -> classify::Verdict {
+    let home = req
+        .spec
+        .env
+        .as_ref()
+        .and_then(|e| e.get("HOME"))
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(std::path::PathBuf::from));
     let place = classify::Place {
         cwd: &req.spec.cwd,
         root,
+        home: home.as_deref(),
     };
     let mut verdict = classifier.classify_argv(&req.spec.argv, place);
     if let Some((class, tool)) = crate::planner::registry::declared_class(declared, &req.spec.argv)
