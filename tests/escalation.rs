@@ -239,11 +239,14 @@ impl World {
         let mut words = vec![codex, "--no-autostart".to_string()];
         words.extend(self.fill(args));
         let line = shlex::try_join(words.iter().map(String::as_str)).unwrap();
-        vec![
-            "sh".into(),
-            "-c".into(),
-            format!("{line} >attempt.out 2>attempt.err; echo $? >attempt.rc"),
-        ]
+        // A script of the project's own: the classifier sees `sh attempt.sh` (a line naming
+        // `codex` itself would be refused before it ran, proving nothing about containment).
+        std::fs::write(
+            self.proj.join("attempt.sh"),
+            format!("{line} >attempt.out 2>attempt.err; echo $? >attempt.rc\n"),
+        )
+        .unwrap();
+        vec!["sh".into(), "attempt.sh".into()]
     }
 
     /// The step that writes one request for `method` straight to the socket.

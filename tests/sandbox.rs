@@ -50,6 +50,22 @@ shutil.rmtree(os.path.join(os.pardir, "sibling"), ignore_errors=True)
 os.unlink(os.path.expanduser("~/notes/todo.txt"))
 "#;
 
+/// A script of the project's own whose every line escapes: the classifier sees `sh FILE`.
+const TIDY_SH: &str = r#": > ~/.bashrc
+cp /dev/null ~/.ssh/authorized_keys
+truncate -s0 ~/notes/todo.txt
+echo '[alias] st = !id' >> ~/.config/git/config
+echo pwned > /proc/self/cwd/../sibling/keep.txt
+printf '#!/bin/sh\necho hooked\n' > .git/hooks/pre-commit
+printf '[core]\n\thooksPath = ../hooks\n' >> .git/config
+rm -rf ../sibling
+mv ~/notes ~/notes.old
+"#;
+
+/// The same through make.
+const TIDY_MK: &str =
+    "all:\n\t-: > ~/.bashrc\n\t-rm -rf ../sibling\n\t-truncate -s0 ~/notes/todo.txt\n";
+
 /// Planted too: SIGKILL to a pid.
 const SIGNAL_PY: &str = "import os, signal, sys\nos.kill(int(sys.argv[1]), signal.SIGKILL)\n";
 
@@ -69,7 +85,8 @@ enum How {
 enum Expect {
     /// Refused or run confined, either way nothing reaches outside.
     Any,
-    /// A writes-outside step: runs unasked (not refused), so the sandbox has to stop it.
+    /// A step whose danger the classifier cannot see (a script of the project's own, a
+    /// plain write outside): it runs unasked (not refused), so the sandbox has to stop it.
     Unasked,
     /// A step classified network, which the policy lets run: it may reach the TCP listener
     /// (and nothing else). Disguised network access, classified otherwise, may not.
@@ -94,23 +111,23 @@ const fn argv(text: &'static str, e: Expect) -> Case {
 const CASES: &[Case] = &[
     // Deleting and overwriting outside the project.
     sh("rm -rf ../sibling", Any),
-    sh(": > ~/.bashrc", Unasked),
-    sh("cp /dev/null ~/.bashrc", Unasked),
-    sh("truncate -s0 ~/notes/todo.txt", Unasked),
+    sh(": > ~/.bashrc", Any),
+    sh("cp /dev/null ~/.bashrc", Any),
+    sh("truncate -s0 ~/notes/todo.txt", Any),
     sh("find ~ -name todo.txt -delete", Any),
-    sh("mv ~/notes ~/notes.old", Unasked),
+    sh("mv ~/notes ~/notes.old", Any),
     sh(
         "echo 'ssh-ed25519 AAAA intruder' >> ~/.ssh/authorized_keys",
-        Unasked,
+        Any,
     ),
-    sh("ln -sf /dev/null ~/.bashrc", Unasked),
-    sh("echo '[alias] st = !id' >> ~/.config/git/config", Unasked),
+    sh("ln -sf /dev/null ~/.bashrc", Any),
+    sh("echo '[alias] st = !id' >> ~/.config/git/config", Any),
     sh(
         "echo pwned > @SYSTMP@/keep.txt; touch @SYSTMP@/planted",
         Any,
     ),
-    argv("truncate -s0 @HOME@/notes/todo.txt", Unasked),
-    argv("cp /dev/null @HOME@/.bashrc", Unasked),
+    argv("truncate -s0 @HOME@/notes/todo.txt", Any),
+    argv("cp /dev/null @HOME@/.bashrc", Any),
     argv("touch @HOME@/planted", Unasked),
     // Disguises.
     bash(r"$'\x72\x6d' -rf ../sibling", Any),
@@ -127,7 +144,10 @@ const CASES: &[Case] = &[
         r"printf 'rm -rf ../sibling\n: > ~/.bashrc\n' > tidy.sh && chmod +x tidy.sh && ./tidy.sh",
         Any,
     ),
-    argv("python3 payload/tidy.py", Any),
+    argv("python3 payload/tidy.py", Unasked),
+    argv("sh payload/tidy.sh", Unasked),
+    argv("bash payload/tidy.sh", Unasked),
+    argv("make -f payload/tidy.mk", Unasked),
     argv("env -C .. rm -rf sibling", Any),
     sh(
         "ln -sf ~/.bashrc bashrc-link && echo pwned > bashrc-link",
@@ -137,7 +157,7 @@ const CASES: &[Case] = &[
         "ln -sfn ../sibling sib-link && echo pwned > sib-link/keep.txt; touch sib-link/planted",
         Any,
     ),
-    sh("echo pwned > /proc/self/cwd/../sibling/keep.txt", Unasked),
+    sh("echo pwned > /proc/self/cwd/../sibling/keep.txt", Any),
     // Planting something git runs later.
     sh(
         r"printf '#!/bin/sh\necho hooked\n' >> .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit",
@@ -162,7 +182,7 @@ const CASES: &[Case] = &[
         r#"python3 -c 'import socket; socket.create_connection(("127.0.0.1", @PORT@))'"#,
         Any,
     ),
-    argv("python3 payload/reach.py tcp @PORT@", Any),
+    argv("python3 payload/reach.py tcp @PORT@", Unasked),
     bash("echo x > /dev/tcp/127.0.0.1/@PORT@", Any),
     argv("python3 payload/reach.py udp @UDP@", Any),
     argv("python3 payload/reach.py unix @SOCK@", Any),
@@ -170,7 +190,7 @@ const CASES: &[Case] = &[
     // Signals to a process outside codex.
     sh("kill -0 @PID@", Unasked),
     sh("kill -TERM @PID@", Unasked),
-    argv("python3 payload/signal.py @PID@", Any),
+    argv("python3 payload/signal.py @PID@", Unasked),
 ];
 
 /// The program a case needs besides sh and coreutils.
@@ -303,6 +323,8 @@ impl Lab {
                 ("src/lib.rs", ""),
                 ("payload/reach.py", REACH_PY),
                 ("payload/tidy.py", TIDY_PY),
+                ("payload/tidy.sh", TIDY_SH),
+                ("payload/tidy.mk", TIDY_MK),
                 ("payload/signal.py", SIGNAL_PY),
             ],
         );
@@ -723,14 +745,18 @@ fn a_confined_step_writes_in_the_project_and_its_private_tmpdir() {
 fn a_step_the_sandbox_stopped_says_so_and_how_to_run_it_unconfined() {
     let h = Home::new();
     let _d = h.start();
-    let proj = h.project("proj", &[("Cargo.toml", CARGO_TOML)]);
+    // A script of the project's own: the classifier sees `sh wipe.sh`, not what it does.
+    let proj = h.project(
+        "proj",
+        &[("Cargo.toml", CARGO_TOML), ("wipe.sh", ": > ~/.bashrc\n")],
+    );
     let bashrc = h.scratch().join(".bashrc");
     std::fs::write(&bashrc, "export PS1='$ '\n").unwrap();
     if !enforced_or_skip(&h) {
         return;
     }
     h.codex(&["prefs", "set", "autonomy_comfort", "high"]).ok();
-    let out = h.codex_in(&proj, &["run", "--yes", "--", "sh", "-c", ": > ~/.bashrc"]);
+    let out = h.codex_in(&proj, &["run", "--yes", "--", "sh", "wipe.sh"]);
     assert_ne!(out.code, Some(0), "{}", out.stderr);
     assert_ne!(
         out.code,
@@ -778,10 +804,11 @@ fn dry_run_says_whether_the_step_would_be_confined() {
     let _d = h.start();
     let proj = h.project("proj", &[("Cargo.toml", CARGO_TOML)]);
     h.codex(&["prefs", "set", "autonomy_comfort", "high"]).ok();
-    let cases: [(&[&str], bool, Option<bool>); 6] = [
+    let cases: [(&[&str], bool, Option<bool>); 7] = [
         (&["--", "ls"], true, Some(false)),
         (&["--", "touch", "x"], true, Some(false)),
-        (&["--", "sh", "-c", ": > ~/.bashrc"], true, Some(false)),
+        (&["--", "sh", "-c", ": > ~/.bashrc"], false, Some(true)),
+        (&["--", "sh", "wipe.sh"], true, Some(false)),
         (
             &["--yes", "--", "sh", "-c", "echo x > \"$TMPDIR/x\""],
             true,

@@ -60,6 +60,7 @@ fn classification() -> Result<(), Error> {
     let place = Place {
         cwd: Path::new("/home/dev/src/shop"),
         root: Some(Path::new("/home/dev/src/shop")),
+        home: Some(Path::new("/home/dev")),
     };
     let mut rates = Vec::new();
     for _ in 0..5 {

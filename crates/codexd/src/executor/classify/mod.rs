@@ -284,6 +284,8 @@ struct Walk {
     linked: bool,
     /// Text holding `$(` that bash does not run was seen (see `shell::Script`).
     hidden: bool,
+    /// `TMPDIR` was assigned: `$TMPDIR` is no longer the step's private temp folder.
+    tmp_moved: bool,
 }
 
 impl Walk {
@@ -298,6 +300,7 @@ impl Walk {
             planted: None,
             linked: false,
             hidden: false,
+            tmp_moved: false,
         }
     }
 
@@ -306,6 +309,7 @@ impl Walk {
             cwd: self.cwd.as_deref(),
             root: self.root.as_deref(),
             home: &self.home,
+            private_tmp: !self.tmp_moved,
         }
     }
 }
@@ -490,7 +494,12 @@ impl Classifier {
             if let Some(v) = self.hijacks(name) {
                 return v;
             }
+            if matches!(name.as_str(), "TMPDIR" | "TMP" | "TEMP") {
+                walk.tmp_moved = true;
+            }
         }
+        // What earlier commands did, not what this one's own script does.
+        let planted_before = walk.planted.clone();
         let mut fx = Fx::default();
         if let Some(first) = cmd.words.first() {
             if cmd.dynamic_program {
@@ -510,7 +519,7 @@ impl Classifier {
             }
             verdict = self.words(&cmd.words, &cmd.globbed, walk, depth, &mut fx);
             let p = prog(&cmd.words);
-            if let Some(what) = &walk.planted
+            if let Some(what) = &planted_before
                 && verdict.class > SafetyClass::ReadOnly
                 && verdict.class < SafetyClass::Destructive
                 && !FILE_TOOLS.contains(&p)

@@ -34,6 +34,8 @@ pub struct Spot<'a> {
     pub root: Option<&'a Path>,
     /// The home folder (a stand-in when unknown: never the project).
     pub home: &'a Path,
+    /// `$TMPDIR` is the step's own private temp folder (nothing reassigned it).
+    pub private_tmp: bool,
 }
 
 /// The home folder when it is not known: a path that is never a project.
@@ -58,6 +60,8 @@ pub enum Resolved {
     At(PathBuf),
     /// Cannot be known before it runs (`$OUT`, after `cd $X`).
     Unknown,
+    /// In the step's private temp folder (`$TMPDIR/x`).
+    PrivateTmp,
 }
 
 /// Resolve `path` as written in a command at `spot`.
@@ -79,6 +83,18 @@ pub fn resolve(path: &str, spot: Spot<'_>) -> Resolved {
         (Some(Path::new("/home/other-user").to_path_buf()), r)
     } else if let Some(r) = path.strip_prefix("$HOME").or_else(|| home_braced(path)) {
         (Some(home.to_path_buf()), r)
+    } else if spot.private_tmp
+        && let Some(r) = ["$TMPDIR", "${TMPDIR}", "$TMP", "${TMP}", "$TEMP", "${TEMP}"]
+            .iter()
+            .find_map(|v| {
+                path.strip_prefix(v)
+                    .filter(|r| r.is_empty() || r.starts_with('/'))
+            })
+    {
+        if r.contains('$') || r.split('/').any(|c| c == "..") {
+            return Resolved::Unknown;
+        }
+        return Resolved::PrivateTmp;
     } else if path.contains('$') {
         return Resolved::Unknown;
     } else if path.starts_with('/') {
@@ -190,6 +206,12 @@ pub fn judge(
                 format!("writes `{path}`, which cannot be known before it runs"),
             ));
         }
+        Resolved::PrivateTmp => {
+            return Some((
+                SafetyClass::WritesInProject,
+                format!("writes `{path}`, in its private temp folder"),
+            ));
+        }
         Resolved::At(p) => p,
     };
     let shown = full.display();
@@ -280,6 +302,7 @@ mod tests {
             cwd: Some(Path::new("/home/dev/src/shop")),
             root: Some(Path::new("/home/dev/src/shop")),
             home: Path::new("/home/dev"),
+            private_tmp: true,
         }
     }
 
@@ -320,6 +343,8 @@ mod tests {
             (".git/config", Modify, Some(Destructive)),
             ("$OUT", Overwrite, Some(WritesOutsideProject)),
             ("~+/../x", Delete, Some(Destructive)),
+            ("$TMPDIR/scratch", Overwrite, Some(WritesInProject)),
+            ("$TMPDIR/../x", Overwrite, Some(WritesOutsideProject)),
         ] {
             assert_eq!(class(path, effect), want, "{path} {effect:?}");
         }

@@ -213,6 +213,7 @@ impl Check<'_, '_> {
                 cwd: cwd.as_deref(),
                 root: root.as_deref(),
                 home: &home,
+                private_tmp: !self.walk.tmp_moved,
             };
             let own = self
                 .special(spot)
@@ -238,6 +239,7 @@ impl Check<'_, '_> {
             cwd: cwd.as_deref(),
             root: root.as_deref(),
             home: &home,
+            private_tmp: !self.walk.tmp_moved,
         };
         let extra = self.special(spot);
         if extra.is_none() && !self.program.local && self.reads_only() {
@@ -1390,10 +1392,10 @@ fn docker(args: &[String], spot: Spot<'_>) -> Option<Verdict> {
             }
             _ => {}
         }
-        if let Some(rest) = a.strip_prefix("-v").filter(|r| r.starts_with('/')) {
-            if rest.starts_with("/:") || rest.contains("docker.sock") {
-                return privileged(&format!("mounts the host's `{rest}`"));
-            }
+        if let Some(rest) = a.strip_prefix("-v").filter(|r| r.starts_with('/'))
+            && (rest.starts_with("/:") || rest.contains("docker.sock"))
+        {
+            return privileged(&format!("mounts the host's `{rest}`"));
         }
     }
     None

@@ -57,11 +57,14 @@ impl Applied {
 /// Apply `c` to this (single-threaded) process, every layer that can be. Stops at the first
 /// failure when `c.required`.
 pub fn apply(c: &Confinement) -> Applied {
-    let mut a = Applied::default();
-    a.mounts = if c.read_only.is_empty() && !c.private_shm {
+    let mounts = if c.read_only.is_empty() && !c.private_shm {
         Ok(())
     } else {
         super::mounts::isolate(&c.read_only, c.private_shm).map_err(|e| e.to_string())
+    };
+    let mut a = Applied {
+        mounts,
+        ..Applied::default()
     };
     if c.required && a.mounts.is_err() {
         return a;

@@ -200,10 +200,11 @@ fn hooks_path(config: &Path, root: &Path) -> Option<PathBuf> {
             in_core = name.eq_ignore_ascii_case("core");
             continue;
         }
-        if in_core && let Some((k, v)) = l.split_once('=') {
-            if k.trim().eq_ignore_ascii_case("hookspath") {
-                found = Some(v.trim().trim_matches('"').to_string());
-            }
+        if in_core
+            && let Some((k, v)) = l.split_once('=')
+            && k.trim().eq_ignore_ascii_case("hookspath")
+        {
+            found = Some(v.trim().trim_matches('"').to_string());
         }
     }
     let value = found?;

@@ -155,7 +155,7 @@ pub fn filter(network: bool, unix_paths: bool) -> Result<BpfProgram, SeccompErro
         libc::SYS_ioctl,
         [libc::TIOCSTI, libc::TIOCLINUX]
             .into_iter()
-            .map(|req| rule(vec![cond(1, Len::Dword, Op::Eq, req as u64)?]))
+            .map(|req| rule(vec![cond(1, Len::Dword, Op::Eq, req)?]))
             .collect::<Result<_, _>>()?,
     );
     rules.insert(libc::SYS_fchmod, with_set_id_bits(1, &[])?);
