@@ -7,6 +7,7 @@
 
 #[cfg(test)]
 mod adversarial;
+mod approvals;
 pub mod classify;
 pub mod containment;
 #[cfg(test)]
@@ -30,6 +31,8 @@ use tracing::{debug, info};
 use crate::bus::{ApprovalAnswered, Bus, Event, Picked};
 use crate::config::Config;
 use crate::episode::{ApprovalRecord, Draft};
+pub use approvals::{ApprovalAsk, PendingView};
+use approvals::{Held, Pending};
 pub use process::{Spec, Update};
 
 /// Why a run did not start.
@@ -770,101 +773,6 @@ fn rules_missing() -> ExecError {
     ExecError::Invalid(
         "the safety rules could not be loaded, so nothing runs; see the daemon's log".into(),
     )
-}
-
-/// An approval held for an unattended run, as `codex approvals` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingView {
-    /// Its id (for `codex approve ID`).
-    pub id: u64,
-    /// The command line.
-    pub command: String,
-    /// Its class.
-    pub class: SafetyClass,
-    /// Why it has that class.
-    pub reason: String,
-    /// Why it is asked.
-    pub why_asked: String,
-    /// When it was held.
-    pub created: chrono::DateTime<Utc>,
-    /// When it expires (then it counts as denied).
-    pub expires: chrono::DateTime<Utc>,
-}
-
-struct Held {
-    command: String,
-    class: SafetyClass,
-    reason: String,
-    why_asked: String,
-    created: chrono::DateTime<Utc>,
-    expires: chrono::DateTime<Utc>,
-    /// `Some` for an answer, `None` when it expired.
-    reply: oneshot::Sender<Option<bool>>,
-}
-
-/// Held approvals, shared by the actor (answers) and the run tasks (which wait on them).
-#[derive(Default)]
-struct Pending {
-    next: u64,
-    held: std::collections::BTreeMap<u64, Held>,
-}
-
-impl Pending {
-    fn hold(&mut self, h: Held) -> (u64, chrono::DateTime<Utc>) {
-        if self.next == 0 {
-            // Ids start somewhere new at each daemon start, so an id from an old listing does
-            // not approve a different command held after a restart.
-            self.next = (Utc::now().timestamp().unsigned_abs() % 90_000 + 10_000) * 10;
-        }
-        self.next += 1;
-        let expires = h.expires;
-        self.held.insert(self.next, h);
-        (self.next, expires)
-    }
-
-    fn expire(&mut self, now: chrono::DateTime<Utc>) {
-        let gone: Vec<u64> = self
-            .held
-            .iter()
-            .filter(|(_, h)| h.expires <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            if let Some(h) = self.held.remove(&id) {
-                let _ = h.reply.send(None);
-            }
-        }
-    }
-
-    fn views(&self) -> Vec<PendingView> {
-        self.held
-            .iter()
-            .map(|(id, h)| PendingView {
-                id: *id,
-                command: h.command.clone(),
-                class: h.class,
-                reason: h.reason.clone(),
-                why_asked: h.why_asked.clone(),
-                created: h.created,
-                expires: h.expires,
-            })
-            .collect()
-    }
-}
-
-/// A question for the person at the terminal, and where the answer goes.
-#[derive(Debug)]
-pub struct ApprovalAsk {
-    /// The exact command line.
-    pub command: String,
-    /// Its class.
-    pub class: SafetyClass,
-    /// Why it has that class.
-    pub reason: String,
-    /// Why it is asked.
-    pub why_asked: String,
-    /// The answer; `None` when nobody answered.
-    pub reply: oneshot::Sender<Option<bool>>,
 }
 
 fn draft_of(req: &RunRequest) -> Draft {

@@ -10,11 +10,14 @@
 //! part decides; what cannot be parsed is destructive.
 
 mod args;
+mod builtins;
 pub mod paths;
 mod programs;
 mod readonly;
 pub mod sed;
 pub mod shell;
+mod tools;
+mod wrappers;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -114,11 +117,11 @@ pub enum Target {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
-    wrappers: BTreeMap<String, programs::WrapperSpec>,
+    wrappers: BTreeMap<String, wrappers::WrapperSpec>,
     global_values: BTreeMap<String, Vec<String>>,
     privileged: Vec<String>,
     shells: Vec<String>,
-    interpreters: Vec<programs::InterpreterSpec>,
+    interpreters: Vec<wrappers::InterpreterSpec>,
     hijack_variables: Vec<String>,
     harmless_variables: Vec<String>,
     read_only: Vec<readonly::Spec>,
@@ -248,11 +251,11 @@ pub struct Classifier {
     rules: Vec<Rule>,
     by_program: HashMap<String, Vec<usize>>,
     globbed: Vec<usize>,
-    wrappers: HashMap<String, programs::WrapperSpec>,
+    wrappers: HashMap<String, wrappers::WrapperSpec>,
     global_values: HashMap<String, Vec<String>>,
     privileged: Names,
     shells: HashSet<String>,
-    interpreters: Vec<(Names, programs::InterpreterSpec)>,
+    interpreters: Vec<(Names, wrappers::InterpreterSpec)>,
     hijack: globset::GlobSet,
     harmless: globset::GlobSet,
     read_only: Vec<readonly::Entry>,
@@ -748,7 +751,7 @@ impl Classifier {
     /// A shell or interpreter with no program of its own: it runs whatever comes on stdin
     /// (or on `/dev/stdin`, or from a substitution), seen through wrappers like `env`.
     fn runs_its_input(&self, words: &[String]) -> bool {
-        programs::runs_its_input(self, words, 0)
+        wrappers::runs_its_input(self, words, 0)
     }
 }
 
