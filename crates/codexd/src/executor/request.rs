@@ -1,0 +1,90 @@
+//! A run request, checked and named before anything runs: its working directory, its
+//! environment, its draft (the names it is recorded under) and its safety class.
+
+use codex_proto::types::SafetyClass;
+
+use super::{ExecError, RunRequest, Spec, classify, sandbox};
+use crate::episode::Draft;
+
+pub(super) fn draft_of(req: &RunRequest) -> Draft {
+    Draft {
+        part: req.part,
+        ..Draft::new(req.goal.as_deref(), &req.spec.argv, &req.spec.cwd)
+    }
+}
+
+/// The class of a request's command, judged against its project.
+pub(super) fn classify_request(
+    classifier: &classify::Classifier,
+    declared: &[crate::planner::registry::ToolSpec],
+    req: &RunRequest,
+    root: Option<&std::path::Path>,
+) -> classify::Verdict {
+    let home = req
+        .spec
+        .env
+        .as_ref()
+        .and_then(|e| e.get("HOME"))
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(std::path::PathBuf::from));
+    let place = classify::Place {
+        cwd: &req.spec.cwd,
+        root,
+        home: home.as_deref(),
+    };
+    let mut verdict = classifier.classify_argv(&req.spec.argv, place);
+    if let Some((class, tool)) = crate::planner::registry::declared_class(declared, &req.spec.argv)
+        && class > verdict.class
+    {
+        verdict = classify::Verdict {
+            reason: format!("your tool `{tool}` is declared {class}"),
+            network: verdict.network || class == SafetyClass::Network,
+            class,
+        };
+    }
+    match req.min_class {
+        Some(declared) if declared > verdict.class => classify::Verdict {
+            class: declared,
+            reason: format!("its tool in the registry is declared {declared}"),
+            network: verdict.network || declared == SafetyClass::Network,
+        },
+        _ => verdict,
+    }
+}
+
+/// The environment a step runs with: the client's, else the daemon's.
+pub(super) fn step_env(spec: &Spec) -> sandbox::roots::Env {
+    spec.env.clone().unwrap_or_else(|| {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    })
+}
+
+pub(super) fn validate(req: &RunRequest) -> Result<(), ExecError> {
+    let spec = &req.spec;
+    match spec.argv.first() {
+        None => {
+            return Err(ExecError::Invalid(
+                "no command given: use `codex run -- CMD [ARGS...]`".into(),
+            ));
+        }
+        Some(p) if p.is_empty() => {
+            return Err(ExecError::Invalid("the program name is empty".into()));
+        }
+        Some(_) => {}
+    }
+    if !spec.cwd.is_absolute() {
+        return Err(ExecError::Invalid(format!(
+            "working directory {} is not absolute",
+            spec.cwd.display()
+        )));
+    }
+    if !spec.cwd.is_dir() {
+        return Err(ExecError::Invalid(format!(
+            "working directory {} does not exist",
+            spec.cwd.display()
+        )));
+    }
+    Ok(())
+}
