@@ -348,9 +348,9 @@ fn finish(out: Out, r: &RunResult, command: &str) -> Result<u8, CliError> {
             && let Some(allowed) = &r.sandbox
         {
             eprintln!(
-                "codex: it ran in the sandbox, which {allowed}; everything else is denied \
-                 (writes elsewhere, other network, Unix sockets, signals to other processes). \
-                 If that is why it failed, run it unconfined (asked first): codex run \
+                "codex: it ran in the sandbox ({allowed}); the sandbox denies everything else: \
+                 writes elsewhere, other network, Unix sockets, signals to other processes. If \
+                 that is why it failed, run it unconfined (you are asked first): codex run \
                  --unconfined -- {command}"
             );
         }
