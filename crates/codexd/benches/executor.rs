@@ -1,11 +1,16 @@
-//! The executor's costs: classifying commands (commands per second), and the time it adds to
-//! spawning a trivial command compared with spawning it directly.
+//! The executor's costs: classifying commands (commands per second), the time the sandbox
+//! adds to starting a step, and the time the whole executor adds to spawning a trivial
+//! command compared with spawning it directly.
 //!
 //! Run with `cargo bench -p codexd --bench executor`. Classification reads the NL2Bash corpus
 //! (12,607 real one-liners) from `../shared/data/nl2bash/all.cm` beside the repository, or
 //! CODEX_NL2BASH; without it, a small built-in set. Overhead: `true` spawned 500 times with
 //! tokio directly, then 500 times through the executor (classification, policy, process
-//! group, output pumps, episode built and published); medians compared. Target: under 1 ms.
+//! group, output pumps, episode built and published); medians compared. Sandbox: `true`
+//! spawned directly, through `codexd __sandbox -- true` (its own session only), and confined
+//! (`--confine` with a writable project and temp folder, `.git/hooks` and `.git/config`
+//! read-only, a private /dev/shm, no network: every layer). Target: confinement adds under
+//! 2 ms per step.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,7 +39,78 @@ const FALLBACK: &[&str] = &[
 
 fn main() -> Result<(), Error> {
     classification()?;
+    sandbox()?;
     overhead()
+}
+
+/// Median time of `runs` spawns of `argv`, waited for.
+fn spawn_median(argv: &[String], runs: usize) -> Result<Duration, Error> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let clock = Instant::now();
+        let out = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        times.push(clock.elapsed());
+        if !out.status.success() {
+            return Err(
+                format!("{argv:?} failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
+            );
+        }
+    }
+    times.sort();
+    Ok(times[runs / 2])
+}
+
+fn sandbox() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    let proj = dir.path().join("proj");
+    std::fs::create_dir_all(proj.join(".git/hooks"))?;
+    std::fs::write(proj.join(".git/config"), "")?;
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let helper = env!("CARGO_BIN_EXE_codex-sandbox").to_string();
+    let daemon = env!("CARGO_BIN_EXE_codexd").to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let p = |x: &std::path::Path| x.display().to_string();
+    let direct = s(&["true"]);
+    let session = s(&[&helper, "--", "true"]);
+    let confined = s(&[
+        &helper,
+        "--confine",
+        "--rw",
+        &p(&proj),
+        "--rw",
+        &p(&tmp),
+        "--ro",
+        &p(&proj.join(".git/hooks")),
+        "--ro",
+        &p(&proj.join(".git/config")),
+        "--shm",
+        "--",
+        "true",
+    ]);
+    // The fallback when codex-sandbox is missing: the daemon's own binary.
+    let mut through_daemon = confined.clone();
+    through_daemon.splice(0..1, [daemon, "__sandbox".to_string()]);
+    const RUNS: usize = 300;
+    let d = spawn_median(&direct, RUNS)?;
+    let u = spawn_median(&session, RUNS)?;
+    let c = spawn_median(&confined, RUNS)?;
+    let f = spawn_median(&through_daemon, RUNS)?;
+    let ms = |x: Duration| x.as_secs_f64() * 1e3;
+    println!(
+        "starting `true` ({RUNS} runs, medians): directly {:.3} ms; codex-sandbox unconfined \
+         {:.3} ms, confined {:.3} ms: the sandbox adds {:.3} ms (target < 2 ms); confined \
+         through `codexd __sandbox` (the fallback) {:.3} ms",
+        ms(d),
+        ms(u),
+        ms(c),
+        ms(c.saturating_sub(d)),
+        ms(f)
+    );
+    Ok(())
 }
 
 fn classification() -> Result<(), Error> {

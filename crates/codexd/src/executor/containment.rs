@@ -24,8 +24,8 @@ pub struct Containment {
     unix_sockets: Vec<String>,
     /// Where private temp folders are made.
     pub tmp_base: PathBuf,
-    /// The `codexd` binary that starts steps (`codexd __sandbox`).
-    pub helper: PathBuf,
+    /// What starts steps (`codex-sandbox`, or `codexd __sandbox`).
+    pub launcher: super::sandbox::Launcher,
 }
 
 /// Where a step runs, as the sandbox sees it.
@@ -40,15 +40,15 @@ pub struct Place {
 }
 
 impl Containment {
-    /// From the config, what the kernel enforces, and the helper binary.
+    /// From the config, what the kernel enforces, and what starts steps.
     pub fn new(
         safety: &SafetyConfig,
         support: Support,
         tmp_base: PathBuf,
-        helper: PathBuf,
+        launcher: super::sandbox::Launcher,
     ) -> Containment {
         Containment {
-            helper,
+            launcher,
             mode: safety.sandbox,
             support,
             writable_roots: safety.writable_roots.clone(),

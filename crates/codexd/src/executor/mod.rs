@@ -240,7 +240,7 @@ impl Check {
 pub type ComfortSource = tokio::sync::watch::Receiver<Arc<codex_proto::prefs::Profile>>;
 
 /// Start the executor (loading the user's rule book); run ids continue from `next_run_id`.
-/// Steps start through `helper` (`codexd __sandbox`: the daemon's own binary).
+/// Steps start through the sandbox helper beside `codexd` (the daemon's own binary).
 pub fn start(
     config: &Config,
     layout: &crate::store::Layout,
@@ -256,8 +256,9 @@ pub fn start(
     let matcher = rules::Matcher::new(&config.safety, book.state());
     let (tx, rx) = mpsc::channel(256);
     let tmp_base = std::env::temp_dir();
+    let launcher = sandbox::Launcher::for_daemon(&helper);
     let support = if config.safety.sandbox == crate::config::Sandbox::Auto {
-        sandbox::probe::detect(&helper, &tmp_base)
+        sandbox::probe::detect(&launcher, &tmp_base)
     } else {
         sandbox::probe::Support::none("the sandbox is off (safety.sandbox: off)")
     };
@@ -277,7 +278,7 @@ pub fn start(
         &config.safety,
         support,
         tmp_base,
-        helper,
+        launcher,
     ));
     let steps = steps::Steps::default();
     // The config was validated with these rules, so this only fails on a bug; the built-in
@@ -723,13 +724,10 @@ impl Actor {
                     containment.mode_for(false, &check.place, &env, t.path(), verdict.network)
                 }
             };
-            let helper = &containment.helper;
             let mut spec = req.spec.clone();
             spec.env = Some(env);
-            // `[helper, __sandbox, ..., --]`: the step's own argv follows.
-            spec.launcher = std::iter::once(helper.display().to_string())
-                .chain(sandbox::wrap(&mode, &[]))
-                .collect();
+            // `[helper, ..., --]`: the step's own argv follows.
+            spec.launcher = containment.launcher.command(&mode, &[]);
             let sandbox_note = mode.is_confined().then(|| check.sandbox.clone());
             let unenforced = check.holds.clone().err();
             let run_id = RunId(next_run_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));

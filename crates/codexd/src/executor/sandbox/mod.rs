@@ -78,9 +78,52 @@ pub fn own_binary() -> Option<PathBuf> {
     std::env::current_exe().ok()
 }
 
-/// The argument vector (after the program) that runs `argv` in `mode`.
+/// The name of the small helper binary installed beside `codexd`.
+pub const HELPER_BIN: &str = "codex-sandbox";
+
+/// How steps are started: `codex-sandbox` beside the daemon's binary when it is there (a
+/// small program, quick to start), else `codexd __sandbox` itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launcher {
+    /// The program.
+    pub program: PathBuf,
+    /// Its first arguments (`__sandbox` for codexd itself).
+    pub first: Vec<String>,
+}
+
+impl Launcher {
+    /// The launcher for the `codexd` binary at `codexd`.
+    pub fn for_daemon(codexd: &std::path::Path) -> Launcher {
+        use std::os::unix::fs::PermissionsExt as _;
+        let real = std::fs::canonicalize(codexd).unwrap_or_else(|_| codexd.to_path_buf());
+        let beside = real.with_file_name(HELPER_BIN);
+        let runnable = std::fs::metadata(&beside)
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        if runnable {
+            Launcher {
+                program: beside,
+                first: Vec::new(),
+            }
+        } else {
+            Launcher {
+                program: codexd.to_path_buf(),
+                first: vec![ARG.to_string()],
+            }
+        }
+    }
+
+    /// The whole argument vector that runs `argv` in `mode`.
+    pub fn command(&self, mode: &Mode, argv: &[String]) -> Vec<String> {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.first.iter().cloned())
+            .chain(wrap(mode, argv))
+            .collect()
+    }
+}
+
+/// The helper's arguments that run `argv` in `mode`.
 pub fn wrap(mode: &Mode, argv: &[String]) -> Vec<String> {
-    let mut out = vec![ARG.to_string()];
+    let mut out = Vec::new();
     if let Mode::Confined(c) = mode {
         out.push(
             if c.required {
@@ -193,9 +236,8 @@ mod tests {
         };
         let argv = vec!["ls".to_string(), "-l".into(), "--".into()];
         let w = wrap(&Mode::Confined(c.clone()), &argv);
-        assert_eq!(w[0], ARG);
         assert_eq!(
-            parse(os(&w[1..])).unwrap(),
+            parse(os(&w)).unwrap(),
             Request::Run {
                 confine: Some(c),
                 command: os(&argv)
@@ -203,7 +245,7 @@ mod tests {
         );
         let w = wrap(&Mode::Unconfined, &argv);
         assert_eq!(
-            parse(os(&w[1..])).unwrap(),
+            parse(os(&w)).unwrap(),
             Request::Run {
                 confine: None,
                 command: os(&argv)

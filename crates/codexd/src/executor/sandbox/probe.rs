@@ -47,10 +47,9 @@ impl Support {
     }
 }
 
-/// Run the probe through `helper` (codexd) in a scratch folder of its own under `tmp`
-/// (removed afterwards).
-pub fn detect(helper: &Path, tmp: &Path) -> Support {
-    let program = helper;
+/// Run the probe through `launcher` in a scratch folder of its own under `tmp` (removed
+/// afterwards).
+pub fn detect(launcher: &super::Launcher, tmp: &Path) -> Support {
     let dir = match tempfile::Builder::new()
         .prefix("codex-probe-")
         .tempdir_in(tmp)
@@ -63,8 +62,8 @@ pub fn detect(helper: &Path, tmp: &Path) -> Support {
             ));
         }
     };
-    let out = std::process::Command::new(program)
-        .arg(super::ARG)
+    let out = std::process::Command::new(&launcher.program)
+        .args(&launcher.first)
         .arg("--probe")
         .arg(dir.path())
         .stdin(std::process::Stdio::null())
