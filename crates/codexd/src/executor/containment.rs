@@ -247,3 +247,108 @@ impl Containment {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> Support {
+        Support {
+            writes: true,
+            network: true,
+            read_only_paths: true,
+            signals_scoped: true,
+            unix_paths: false,
+            landlock_abi: 7,
+            missing: Vec::new(),
+        }
+    }
+
+    fn containment(support: Support, safety: SafetyConfig) -> Containment {
+        let launcher = super::super::sandbox::Launcher {
+            program: "/bin/false".into(),
+            first: Vec::new(),
+        };
+        Containment::new(&safety, support, std::env::temp_dir(), launcher)
+    }
+
+    #[test]
+    fn a_step_may_write_its_project_temp_folder_and_existing_caches_only() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        let proj = home.join("src/shop");
+        std::fs::create_dir_all(proj.join(".git")).unwrap();
+        std::fs::write(proj.join("Cargo.toml"), "").unwrap();
+        std::fs::create_dir_all(home.join(".cargo/registry")).unwrap();
+        std::fs::create_dir_all(home.join(".cargo/bin")).unwrap();
+        let env: Env = [("HOME".to_string(), home.display().to_string())].into();
+        let c = containment(full(), SafetyConfig::default());
+        let place = c.place(&proj, &env);
+        assert_eq!(place.root.as_deref(), Some(proj.as_path()));
+        assert!(place.protected.contains(&proj.join(".git/config")));
+        let tmp = t.path().join("tmp");
+        let conf = c.confinement(&place, &env, &tmp, false);
+        assert!(conf.required);
+        assert!(conf.writable.contains(&proj) && conf.writable.contains(&tmp));
+        assert!(conf.writable.contains(&home.join(".cargo/registry")));
+        assert!(!conf.writable.iter().any(|w| w.ends_with(".cargo/bin")));
+        assert!(
+            !conf.writable.contains(&home),
+            "the home folder is never writable"
+        );
+        assert!(conf.read_only.contains(&proj.join(".git/hooks")));
+        // In the home folder itself: no project, only the temp folder and caches.
+        let place = c.place(&home, &env);
+        assert_eq!(place.root, None);
+        let conf = c.confinement(&place, &env, &tmp, true);
+        assert_eq!(conf.writable, vec![tmp.clone()]);
+        assert!(conf.network);
+    }
+
+    #[test]
+    fn the_sandbox_holds_only_where_it_can_keep_its_promise() {
+        let t = tempfile::tempdir().unwrap();
+        let proj = t.path().join("p");
+        std::fs::create_dir_all(proj.join(".git")).unwrap();
+        let env = Env::new();
+        let on = containment(full(), SafetyConfig::default());
+        assert!(on.holds(&on.place(&proj, &env)).is_ok());
+        assert!(on.status().enforced);
+        let off = containment(
+            full(),
+            SafetyConfig {
+                sandbox: crate::config::Sandbox::Off,
+                ..SafetyConfig::default()
+            },
+        );
+        assert!(
+            off.holds(&off.place(&proj, &env))
+                .unwrap_err()
+                .contains("off")
+        );
+        assert!(!off.status().enforced);
+        let old_kernel = containment(
+            Support::none("Landlock ABI 1 only"),
+            SafetyConfig::default(),
+        );
+        assert!(old_kernel.holds(&old_kernel.place(&proj, &env)).is_err());
+        let conf = old_kernel.confinement(&old_kernel.place(&proj, &env), &env, &proj, false);
+        assert!(
+            !conf.required,
+            "where it cannot hold, read-only steps run best effort"
+        );
+        // No mount namespaces: a git project cannot keep .git read-only, a plain folder can.
+        let no_mounts = containment(
+            Support {
+                read_only_paths: false,
+                ..full()
+            },
+            SafetyConfig::default(),
+        );
+        assert!(no_mounts.holds(&no_mounts.place(&proj, &env)).is_err());
+        let plain = t.path().join("q");
+        std::fs::create_dir_all(&plain).unwrap();
+        std::fs::write(plain.join("Makefile"), "").unwrap();
+        assert!(no_mounts.holds(&no_mounts.place(&plain, &env)).is_ok());
+    }
+}

@@ -74,14 +74,17 @@ where
         if text.is_empty() {
             continue;
         }
-        match jsonrpc::parse_line(text) {
+        let parsed = jsonrpc::parse_line(text);
+        // A request that would change permissions or data, from one of codexd's own steps.
+        if let Ok(Incoming::Request { id, method, params }) = &parsed
+            && super::peers::changes_something(method, params)
+            && let Some(refusal) = super::peers::refusal(&ctx, peer, method)
+        {
+            send(&out, &Response::err(id.clone(), refusal)).await;
+            continue;
+        }
+        match parsed {
             Err(rejected) => send(&out, &Response::err(rejected.id, rejected.error)).await,
-            Ok(Incoming::Request { id, method, params })
-                if super::peers::changes_something(&method, &params)
-                    && let Some(refusal) = super::peers::refusal(&ctx, peer, &method) =>
-            {
-                send(&out, &Response::err(id, refusal)).await;
-            }
             Ok(Incoming::Request { id, method, params }) if method == run::METHOD => {
                 runs.spawn(run::handle(
                     ctx.clone(),
