@@ -353,17 +353,21 @@ pub enum Sandbox {
     Off,
 }
 
-/// The toolchain caches writable by confined steps, per project kind: the cache folders
-/// only, never a folder on `PATH` (such as `~/.cargo/bin`) or a config file.
+/// The toolchain caches writable by confined steps, per project kind: only caches whose
+/// contents are checked when read, or that hold no code another build runs (so a step cannot
+/// plant code there): cargo's downloaded `.crate` files (checksummed), index and git
+/// databases and lock files, npm's content-addressed cache. Not cargo's extracted sources,
+/// pip's or uv's wheels, go's build cache (go steps get a private one), pnpm's store (hard
+/// links into every project), never a folder on `PATH` or a config file.
 fn default_caches() -> std::collections::BTreeMap<String, Vec<String>> {
     let cargo = "${CARGO_HOME:-~/.cargo}";
-    let cache = "${XDG_CACHE_HOME:-~/.cache}";
     [
         (
             "rust",
             vec![
-                format!("{cargo}/registry"),
-                format!("{cargo}/git"),
+                format!("{cargo}/registry/index"),
+                format!("{cargo}/registry/cache"),
+                format!("{cargo}/git/db"),
                 format!("{cargo}/.package-cache"),
                 format!("{cargo}/.package-cache-mutate"),
                 format!("{cargo}/.global-cache"),
@@ -371,28 +375,7 @@ fn default_caches() -> std::collections::BTreeMap<String, Vec<String>> {
         ),
         (
             "node",
-            vec![
-                "~/.npm/_cacache".to_string(),
-                "~/.npm/_logs".to_string(),
-                format!("{cache}/yarn"),
-                format!("{cache}/pnpm"),
-                "~/.local/share/pnpm/store".to_string(),
-            ],
-        ),
-        (
-            "python",
-            vec![
-                format!("{cache}/pip"),
-                format!("{cache}/uv"),
-                format!("{cache}/pypoetry"),
-            ],
-        ),
-        (
-            "go",
-            vec![
-                format!("${{GOCACHE:-{cache}/go-build}}"),
-                "${GOMODCACHE:-~/go/pkg/mod}".to_string(),
-            ],
+            vec!["~/.npm/_cacache".to_string(), "~/.npm/_logs".to_string()],
         ),
     ]
     .into_iter()

@@ -14,6 +14,39 @@ use super::sandbox::roots::{self, Env};
 use super::sandbox::{Confinement, Mode};
 use crate::config::{SafetyConfig, Sandbox};
 
+/// The folder this daemon makes its steps' private temp folders in: under the system's temp
+/// folder, one per CODEX_HOME (its instance lock makes it this daemon's alone), private, and
+/// emptied of what an earlier daemon left (a crash, a step's read-only files).
+pub fn private_tmp_base(codex_home: &Path) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    // FNV-1a: the same name for the same CODEX_HOME, whichever build of codexd runs.
+    let hash = codex_home
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let uid = rustix::process::getuid().as_raw();
+    let base = std::env::temp_dir().join(format!("codex-{uid}-{hash:016x}"));
+    if base.exists()
+        && let Err(e) = std::fs::remove_dir_all(&base)
+    {
+        tracing::warn!(
+            "cannot empty the steps' temp folder {}: {e}",
+            base.display()
+        );
+    }
+    if let Err(e) = std::fs::create_dir_all(&base)
+        .and_then(|()| std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o700)))
+    {
+        tracing::warn!("cannot make the steps' temp folder {}: {e}", base.display());
+        return std::env::temp_dir();
+    }
+    base
+}
+
 /// The sandbox as configured and as this kernel supports it.
 #[derive(Debug, Clone)]
 pub struct Containment {
@@ -22,8 +55,10 @@ pub struct Containment {
     writable_roots: Vec<String>,
     caches: std::collections::BTreeMap<String, Vec<String>>,
     unix_sockets: Vec<String>,
-    /// Where private temp folders are made.
+    /// Where private temp folders are made: one folder of this daemon's, emptied at start.
     pub tmp_base: PathBuf,
+    /// codex's own data, hidden from confined steps.
+    codex_home: PathBuf,
     /// What starts steps (`codex-sandbox`, or `codexd __sandbox`).
     pub launcher: super::sandbox::Launcher,
 }
@@ -35,20 +70,25 @@ pub struct Place {
     pub root: Option<PathBuf>,
     /// Paths kept read-only inside the project.
     pub protected: Vec<PathBuf>,
+    /// Git folders pinned in place (so they cannot be swapped).
+    pub pinned: Vec<PathBuf>,
     /// The kinds of project at the root (for their caches).
     pub kinds: Vec<&'static str>,
 }
 
 impl Containment {
-    /// From the config, what the kernel enforces, and what starts steps.
+    /// From the config, what the kernel enforces, what starts steps, where temp folders go,
+    /// and CODEX_HOME.
     pub fn new(
         safety: &SafetyConfig,
         support: Support,
         tmp_base: PathBuf,
         launcher: super::sandbox::Launcher,
+        codex_home: PathBuf,
     ) -> Containment {
         Containment {
             launcher,
+            codex_home,
             mode: safety.sandbox,
             support,
             writable_roots: safety.writable_roots.clone(),
@@ -71,11 +111,12 @@ impl Containment {
     /// Where a step in `cwd` with `env` runs.
     pub fn place(&self, cwd: &Path, env: &Env) -> Place {
         let root = roots::project_root(cwd, &roots::homes(env));
-        let protected = root.as_deref().map(roots::protected).unwrap_or_default();
+        let guarded = root.as_deref().map(roots::protected).unwrap_or_default();
         let kinds = root.as_deref().map(roots::kinds_at).unwrap_or_default();
         Place {
             root,
-            protected,
+            protected: guarded.read_only,
+            pinned: guarded.pinned,
             kinds,
         }
     }
@@ -119,13 +160,33 @@ impl Containment {
             }
         }
         let required = self.holds(place).is_ok();
+        let namespaces = self.support.read_only_paths;
+        // codex's own data, unless the step works in it (then it is its project).
+        let hidden = [self.codex_home.clone()]
+            .into_iter()
+            .filter(|h| namespaces && h.is_dir())
+            .filter(|h| {
+                !place
+                    .root
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with(h) || h.starts_with(r))
+            })
+            .filter(|h| !tmp.starts_with(h))
+            .collect();
         Confinement {
             writable,
-            read_only: if self.support.read_only_paths {
+            read_only: if namespaces {
                 place.protected.clone()
             } else {
                 Vec::new()
             },
+            pinned: if namespaces {
+                place.pinned.clone()
+            } else {
+                Vec::new()
+            },
+            hidden,
+            namespaces,
             network,
             unix_sockets: self
                 .unix_sockets
@@ -231,6 +292,17 @@ impl Containment {
         }
     }
 
+    /// Environment a confined step at `place` gets on top of its own: go keeps its build
+    /// cache in the step's temp folder (a shared one would be a place to plant objects that
+    /// later builds link).
+    pub fn env_for(&self, place: &Place, tmp: &Path) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if place.kinds.contains(&"go") {
+            out.push(("GOCACHE".into(), tmp.join("go-build").display().to_string()));
+        }
+        out
+    }
+
     /// How a step cleared by `how` runs.
     pub fn mode_for(
         &self,
@@ -269,7 +341,13 @@ mod tests {
             program: "/bin/false".into(),
             first: Vec::new(),
         };
-        Containment::new(&safety, support, std::env::temp_dir(), launcher)
+        Containment::new(
+            &safety,
+            support,
+            std::env::temp_dir(),
+            launcher,
+            "/nonexistent/codex-home".into(),
+        )
     }
 
     #[test]
@@ -279,7 +357,7 @@ mod tests {
         let proj = home.join("src/shop");
         std::fs::create_dir_all(proj.join(".git")).unwrap();
         std::fs::write(proj.join("Cargo.toml"), "").unwrap();
-        std::fs::create_dir_all(home.join(".cargo/registry")).unwrap();
+        std::fs::create_dir_all(home.join(".cargo/registry/cache")).unwrap();
         std::fs::create_dir_all(home.join(".cargo/bin")).unwrap();
         let env: Env = [("HOME".to_string(), home.display().to_string())].into();
         let c = containment(full(), SafetyConfig::default());
@@ -290,7 +368,8 @@ mod tests {
         let conf = c.confinement(&place, &env, &tmp, false);
         assert!(conf.required);
         assert!(conf.writable.contains(&proj) && conf.writable.contains(&tmp));
-        assert!(conf.writable.contains(&home.join(".cargo/registry")));
+        assert!(conf.writable.contains(&home.join(".cargo/registry/cache")));
+        assert!(!conf.writable.contains(&home.join(".cargo/registry")));
         assert!(!conf.writable.iter().any(|w| w.ends_with(".cargo/bin")));
         assert!(
             !conf.writable.contains(&home),

@@ -255,7 +255,7 @@ pub fn start(
     )?;
     let matcher = rules::Matcher::new(&config.safety, book.state());
     let (tx, rx) = mpsc::channel(256);
-    let tmp_base = std::env::temp_dir();
+    let tmp_base = containment::private_tmp_base(&layout.home);
     let launcher = sandbox::Launcher::for_daemon(&helper);
     let support = if config.safety.sandbox == crate::config::Sandbox::Auto {
         sandbox::probe::detect(&launcher, &tmp_base)
@@ -279,6 +279,7 @@ pub fn start(
         support,
         tmp_base,
         launcher,
+        layout.home.clone(),
     ));
     let steps = steps::Steps::default();
     // The config was validated with these rules, so this only fails on a bug; the built-in
@@ -721,6 +722,7 @@ impl Actor {
                     for k in ["TMPDIR", "TMP", "TEMP"] {
                         env.insert(k.into(), t.path().display().to_string());
                     }
+                    env.extend(containment.env_for(&check.place, t.path()));
                     containment.mode_for(false, &check.place, &env, t.path(), verdict.network)
                 }
             };
@@ -741,7 +743,26 @@ impl Actor {
                     format!("the sandbox does not hold here ({why}); only read-only steps run without asking")
                 }),
             };
+            let redirects_before = sandbox::roots::redirects(&check.place.pinned);
             let finished = process::run(&spec, started, &updates, &cancel, limits, &steps).await;
+            if mode.is_confined() {
+                // A `commondir` the step made would send git's config and hooks elsewhere;
+                // the sandbox cannot bind what did not exist, so it is undone here.
+                for p in sandbox::roots::planted_redirects(&check.place.pinned, &redirects_before) {
+                    let removed = std::fs::remove_file(&p).is_ok();
+                    tracing::warn!(path = %p.display(), removed, "a confined step created a git redirect");
+                    let _ = updates
+                        .send(Update::Output {
+                            stream: codex_proto::types::OutputStream::Stderr,
+                            data: format!(
+                                "codex: {} {}, which this step created: it would send git's config and hooks elsewhere\n",
+                                if removed { "removed" } else { "could not remove" },
+                                p.display()
+                            ),
+                        })
+                        .await;
+                }
+            }
             drop(tmp);
             let duration_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
             let outcome = finished.outcome;

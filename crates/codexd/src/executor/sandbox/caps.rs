@@ -1,16 +1,14 @@
 //! Root's capabilities for a confined step: only those that let root read and write files as
-//! it always could (ownership and permission overrides: where it may write is Landlock's
-//! business). Gone are the ones that could leave the sandbox or harm the machine: loading
-//! modules, rebooting, raw sockets, mounting, changing ids, ptrace of anything, setting file
-//! capabilities. Dropped from the bounding set too, so no program the step runs gets them back.
+//! it always could (permission overrides: where it may write is Landlock's business). Gone
+//! are the ones that could leave the sandbox or harm the machine: loading modules, rebooting,
+//! raw sockets, mounting, changing ids, ptrace of anything, setting file capabilities, and
+//! changing owners or the metadata of files root does not own (Landlock does not check
+//! metadata). Dropped from the bounding set too, so no program the step runs gets them back.
 
 use rustix::thread::{CapabilitySet, CapabilitySets};
 
 /// Capabilities a confined root step keeps.
-pub const KEPT: CapabilitySet = CapabilitySet::CHOWN
-    .union(CapabilitySet::DAC_OVERRIDE)
-    .union(CapabilitySet::DAC_READ_SEARCH)
-    .union(CapabilitySet::FOWNER);
+pub const KEPT: CapabilitySet = CapabilitySet::DAC_OVERRIDE.union(CapabilitySet::DAC_READ_SEARCH);
 
 /// Drop every capability but [`KEPT`]; `Ok(false)` when there was nothing to drop (not root).
 pub fn drop_dangerous() -> std::io::Result<bool> {

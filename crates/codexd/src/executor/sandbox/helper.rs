@@ -57,10 +57,11 @@ impl Applied {
 /// Apply `c` to this (single-threaded) process, every layer that can be. Stops at the first
 /// failure when `c.required`.
 pub fn apply(c: &Confinement) -> Applied {
-    let mounts = if c.read_only.is_empty() && !c.private_shm {
-        Ok(())
+    let mounts = if c.namespaces {
+        super::mounts::isolate(&c.pinned, &c.read_only, &c.hidden, c.private_shm)
+            .map_err(|e| e.to_string())
     } else {
-        super::mounts::isolate(&c.read_only, c.private_shm).map_err(|e| e.to_string())
+        Ok(())
     };
     let mut a = Applied {
         mounts,
@@ -98,7 +99,13 @@ pub(super) fn main(args: Vec<OsString>) -> ExitCode {
     // A session (and process group) of its own: cancellation reaches every process of the
     // step, and codexd knows requests from this session come from one of its steps. The
     // helper is spawned as a plain child, so this only fails if it already leads a group.
-    let _ = rustix::process::setsid();
+    let session = rustix::process::setsid();
+    if let (Err(e), Some(c)) = (&session, &confine)
+        && c.required
+    {
+        eprintln!("codex: the step cannot get a session of its own ({e}), so it was not run");
+        return ExitCode::from(EXIT_CANNOT_EXEC);
+    }
     if let Some(c) = &confine {
         let applied = apply(c);
         if let Some(why) = applied.failure() {
@@ -112,6 +119,8 @@ pub(super) fn main(args: Vec<OsString>) -> ExitCode {
     let Some((program, rest)) = command.split_first() else {
         return ExitCode::from(2);
     };
+    // Descriptors the daemon inherited from whoever started it reach no step.
+    close_fds::set_fds_cloexec(3, &[]);
     let err = std::process::Command::new(program).args(rest).exec();
     eprintln!("codex: cannot run {}: {err}", program.to_string_lossy());
     ExitCode::from(if err.kind() == std::io::ErrorKind::NotFound {

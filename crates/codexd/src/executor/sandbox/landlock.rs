@@ -16,14 +16,14 @@ use landlock::{
 
 use super::Confinement;
 
-/// Devices any program may write (sinks and sources of bytes, and its terminal).
+/// Devices any program may write: sinks and sources of bytes. Not `/dev/tty`: a step has no
+/// terminal, and one it acquired (a free pseudo-terminal) must not take its writes and ioctls.
 const DEVICES: &[&str] = &[
     "/dev/null",
     "/dev/zero",
     "/dev/full",
     "/dev/random",
     "/dev/urandom",
-    "/dev/tty",
 ];
 
 /// How much of the Landlock layer the kernel enforced.

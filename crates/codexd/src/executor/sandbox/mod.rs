@@ -38,6 +38,14 @@ pub struct Confinement {
     pub writable: Vec<PathBuf>,
     /// Paths inside the writable folders kept read-only (`.git/hooks`, `.git/config`).
     pub read_only: Vec<PathBuf>,
+    /// Folders pinned in place (bound onto themselves): a mount point cannot be renamed, so
+    /// `.git` cannot be swapped for one without the read-only binds.
+    pub pinned: Vec<PathBuf>,
+    /// Folders hidden behind an empty, read-only tmpfs (codex's own data).
+    pub hidden: Vec<PathBuf>,
+    /// Enter private mount and IPC namespaces (for the binds, the hidden folders, a private
+    /// `/dev/shm`, and SysV IPC and message queues of its own).
+    pub namespaces: bool,
     /// It may open TCP/UDP sockets (a network step the policy lets run).
     pub network: bool,
     /// Unix sockets it may connect to by path (only where Landlock can check the path).
@@ -136,6 +144,8 @@ pub fn wrap(mode: &Mode, argv: &[String]) -> Vec<String> {
         for (flag, paths) in [
             ("--rw", &c.writable),
             ("--ro", &c.read_only),
+            ("--pin", &c.pinned),
+            ("--hide", &c.hidden),
             ("--unix", &c.unix_sockets),
         ] {
             for p in paths {
@@ -148,6 +158,9 @@ pub fn wrap(mode: &Mode, argv: &[String]) -> Vec<String> {
         }
         if c.private_shm {
             out.push("--shm".into());
+        }
+        if c.namespaces {
+            out.push("--ns".into());
         }
     }
     out.push("--".into());
@@ -201,6 +214,9 @@ pub(crate) fn parse(args: Vec<OsString>) -> Result<Request, String> {
             "--confine-best-effort" => c.required = false,
             "--rw" => c.writable.push(path("--rw")?),
             "--ro" => c.read_only.push(path("--ro")?),
+            "--pin" => c.pinned.push(path("--pin")?),
+            "--hide" => c.hidden.push(path("--hide")?),
+            "--ns" => c.namespaces = true,
             "--unix" => c.unix_sockets.push(path("--unix")?),
             "--net" => c.network = true,
             "--shm" => c.private_shm = true,
@@ -229,6 +245,9 @@ mod tests {
         let c = Confinement {
             writable: vec!["/p".into(), "/t".into()],
             read_only: vec!["/p/.git/hooks".into()],
+            pinned: vec!["/p/.git".into()],
+            hidden: vec!["/h/codex".into()],
+            namespaces: true,
             network: true,
             unix_sockets: vec!["/run/x.sock".into()],
             private_shm: true,

@@ -1,5 +1,6 @@
-//! A private mount namespace for a confined step: the given paths (`.git/hooks`,
-//! `.git/config`) bound read-only onto themselves, and `/dev/shm` an empty tmpfs of its own.
+//! Private mount and IPC namespaces for a confined step: `.git` pinned in place, the given
+//! paths (`.git/hooks`, `.git/config`) bound read-only onto themselves, codex's own data
+//! hidden, `/dev/shm` an empty tmpfs of its own, SysV IPC and message queues its own.
 //!
 //! Landlock only grants: it cannot carve a read-only hole out of a writable project. The hole
 //! is made in the step's own mount table instead, before Landlock is applied (a landlocked
@@ -34,9 +35,15 @@ pub enum MountError {
     },
 }
 
-/// Enter a private mount namespace and apply the read-only binds and the private `/dev/shm`.
-/// Paths that do not exist are skipped (nothing there to protect or bind over).
-pub fn isolate(read_only: &[PathBuf], private_shm: bool) -> Result<(), MountError> {
+/// Enter private mount and IPC namespaces; pin `pinned` folders in place, bind `read_only`
+/// paths read-only, hide `hidden` folders behind an empty read-only tmpfs, and give the step
+/// a `/dev/shm` of its own. Paths that do not exist are skipped.
+pub fn isolate(
+    pinned: &[PathBuf],
+    read_only: &[PathBuf],
+    hidden: &[PathBuf],
+    private_shm: bool,
+) -> Result<(), MountError> {
     enter_namespace()?;
     let mount_err = |what, path: &Path| {
         let path = path.to_path_buf();
@@ -52,11 +59,26 @@ pub fn isolate(read_only: &[PathBuf], private_shm: bool) -> Result<(), MountErro
         MountPropagationFlags::REC | MountPropagationFlags::PRIVATE,
     )
     .map_err(mount_err("make private", Path::new("/")))?;
+    // A mount point cannot be renamed or removed: `.git` stays the `.git` whose hooks and
+    // config are read-only, rather than being moved aside for a new one.
+    for p in pinned.iter().filter(|p| p.is_dir()) {
+        rustix::mount::mount_bind(p, p).map_err(mount_err("pin", p))?;
+    }
     for p in read_only.iter().filter(|p| p.exists()) {
         let kept = locked_flags(p);
         rustix::mount::mount_bind(p, p).map_err(mount_err("bind", p))?;
         rustix::mount::mount_remount(p, MountFlags::BIND | MountFlags::RDONLY | kept, "")
             .map_err(mount_err("make read-only", p))?;
+    }
+    for p in hidden.iter().filter(|p| p.is_dir()) {
+        rustix::mount::mount(
+            "tmpfs",
+            p,
+            "tmpfs",
+            MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            c"mode=0700,size=4k",
+        )
+        .map_err(mount_err("hide", p))?;
     }
     let shm = Path::new("/dev/shm");
     if private_shm && shm.is_dir() {
@@ -77,13 +99,15 @@ fn enter_namespace() -> Result<(), MountError> {
     // `unshare` is only unsafe with CLONE_FILES (threads sharing descriptors); the helper is
     // single-threaded and unshares no descriptor table.
     let unshare = rustix::thread::unshare;
-    let direct = unshare(UnshareFlags::NEWNS);
+    // A mount namespace for the binds; an IPC namespace, so SysV IPC objects and POSIX
+    // message queues outside stay out of reach.
+    let direct = unshare(UnshareFlags::NEWNS | UnshareFlags::NEWIPC);
     if direct.is_ok() {
         return Ok(());
     }
     let uid = rustix::process::geteuid().as_raw();
     let gid = rustix::process::getegid().as_raw();
-    unshare(UnshareFlags::NEWUSER | UnshareFlags::NEWNS)
+    unshare(UnshareFlags::NEWUSER | UnshareFlags::NEWNS | UnshareFlags::NEWIPC)
         .map_err(|e| MountError::Namespace(direct.err().map_or(e.into(), Into::into)))?;
     // The step keeps its own ids: files it writes belong to the user, as without the sandbox.
     std::fs::write("/proc/self/setgroups", "deny").map_err(MountError::IdMap)?;

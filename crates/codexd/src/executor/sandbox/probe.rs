@@ -104,6 +104,9 @@ fn probe(dir: &Path) -> Support {
     let c = Confinement {
         writable: vec![rw.clone()],
         read_only: vec![guarded.clone()],
+        pinned: vec![rw.clone()],
+        hidden: Vec::new(),
+        namespaces: true,
         network: false,
         unix_sockets: Vec::new(),
         private_shm: false,

@@ -32,15 +32,29 @@ pub fn homes(env: &Env) -> Vec<PathBuf> {
 }
 
 /// The project a step in `cwd` may write: `None` when there is none, or when the nearest root
-/// marker is in a home folder itself, in `/`, or above a home folder.
+/// marker is in a home folder itself, in `/`, above a home folder, or in one of its hidden
+/// folders (`~/.config/.git` would make the whole of `~/.config`, shell and codex settings
+/// included, "the project"; `~/.cargo/registry/src/x` is code other builds run).
 pub fn project_root(cwd: &Path, homes: &[PathBuf]) -> Option<PathBuf> {
     let p = crate::context::project::detect(cwd)?;
     let root = p.root;
-    let too_wide = root.parent().is_none()
-        || homes.iter().any(|h| h.starts_with(&root))
-        || std::fs::canonicalize(&root)
-            .is_ok_and(|r| r.parent().is_none() || homes.iter().any(|h| h.starts_with(&r)));
-    (!too_wide).then_some(root)
+    let real = std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone());
+    let homes_real: Vec<PathBuf> = homes
+        .iter()
+        .map(|h| std::fs::canonicalize(h).unwrap_or_else(|_| h.clone()))
+        .chain(homes.iter().cloned())
+        .collect();
+    let wrong = |r: &Path| {
+        r.parent().is_none()
+            || homes_real.iter().any(|h| {
+                h.starts_with(r)
+                    || r.strip_prefix(h).is_ok_and(|rest| {
+                        rest.components()
+                            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+                    })
+            })
+    };
+    (!wrong(&root) && !wrong(&real)).then_some(root)
 }
 
 /// The kinds of project whose markers are at `root` (a Rust crate with a package.json is
@@ -127,10 +141,25 @@ fn expand_str(text: &str, env: &Env, depth: usize) -> Option<String> {
     Some(out)
 }
 
-/// The paths inside `root` to keep read-only: the git hooks and config of every git folder
-/// inside the project, and a hooks folder `core.hooksPath` points at inside it.
-pub fn protected(root: &Path) -> Vec<PathBuf> {
+/// What to guard in a project.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Guarded {
+    /// Git folders, pinned in place.
+    pub pinned: Vec<PathBuf>,
+    /// Paths bound read-only.
+    pub read_only: Vec<PathBuf>,
+}
+
+/// Where git finds what it runs, inside `root`: every git folder's hooks, config,
+/// `commondir` (which would move config and hooks elsewhere) and `info`, the folder
+/// `core.hooksPath` names when it is inside, and the git folders themselves, pinned.
+pub fn protected(root: &Path) -> Guarded {
+    let Ok(root) = std::fs::canonicalize(root) else {
+        return Guarded::default();
+    };
+    let root = root.as_path();
     let mut out = Vec::new();
+    let mut pinned = Vec::new();
     let mut git_dirs = Vec::new();
     let dot_git = root.join(".git");
     if dot_git.is_dir() {
@@ -158,8 +187,18 @@ pub fn protected(root: &Path) -> Vec<PathBuf> {
         }
     }
     for g in git_dirs {
+        let Ok(g) = std::fs::canonicalize(&g) else {
+            continue;
+        };
         if !g.starts_with(root) {
             continue; // outside the project: not writable at all
+        }
+        pinned.push(g.clone());
+        for name in ["commondir", "info", "config.worktree"] {
+            let p = g.join(name);
+            if p.exists() {
+                out.push(p);
+            }
         }
         let hooks = g.join("hooks");
         // A missing hooks folder could be created with a hook in it: make the (empty) folder
@@ -172,10 +211,36 @@ pub fn protected(root: &Path) -> Vec<PathBuf> {
         if let Some(custom) = hooks_path(&g.join("config"), root)
             && !out.contains(&custom)
         {
+            // As for `hooks`: a folder to keep read-only, rather than one a step creates.
+            if !custom.exists() {
+                let _ = std::fs::create_dir_all(&custom);
+            }
             out.push(custom);
         }
     }
-    out
+    Guarded {
+        pinned,
+        read_only: out,
+    }
+}
+
+/// Files in git folders that redirect where git reads its config and hooks, and that a step
+/// could create (a read-only bind needs something to bind onto): `commondir`. Those present
+/// after a confined step that were not before it.
+pub fn planted_redirects(pinned: &[PathBuf], before: &[PathBuf]) -> Vec<PathBuf> {
+    redirects(pinned)
+        .into_iter()
+        .filter(|p| !before.contains(p))
+        .collect()
+}
+
+/// The redirecting files present now.
+pub fn redirects(pinned: &[PathBuf]) -> Vec<PathBuf> {
+    pinned
+        .iter()
+        .map(|g| g.join("commondir"))
+        .filter(|p| p.exists())
+        .collect()
 }
 
 /// `.git` as a file (`gitdir: PATH`, a linked worktree or submodule): the folder it names,
@@ -183,7 +248,7 @@ pub fn protected(root: &Path) -> Vec<PathBuf> {
 fn gitdir_of_file(dot_git: &Path, root: &Path) -> Option<PathBuf> {
     let text = std::fs::read_to_string(dot_git).ok()?;
     let target = text.lines().find_map(|l| l.strip_prefix("gitdir:"))?.trim();
-    let dir = root.join(target);
+    let dir = std::fs::canonicalize(root.join(target)).ok()?;
     dir.starts_with(root).then_some(dir)
 }
 
@@ -260,17 +325,28 @@ mod tests {
         assert_eq!(project_root(&home.join("src"), &homes), None);
         std::fs::write(proj.join("Cargo.toml"), "").unwrap();
         assert_eq!(project_root(&proj.join("src"), &homes), Some(proj.clone()));
+        // A repository in a hidden folder of the home folder is no project either.
+        let config = home.join(".config");
+        std::fs::create_dir_all(config.join(".git")).unwrap();
+        std::fs::create_dir_all(config.join("codex")).unwrap();
+        assert_eq!(project_root(&config.join("codex"), &homes), None);
         assert_eq!(kinds_at(&proj), vec!["rust"]);
     }
 
     #[test]
     fn git_hooks_config_and_hooks_path_are_protected() {
         let t = tempfile::tempdir().unwrap();
-        let root = t.path();
+        let root = &std::fs::canonicalize(t.path()).unwrap();
         std::fs::create_dir_all(root.join(".git/modules/lib/hooks")).unwrap();
         std::fs::write(root.join(".git/modules/lib/HEAD"), "ref: x").unwrap();
         std::fs::write(root.join(".git/config"), "[Core]\n\tHooksPath = .husky\n").unwrap();
-        let p = protected(root);
+        let g = protected(root);
+        assert!(g.pinned.contains(&root.join(".git")));
+        assert!(
+            root.join(".husky").is_dir(),
+            "a missing hooksPath folder is made to be kept"
+        );
+        let p = g.read_only;
         for want in [
             ".git/hooks",
             ".git/config",
@@ -285,6 +361,18 @@ mod tests {
             "the hooks folder is made to be kept"
         );
         std::fs::write(root.join(".git/config"), "[core]\nhooksPath = /etc/hooks\n").unwrap();
-        assert!(!protected(root).contains(&PathBuf::from("/etc/hooks")));
+        assert!(
+            !protected(root)
+                .read_only
+                .contains(&PathBuf::from("/etc/hooks"))
+        );
+        // A `.git` file naming a folder outside: nothing made there.
+        let outer = root.join("outer");
+        let inner = outer.join("proj");
+        std::fs::create_dir_all(&inner).unwrap();
+        std::fs::write(inner.join(".git"), "gitdir: ../sibling/tgt\n").unwrap();
+        std::fs::create_dir_all(outer.join("sibling/tgt")).unwrap();
+        assert_eq!(protected(&inner), Guarded::default());
+        assert!(!outer.join("sibling/tgt/hooks").exists());
     }
 }

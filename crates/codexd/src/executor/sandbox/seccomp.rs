@@ -66,6 +66,18 @@ const REFUSED: &[i64] = &[
     libc::SYS_io_uring_setup,
     libc::SYS_io_uring_enter,
     libc::SYS_io_uring_register,
+    // Keyrings are shared with the user's session (kerberos tickets, ssh keys).
+    libc::SYS_add_key,
+    libc::SYS_keyctl,
+    libc::SYS_request_key,
+    // Extended attributes (ACLs among them) can grant others access outside the project,
+    // where Landlock does not look at metadata.
+    libc::SYS_setxattr,
+    libc::SYS_lsetxattr,
+    libc::SYS_fsetxattr,
+    libc::SYS_removexattr,
+    libc::SYS_lremovexattr,
+    libc::SYS_fremovexattr,
     #[cfg(target_arch = "x86_64")]
     libc::SYS_kexec_file_load,
     #[cfg(target_arch = "x86_64")]
@@ -108,8 +120,13 @@ fn with_set_id_bits(arg: u8, extra: &[SeccompCondition]) -> Result<Vec<SeccompRu
         .collect()
 }
 
+/// `arg` (a pid or id) is not 0, i.e. names another process than the caller.
+fn other_process(arg: u8) -> Result<Vec<SeccompRule>, SeccompError> {
+    Ok(vec![rule(vec![cond(arg, Len::Dword, Op::Ne, 0)?])?])
+}
+
 /// The filter for a step: `network` adds IPv4/IPv6 sockets, `unix_paths` Unix sockets
-/// (only when Landlock checks the paths they connect to).
+/// (only when Landlock checks the paths they connect to). Calls it matches fail with EPERM.
 pub fn filter(network: bool, unix_paths: bool) -> Result<BpfProgram, SeccompError> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for nr in REFUSED {
@@ -131,15 +148,23 @@ pub fn filter(network: bool, unix_paths: bool) -> Result<BpfProgram, SeccompErro
         .iter()
         .map(|f| cond(0, Len::Dword, Op::Ne, *f as u64))
         .collect::<Result<Vec<_>, _>>()?;
-    rules.insert(libc::SYS_socket, vec![rule(other_family)?]);
+    // Netlink only for the kernel's routing and socket queries (`ip addr`, `ss`): the other
+    // protocols reach other processes (NETLINK_USERSOCK) or change the system.
+    let other_netlink = rule(vec![
+        cond(0, Len::Dword, Op::Eq, libc::AF_NETLINK as u64)?,
+        cond(2, Len::Dword, Op::Ne, libc::NETLINK_ROUTE as u64)?,
+        cond(2, Len::Dword, Op::Ne, libc::NETLINK_SOCK_DIAG as u64)?,
+    ])?;
+    rules.insert(libc::SYS_socket, vec![rule(other_family)?, other_netlink]);
+    // Socketpairs: streams and packets between a step's own processes. Not datagrams, which
+    // `sendto`/`sendmsg` can address to any socket by path.
+    let dgram = cond(1, Len::Dword, Op::MaskedEq(0xf), libc::SOCK_DGRAM as u64)?;
     rules.insert(
         libc::SYS_socketpair,
-        vec![rule(vec![cond(
-            0,
-            Len::Dword,
-            Op::Ne,
-            libc::AF_UNIX as u64,
-        )?])?],
+        vec![
+            rule(vec![cond(0, Len::Dword, Op::Ne, libc::AF_UNIX as u64)?])?,
+            rule(vec![dgram])?,
+        ],
     );
     // kill(-1, sig): every process the user may signal.
     rules.insert(
@@ -151,6 +176,18 @@ pub fn filter(network: bool, unix_paths: bool) -> Result<BpfProgram, SeccompErro
             u64::from(u32::MAX),
         )?])?],
     );
+    // Limits, priorities and CPUs of other processes (Landlock scopes signals, not these).
+    rules.insert(libc::SYS_prlimit64, other_process(0)?);
+    rules.insert(libc::SYS_setpriority, other_process(1)?);
+    rules.insert(libc::SYS_ioprio_set, other_process(1)?);
+    for nr in [
+        libc::SYS_sched_setaffinity,
+        libc::SYS_sched_setscheduler,
+        libc::SYS_sched_setparam,
+        libc::SYS_sched_setattr,
+    ] {
+        rules.insert(nr, other_process(0)?);
+    }
     rules.insert(
         libc::SYS_ioctl,
         [libc::TIOCSTI, libc::TIOCLINUX]
@@ -158,39 +195,71 @@ pub fn filter(network: bool, unix_paths: bool) -> Result<BpfProgram, SeccompErro
             .map(|req| rule(vec![cond(1, Len::Dword, Op::Eq, req)?]))
             .collect::<Result<_, _>>()?,
     );
+    // New namespaces, through clone (clone3 is refused in `fallback_filter`).
+    rules.insert(
+        libc::SYS_clone,
+        [
+            libc::CLONE_NEWNS,
+            libc::CLONE_NEWUSER,
+            libc::CLONE_NEWPID,
+            libc::CLONE_NEWNET,
+            libc::CLONE_NEWIPC,
+            libc::CLONE_NEWUTS,
+            libc::CLONE_NEWCGROUP,
+        ]
+        .into_iter()
+        .map(|f| rule(vec![cond(0, Len::Qword, Op::MaskedEq(f as u64), f as u64)?]))
+        .collect::<Result<_, _>>()?,
+    );
     rules.insert(libc::SYS_fchmod, with_set_id_bits(1, &[])?);
     rules.insert(libc::SYS_fchmodat, with_set_id_bits(2, &[])?);
     rules.insert(libc::SYS_fchmodat2, with_set_id_bits(2, &[])?);
-    let creating = |arg| {
-        cond(
-            arg,
-            Len::Dword,
-            Op::MaskedEq(libc::O_CREAT as u64),
-            libc::O_CREAT as u64,
-        )
-    };
-    rules.insert(libc::SYS_openat, with_set_id_bits(3, &[creating(2)?])?);
+    rules.insert(libc::SYS_mknodat, with_set_id_bits(2, &[])?);
+    let flag = |arg, f: libc::c_int| cond(arg, Len::Dword, Op::MaskedEq(f as u64), f as u64);
+    let mut openat = with_set_id_bits(3, &[flag(2, libc::O_CREAT)?])?;
+    openat.extend(with_set_id_bits(3, &[flag(2, libc::O_TMPFILE)?])?);
+    rules.insert(libc::SYS_openat, openat);
     #[cfg(target_arch = "x86_64")]
     {
         rules.insert(libc::SYS_chmod, with_set_id_bits(1, &[])?);
-        rules.insert(libc::SYS_open, with_set_id_bits(2, &[creating(1)?])?);
+        let mut open = with_set_id_bits(2, &[flag(1, libc::O_CREAT)?])?;
+        open.extend(with_set_id_bits(2, &[flag(1, libc::O_TMPFILE)?])?);
+        rules.insert(libc::SYS_open, open);
         rules.insert(libc::SYS_creat, with_set_id_bits(1, &[])?);
+        rules.insert(libc::SYS_mknod, with_set_id_bits(1, &[])?);
     }
+    compile(rules, libc::EPERM)
+}
+
+/// Calls refused as if the kernel did not have them (ENOSYS), so libraries fall back to ones
+/// the main filter can inspect: `clone3` (its flags are in memory, `clone`'s in a register)
+/// and `openat2` (its mode too).
+pub fn fallback_filter() -> Result<BpfProgram, SeccompError> {
+    let rules = [libc::SYS_clone3, libc::SYS_openat2]
+        .into_iter()
+        .map(|nr| (nr, Vec::new()))
+        .collect();
+    compile(rules, libc::ENOSYS)
+}
+
+fn compile(rules: BTreeMap<i64, Vec<SeccompRule>>, errno: i32) -> Result<BpfProgram, SeccompError> {
     let arch = TargetArch::try_from(std::env::consts::ARCH)?;
     let program: BpfProgram = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
+        SeccompAction::Errno(errno as u32),
         arch,
     )?
     .try_into()?;
     Ok(program)
 }
 
-/// Install the filter on this thread; inherited by everything it execs.
+/// Install both filters on this thread; inherited by everything it execs.
 pub fn apply(network: bool, unix_paths: bool) -> Result<(), SeccompError> {
-    let program = filter(network, unix_paths)?;
-    seccompiler::apply_filter(&program)?;
+    let main = filter(network, unix_paths)?;
+    let fallback = fallback_filter()?;
+    seccompiler::apply_filter(&fallback)?;
+    seccompiler::apply_filter(&main)?;
     Ok(())
 }
 
@@ -203,6 +272,7 @@ mod tests {
         for (net, unix) in [(false, false), (true, false), (false, true), (true, true)] {
             let p = filter(net, unix).unwrap();
             assert!(!p.is_empty());
+            assert!(!fallback_filter().unwrap().is_empty());
         }
     }
 }
