@@ -1,14 +1,18 @@
 //! The seccomp layer: what a confined step may not ask of the kernel, whatever its files say.
 //!
-//! - Sockets: only socketpairs (pipes between a step's own processes) and netlink (local
-//!   kernel queries: `ip addr`, name lookups) unless the step may use the network, which adds
-//!   TCP/UDP over IPv4 and IPv6. Unix sockets by path or abstract name are refused, except
+//! - Sockets: only stream and packet socketpairs (pipes between a step's own processes; a
+//!   datagram pair could be addressed to any socket by path) and netlink for routing and
+//!   socket queries (`ip addr`, `ss`, name lookups) unless the step may use the network, which
+//!   adds TCP/UDP over IPv4 and IPv6. Unix sockets by path or abstract name are refused, except
 //!   where Landlock checks the path (see [`super::landlock`]): that keeps a step from codexd's
 //!   own socket, the user's session bus, docker and terminal multiplexers. `io_uring`, which
 //!   can open sockets without `socket(2)`, is refused.
-//! - Privileged syscalls (modules, reboot, mounts, clocks, namespaces, ...) are refused even
-//!   to root, as are set-user-id and set-group-id bits, `TIOCSTI` (typing into a terminal) and
-//!   `kill(-1, …)` (every process of the user).
+//! - Privileged syscalls (modules, reboot, mounts, clocks, namespaces also through `clone`,
+//!   ...) are refused even to root, as are keyrings, extended attributes, the limits,
+//!   priorities and CPUs of other processes, set-user-id and set-group-id bits (`chmod`,
+//!   `open`, `mknod`, `O_TMPFILE`), `TIOCSTI` (typing into a terminal) and `kill(-1, …)`
+//!   (every process of the user). `clone3` and `openat2`, whose arguments are in memory where
+//!   seccomp cannot look, fail as if the kernel had none, so libraries fall back.
 //!
 //! A refused call fails with EPERM, so programs report "Operation not permitted".
 
