@@ -34,24 +34,12 @@ fn step(h: &Home, proj: &Path, body: &str) -> Run {
     h.codex_in(proj, &["run", "--yes", "--", "sh", "step.sh"])
 }
 
-fn enforced(h: &Home) -> bool {
-    let st = h.codex(&["--json", "status"]).ok().json();
-    if st["sandbox"]["enforced"] != true {
-        eprintln!(
-            "skipped: the sandbox is not enforced here: {}",
-            st["sandbox"]["reason"]
-        );
-        return false;
-    }
-    true
-}
-
 fn started(h: &Home) -> Option<codex_e2e::Daemon> {
     if !have("git") {
         return None;
     }
     let d = h.start();
-    if !enforced(h) {
+    if !h.sandbox_enforced() {
         return None;
     }
     h.codex(&["prefs", "set", "autonomy_comfort", "high"]).ok();
@@ -134,7 +122,7 @@ fn a_descriptor_the_daemon_inherited_reaches_no_step() {
     eventually("the daemon answers", || {
         h.codex(&["status"]).code == Some(0)
     });
-    if enforced(&h) {
+    if h.sandbox_enforced() {
         h.codex(&["prefs", "set", "autonomy_comfort", "high"]).ok();
         let (proj, _) = lab(&h);
         let out = step(&h, &proj, "echo planted >&9\n");

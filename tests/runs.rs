@@ -669,12 +669,7 @@ fn steps_run_confined_unless_approved_and_with_the_sandbox_off_only_reads_run_un
     };
     let h = Home::new();
     let _d = h.start();
-    let status = h.codex(&["--json", "status"]).ok().json();
-    if status["sandbox"]["enforced"] != true {
-        eprintln!(
-            "skipped: the sandbox is not enforced here: {}",
-            status["sandbox"]["reason"]
-        );
+    if !h.sandbox_enforced() {
         return;
     }
     let (proj, outside) = script(&h);

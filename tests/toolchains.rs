@@ -32,12 +32,7 @@ fn a_real_cargo_build_with_cached_dependencies_passes_confined() {
         .with_env("CARGO_HOME", &cargo_home.display().to_string())
         .with_env("RUSTUP_HOME", &rustup_home.display().to_string());
     let _d = h.start();
-    let status = h.codex(&["--json", "status"]).ok().json();
-    if status["sandbox"]["enforced"] != true {
-        eprintln!(
-            "skipped: the sandbox is not enforced here: {}",
-            status["sandbox"]["reason"]
-        );
+    if !h.sandbox_enforced() {
         return;
     }
     let manifest = format!(
@@ -72,12 +67,7 @@ fn a_real_cargo_build_with_cached_dependencies_passes_confined() {
         return;
     }
     let out = h.codex_in(&proj, &["--json", "run", "--", "cargo", "build"]);
-    let finished = out
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["event"] == "finished")
-        .unwrap_or_else(|| panic!("no finished event: {}\n{}", out.stdout, out.stderr));
+    let finished = out.finished();
     assert_eq!(finished["exit_status"], 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         finished["sandbox"].is_string(),
@@ -98,12 +88,7 @@ fn npm_test_passes_confined() {
     }
     let h = Home::new();
     let _d = h.start();
-    let status = h.codex(&["--json", "status"]).ok().json();
-    if status["sandbox"]["enforced"] != true {
-        eprintln!(
-            "skipped: the sandbox is not enforced here: {}",
-            status["sandbox"]["reason"]
-        );
+    if !h.sandbox_enforced() {
         return;
     }
     let proj = h.project(
@@ -121,12 +106,7 @@ fn npm_test_passes_confined() {
         ],
     );
     let out = h.codex_in(&proj, &["--json", "run", "--", "npm", "test"]);
-    let finished = out
-        .stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v["event"] == "finished")
-        .unwrap_or_else(|| panic!("no finished event: {}\n{}", out.stdout, out.stderr));
+    let finished = out.finished();
     assert_eq!(finished["exit_status"], 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
         finished["sandbox"].is_string(),

@@ -236,6 +236,19 @@ impl Home {
             .concat()
     }
 
+    /// Whether the running daemon's sandbox is enforced here; when not, says why (a skip).
+    pub fn sandbox_enforced(&self) -> bool {
+        let st = self.codex(&["--json", "status"]).ok().json();
+        if st["sandbox"]["enforced"] != true {
+            eprintln!(
+                "skipped: the sandbox is not enforced here: {}",
+                st["sandbox"]["reason"]
+            );
+            return false;
+        }
+        true
+    }
+
     /// Run `codex ARGS` (autostart allowed) to completion.
     pub fn codex_autostart(&self, args: &[&str]) -> Run {
         Run::from(self.codex_cmd().args(args).output().expect("spawn codex"))
@@ -323,6 +336,15 @@ impl Run {
     pub fn json(&self) -> Value {
         serde_json::from_str(self.stdout.trim())
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    /// The `finished` event of `codex --json run`.
+    pub fn finished(&self) -> Value {
+        self.stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["event"] == "finished")
+            .unwrap_or_else(|| panic!("no finished event: {}\n{}", self.stdout, self.stderr))
     }
 }
 

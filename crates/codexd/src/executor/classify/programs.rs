@@ -157,17 +157,9 @@ impl Check<'_, '_> {
             && let Some(v) = self.wrapper(spec)
         {
             // The wrapper's own options may write or run too (`strace -o '|cmd'`).
-            let (cwd, root, home) = (
-                self.walk.cwd.clone(),
-                self.walk.root.clone(),
-                self.walk.home.clone(),
-            );
-            let spot = Spot {
-                cwd: cwd.as_deref(),
-                root: root.as_deref(),
-                home: &home,
-                private_tmp: !self.walk.tmp_moved,
-            };
+            // A copy of where it runs: the checks below also change the walk.
+            let here = self.walk.clone();
+            let spot = here.spot();
             let own = self
                 .special(spot)
                 .unwrap_or_else(|| Verdict::new(SafetyClass::ReadOnly, ""));
@@ -183,17 +175,8 @@ impl Check<'_, '_> {
                 None => v,
             };
         }
-        let (cwd, root, home) = (
-            self.walk.cwd.clone(),
-            self.walk.root.clone(),
-            self.walk.home.clone(),
-        );
-        let spot = Spot {
-            cwd: cwd.as_deref(),
-            root: root.as_deref(),
-            home: &home,
-            private_tmp: !self.walk.tmp_moved,
-        };
+        let here = self.walk.clone();
+        let spot = here.spot();
         let extra = self.special(spot);
         if extra.is_none() && !self.program.local && self.reads_only() {
             return Verdict::new(SafetyClass::ReadOnly, format!("`{p}` only reads"));
