@@ -85,6 +85,13 @@ impl Home {
         self
     }
 
+    /// The temp folder every process started from here uses (`TMPDIR`).
+    pub fn tmp(&self) -> PathBuf {
+        let t = self.dir.path().join("tmp");
+        let _ = std::fs::create_dir_all(&t);
+        t
+    }
+
     /// A file below CODEX_HOME.
     pub fn path(&self, rel: &str) -> PathBuf {
         self.home.join(rel)
@@ -99,6 +106,8 @@ impl Home {
             .env("XDG_DATA_HOME", tmp.join("xdg-data"))
             .env("CODEX_HOME", &self.home)
             .env("CODEX_SOCKET", &self.socket)
+            // The daemon's steps get their temp folders in here, removed with the test's.
+            .env("TMPDIR", self.tmp())
             .env("RUST_LOG", "debug");
         for (k, v) in &self.env {
             cmd.env(k, v);

@@ -361,6 +361,11 @@ impl Actor {
             }
         }
         while self.runs.join_next().await.is_some() {}
+        // Every run has ended: the folder of their temp folders goes too.
+        let base = &self.containment.tmp_base;
+        if *base != std::env::temp_dir() {
+            let _ = std::fs::remove_dir_all(base);
+        }
         debug!("executor stopped");
     }
 
