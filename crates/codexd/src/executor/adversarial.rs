@@ -3,7 +3,8 @@
 //! `config/safety_rules.yaml`, grouped by the trick they use, each with the LEAST class it
 //! must get; and ordinary developer commands with the MOST they may get, so that fixes do not
 //! make the classifier ask about everything. Nothing here is ever run: it is only classified.
-//! Many entries fail today; this file is the reproduction the fixes are measured against.
+//! It began as the reproduction the classifier's fixes were measured against; every entry
+//! now holds, and a new trick gets its entry here before its fix.
 //!
 //! How the minimums were chosen:
 //! - `Destructive`: the line deletes, overwrites or truncates files outside the project (`~`,
@@ -536,6 +537,45 @@ const FAMILIES: &[(&str, &[(&str, SafetyClass)])] = &[
             (r#"tmux -S /tmp/x send-keys 'rm -rf ~/x' Enter"#, Destructive),
         ],
     ),
+    (
+        "builtins that evaluate later, and archives written outside",
+        &[
+            ("x='$(rm -rf ~/x)'; echo ${x@P}", Destructive),
+            ("read -r x < f; printf '%s' \"${x@P}\"", Destructive),
+            ("x='a[$(rm -rf ~/x)]'; echo ${!x}", Destructive),
+            ("x='a[$(rm -rf ~/x)]'; for ((i=x; i<1; i++)); do :; done", Destructive),
+            ("x='a[$(rm -rf ~/x)]'; for((i=x;i<1;i++)); do :; done", Destructive),
+            ("mapfile -C 'rm -rf ~/x' -c 1 a < f", Destructive),
+            ("readarray -tC'rm -rf ~/x' a < f", Destructive),
+            ("getopts ab 'a[$(rm -rf ~/x)]'", Destructive),
+            ("compgen -C 'rm -rf ~/x' x", Destructive),
+            ("compgen -W '$(rm -rf ~/x)' -- x", Destructive),
+            ("complete -C 'rm -rf ~/x' ls", Destructive),
+            (r#"bind -x '"\C-a": rm -rf ~/x'"#, Destructive),
+            ("fc -s ls=rm", Destructive),
+            ("history -s 'rm -rf ~/x'; fc -s", Destructive),
+            ("history -w ~/.bashrc", Destructive),
+            ("enable -n echo; echo x", Destructive),
+            ("shopt -s cdable_vars; cd HOME; rm -rf x", Destructive),
+            ("shopt -s extdebug; ls", Destructive),
+            ("tar czf ~/x.tgz .", Destructive),
+            ("tar -c -f ~/x.tar .", Destructive),
+            ("tar --create --file=$HOME/x.tar .", Destructive),
+            ("tar rf ../other/x.tar src", WritesOutsideProject),
+            ("tar cIf 'sh -c id' x.tar .", Destructive),
+            ("zip -r ~/x.zip .", WritesOutsideProject),
+            ("zip -q -r ../x.zip src", WritesOutsideProject),
+            ("7z a ~/x.7z .", WritesOutsideProject),
+            ("gzip ~/notes", Destructive),
+            ("xz -k ../other/data", WritesOutsideProject),
+            ("gunzip ~/x.gz", Destructive),
+            ("python3 -m pip install requests", Network),
+            ("python3 -Im pip install requests", Network),
+            ("python3 -X dev -mpip install requests", Network),
+            ("python3 -m http.server", Network),
+            ("php -S localhost:8000", Network),
+        ],
+    ),
 ];
 
 /// (ordinary developer command, the most it may get)
@@ -584,6 +624,20 @@ const BENIGN: &[(&str, SafetyClass)] = &[
     ("rm -f target/tmp.txt", WritesInProject),
     ("cp .env.example .env", WritesInProject),
     ("tar czf dist.tgz dist", WritesInProject),
+    ("tar xzf ~/Downloads/x.tgz", WritesInProject),
+    ("tar -tzf ~/x.tgz", ReadOnly),
+    ("zip -r dist.zip dist", WritesInProject),
+    ("gzip -c ~/notes > notes.gz", WritesInProject),
+    ("gzip -dc ~/x.gz | head", ReadOnly),
+    ("mapfile -t lines < Cargo.toml", WritesInProject),
+    ("shopt -s globstar nullglob; ls **/*.rs", WritesInProject),
+    ("shopt -q extglob", ReadOnly),
+    ("for ((i=0; i<3; i++)); do echo $i; done", ReadOnly),
+    ("python3 -m venv .venv", WritesInProject),
+    ("python3 -m pip list", ReadOnly),
+    ("history", ReadOnly),
+    ("fc -l", ReadOnly),
+    ("echo ${!a[@]} ${#x} ${x@Q}", ReadOnly),
     ("sed -i 's/foo/bar/' src/main.rs", WritesInProject),
     ("export RUST_LOG=debug; cargo test", WritesInProject),
     ("env RUST_BACKTRACE=1 cargo test", WritesInProject),

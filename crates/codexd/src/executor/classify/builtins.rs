@@ -1,12 +1,34 @@
 //! Shell builtins that evaluate, export or move: `eval`, `trap`, `alias`, `cd`, `export`,
-//! `declare`, `let`, `[[`, `set -k`, `hash -p`, `enable -f`.
+//! `declare`, `let`, `[[`, `set -k`, `hash -p`, `enable`, and the ones that run a command
+//! string later: `mapfile -C`, `compgen -C`/`-W`, `bind -x`, `fc`, `shopt`.
 
 use codex_proto::types::SafetyClass;
 
 use super::Verdict;
-use super::args;
-use super::paths;
+use super::args::{self, Values};
+use super::paths::{self, Effect};
 use super::programs::Check;
+
+/// `shopt` options that change only globbing, matching or history bookkeeping. Any other
+/// (`cdable_vars` makes `cd NAME` go where a variable says, `extdebug` lets a trap skip
+/// commands, `expand_aliases`, `sourcepath`, ...) changes what later commands do in ways the
+/// check cannot follow.
+const HARMLESS_SHOPT: &[&str] = &[
+    "globstar",
+    "nullglob",
+    "extglob",
+    "dotglob",
+    "nocaseglob",
+    "failglob",
+    "nocasematch",
+    "globasciiranges",
+    "lastpipe",
+    "inherit_errexit",
+    "checkwinsize",
+    "histappend",
+    "cmdhist",
+    "lithist",
+];
 
 impl Check<'_, '_> {
     /// Shell builtins that evaluate, export or move: `eval`, `trap`, `alias`, `cd`,
@@ -89,7 +111,7 @@ impl Check<'_, '_> {
                 }
                 None
             }
-            "let" | "printf" | "read" | "unset" | "test" | "[" | "[[" => {
+            "let" | "printf" | "read" | "unset" | "test" | "[" | "[[" | "getopts" | "wait" => {
                 let arithmetic = p == "let"
                     || (p == "[["
                         && args.iter().any(|a| {
@@ -117,6 +139,107 @@ impl Check<'_, '_> {
             "enable" if args.iter().any(|a| args::is_cluster(a) && a.contains('f')) => Some(
                 Verdict::destructive("`enable -f` loads a builtin from a shared library"),
             ),
+            _ => self.deferred(hidden_code),
+        }
+    }
+
+    /// Builtins that keep a command string (or a setting) for later: the string is checked
+    /// as the script it becomes; what cannot be followed counts as destructive.
+    fn deferred(&mut self, hidden_code: impl Fn(&String) -> bool) -> Option<Verdict> {
+        let (p, args) = (self.p, self.args);
+        let callbacks = |letter: char| Values::value_of(args, &[letter], &[]);
+        match p {
+            "mapfile" | "readarray" | "compgen" | "complete" => {
+                if args.iter().any(&hidden_code) {
+                    return Some(Verdict::destructive(format!(
+                        "`{p}` expands its arguments again, and would run a command hidden in them"
+                    )));
+                }
+                let letter = if matches!(p, "mapfile" | "readarray") {
+                    'C'
+                } else {
+                    if callbacks('W')
+                        .iter()
+                        .any(|w| w.contains('`') || w.contains("$("))
+                    {
+                        return Some(Verdict::destructive(format!(
+                            "`{p} -W` expands its word list, and would run a command in it"
+                        )));
+                    }
+                    'C'
+                };
+                let what = format!("the command `{p} -{letter}` runs");
+                Some(
+                    callbacks(letter)
+                        .into_iter()
+                        .map(|cb| self.script(cb, &what))
+                        .fold(
+                            Verdict::new(
+                                SafetyClass::ReadOnly,
+                                format!("`{p}` only sets shell variables"),
+                            ),
+                            Verdict::max,
+                        ),
+                )
+            }
+            "bind" if args.iter().any(|a| args::is_cluster(a) && a.contains('x')) => Some(
+                Verdict::destructive("`bind -x` ties a key to a shell command"),
+            ),
+            "fc" => Some(
+                if args.iter().any(|a| args::is_cluster(a) && a.contains('l')) {
+                    Verdict::new(SafetyClass::ReadOnly, "`fc -l` lists history")
+                } else {
+                    Verdict::destructive(
+                        "`fc` runs commands again from the history, which cannot be checked",
+                    )
+                },
+            ),
+            "history" => {
+                let writes = args
+                    .iter()
+                    .any(|a| args::is_cluster(a) && (a.contains('w') || a.contains('a')));
+                let mut v =
+                    Verdict::new(SafetyClass::ReadOnly, "`history` keeps the shell's history");
+                for file in args.iter().filter(|a| writes && !a.starts_with('-')) {
+                    if let Some((class, why)) = paths::judge(
+                        file,
+                        Effect::Overwrite,
+                        self.walk.spot(),
+                        &self.c.plants,
+                        &self.c.system,
+                    ) {
+                        self.fx.plants = true;
+                        self.fx.writes.push(file.clone());
+                        v = v.max(Verdict::new(class, format!("`history` {why}")));
+                    }
+                }
+                Some(v)
+            }
+            "enable" => Some(
+                if args
+                    .iter()
+                    .all(|a| matches!(a.as_str(), "-a" | "-p" | "-s" | "-n"))
+                {
+                    Verdict::new(SafetyClass::ReadOnly, "`enable` lists builtins")
+                } else {
+                    Verdict::destructive("`enable` changes which program a command name runs")
+                },
+            ),
+            "shopt" => {
+                let sets = args
+                    .iter()
+                    .any(|a| args::is_cluster(a) && (a.contains('s') || a.contains('u')));
+                let names = args.iter().filter(|a| !a.starts_with('-'));
+                if sets && names.clone().any(|n| !HARMLESS_SHOPT.contains(&n.as_str())) {
+                    return Some(Verdict::destructive(
+                        "`shopt` turns on a shell option that changes what later commands do",
+                    ));
+                }
+                Some(Verdict::new(
+                    SafetyClass::ReadOnly,
+                    "`shopt` changes only how names are matched",
+                ))
+            }
             _ => None,
         }
     }

@@ -9,6 +9,7 @@
 //! file written and then run, or a link made and then written through. The most dangerous
 //! part decides; what cannot be parsed is destructive.
 
+mod archives;
 mod args;
 mod builtins;
 pub mod paths;
@@ -454,10 +455,15 @@ impl Classifier {
         };
         walk.hidden |= parsed.hidden_substitution;
         let mut verdict = Verdict::new(SafetyClass::ReadOnly, "runs nothing that changes anything");
-        if parsed.arithmetic_names && walk.hidden {
+        if parsed.evaluated_names && walk.hidden {
             verdict = Verdict::destructive(
-                "a variable is evaluated arithmetically, and a command substitution hidden in a \
-                 value would then run",
+                "a variable's value is evaluated (arithmetic or `${!x}`), and a command \
+                 substitution hidden in it would then run",
+            );
+        }
+        if parsed.prompt_expansion {
+            verdict = Verdict::destructive(
+                "`${x@P}` expands a value as a prompt, running any command in it, which cannot be checked",
             );
         }
         for p in &parsed.pipelines {

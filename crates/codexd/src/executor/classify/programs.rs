@@ -146,6 +146,9 @@ impl Check<'_, '_> {
         if let Some(v) = self.builtin() {
             return v;
         }
+        if let Some(v) = self.python_module() {
+            return v;
+        }
         // Inline code first: a program can be both (gdb -ex ... --args prog).
         let interpreted = self.interpreter();
         if let Some(v) = &interpreted

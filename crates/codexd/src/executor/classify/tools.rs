@@ -1,6 +1,6 @@
 //! Programs whose danger lies in how their arguments are read, checked in code: sed and awk
 //! scripts, git's global options and config keys, docker's host flags, chmod's set-id bits,
-//! kill's targets, make and cmake, tar extraction, strace's pipes.
+//! kill's targets, make and cmake, strace's pipes; archivers in `archives.rs`.
 
 use codex_proto::types::SafetyClass;
 
@@ -181,19 +181,7 @@ impl Check<'_, '_> {
                     "`make` reads a makefile from its input",
                 ))
             }
-            "tar" | "bsdtar" => {
-                let first_plain_is_ops = args.first().is_some_and(|a| !a.starts_with('-'));
-                let extracts = args.iter().take_while(|a| *a != "--").any(|a| {
-                    (args::is_cluster(a) && a.contains('x'))
-                        || args::long_prefix_of(a, "--extract")
-                        || args::long_prefix_of(a, "--get")
-                }) || (first_plain_is_ops && args[0].contains('x'));
-                if extracts {
-                    self.fx.plants = true;
-                }
-                None
-            }
-            _ => None,
+            _ => self.archive(spot),
         }
     }
 

@@ -282,6 +282,71 @@ impl Check<'_, '_> {
         })
     }
 
+    /// `python -m pip install x` is pip and `python -m http.server` serves the network: a
+    /// module run as a program is judged as that program.
+    pub(super) fn python_module(&mut self) -> Option<Verdict> {
+        let (p, args) = (self.p, self.args);
+        if !(p.starts_with("python") || p.starts_with("pypy")) {
+            return None;
+        }
+        let mut i = 0;
+        let (module, rest) = loop {
+            let a = args.get(i)?;
+            if a == "-" || !a.starts_with('-') || a.starts_with("--") {
+                return None; // a script, standard input, or a long option: no module
+            }
+            match a.find(['m', 'c', 'W', 'X', 'Q']) {
+                Some(k) if a[k..].starts_with('m') => {
+                    break match &a[k + 1..] {
+                        "" => (args.get(i + 1)?.as_str(), args.get(i + 2..).unwrap_or(&[])),
+                        joined => (joined, args.get(i + 1..).unwrap_or(&[])),
+                    };
+                }
+                Some(k) if a[k..].starts_with('c') => return None, // inline code
+                Some(k) if k + 1 == a.len() => i += 2,             // -W/-X and their value
+                _ => i += 1,
+            }
+        };
+        let tool = match module {
+            "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pdm" | "hatch" | "conda" => {
+                if module.starts_with("pip") && module != "pipx" {
+                    "pip"
+                } else {
+                    module
+                }
+            }
+            "http.server"
+            | "smtpd"
+            | "aiosmtpd"
+            | "xmlrpc.server"
+            | "wsgiref.simple_server"
+            | "ftplib"
+            | "smtplib"
+            | "webbrowser" => {
+                return Some(Verdict::new(
+                    SafetyClass::Network,
+                    format!("`{p} -m {module}` serves or reaches the network"),
+                ));
+            }
+            "pydoc" if rest.iter().any(|a| a == "-p" || a == "-b") => {
+                return Some(Verdict::new(
+                    SafetyClass::Network,
+                    "`pydoc -p` serves the network",
+                ));
+            }
+            _ => return None,
+        };
+        let mut words = vec![tool.to_string()];
+        words.extend(rest.iter().cloned());
+        let v = self
+            .c
+            .words(&words, &[], self.walk, self.depth + 1, self.fx);
+        Some(Verdict {
+            reason: format!("`{p} -m {module}`: {}", v.reason),
+            ..v
+        })
+    }
+
     /// An interpreter: inline code cannot be checked; a script is the project's own.
     pub(super) fn interpreter(&self) -> Option<Verdict> {
         let (p, args) = (self.p, self.args);

@@ -178,6 +178,19 @@ impl Parser {
             .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '#' || *c == '!'))
             .map_or(inner.len(), |(i, _)| i);
         let rest = &inner[name_end..];
+        let name = &inner[..name_end];
+        if name.len() > 1 && name.starts_with('!')
+            // `${!prefix*}`, `${!a[@]}` list names and keys; they evaluate nothing.
+            && !rest.starts_with(['*', '@'])
+            && !rest.starts_with("[@]")
+            && !rest.starts_with("[*]")
+        {
+            // `${!x}`: the value of x names what is expanded, subscript and all.
+            self.out.evaluated_names = true;
+        }
+        if rest.contains("@P") {
+            self.out.prompt_expansion = true;
+        }
         if rest.starts_with('[')
             || (rest.starts_with(':') && !rest[1..].starts_with(['-', '=', '?', '+']))
         {
@@ -190,7 +203,7 @@ impl Parser {
     /// evaluated arithmetically.
     pub(super) fn arithmetic(&mut self, expr: &str) -> Result<(), Unreadable> {
         if expr.chars().any(|c| c.is_ascii_alphabetic() || c == '_') {
-            self.out.arithmetic_names = true;
+            self.out.evaluated_names = true;
         }
         self.scan_expansions(expr)
     }
@@ -241,7 +254,8 @@ impl Parser {
 
     pub(super) fn absorb(&mut self, sub: Script) {
         self.out.pipelines.extend(sub.pipelines);
-        self.out.arithmetic_names |= sub.arithmetic_names;
+        self.out.evaluated_names |= sub.evaluated_names;
+        self.out.prompt_expansion |= sub.prompt_expansion;
         self.out.hidden_substitution |= sub.hidden_substitution;
     }
 

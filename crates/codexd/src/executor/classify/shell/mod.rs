@@ -60,10 +60,13 @@ pub struct Unreadable(pub String);
 pub struct Script {
     /// Pipelines in the order they run: a substitution's before the command holding it.
     pub pipelines: Vec<Pipeline>,
-    /// An arithmetic context (`$((…))`, `((…))`, a subscript, `${x:n}`) names a variable:
-    /// bash evaluates the variable's value as arithmetic too, and a subscript in that value
-    /// may hold a command substitution, which then runs.
-    pub arithmetic_names: bool,
+    /// An arithmetic context (`$((…))`, `((…))`, a subscript, `${x:n}`) or an indirection
+    /// (`${!x}`) names a variable: bash evaluates the variable's value too, and a subscript
+    /// in that value may hold a command substitution, which then runs.
+    pub evaluated_names: bool,
+    /// `${x@P}` expands a value as a prompt string, running any command substitution in it:
+    /// whatever the value, it cannot be checked.
+    pub prompt_expansion: bool,
     /// `$(` or a backtick appears in text bash does not run: quotes, a quoted here-document.
     /// Harmless as data, it runs if that text is later evaluated (arithmetic, `eval`).
     pub hidden_substitution: bool,
@@ -268,6 +271,16 @@ impl Parser {
                         self.i += 1;
                     }
                 }
+                '(' if self.peek(1) == Some('(') && self.arithmetic_for() => {
+                    // `for (( init; test; step ))`: three arithmetic expressions.
+                    self.end_word()?;
+                    let start = self.i;
+                    self.skip_balanced('(', ')')?;
+                    let inner: String = self.chars[start + 2..self.i.saturating_sub(2)]
+                        .iter()
+                        .collect();
+                    self.arithmetic(&inner)?;
+                }
                 '(' if !self.in_word
                     && self.cmd.words.is_empty()
                     && self.cmd.assignments.is_empty()
@@ -366,6 +379,17 @@ impl Parser {
             self.read_heredoc_bodies()?;
         }
         Ok(())
+    }
+
+    /// At `((` right after the `for` keyword, with or without a space between.
+    fn arithmetic_for(&self) -> bool {
+        let pending: String = self.word.iter().map(|ch| ch.c).collect();
+        let quoted = self.word.iter().any(|ch| ch.quoted);
+        if self.in_word {
+            self.cmd.words.is_empty() && pending == "for" && !quoted
+        } else {
+            self.drop_command && self.cmd.words.len() == 1 && self.cmd.words[0] == "for"
+        }
     }
 
     fn named_descriptor(&self) -> bool {

@@ -130,11 +130,35 @@ fn arithmetic_substitutions_run_and_named_variables_are_noted() {
             .any(|c| c.words.first().is_some_and(|w| w == "rm"))
     );
     let s = parse("x='a[$(rm -rf ~/x)]'; echo $((x))").unwrap();
-    assert!(s.arithmetic_names && s.hidden_substitution);
-    assert!(!parse("echo $((1 + 2))").unwrap().arithmetic_names);
+    assert!(s.evaluated_names && s.hidden_substitution);
+    assert!(!parse("echo $((1 + 2))").unwrap().evaluated_names);
     let s = parse("(( x > 1 )) && echo big").unwrap();
-    assert!(s.arithmetic_names);
+    assert!(s.evaluated_names);
     assert_eq!(words("(( x > 1 )) && echo big"), w(&[&["echo", "big"]]));
+}
+
+#[test]
+fn arithmetic_for_indirection_and_prompt_expansion_evaluate_values() {
+    for script in [
+        "for ((i=x; i<1; i++)); do :; done",
+        "for((i=x;i<1;i++)); do :; done",
+    ] {
+        let s = parse(script).unwrap();
+        assert!(s.evaluated_names, "{script}");
+        assert!(
+            s.pipelines.iter().flatten().all(|c| c.words == [":"]),
+            "{script}: {:?}",
+            s.pipelines
+        );
+    }
+    assert!(parse("echo ${!x}").unwrap().evaluated_names);
+    assert!(
+        !parse("echo ${!a[@]} ${!pre*} ${#x}")
+            .unwrap()
+            .evaluated_names
+    );
+    assert!(parse("echo \"${x@P}\"").unwrap().prompt_expansion);
+    assert!(!parse("echo '${x@P}' ${x@Q}").unwrap().prompt_expansion);
 }
 
 #[test]
