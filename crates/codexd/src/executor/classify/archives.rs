@@ -60,12 +60,7 @@ impl Check<'_, '_> {
         if let Some(first) = ops.first_mut().filter(|_| old_style) {
             *first = format!("-{first}");
         }
-        let has = |letters: &str, long: &[&str]| {
-            ops.iter().take_while(|a| *a != "--").any(|a| {
-                (args::is_cluster(a) && a.chars().skip(1).any(|c| letters.contains(c)))
-                    || long.iter().any(|l| args::long_prefix_of(a, l))
-            })
-        };
+        let has = |letters: &str, long: &[&str]| given(&ops, letters, long);
         if old_style && ops[0].contains(['I', 'F']) {
             return Some(Verdict::destructive(
                 "`tar` is told to run a command (`I` or `F` among its letters)",
@@ -98,12 +93,7 @@ impl Check<'_, '_> {
 
     fn compressor(&mut self, spot: Spot<'_>) -> Option<Verdict> {
         let (p, args) = (self.p, self.args);
-        let is = |short: &str, long: &[&str]| {
-            args.iter().take_while(|a| *a != "--").any(|a| {
-                (args::is_cluster(a) && a.chars().skip(1).any(|c| short.contains(c)))
-                    || long.iter().any(|l| args::long_prefix_of(a, l))
-            })
-        };
+        let is = |letters: &str, long: &[&str]| given(args, letters, long);
         if is("clt", &["--stdout", "--to-stdout", "--list", "--test"]) {
             return None;
         }
@@ -144,4 +134,12 @@ impl Check<'_, '_> {
         }
         worst
     }
+}
+
+/// Whether any of the short `letters` (in a cluster) or `long` options is given before `--`.
+fn given(args: &[String], letters: &str, long: &[&str]) -> bool {
+    args.iter().take_while(|a| *a != "--").any(|a| {
+        (args::is_cluster(a) && a.chars().skip(1).any(|c| letters.contains(c)))
+            || long.iter().any(|l| args::long_prefix_of(a, l))
+    })
 }
