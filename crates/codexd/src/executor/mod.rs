@@ -357,7 +357,11 @@ impl Actor {
                     Some(Command::Pending { answer, reply }) => { let _ = reply.send(self.answer_pending(answer)); }
                     None => break,
                 },
-                Some(_) = self.runs.join_next(), if !self.runs.is_empty() => {}
+                Some(done) = self.runs.join_next(), if !self.runs.is_empty() => {
+                    if let Err(e) = done && e.is_panic() {
+                        tracing::error!("a run's task panicked (a bug): {e}");
+                    }
+                }
             }
         }
         while self.runs.join_next().await.is_some() {}

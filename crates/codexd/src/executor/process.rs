@@ -345,11 +345,13 @@ impl Tail {
     pub fn take(&mut self) -> String {
         self.trim();
         if self.cut {
+            // Past the separator found, whatever its width (a no-break space is two bytes).
             let start = self
                 .buf
-                .find('\n')
-                .or_else(|| self.buf.find(char::is_whitespace))
-                .map_or(self.buf.len(), |i| i + 1);
+                .char_indices()
+                .find(|(_, c)| *c == '\n')
+                .or_else(|| self.buf.char_indices().find(|(_, c)| c.is_whitespace()))
+                .map_or(self.buf.len(), |(i, c)| i + c.len_utf8());
             self.buf.drain(..start);
         }
         std::mem::take(&mut self.buf)
@@ -517,6 +519,29 @@ mod tests {
         let mut off = Tail::new(0);
         off.push("anything");
         assert_eq!(off.take(), "");
+    }
+
+    #[test]
+    fn tails_of_every_kind_of_text_are_cut_without_panicking() {
+        // Multi-byte whitespace (no-break space, ideographic space, line separator) where the
+        // first line is dropped, text with no newline, and invalid UTF-8 made lossy upstream.
+        let lossy = String::from_utf8_lossy(b"\xff\xfe abc \xc3").into_owned();
+        for text in [
+            format!("{}\u{a0}tail", "x".repeat(3000)),
+            format!("{}\u{3000}tail", "x".repeat(3000)),
+            format!("{}\u{2028}tail", "x".repeat(3000)),
+            "y".repeat(5000),
+            format!("{}{lossy}", "z".repeat(3000)),
+            "\u{a0}".repeat(2000),
+        ] {
+            for cap in [1, 2, 3, 7, 64, 2048] {
+                let mut t = Tail::new(cap);
+                t.push(&text);
+                let kept = t.take();
+                assert!(kept.len() <= cap, "{cap}: {} bytes kept", kept.len());
+                assert!(text.ends_with(&kept), "{cap}: kept text is the end of the output");
+            }
+        }
     }
 
     #[tokio::test]

@@ -5,12 +5,14 @@
 //! checked while they are read (newtypes with `try_from`), so a loaded [`Config`] is valid.
 
 use std::num::{NonZeroU32, NonZeroU64};
+
+mod bounds;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 /// The default configuration, verbatim.
-pub const BUILTIN_YAML: &str = include_str!("../../../config/personalized_learning.yaml");
+pub const BUILTIN_YAML: &str = include_str!("../../../../config/personalized_learning.yaml");
 
 /// Name shown in errors about the built-in copy.
 const BUILTIN_NAME: &str = "built-in config";
@@ -581,6 +583,14 @@ pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
 
 /// Checks that span several keys.
 fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
+    if let Some((key, message)) = bounds::first_out_of_bounds(c) {
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            line: line_of_key(text, &key),
+            key,
+            message,
+        });
+    }
     if c.scheduler.min_interval_secs > c.scheduler.max_interval_secs {
         let key = "scheduler.min_interval_secs";
         return Err(ConfigError::Invalid {
@@ -826,6 +836,71 @@ mod tests {
             let e = err(text);
             assert!(e.starts_with(want), "{text:?}: got {e}");
         }
+    }
+
+    #[test]
+    fn durations_sizes_and_counts_are_bounded() {
+        let cases = [
+            (
+                "safety:\n  approval_expiry_secs: 9999999999999999\n",
+                "safety.approval_expiry_secs",
+                2,
+            ),
+            (
+                "safety:\n  step_timeout_secs: 18446744073709551615\n",
+                "safety.step_timeout_secs",
+                2,
+            ),
+            (
+                "safety:\n  cancel_grace_ms: 99999999999\n",
+                "safety.cancel_grace_ms",
+                2,
+            ),
+            (
+                "safety:\n  timeouts:\n    cargo: 9999999999999\n",
+                "safety.timeouts",
+                2,
+            ),
+            (
+                "learning:\n  flush_interval_secs: 9999999999999\n",
+                "learning.flush_interval_secs",
+                2,
+            ),
+            (
+                "learning:\n  output_tail_bytes: 4000000000\n",
+                "learning.output_tail_bytes",
+                2,
+            ),
+            (
+                "learning:\n  batch_size: 4000000000\n",
+                "learning.batch_size",
+                2,
+            ),
+            (
+                "learning:\n  decay_half_life_days: 1e300\n",
+                "learning.decay_half_life_days",
+                2,
+            ),
+            (
+                "server:\n  max_connections: 4000000000\n",
+                "server.max_connections",
+                2,
+            ),
+            (
+                "\nscheduler:\n  max_interval_secs: 9999999999999\n",
+                "scheduler.max_interval_secs",
+                3,
+            ),
+        ];
+        for (text, key, line) in cases {
+            let e = err(text);
+            assert!(
+                e.starts_with(&format!("test.yaml:{line}: `{key}`: ")),
+                "{text:?}: {e}"
+            );
+            assert!(e.contains("too large"), "{e}");
+        }
+        assert!(parse("safety:\n  approval_expiry_secs: 86400\n", "test.yaml").is_ok());
     }
 
     #[test]
