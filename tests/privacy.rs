@@ -227,6 +227,39 @@ fn forget_deletes_from_memory_dataset_knowledge_and_profile() {
 }
 
 #[test]
+fn patterns_that_match_every_run_are_refused_without_all() {
+    let h = Home::new();
+    let _d = h.start();
+    h.codex(&["run", "--goal", "say hi", "--", "echo", "hi"])
+        .ok();
+    h.codex(&["run", "--goal", "say bye", "--", "echo", "bye"])
+        .ok();
+    // An unset shell variable (`--goal "$G"`, `--project "$DIR/"`) must not erase history.
+    for args in [
+        &["forget", "--goal", "", "--yes"][..],
+        &["forget", "--goal", "  ", "--yes"],
+        &["forget", "--goal", "*", "--yes"],
+        &["forget", "--goal", "**", "--yes"],
+        &["forget", "--goal", "?*", "--yes"],
+        &["forget", "--project", "/", "--yes"],
+    ] {
+        let refused = h.codex(args).code(2);
+        assert!(
+            refused.stderr.contains("--all"),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    let history = h.codex(&["--json", "history"]).ok().json();
+    assert_eq!(
+        history["runs"].as_array().map(Vec::len),
+        Some(2),
+        "nothing was forgotten: {history}"
+    );
+    h.codex(&["forget", "--goal", "*bye*", "--yes"]).ok();
+}
+
+#[test]
 fn exports_are_jsonl_in_each_trainer_format() {
     let h = Home::new();
     let _d = h.start();

@@ -53,7 +53,8 @@ pub enum LearningError {
     /// No episode has this id.
     #[error("unknown run id {0}: see `codex history` for recorded runs")]
     UnknownRun(RunId),
-    /// A `--goal` pattern that is not a valid glob.
+    /// A `--goal` pattern that is not a valid glob, or one (or a `--project`) that matches
+    /// every run.
     #[error("bad goal pattern `{pattern}`: {reason}")]
     BadPattern {
         /// The pattern.
@@ -517,6 +518,16 @@ impl Actor {
     }
 
     fn forget(&mut self, selector: &Selector, dry_run: bool) -> Result<Forgotten, LearningError> {
+        if let Selector::Project(dir) = selector
+            && dir.parent().is_none()
+        {
+            return Err(LearningError::BadPattern {
+                pattern: dir.display().to_string(),
+                reason: "it is the root folder and matches every run; to forget everything say \
+                         `--all` instead"
+                    .into(),
+            });
+        }
         self.dataset.flush()?;
         let goal = match selector {
             Selector::Goal(p) => Some(normalize::GoalPattern::new(p).map_err(|reason| {

@@ -111,6 +111,13 @@ pub struct GoalPattern {
 impl GoalPattern {
     /// Compile `pattern`; the error says why it is not a valid glob.
     pub fn new(pattern: &str) -> Result<Self, String> {
+        // Empty (an unset shell variable) or only wildcards: it would match every goal.
+        if pattern
+            .chars()
+            .all(|c| c == '*' || c == '?' || c.is_whitespace())
+        {
+            return Err("it matches every run; to forget everything say `--all` instead".into());
+        }
         let needle = pattern.to_lowercase();
         let glob = if pattern.contains(['*', '?', '[']) {
             let g = globset::GlobBuilder::new(pattern)
@@ -137,6 +144,16 @@ impl GoalPattern {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patterns_that_match_everything_are_refused() {
+        for p in ["", "  ", "*", "**", "?*", "* *"] {
+            assert!(GoalPattern::new(p).is_err(), "{p:?}");
+        }
+        for p in ["deploy", "*deploy*", "?eploy", "a*"] {
+            assert!(GoalPattern::new(p).is_ok(), "{p:?}");
+        }
+    }
 
     fn v(words: &[&str]) -> Vec<String> {
         words.iter().map(|s| s.to_string()).collect()
