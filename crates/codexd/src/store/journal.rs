@@ -1,13 +1,19 @@
 //! A JSON snapshot plus an append-only journal of operations: O(1) appends, a snapshot a
 //! person can read, and recovery from any crash.
 //!
-//! Files: `NAME.json` holds `{"format":1,"seq":N,"state":{...}}`; `NAME.journal.jsonl` holds
+//! Files: `NAME.json` holds `{"format":1,"seq":N,"headed":true,"state":{...}}`;
+//! `NAME.journal.jsonl` holds a header `{"base":N}` (the snapshot it continues) and then
 //! `{"seq":N,"op":{...}}` lines. Loading applies every journal op whose `seq` is above the
-//! snapshot's, so a crash between writing a snapshot and emptying the journal is harmless.
+//! snapshot's, so a crash between writing a snapshot and replacing the journal is harmless.
 //! The journal is folded into the snapshot once it is larger than the snapshot (and than a
 //! configured minimum): the rewrite cost is then amortized over the appends that grew it.
+//! A state that can [`State::detach`] a copy has its snapshot written on a thread of its own
+//! while appends go on; the journal's tail written meanwhile is carried into the new journal.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -19,18 +25,33 @@ use super::jsonl::Appender;
 /// Snapshot format version.
 const FORMAT: u32 = 1;
 
+/// How long after a failed compaction the next one is tried (the journal keeps everything
+/// meanwhile; a full disk is not retried on every append).
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A state's JSON, written by a background compaction.
+pub type Detached = Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + Send>;
+
 /// State kept in a journaled snapshot: a value changed only by applying operations.
 pub trait State: Default + Serialize + DeserializeOwned {
     /// One change to the state, as written to the journal.
     type Op: Serialize + DeserializeOwned;
     /// Apply a change. Must be deterministic: replay after a crash gives the same state.
     fn apply(&mut self, op: Self::Op);
+    /// A copy of the state that writes itself as JSON on another thread, so a large snapshot
+    /// is written while appends go on. `None` (the default): written on the caller's path.
+    fn detach(&self) -> Option<Detached> {
+        None
+    }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Snapshot<S> {
+#[derive(Deserialize)]
+struct SnapshotIn<S> {
     format: u32,
     seq: u64,
+    /// Written with a journal header: an empty or missing journal then means damage.
+    #[serde(default)]
+    headed: bool,
     state: S,
 }
 
@@ -46,6 +67,16 @@ struct EntryIn<O> {
     op: O,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    base: u64,
+}
+
+fn header(base: u64) -> Vec<u8> {
+    format!("{{\"base\":{base}}}\n").into_bytes()
+}
+
 /// What loading found, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Recovery {
@@ -59,23 +90,98 @@ pub struct Recovery {
     pub replayed: u64,
     /// Journal lines that could not be read and were skipped.
     pub skipped: u64,
+    /// The journal was empty or missing where it should at least hold its header: whatever
+    /// it held since the snapshot is lost.
+    pub journal_emptied: bool,
+    /// The journal continues from a later snapshot than the one found: the changes up to
+    /// this seq (after the snapshot's) are lost.
+    pub lost_up_to: Option<u64>,
+}
+
+struct Pending {
+    /// The seq the snapshot being written holds.
+    seq: u64,
+    /// The journal's length when the state was copied: what follows is newer.
+    cut: u64,
+    done: mpsc::Receiver<Result<u64, StoreError>>,
 }
 
 /// A state with its snapshot file and journal.
-#[derive(Debug)]
 pub struct Journaled<S: State> {
     snapshot_path: PathBuf,
     journal: Appender,
     state: S,
     seq: u64,
     snapshot_bytes: u64,
+    /// Bytes of ops in the journal (the header not counted).
     journal_bytes: u64,
+    /// The journal has no header (a new or emptied file): the next append writes one first.
+    needs_header: bool,
     compact_min_bytes: u64,
+    pending: Option<Pending>,
+    retry_at: Option<Instant>,
+}
+
+impl<S: State> std::fmt::Debug for Journaled<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journaled")
+            .field("snapshot_path", &self.snapshot_path)
+            .field("seq", &self.seq)
+            .field("journal_bytes", &self.journal_bytes)
+            .field("compacting", &self.pending.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The journal file that belongs to a snapshot path: `x.json` → `x.journal.jsonl`.
 pub fn journal_path(snapshot: &Path) -> PathBuf {
     snapshot.with_extension("journal.jsonl")
+}
+
+/// Read the snapshot: its state, seq, size and whether it was written with a journal header.
+/// A snapshot that does not parse is moved aside (recorded in `rec`).
+fn read_snapshot<S: State>(
+    path: &Path,
+    rec: &mut Recovery,
+) -> Result<Option<(S, u64, u64, bool)>, StoreError> {
+    // Streamed, not read whole: a large snapshot would otherwise sit in memory twice.
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("cannot read", path)(e)),
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let parsed = serde_json::from_reader::<_, SnapshotIn<S>>(std::io::BufReader::with_capacity(
+        1 << 16,
+        file,
+    ));
+    let why = match parsed {
+        Ok(s) if s.format == FORMAT => return Ok(Some((s.state, s.seq, len, s.headed))),
+        Ok(s) => format!("has format {} (this codexd reads {FORMAT})", s.format),
+        Err(e) if e.is_io() => return Err(StoreError::io("cannot read", path)(e.into())),
+        Err(e) => format!("does not parse ({e})"),
+    };
+    let moved = super::aside::move_aside(path)?;
+    error!(file = %path.display(), moved_to = %moved.display(),
+        "snapshot {why}; moved it aside and started from the journal alone");
+    rec.snapshot_moved_to = Some(moved);
+    Ok(None)
+}
+
+/// Write a snapshot of `seq` atomically, the state's JSON streamed by `state`.
+fn write_snapshot(
+    path: &Path,
+    seq: u64,
+    state: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<u64, StoreError> {
+    super::atomic::write_atomic_with(path, |w| {
+        write!(
+            w,
+            "{{\"format\":{FORMAT},\"seq\":{seq},\"headed\":true,\"state\":"
+        )?;
+        state(w)?;
+        w.write_all(b"}")
+    })
 }
 
 impl<S: State> Journaled<S> {
@@ -86,38 +192,11 @@ impl<S: State> Journaled<S> {
         compact_min_bytes: u64,
     ) -> Result<(Self, Recovery), StoreError> {
         let mut rec = Recovery::default();
-        // Streamed, not read whole: a large snapshot would otherwise sit in memory twice.
-        let (mut state, mut seq, snapshot_bytes) = match std::fs::File::open(&snapshot_path) {
-            Ok(file) => {
-                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-                let parsed = serde_json::from_reader::<_, Snapshot<S>>(
-                    std::io::BufReader::with_capacity(1 << 16, file),
-                );
-                match parsed {
-                    Ok(s) if s.format == FORMAT => (s.state, s.seq, len),
-                    Ok(s) => {
-                        let moved = super::aside::move_aside(&snapshot_path)?;
-                        error!(file = %snapshot_path.display(), moved_to = %moved.display(),
-                            "snapshot has format {} (this codexd reads {FORMAT}); moved it aside and \
-                             started from the journal alone", s.format);
-                        rec.snapshot_moved_to = Some(moved);
-                        (S::default(), 0, 0)
-                    }
-                    Err(e) if e.is_io() => {
-                        return Err(StoreError::io("cannot read", &snapshot_path)(e.into()));
-                    }
-                    Err(e) => {
-                        let moved = super::aside::move_aside(&snapshot_path)?;
-                        error!(file = %snapshot_path.display(), moved_to = %moved.display(),
-                            "snapshot does not parse ({e}); moved it aside and started from the journal alone");
-                        rec.snapshot_moved_to = Some(moved);
-                        (S::default(), 0, 0)
-                    }
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (S::default(), 0, 0),
-            Err(e) => return Err(StoreError::io("cannot read", &snapshot_path)(e)),
-        };
+        let snapshot = read_snapshot::<S>(&snapshot_path, &mut rec)?;
+        let found_snapshot = snapshot.is_some();
+        let (mut state, mut seq, snapshot_bytes, headed) =
+            snapshot.unwrap_or((S::default(), 0, 0, false));
+        let snapshot_seq = seq;
 
         let jpath = journal_path(&snapshot_path);
         rec.torn_bytes = super::jsonl::repair_tail(&jpath)?;
@@ -125,12 +204,25 @@ impl<S: State> Journaled<S> {
             warn!(file = %jpath.display(), bytes = rec.torn_bytes,
                 "cut a torn last line left by a crash");
         }
-        let text = match std::fs::read(&jpath) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        let (text, exists) = match std::fs::read(&jpath) {
+            Ok(t) => (t, true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), false),
             Err(e) => return Err(StoreError::io("cannot read", &jpath)(e)),
         };
-        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let mut base = None;
+        let mut header_bytes = 0;
+        for (i, line) in text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .enumerate()
+        {
+            if i == 0
+                && let Ok(h) = serde_json::from_slice::<Header>(line)
+            {
+                base = Some(h.base);
+                header_bytes = line.len() as u64 + 1;
+                continue;
+            }
             match serde_json::from_slice::<EntryIn<S::Op>>(line) {
                 Ok(entry) if entry.seq > seq => {
                     seq = entry.seq;
@@ -141,25 +233,45 @@ impl<S: State> Journaled<S> {
                 Err(_) => rec.skipped += 1,
             }
         }
+        // A journal is never left empty (it keeps its header), and a snapshot written with
+        // one always has one beside it: an empty or missing journal then means damage.
+        if text.is_empty() && rec.torn_bytes == 0 && (exists || (found_snapshot && headed)) {
+            rec.journal_emptied = true;
+            error!(file = %jpath.display(), snapshot_seq,
+                "journal is {} though a journal is never left empty: the changes it held since \
+                 the snapshot (if any) are lost; started from the snapshot alone \
+                 (a first write that failed on a full disk also leaves it empty)",
+                if exists { "empty" } else { "missing" });
+        }
+        if let Some(b) = base.filter(|&b| b > snapshot_seq) {
+            rec.lost_up_to = Some(b);
+            error!(file = %jpath.display(), snapshot_seq, journal_base = b,
+                "the journal continues from change {b} but the snapshot holds changes up to \
+                 {snapshot_seq} only: the {} changes between them are lost", b - snapshot_seq);
+        }
         let mut me = Journaled {
             snapshot_path,
             journal: Appender::new(jpath),
             state,
             seq,
             snapshot_bytes,
-            journal_bytes: text.len() as u64,
+            journal_bytes: (text.len() as u64).saturating_sub(header_bytes),
+            needs_header: text.is_empty(),
             compact_min_bytes,
+            pending: None,
+            retry_at: None,
         };
         if rec.skipped > 0 {
             // Keep the damaged journal for the user, and make what was recovered durable
             // in a fresh snapshot before anything new is appended.
             let moved = super::aside::move_aside(me.journal.path())?;
+            me.journal.close();
             error!(file = %moved.display(), skipped = rec.skipped, replayed = rec.replayed,
                 "journal had unreadable lines; moved it aside and kept every line that parsed");
             rec.journal_moved_to = Some(moved);
             me.journal_bytes = 0;
             me.compact()?;
-        } else if rec.snapshot_moved_to.is_some() {
+        } else if rec.snapshot_moved_to.is_some() || rec.journal_emptied {
             me.compact()?;
         }
         if rec.replayed > 0 {
@@ -180,59 +292,208 @@ impl<S: State> Journaled<S> {
     }
 
     /// Write `op` to the journal, then apply it. With `durable`, the journal is fsynced before
-    /// returning. On error nothing is applied: memory never runs ahead of the disk.
+    /// returning. On error nothing is applied: memory never runs ahead of the disk. Once the
+    /// op is journaled it counts: a compaction that fails afterwards is logged and tried
+    /// again later, not reported as the op failing.
     pub fn append(&mut self, op: S::Op, durable: bool) -> Result<(), StoreError> {
-        let entry = EntryOut {
-            seq: self.seq + 1,
-            op: &op,
+        self.poll(false);
+        let seq = self.seq + 1;
+        let mut buf = if self.needs_header {
+            header(self.seq)
+        } else {
+            Vec::new()
         };
-        let line = serde_json::to_vec(&entry).map_err(|source| StoreError::Encode {
-            path: self.journal.path().to_path_buf(),
-            source,
+        let start = buf.len();
+        serde_json::to_writer(&mut buf, &EntryOut { seq, op: &op }).map_err(|source| {
+            StoreError::Encode {
+                path: self.journal.path().to_path_buf(),
+                source,
+            }
         })?;
-        self.journal.append_line(&line)?;
-        if durable {
-            self.journal.sync()?;
+        buf.push(b'\n');
+        // From here the line may be on disk even when a call fails: its seq is never handed
+        // out again, so a later acknowledged op cannot be mistaken for it on replay.
+        let written = self.journal.append_raw(&buf);
+        self.seq = seq;
+        written?;
+        if durable && let Err(e) = self.journal.sync() {
+            // Not acknowledged, so it must not come back on replay.
+            self.journal.take_back();
+            self.needs_header |= start > 0;
+            return Err(e);
         }
-        self.seq += 1;
-        self.journal_bytes += line.len() as u64 + 1;
+        self.needs_header = false;
+        self.journal_bytes += (buf.len() - start) as u64;
         self.state.apply(op);
-        if self.journal_bytes > self.snapshot_bytes.max(self.compact_min_bytes) {
-            self.compact()?;
-        }
+        self.compact_if_due();
         Ok(())
     }
 
     /// Replace the whole state (a rebuild) and write it as the snapshot at once, so nothing
     /// of the old state stays readable in the journal.
     pub fn replace(&mut self, state: S) -> Result<(), StoreError> {
+        // A snapshot of the old state still being written must not land after this one.
+        self.poll(true);
         self.state = state;
         self.compact()
     }
 
     /// fsync the journal.
     pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.poll(false);
         self.journal.sync()
     }
 
     /// Whether the journal holds ops not yet folded into the snapshot.
     pub fn has_journal(&self) -> bool {
-        self.journal_bytes > 0
+        self.journal_bytes > 0 || self.pending.is_some()
     }
 
-    /// Write the whole state as a new snapshot (atomically) and empty the journal.
+    /// Whether a snapshot is being written in the background.
+    pub fn compacting(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Write the whole state as a new snapshot (atomically) and empty the journal, on the
+    /// caller's path (after a background compaction under way has finished).
     pub fn compact(&mut self) -> Result<(), StoreError> {
-        let snap = Snapshot {
-            format: FORMAT,
-            seq: self.seq,
-            state: &self.state,
-        };
-        let written = super::atomic::write_atomic_with(&self.snapshot_path, |w| {
-            serde_json::to_writer(w, &snap).map_err(std::io::Error::other)
+        self.poll(true);
+        let written = write_snapshot(&self.snapshot_path, self.seq, |w| {
+            self.check_snapshot_fault()?;
+            serde_json::to_writer(w, &self.state).map_err(std::io::Error::other)
         })?;
-        self.journal.truncate()?;
         self.snapshot_bytes = written;
+        self.reset_journal(self.seq, &[])?;
         self.journal_bytes = 0;
+        self.retry_at = None;
+        Ok(())
+    }
+
+    /// Wait for a background compaction under way, if any, and take its result in.
+    pub fn finish_compaction(&mut self) {
+        self.poll(true);
+    }
+
+    #[cfg(test)]
+    fn check_snapshot_fault(&self) -> std::io::Result<()> {
+        if super::jsonl::Faults::take(&self.journal.faults.snapshots) {
+            return Err(super::jsonl::Faults::full());
+        }
+        Ok(())
+    }
+
+    #[cfg(not(test))]
+    fn check_snapshot_fault(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn compact_if_due(&mut self) {
+        if self.pending.is_some()
+            || self.journal_bytes <= self.snapshot_bytes.max(self.compact_min_bytes)
+            || self.retry_at.is_some_and(|at| Instant::now() < at)
+        {
+            return;
+        }
+        let started = match self.state.detach() {
+            Some(copy) => self.compact_in_background(copy),
+            None => self.compact(),
+        };
+        if let Err(e) = started {
+            self.compaction_failed(&e);
+        }
+    }
+
+    fn compaction_failed(&mut self, e: &StoreError) {
+        error!(file = %self.snapshot_path.display(),
+            "cannot fold the journal into a new snapshot ({e}); the journal keeps every change \
+             and folding is tried again in {} s", RETRY_AFTER.as_secs());
+        self.retry_at = Some(Instant::now() + RETRY_AFTER);
+    }
+
+    fn compact_in_background(&mut self, copy: Detached) -> Result<(), StoreError> {
+        let cut = self.journal.len()?;
+        let seq = self.seq;
+        let path = self.snapshot_path.clone();
+        #[cfg(test)]
+        let faults = self.journal.faults.clone();
+        let (tx, done) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("codexd-compact".into())
+            .spawn(move || {
+                #[cfg(test)]
+                {
+                    let hold = faults.hold.lock().map(|mut h| h.take()).ok().flatten();
+                    if let Some(hold) = hold {
+                        let _ = hold.recv();
+                    }
+                    if super::jsonl::Faults::take(&faults.snapshots) {
+                        let _ = tx.send(Err(StoreError::io("cannot write", &path)(
+                            super::jsonl::Faults::full(),
+                        )));
+                        return;
+                    }
+                }
+                let _ = tx.send(write_snapshot(&path, seq, copy));
+            });
+        match spawned {
+            Ok(_) => {
+                self.pending = Some(Pending { seq, cut, done });
+                Ok(())
+            }
+            // No thread to be had: write it here, as a state with no copy would.
+            Err(_) => self.compact(),
+        }
+    }
+
+    /// Take in a background compaction's result (waiting for it with `wait`): the journal
+    /// then keeps only what was appended since its copy, behind a new header.
+    fn poll(&mut self, wait: bool) {
+        let Some(p) = &self.pending else { return };
+        let result = if wait {
+            p.done.recv().unwrap_or_else(|_| Err(self.vanished()))
+        } else {
+            match p.done.try_recv() {
+                Ok(r) => r,
+                Err(mpsc::TryRecvError::Empty) => return,
+                Err(mpsc::TryRecvError::Disconnected) => Err(self.vanished()),
+            }
+        };
+        let Some(p) = self.pending.take() else { return };
+        match result {
+            Ok(written) => {
+                self.snapshot_bytes = written;
+                match self.journal.read_from(p.cut) {
+                    Ok(tail) => match self.reset_journal(p.seq, &tail) {
+                        Ok(()) => self.journal_bytes = tail.len() as u64,
+                        Err(e) => warn!(
+                            "{e}; the journal keeps changes already in the new \
+                            snapshot (skipped on load) until the next compaction"
+                        ),
+                    },
+                    Err(e) => warn!(
+                        "{e}; the journal keeps changes already in the new \
+                        snapshot (skipped on load) until the next compaction"
+                    ),
+                }
+                self.retry_at = None;
+            }
+            Err(e) => self.compaction_failed(&e),
+        }
+    }
+
+    fn vanished(&self) -> StoreError {
+        StoreError::io("cannot write", &self.snapshot_path)(std::io::Error::other(
+            "the compaction thread stopped before it finished",
+        ))
+    }
+
+    /// Replace the journal (atomically) with a header for `base` and `tail`, the ops after it.
+    fn reset_journal(&mut self, base: u64, tail: &[u8]) -> Result<(), StoreError> {
+        let mut bytes = header(base);
+        bytes.extend_from_slice(tail);
+        super::atomic::write_atomic(self.journal.path(), &bytes)?;
+        self.journal.close();
+        self.needs_header = false;
         Ok(())
     }
 }
@@ -361,5 +622,227 @@ mod tests {
         assert!(jlen <= std::fs::metadata(&p).unwrap().len().max(64) + 32);
         drop(j);
         assert_eq!(open(&p).0.state().total, (0..100).sum::<i64>());
+    }
+
+    #[test]
+    fn a_failed_sync_does_not_hand_its_seq_to_the_next_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = open(&p);
+        j.append(1, true).unwrap();
+        j.journal
+            .faults
+            .syncs
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(j.append(2, true).is_err());
+        assert_eq!(j.state(), &Sum { total: 1, ops: 1 });
+        j.append(3, true).unwrap();
+        drop(j);
+        // The acknowledged 3 is back, the failed 2 is not.
+        assert_eq!(open(&p).0.state(), &Sum { total: 4, ops: 2 });
+    }
+
+    #[test]
+    fn a_failed_compaction_does_not_fail_the_op_that_was_journaled() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = Journaled::<Sum>::open(p.clone(), 64).unwrap();
+        // A folder where the snapshot goes: every compaction fails, as on a broken disk.
+        std::fs::create_dir(&p).unwrap();
+        for i in 1..=20 {
+            j.append(i, true).unwrap();
+        }
+        assert_eq!(j.state().total, 210);
+        drop(j);
+        std::fs::remove_dir(&p).unwrap();
+        assert_eq!(open(&p).0.state().total, 210);
+    }
+
+    /// `Sum` with a copy for background compaction.
+    #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+    struct Copied {
+        total: i64,
+        ops: u64,
+    }
+
+    impl State for Copied {
+        type Op = i64;
+        fn apply(&mut self, op: i64) {
+            self.total += op;
+            self.ops += 1;
+        }
+        fn detach(&self) -> Option<Detached> {
+            let copy = self.clone();
+            Some(Box::new(move |w| {
+                serde_json::to_writer(w, &copy).map_err(std::io::Error::other)
+            }))
+        }
+    }
+
+    fn set(counter: &std::sync::atomic::AtomicU32, n: u32) {
+        counter.store(n, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    #[test]
+    fn a_full_disk_fails_the_op_and_leaves_no_fragment() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = open(&p);
+        j.append(1, true).unwrap();
+        set(&j.journal.faults.writes, 1);
+        j.journal
+            .faults
+            .short
+            .store(5, std::sync::atomic::Ordering::SeqCst);
+        assert!(j.append(2, true).is_err());
+        assert_eq!(j.state().total, 1);
+        j.append(3, true).unwrap();
+        drop(j);
+        let (j, rec) = open(&p);
+        assert_eq!(j.state(), &Sum { total: 4, ops: 2 });
+        assert_eq!((rec.skipped, rec.torn_bytes), (0, 0));
+    }
+
+    #[test]
+    fn a_failed_sync_whose_cut_fails_too_is_cut_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = open(&p);
+        j.append(1, true).unwrap();
+        set(&j.journal.faults.syncs, 1);
+        set(&j.journal.faults.cuts, 1);
+        assert!(j.append(2, true).is_err());
+        // Still unable to cut: nothing is appended behind the failed line.
+        set(&j.journal.faults.cuts, 1);
+        assert!(j.append(3, true).is_err());
+        j.append(4, true).unwrap();
+        drop(j);
+        assert_eq!(open(&p).0.state(), &Sum { total: 5, ops: 2 });
+    }
+
+    #[test]
+    fn an_empty_journal_beside_a_snapshot_written_with_a_header_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = open(&p);
+        j.append(1, false).unwrap();
+        j.compact().unwrap();
+        j.append(2, false).unwrap();
+        drop(j);
+        let (_, rec) = open(&p);
+        assert!(!rec.journal_emptied);
+        // Damage: the journal loses its content (the 2).
+        std::fs::write(journal_path(&p), b"").unwrap();
+        let (j, rec) = open(&p);
+        assert!(rec.journal_emptied);
+        assert_eq!(j.state().total, 1);
+        // Reported once: the journal has its header again.
+        drop(j);
+        assert!(!open(&p).1.journal_emptied);
+        std::fs::remove_file(journal_path(&p)).unwrap();
+        assert!(open(&p).1.journal_emptied);
+    }
+
+    #[test]
+    fn an_empty_journal_with_no_snapshot_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        assert!(!open(&p).1.journal_emptied, "a new home is not damage");
+        std::fs::write(journal_path(&p), b"").unwrap();
+        assert!(open(&p).1.journal_emptied);
+    }
+
+    #[test]
+    fn a_journal_continuing_a_later_snapshot_reports_the_changes_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = open(&p);
+        j.append(1, false).unwrap();
+        j.compact().unwrap();
+        let old = std::fs::read(&p).unwrap();
+        j.append(2, false).unwrap();
+        j.compact().unwrap();
+        j.append(4, false).unwrap();
+        drop(j);
+        // An older snapshot put back (a restored backup): change 2 is in neither file.
+        std::fs::write(&p, old).unwrap();
+        let (j, rec) = open(&p);
+        assert_eq!(rec.lost_up_to, Some(2));
+        assert_eq!(j.state().total, 5);
+    }
+
+    #[test]
+    fn appends_go_on_while_a_snapshot_is_written_and_survive_a_crash_at_any_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = Journaled::<Copied>::open(p.clone(), 64).unwrap();
+        let (release, hold) = std::sync::mpsc::channel();
+        *j.journal.faults.hold.lock().unwrap() = Some(hold);
+        let mut total = 0;
+        let mut n = 0;
+        while !j.compacting() {
+            n += 1;
+            total += n;
+            j.append(n, true).unwrap();
+        }
+        let reopen = || Journaled::<Copied>::open(p.clone(), 1 << 20).unwrap().0;
+        // The snapshot is held: appends go on, and a crash now keeps every acknowledged op.
+        for _ in 0..5 {
+            n += 1;
+            total += n;
+            j.append(n, true).unwrap();
+        }
+        assert!(j.compacting());
+        assert_eq!(reopen().state().total, total);
+        release.send(()).unwrap();
+        // Written but not yet taken in (the journal still holds the old ops): a crash now
+        // applies nothing twice.
+        while std::fs::metadata(&p).is_err() {
+            std::thread::yield_now();
+        }
+        j.finish_compaction();
+        assert!(!j.compacting());
+        let journal = std::fs::read_to_string(journal_path(&p)).unwrap();
+        assert_eq!(
+            journal.lines().count(),
+            6,
+            "header and the 5 later ops: {journal}"
+        );
+        assert_eq!(reopen().state().total, total);
+        n += 1;
+        total += n;
+        j.append(n, true).unwrap();
+        drop(j);
+        assert_eq!(
+            reopen().state(),
+            &Copied {
+                total,
+                ops: n as u64
+            }
+        );
+    }
+
+    #[test]
+    fn a_failed_background_compaction_keeps_the_journal_and_is_tried_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let (mut j, _) = Journaled::<Copied>::open(p.clone(), 64).unwrap();
+        set(&j.journal.faults.snapshots, 1);
+        let mut n = 0;
+        while !j.compacting() {
+            n += 1;
+            j.append(n, true).unwrap();
+        }
+        j.finish_compaction();
+        assert!(!p.exists());
+        n += 1;
+        j.append(n, true).unwrap();
+        assert!(!j.compacting(), "not retried on the next append");
+        // An explicit compaction (as at shutdown) tries again.
+        j.compact().unwrap();
+        drop(j);
+        let (j, rec) = Journaled::<Copied>::open(p.clone(), 64).unwrap();
+        assert_eq!(j.state().total, n * (n + 1) / 2);
+        assert_eq!(rec.replayed, 0);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::StoreError;
@@ -10,10 +10,23 @@ use super::StoreError;
 /// How far back from the end to look for the start of the last line at a time.
 const TAIL_CHUNK: u64 = 64 * 1024;
 
-/// Cut a torn last line (one without its newline, or one that is not JSON) off the end of
-/// `path`, so that appends start on a clean line. Reads only the tail of the file. Returns
-/// the number of bytes cut. A missing file is fine.
+/// Whether `line` (without its newline) is one JSON value in valid UTF-8. serde_json skips
+/// over the bytes of strings it ignores without checking them, so UTF-8 is checked first.
+pub fn is_json_line(line: &[u8]) -> bool {
+    std::str::from_utf8(line).is_ok()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+}
+
+/// Cut a torn last line (one without its newline, or one that is not JSON in valid UTF-8)
+/// off the end of `path`, so that appends start on a clean line. Reads only the tail of the
+/// file. Returns the number of bytes cut. A missing file is fine.
 pub fn repair_tail(path: &Path) -> Result<u64, StoreError> {
+    repair_tail_with(path, is_json_line)
+}
+
+/// Like [`repair_tail`], with `accept` judging whether the last line (without its newline)
+/// is whole: a file of typed records cuts a last line that is JSON but not a record.
+pub fn repair_tail_with(path: &Path, accept: impl Fn(&[u8]) -> bool) -> Result<u64, StoreError> {
     let mut file = match OpenOptions::new().read(true).write(true).open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -33,8 +46,7 @@ pub fn repair_tail(path: &Path) -> Result<u64, StoreError> {
     } else {
         &last[..]
     };
-    let parses = serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
-    if complete && parses {
+    if complete && accept(body) {
         return Ok(0);
     }
     file.set_len(start)
@@ -68,6 +80,41 @@ fn last_line(file: &mut File, len: u64) -> std::io::Result<(u64, Vec<u8>)> {
     }
 }
 
+/// Faults a unit test injects into an appender (and the snapshots of its journal): each
+/// counter is the number of upcoming calls that fail.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Writes that store only `short` bytes, then fail as on a full disk.
+    pub writes: std::sync::atomic::AtomicU32,
+    /// How many bytes a failing write stores first.
+    pub short: std::sync::atomic::AtomicUsize,
+    /// fsyncs that fail.
+    pub syncs: std::sync::atomic::AtomicU32,
+    /// Truncations (cutting a failed append back) that fail.
+    pub cuts: std::sync::atomic::AtomicU32,
+    /// Snapshot writes that fail.
+    pub snapshots: std::sync::atomic::AtomicU32,
+    /// While set, a background snapshot waits for a message before it is written.
+    pub hold: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+#[cfg(test)]
+impl Faults {
+    /// Use up one failure from `counter`; true if there was one.
+    pub fn take(counter: &std::sync::atomic::AtomicU32) -> bool {
+        use std::sync::atomic::Ordering;
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// The error a full disk gives.
+    pub fn full() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::StorageFull, "injected: no space left")
+    }
+}
+
 /// An append-only JSONL writer. Each record is written with one `write` call, so a crash of
 /// the process (as opposed to the machine) never tears a line; `sync` makes appends durable.
 #[derive(Debug)]
@@ -77,7 +124,16 @@ pub struct Appender {
     /// The file's length as we wrote it (we are its only writer), so a failed write can be
     /// cut back without asking the file system on every append.
     len: u64,
+    /// Where the last append started, to take it back when its fsync fails.
+    last_start: u64,
     unsynced: bool,
+    /// A failed append could not be cut back, so its bytes may still follow `len`. Nothing
+    /// is appended until they are cut: an acknowledged line after them would be glued to them
+    /// or read after an op that was reported as failed.
+    stray: bool,
+    /// Injected faults (unit tests only).
+    #[cfg(test)]
+    pub faults: std::sync::Arc<Faults>,
 }
 
 impl Appender {
@@ -88,7 +144,11 @@ impl Appender {
             path,
             file: None,
             len: 0,
+            last_start: 0,
             unsynced: false,
+            stray: false,
+            #[cfg(test)]
+            faults: std::sync::Arc::default(),
         }
     }
 
@@ -105,41 +165,113 @@ impl Appender {
         self.append_raw(&buf)
     }
 
+    fn open(&mut self) -> Result<&mut File, StoreError> {
+        if self.file.is_none() {
+            let f = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(&self.path)
+                .map_err(StoreError::io("cannot open for appending", &self.path))?;
+            self.len = f
+                .metadata()
+                .map_err(StoreError::io("cannot read the size of", &self.path))?
+                .len();
+            self.last_start = self.len;
+            self.file = Some(f);
+        }
+        // Just set above when it was missing.
+        self.file.as_mut().ok_or_else(|| StoreError::Io {
+            action: "cannot open for appending",
+            path: self.path.clone(),
+            source: std::io::Error::other("the file is not open"),
+        })
+    }
+
+    /// The file's length as written (stray bytes of a failed append not counted).
+    pub fn len(&mut self) -> Result<u64, StoreError> {
+        self.open()?;
+        Ok(self.len)
+    }
+
+    /// Whether nothing was written to the file.
+    pub fn is_empty(&mut self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
     /// Append bytes that already form whole lines.
     pub fn append_raw(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         if bytes.is_empty() {
             return Ok(());
         }
-        let file = match &mut self.file {
-            Some(f) => f,
-            None => {
-                let f = OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .mode(0o600)
-                    .open(&self.path)
-                    .map_err(StoreError::io("cannot open for appending", &self.path))?;
-                self.len = f
-                    .metadata()
-                    .map_err(StoreError::io("cannot read the size of", &self.path))?
-                    .len();
-                self.file.insert(f)
+        self.open()?;
+        if self.stray {
+            self.cut_to(self.len)
+                .map_err(StoreError::io("cannot cut a failed append off", &self.path))?;
+        }
+        let len = self.len;
+        let written = self.write(bytes);
+        if let Err(e) = written {
+            // A write that fails half-way (disk full) is taken back: a torn fragment mid-file
+            // would glue itself to the next line and lose it.
+            if self.cut_to(len).is_err() {
+                self.stray = true;
             }
-        };
-        // A write that fails half-way (disk full) is taken back: a torn fragment mid-file
-        // would glue itself to the next line and lose it.
-        if let Err(e) = file.write_all(bytes) {
-            let _ = file.set_len(self.len);
             return Err(StoreError::io("cannot append to", &self.path)(e));
         }
-        self.len += bytes.len() as u64;
+        self.last_start = len;
+        self.len = len + bytes.len() as u64;
         self.unsynced = true;
         Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        #[cfg(test)]
+        let bytes = {
+            if Faults::take(&self.faults.writes) {
+                let short = self.faults.short.load(std::sync::atomic::Ordering::SeqCst);
+                if let Some(f) = &mut self.file {
+                    f.write_all(&bytes[..short.min(bytes.len())])?;
+                }
+                return Err(Faults::full());
+            }
+            bytes
+        };
+        match &mut self.file {
+            Some(f) => f.write_all(bytes),
+            None => Err(std::io::Error::other("the file is not open")),
+        }
+    }
+
+    fn cut_to(&mut self, len: u64) -> std::io::Result<()> {
+        #[cfg(test)]
+        if Faults::take(&self.faults.cuts) {
+            return Err(Faults::full());
+        }
+        if let Some(f) = &self.file {
+            f.set_len(len)?;
+        }
+        self.stray = false;
+        Ok(())
+    }
+
+    /// Take the last append back (its fsync failed, so it was not acknowledged). If the cut
+    /// fails too, the bytes are cut before the next append.
+    pub fn take_back(&mut self) {
+        let start = self.last_start;
+        if self.cut_to(start).is_err() {
+            self.stray = true;
+        }
+        self.len = start;
     }
 
     /// fsync what was appended since the last sync (a no-op when nothing was).
     pub fn sync(&mut self) -> Result<(), StoreError> {
         if let (true, Some(f)) = (self.unsynced, &self.file) {
+            #[cfg(test)]
+            if Faults::take(&self.faults.syncs) {
+                return Err(StoreError::io("cannot sync", &self.path)(Faults::full()));
+            }
             f.sync_data()
                 .map_err(StoreError::io("cannot sync", &self.path))?;
             self.unsynced = false;
@@ -147,12 +279,25 @@ impl Appender {
         Ok(())
     }
 
+    /// Read the file's bytes from `from` to its length as written (for a journal's tail).
+    pub fn read_from(&mut self, from: u64) -> Result<Vec<u8>, StoreError> {
+        let len = self.len()?;
+        let mut buf = vec![0u8; usize::try_from(len.saturating_sub(from)).unwrap_or(0)];
+        // Opened for appending only: read through a second handle.
+        File::open(&self.path)
+            .and_then(|r| r.read_exact_at(&mut buf, from))
+            .map_err(StoreError::io("cannot read", &self.path))?;
+        Ok(buf)
+    }
+
     /// Let go of the open file: after the path was replaced (an atomic rewrite), the next
     /// append opens the new file instead of writing into the old, unlinked one.
     pub fn close(&mut self) {
         self.file = None;
         self.len = 0;
+        self.last_start = 0;
         self.unsynced = false;
+        self.stray = false;
     }
 
     /// Empty the file (after its content was folded into a snapshot).
@@ -177,7 +322,9 @@ impl Appender {
             None => {}
         }
         self.len = 0;
+        self.last_start = 0;
         self.unsynced = false;
+        self.stray = false;
         Ok(())
     }
 }
@@ -233,6 +380,36 @@ mod tests {
         content.extend_from_slice(&long.as_bytes()[..150_000]);
         std::fs::write(&p, &content).unwrap();
         assert_eq!(repair_tail(&p).unwrap(), 150_000);
+    }
+
+    #[test]
+    fn a_complete_last_line_with_invalid_utf8_is_cut() {
+        let (_d, p) = file_with(b"{\"a\":1}\n{\"b\":\"\xff\xfe\"}\n");
+        assert_eq!(repair_tail(&p).unwrap(), 11);
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"a\":1}\n");
+    }
+
+    #[test]
+    fn a_write_that_fails_half_way_is_cut_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl");
+        let mut a = Appender::new(p.clone());
+        a.append_line(b"{\"n\":1}").unwrap();
+        a.faults
+            .writes
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        a.faults.short.store(3, std::sync::atomic::Ordering::SeqCst);
+        assert!(a.append_line(b"{\"n\":2}").is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"n\":1}\n");
+        // The cut fails too: the fragment stays until the next append cuts it.
+        a.faults
+            .writes
+            .store(1, std::sync::atomic::Ordering::SeqCst);
+        a.faults.cuts.store(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(a.append_line(b"{\"n\":2}").is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"n\":1}\n{\"n");
+        a.append_line(b"{\"n\":3}").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"n\":1}\n{\"n\":3}\n");
     }
 
     #[test]
