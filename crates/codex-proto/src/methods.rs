@@ -197,8 +197,13 @@ pub struct RunResult {
     pub outcome: RunOutcome,
     /// Wall time in milliseconds.
     pub duration_ms: u64,
-    /// Whether the run was recorded (false when interaction tracking is off).
+    /// Whether the run was recorded (false when interaction tracking is off, or when it
+    /// could not be saved).
     pub recorded: bool,
+    /// Why the run's episode could not be saved (disk full, read-only storage): it is not in
+    /// the history and cannot be rated. Absent when it was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_saved: Option<String>,
     /// When the step ran in the sandbox: what the sandbox allowed it (a step that failed
     /// there may have failed for that).
     #[serde(default, skip_serializing_if = "Option::is_none")]

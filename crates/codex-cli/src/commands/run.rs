@@ -320,6 +320,10 @@ fn json_line(v: &Value) -> std::io::Result<()> {
     o.flush()
 }
 
+/// Exit status of a run that ran but could not be saved (EX_TEMPFAIL: try again once the
+/// storage is fixed), whatever the command's own status.
+pub const EXIT_NOT_SAVED: u8 = 75;
+
 fn finish(out: Out, r: &RunResult, command: &str) -> Result<u8, CliError> {
     let status = r.outcome.exit_status();
     if out.json {
@@ -339,6 +343,7 @@ fn finish(out: Out, r: &RunResult, command: &str) -> Result<u8, CliError> {
             ),
         };
         let note = match (&r.outcome, r.recorded) {
+            _ if r.not_saved.is_some() => " (NOT SAVED: see below)",
             (_, false) => " (not recorded: interaction tracking is off)",
             (RunOutcome::FailedToStart { .. }, true) => "",
             (_, true) => " (rate it with `codex rate 1..5`)",
@@ -354,6 +359,14 @@ fn finish(out: Out, r: &RunResult, command: &str) -> Result<u8, CliError> {
                  --unconfined -- {command}"
             );
         }
+    }
+    if let Some(why) = &r.not_saved {
+        eprintln!(
+            "codex: run {} could not be saved ({why}): it is not in the history and cannot be \
+             rated. Free space or fix the storage under CODEX_HOME; `codex doctor` checks it.",
+            r.run_id
+        );
+        return Ok(EXIT_NOT_SAVED);
     }
     // Exit statuses are 0..=255 on Unix; anything else is reported as a plain failure.
     Ok(u8::try_from(status).unwrap_or(1))

@@ -15,7 +15,7 @@ pub mod memory;
 pub mod normalize;
 pub mod redact;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -60,6 +60,17 @@ pub enum LearningError {
         /// The pattern.
         pattern: String,
         /// Why.
+        reason: String,
+    },
+    /// A run finished but its episode could not be written (disk full, read-only storage).
+    #[error(
+        "run {run} ran but could not be saved ({reason}): it is not in the history and cannot \
+         be rated; free space or fix the storage under CODEX_HOME (`codex doctor` checks it)"
+    )]
+    NotSaved {
+        /// The run.
+        run: RunId,
+        /// The storage error.
         reason: String,
     },
     /// Storage failed.
@@ -124,6 +135,10 @@ enum Command {
     },
     Settled {
         reply: oneshot::Sender<()>,
+    },
+    Saved {
+        run: RunId,
+        reply: oneshot::Sender<Result<(), LearningError>>,
     },
     Patterns {
         root: Option<String>,
@@ -190,6 +205,12 @@ impl LearningHandle {
     /// drains the bus before its inbox), so a run answered after this is in the journal.
     pub async fn settled(&self) -> Result<(), LearningError> {
         self.ask(|reply| Command::Settled { reply }).await
+    }
+
+    /// Once the events published so far are handled: whether run `run`'s episode is in
+    /// episodic memory's journal (`NotSaved` with the reason when writing it failed).
+    pub async fn saved(&self, run: RunId) -> Result<(), LearningError> {
+        self.ask(|reply| Command::Saved { run, reply }).await?
     }
 
     /// Workflow patterns, of one project root when given.
@@ -300,6 +321,8 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
         patterns: config.workflow_pattern_tracking,
         cap: config.learning.episodic_memory_cap.get() as usize,
         flush_every: Duration::from_secs(config.learning.flush_interval_secs.get()),
+        latest: None,
+        unsaved: BTreeMap::new(),
     };
     let task = tokio::spawn(actor.run(rx, bus.subscribe()));
     Ok(Started {
@@ -317,7 +340,14 @@ struct Actor {
     patterns: bool,
     cap: usize,
     flush_every: Duration,
+    /// The newest run that finished, saved or not: `rate` with no id means this one.
+    latest: Option<RunId>,
+    /// Runs whose episode could not be written, with why (the newest few).
+    unsaved: BTreeMap<RunId, String>,
 }
+
+/// How many unsaved runs are remembered (for `saved` and `rate`), newest kept.
+const UNSAVED_KEPT: usize = 256;
 
 impl Actor {
     async fn run(
@@ -363,8 +393,13 @@ impl Actor {
         }
         let full = match ev {
             Event::RunFinished(ep) => {
+                self.latest = self.latest.max(Some(ep.run_id));
                 if let Err(e) = self.record(&ep) {
                     error!(run = %ep.run_id, "cannot record episode: {e}");
+                    self.unsaved.insert(ep.run_id, e.to_string());
+                    while self.unsaved.len() > UNSAVED_KEPT {
+                        self.unsaved.pop_first();
+                    }
                     return;
                 }
                 match ep.part {
@@ -463,6 +498,9 @@ impl Actor {
             Command::Settled { reply } => {
                 let _ = reply.send(());
             }
+            Command::Saved { run, reply } => {
+                let _ = reply.send(self.saved(run));
+            }
             Command::Patterns { root, reply } => {
                 let _ = reply.send(self.knowledge.state().patterns(root.as_deref()));
             }
@@ -498,7 +536,19 @@ impl Actor {
         }
     }
 
+    fn saved(&mut self, run: RunId) -> Result<(), LearningError> {
+        if let Some(reason) = self.unsaved.get(&run) {
+            return Err(LearningError::NotSaved {
+                run,
+                reason: reason.clone(),
+            });
+        }
+        Ok(())
+    }
+
     fn resolve(&mut self, run: Option<RunId>) -> Result<Episode, LearningError> {
+        // The run the user just saw, even when it could not be saved: never an older one.
+        self.saved(run.or(self.latest).unwrap_or(RunId(0)))?;
         let state = self.memory.state();
         let id = match run.or(state.last_finished) {
             Some(id) => id,

@@ -783,7 +783,7 @@ fn learning_error(e: LearningError) -> ErrorObject {
     let code = match &e {
         LearningError::NoRuns { .. } | LearningError::UnknownRun(_) => codes::NOT_FOUND,
         LearningError::BadPattern { .. } => codes::INVALID_PARAMS,
-        LearningError::Store(_) => codes::STORAGE,
+        LearningError::Store(_) | LearningError::NotSaved { .. } => codes::STORAGE,
         LearningError::Gone => codes::SHUTTING_DOWN,
     };
     ErrorObject::new(code, e.to_string())

@@ -99,13 +99,21 @@ async fn execute(
     // The episode is on the bus; answer once it is in episodic memory's journal and its
     // outcome in the feedback journal, so a run the user has seen finish survives a kill -9
     // that comes right after.
-    let _ = ctx.learning.settled().await;
+    // A run whose episode could not be written says so: no "rate it" for a run that is not
+    // there to rate.
+    let not_saved = match ctx.learning.saved(report.run_id).await {
+        _ if !report.recorded => None,
+        Ok(()) => None,
+        Err(crate::learning::LearningError::NotSaved { reason, .. }) => Some(reason),
+        Err(e) => Some(e.to_string()),
+    };
     let _ = ctx.feedback.settled().await;
     to_value(&RunResult {
         run_id: report.run_id,
         outcome: report.outcome,
         duration_ms: report.duration_ms,
-        recorded: report.recorded,
+        recorded: report.recorded && not_saved.is_none(),
+        not_saved,
         sandbox: report.sandbox,
     })
 }
