@@ -254,3 +254,95 @@ fn exports_stream_as_notifications_before_the_result() {
         (Some(5), Some(3))
     );
 }
+
+#[test]
+fn positional_params_are_refused_and_delete_nothing() {
+    let h = Home::new();
+    let _d = h.start();
+    h.codex(&["run", "--goal", "g", "--", "true"]).ok();
+    let mut c = h.connect();
+    // Mapped by field order, `[1]` would be `{"run": 1}` and delete run 1.
+    let r = c.ask(r#"{"jsonrpc":"2.0","id":1,"method":"forget","params":[1]}"#);
+    assert_eq!((error_code(&r), r["id"].clone()), (-32602, json!(1)), "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("named"),
+        "{r}"
+    );
+    let r = c.ask(r#"{"jsonrpc":"2.0","id":2,"method":"rate","params":[5, 1]}"#);
+    assert_eq!(error_code(&r), -32602, "{r}");
+    let runs = c.call(3, "history", json!({}));
+    assert_eq!(
+        runs["result"]["runs"].as_array().unwrap().len(),
+        1,
+        "{runs}"
+    );
+}
+
+#[test]
+fn repeated_keys_are_refused_and_do_not_stop_the_daemon() {
+    let h = Home::new();
+    let _d = h.start();
+    let mut c = h.connect();
+    let cases = [
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"status","method":"daemon/stop"}"#,
+            -32600,
+            json!(1),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":2,"method":"forget","params":{"run":1,"run":2}}"#,
+            -32602,
+            json!(2),
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":3,"id":4,"method":"daemon/stop"}"#,
+            -32600,
+            json!(null),
+        ),
+    ];
+    for (line, code, id) in cases {
+        let r = c.ask(line);
+        assert_eq!(
+            (error_code(&r), r["id"].clone()),
+            (code, id),
+            "{line} → {r}"
+        );
+        assert!(
+            r["error"]["message"].as_str().unwrap().contains("twice"),
+            "{r}"
+        );
+    }
+    assert!(c.call(9, "status", json!({}))["result"].is_object());
+}
+
+#[test]
+fn ids_beyond_64_bits_are_refused_and_others_come_back_as_sent() {
+    let h = Home::new();
+    let _d = h.start();
+    let mut c = h.connect();
+    for id in ["18446744073709551615", "-9223372036854775808"] {
+        c.write(format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"hello\"}}\n").as_bytes())
+            .unwrap();
+        let r = c.read().unwrap();
+        assert_eq!(r["id"].to_string(), id, "{r}");
+        assert!(r["result"].is_object(), "{r}");
+    }
+    for id in [
+        "18446744073709551616",
+        "123456789012345678901234567890",
+        "1.5",
+    ] {
+        let r = c.ask(&format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"hello\"}}"
+        ));
+        assert_eq!(
+            (error_code(&r), r["id"].clone()),
+            (-32600, json!(null)),
+            "{id} → {r}"
+        );
+        assert!(
+            r["error"]["message"].as_str().unwrap().contains("64 bits"),
+            "{r}"
+        );
+    }
+}

@@ -3,8 +3,10 @@
 //! Either side may send requests and notifications (the daemon sends `run/progress`
 //! notifications during a run); responses answer requests by `id`.
 
+use std::cell::RefCell;
 use std::fmt;
 
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -183,13 +185,66 @@ pub struct Rejected {
     pub error: ErrorObject,
 }
 
-/// Parse one line into a message, or say precisely why it is not one.
+/// Parse one line into a message, or say precisely why it is not one. A key given twice in
+/// one object is refused rather than resolved "last one wins" (a request naming both `status`
+/// and `daemon/stop` as its method must not stop the daemon): at the top level with -32600,
+/// inside `params` with -32602.
 pub fn parse_line(line: &[u8]) -> Result<Incoming, Rejected> {
-    let value: Value = serde_json::from_slice(line).map_err(|e| Rejected {
+    let repeated = RefCell::new(None);
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let value = Strict {
+        place: Place::Top,
+        repeated: &repeated,
+    }
+    .deserialize(&mut de)
+    .and_then(|v| de.end().map(|()| v))
+    .map_err(|e| Rejected {
         id: Value::Null,
         error: ErrorObject::new(codes::PARSE_ERROR, format!("not valid JSON: {e}")),
     })?;
-    classify(value)
+    let Some(Repeated { place, key }) = repeated.into_inner() else {
+        return classify(value);
+    };
+    let message = format!("the key `{key}` is given twice; give each key once");
+    match place {
+        Place::Top => Err(Rejected {
+            // The id is echoed only when it is unambiguous and well-formed.
+            id: value
+                .get("id")
+                .filter(|id| key != "id" && valid_id(id))
+                .cloned()
+                .unwrap_or(Value::Null),
+            error: ErrorObject::new(codes::INVALID_REQUEST, message),
+        }),
+        Place::Params | Place::Other => {
+            let (id, code) = match classify(value)? {
+                Incoming::Request { id, .. } if place == Place::Params => {
+                    (id, codes::INVALID_PARAMS)
+                }
+                Incoming::Notification { .. } if place == Place::Params => {
+                    (Value::Null, codes::INVALID_PARAMS)
+                }
+                Incoming::Request { id, .. } => (id, codes::INVALID_REQUEST),
+                Incoming::Notification { .. } => (Value::Null, codes::INVALID_REQUEST),
+                Incoming::Response(r) => (r.id, codes::INVALID_REQUEST),
+            };
+            Err(Rejected {
+                id,
+                error: ErrorObject::new(code, message),
+            })
+        }
+    }
+}
+
+/// Whether an id can be echoed exactly: a string, null, or an integer that fits in 64 bits.
+/// A bigger number (or a fraction) only survives parsing as a rounded float, so it could not
+/// come back as sent.
+fn valid_id(id: &Value) -> bool {
+    match id {
+        Value::String(_) | Value::Null => true,
+        Value::Number(n) => n.is_i64() || n.is_u64(),
+        _ => false,
+    }
 }
 
 /// Sort a parsed JSON value into request, notification or response.
@@ -216,14 +271,15 @@ pub fn classify(value: Value) -> Result<Incoming, Rejected> {
     let id = obj.remove("id");
     let echo_id = id.clone().unwrap_or(Value::Null);
     if let Some(id) = &id
-        && !(id.is_string() || id.is_number() || id.is_null())
+        && !valid_id(id)
     {
+        let what = match id {
+            Value::Number(n) => format!("the number {n}"),
+            other => type_name(other).to_string(),
+        };
         return Err(invalid(
             Value::Null,
-            format!(
-                "`id` must be a string, a number or null, got {}",
-                type_name(id)
-            ),
+            format!("`id` must be a string, an integer that fits in 64 bits, or null; got {what}"),
         ));
     }
     match obj.get("jsonrpc") {
@@ -248,10 +304,22 @@ pub fn classify(value: Value) -> Result<Incoming, Rejected> {
                     ),
                 ));
             }
-            Ok(match id {
-                Some(id) => Incoming::Request { id, method, params },
-                None => Incoming::Notification { method, params },
-            })
+            match id {
+                // Mapping `[1]` onto fields by their order would make `forget [1]` delete
+                // run 1: every method takes named params only.
+                Some(id) if params.is_array() => Err(Rejected {
+                    id,
+                    error: ErrorObject::new(
+                        codes::INVALID_PARAMS,
+                        format!(
+                            "`{method}` takes named params (an object such as {{\"run\": 1}}), \
+                             not a positional array"
+                        ),
+                    ),
+                }),
+                Some(id) => Ok(Incoming::Request { id, method, params }),
+                None => Ok(Incoming::Notification { method, params }),
+            }
         }
         Some(other) => Err(invalid(
             echo_id,
@@ -279,6 +347,121 @@ pub fn classify(value: Value) -> Result<Incoming, Rejected> {
             }))
         }
         None => Err(invalid(echo_id, "missing `method`".into())),
+    }
+}
+
+/// Where in a message a value sits, which decides the error for a repeated key in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The message object itself.
+    Top,
+    /// Anywhere inside the top-level `params`.
+    Params,
+    /// Anywhere else (`result`, `error`, a batch's elements).
+    Other,
+}
+
+/// The first key found twice in one object.
+#[derive(Debug)]
+struct Repeated {
+    place: Place,
+    key: String,
+}
+
+/// Builds a [`Value`] exactly as `serde_json` does, but notes the first key repeated within
+/// one object instead of keeping the last. Parsing goes on after it so the id can be echoed.
+#[derive(Clone, Copy)]
+struct Strict<'a> {
+    place: Place,
+    repeated: &'a RefCell<Option<Repeated>>,
+}
+
+impl Strict<'_> {
+    fn child(self, key: Option<&str>) -> Self {
+        let place = match (self.place, key) {
+            (Place::Top, Some("params")) | (Place::Params, _) => Place::Params,
+            _ => Place::Other,
+        };
+        Strict { place, ..self }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let child = self.child(None);
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(v) = seq.next_element_seed(child)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut obj = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self.child(Some(&key)))?;
+            if obj.contains_key(&key) {
+                let mut first = self.repeated.borrow_mut();
+                if first.is_none() {
+                    *first = Some(Repeated {
+                        place: self.place,
+                        key: key.clone(),
+                    });
+                }
+            }
+            obj.insert(key, value);
+        }
+        Ok(Value::Object(obj))
     }
 }
 
@@ -369,6 +552,81 @@ mod tests {
         );
     }
 
+    fn rejected(line: &str) -> Rejected {
+        match parse_line(line.as_bytes()) {
+            Err(r) => r,
+            Ok(m) => panic!("{line} parsed as {m:?}"),
+        }
+    }
+
+    #[test]
+    fn positional_params_are_refused_with_the_id() {
+        let r = rejected(r#"{"jsonrpc":"2.0","id":4,"method":"forget","params":[1]}"#);
+        assert_eq!((r.error.code, r.id), (codes::INVALID_PARAMS, json!(4)));
+        assert!(r.error.message.contains("named"), "{}", r.error.message);
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_wherever_it_is() {
+        // Top level: which method was meant cannot be told, so the request is invalid.
+        let r = rejected(r#"{"jsonrpc":"2.0","id":1,"method":"status","method":"daemon/stop"}"#);
+        assert_eq!(
+            (r.error.code, r.id.clone()),
+            (codes::INVALID_REQUEST, json!(1))
+        );
+        assert!(r.error.message.contains("`method`"), "{}", r.error.message);
+        // Two ids: neither may be echoed.
+        let r = rejected(r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"status"}"#);
+        assert_eq!((r.error.code, r.id), (codes::INVALID_REQUEST, Value::Null));
+        // Inside params, however deep: the params do not fit.
+        for line in [
+            r#"{"jsonrpc":"2.0","id":"a","method":"forget","params":{"run":1,"run":2}}"#,
+            r#"{"jsonrpc":"2.0","id":"a","method":"run","params":{"env":{"A":"1","A":"2"}}}"#,
+            r#"{"jsonrpc":"2.0","id":"a","method":"x","params":{"l":[{"k":1,"k":1}]}}"#,
+        ] {
+            let r = rejected(line);
+            assert_eq!(
+                (r.error.code, r.id),
+                (codes::INVALID_PARAMS, json!("a")),
+                "{line}"
+            );
+            assert!(r.error.message.contains("twice"), "{}", r.error.message);
+        }
+        // In an answer the daemon asked for.
+        let r =
+            rejected(r#"{"jsonrpc":"2.0","id":"q","result":{"approved":false,"approved":true}}"#);
+        assert_eq!(r.error.code, codes::INVALID_REQUEST);
+    }
+
+    #[test]
+    fn ids_come_back_as_sent_or_are_refused() {
+        for id in ["18446744073709551615", "-9223372036854775808", "0", "\"x\""] {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"status"}}"#);
+            match parse_line(line.as_bytes()) {
+                Ok(Incoming::Request { id: got, .. }) => assert_eq!(got.to_string(), id),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        // Past 64 bits a number would come back rounded: refused, on a null id.
+        for id in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            "1.5",
+            "1e3",
+            "1.0",
+        ] {
+            let r = rejected(&format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"method":"status"}}"#
+            ));
+            assert_eq!(
+                (r.error.code, r.id),
+                (codes::INVALID_REQUEST, Value::Null),
+                "{id}"
+            );
+            assert!(r.error.message.contains("64 bits"), "{}", r.error.message);
+        }
+    }
+
     #[test]
     fn lines_round_trip_and_never_contain_a_newline() {
         let req = Request::new(1, "run", json!({"argv":["echo","a\nb"]}));
@@ -378,4 +636,19 @@ mod tests {
         let back: Request = serde_json::from_str(line.trim_end()).unwrap();
         assert_eq!(back, req);
     }
+
+    #[test]
+    fn deep_nesting_is_a_parse_error_not_a_stack_overflow() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(code_of(&deep), codes::PARSE_ERROR);
+        let deep = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"x","params":{}1{}}}"#,
+            r#"{"a":"#.repeat(50_000),
+            "}".repeat(50_000)
+        );
+        assert_eq!(code_of(&deep), codes::PARSE_ERROR);
+    }
 }
+
+#[cfg(test)]
+mod fuzz;
