@@ -143,3 +143,46 @@ fn a_run_that_cannot_be_saved_says_so_and_is_never_confused_with_another() {
     assert_eq!(rating_of(back_id), Some(serde_json::json!(5)), "{history}");
     assert_eq!(rating_of(unsaved_id), None, "{history}");
 }
+
+#[test]
+fn run_ids_are_never_reused_when_episodic_memory_is_lost() {
+    let h = Home::new();
+    let mut seen = Vec::new();
+    let d = h.start();
+    for word in ["one", "two", "three"] {
+        let r = h.codex(&["--json", "run", "--", "echo", word]).ok();
+        seen.push(r.finished()["run_id"].as_u64().unwrap());
+    }
+    h.codex(&["rate", "--run", &seen[0].to_string(), "5"]).ok();
+    // A crash, then episodic memory damaged beyond reading: its snapshot and journal are
+    // garbage (and are moved aside at start).
+    d.kill9();
+    for entry in std::fs::read_dir(h.path("storage/episodic")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_file() {
+            std::fs::write(&p, b"\x00garbage{{{").unwrap();
+        }
+    }
+    let _d = h.start();
+    let r = h.codex(&["--json", "run", "--", "echo", "four"]).ok();
+    let id = r.finished()["run_id"].as_u64().unwrap();
+    assert!(
+        seen.iter().all(|s| id > *s),
+        "a new run gets an id never used before: {id} after {seen:?}"
+    );
+    // Rating the new run leaves the old run's rating alone.
+    h.codex(&["rate", "1"]).ok();
+    let prefs = h.codex(&["--json", "history"]).ok().json();
+    let rated: Vec<_> = prefs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["rating"].is_null())
+        .map(|r| r["run_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        rated,
+        vec![id],
+        "only the new run is rated in history: {prefs}"
+    );
+}

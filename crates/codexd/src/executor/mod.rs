@@ -16,6 +16,7 @@ pub mod policy;
 pub mod process;
 mod request;
 pub mod rules;
+mod run_ids;
 pub mod sandbox;
 pub mod steps;
 
@@ -254,6 +255,11 @@ pub fn start(
         config.storage.compact_min_bytes.get(),
     )?;
     let matcher = rules::Matcher::new(&config.safety, book.state());
+    let run_ids = run_ids::RunIds::open(
+        &layout.home.join("storage").join("run_ids"),
+        next_run_id,
+        &layout.dataset,
+    )?;
     let (tx, rx) = mpsc::channel(256);
     let tmp_base = containment::private_tmp_base(&layout.home);
     let launcher = sandbox::Launcher::for_daemon(&helper);
@@ -303,7 +309,7 @@ pub fn start(
         containment: containment.clone(),
         steps: steps.clone(),
         bus: bus.clone(),
-        next_run_id: Arc::new(std::sync::atomic::AtomicU64::new(next_run_id)),
+        run_ids: Arc::new(std::sync::Mutex::new(run_ids)),
         recorded: config.interaction_tracking_enabled,
         limits: process::Limits {
             cancel_grace: Duration::from_millis(config.safety.cancel_grace_ms),
@@ -339,7 +345,7 @@ struct Actor {
     bus: Bus,
     /// Shared with run tasks: an id is taken only once a step is cleared to run, so a
     /// refused command never uses one.
-    next_run_id: Arc<std::sync::atomic::AtomicU64>,
+    run_ids: Arc<std::sync::Mutex<run_ids::RunIds>>,
     recorded: bool,
     limits: process::Limits,
     runs: JoinSet<()>,
@@ -554,7 +560,7 @@ impl Actor {
         let expiry = chrono::Duration::seconds(
             i64::try_from(self.safety.approval_expiry_secs.get()).unwrap_or(i64::MAX / 2),
         );
-        let next_run_id = self.next_run_id.clone();
+        let run_ids = self.run_ids.clone();
         self.runs.spawn(async move {
             let draft = draft_of(&req);
             // Choosing another plan says something whether or not it gets to run.
@@ -741,7 +747,18 @@ impl Actor {
             spec.launcher = containment.launcher.command(&mode, &[]);
             let sandbox_note = mode.is_confined().then(|| check.sandbox.clone());
             let unenforced = check.holds.clone().err();
-            let run_id = RunId(next_run_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            let taken = match run_ids.lock() {
+                Ok(mut ids) => ids.take().map_err(ExecError::Store),
+                Err(_) => Err(ExecError::Invalid("the run id allocator failed; restart codexd".into())),
+            };
+            let run_id = match taken {
+                Ok(id) => id,
+                Err(e) => {
+                    tracing::error!("cannot take a run id: {e}");
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+            };
             info!(run = %run_id, command = %draft.plan, class = %verdict.class, cwd = %req.spec.cwd.display(), "run started");
             let started_at = Utc::now();
             let clock = Instant::now();
