@@ -1,8 +1,9 @@
 //! The learning dataset (`storage/learning/personalized_dataset.jsonl`): one example per
 //! finished run, one label per rating joined by run id, and one interaction per imported
-//! history line. Appended in batches; rewritten only by `codex forget`.
+//! history line. Appended in batches; rewritten only by `codex forget`. Checked on open like
+//! the journals ([`recover`]): a torn last line is cut, lines that do not parse are set aside.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use codex_proto::types::{RunId, RunOutcome};
@@ -13,6 +14,7 @@ use crate::context::project::Project;
 use crate::episode::{ApprovalRecord, Episode, Trigger};
 use crate::store::StoreError;
 use crate::store::jsonl::Appender;
+use tracing::{error, warn};
 
 /// One line of the dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,8 +159,12 @@ pub struct DatasetWriter {
 }
 
 impl DatasetWriter {
-    /// A writer for `out`, flushing every `batch_size` records.
+    /// A writer for `out`, flushing every `batch_size` records. The file is checked first
+    /// ([`recover`]); a check that cannot finish is logged and the file left as it is.
     pub fn new(out: Appender, batch_size: usize) -> Self {
+        if let Err(e) = recover(out.path()) {
+            error!("cannot check the dataset: {e}; it is left as it is");
+        }
         DatasetWriter {
             out,
             pending: Vec::new(),
@@ -269,8 +275,194 @@ pub fn for_each(
         if text.is_empty() {
             continue;
         }
-        let record = serde_json::from_slice::<Record>(text).ok();
+        let record = parse(text);
         bad += u64::from(record.is_none());
         visit(text, record.as_ref())?;
+    }
+}
+
+/// A dataset line as a record, if it is one (in valid UTF-8).
+pub fn parse(line: &[u8]) -> Option<Record> {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+}
+
+/// What [`recover`] found and did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DatasetRecovery {
+    /// Bytes of a torn or unreadable last line cut off.
+    pub torn_bytes: u64,
+    /// Lines that do not parse as records, taken out of the dataset.
+    pub bad_lines: u64,
+    /// Where the file as it was (bad lines and all) was kept.
+    pub kept_at: Option<PathBuf>,
+}
+
+/// Check the dataset as a journal is checked on open. A last line that is torn, not in
+/// UTF-8 or not a record is cut (a crash mid-append). Lines in the middle that do not parse
+/// are damage: the file as it was is kept aside as `NAME.corrupt-...`, and the dataset is
+/// rewritten (atomically) with every line that parses, so exports and rebuilds see all of
+/// them and appends start clean. Streamed: the file is never in memory whole.
+pub fn recover(path: &Path) -> Result<DatasetRecovery, StoreError> {
+    let (mut bad, mut last_bad) = (0u64, false);
+    for_each(path, |_, r| {
+        last_bad = r.is_none();
+        bad += u64::from(last_bad);
+        Ok(())
+    })?;
+    let mut rec = DatasetRecovery::default();
+    if bad <= u64::from(last_bad) {
+        rec.torn_bytes = crate::store::jsonl::repair_tail_with(path, |l| parse(l).is_some())?;
+        if rec.torn_bytes > 0 {
+            warn!(file = %path.display(), bytes = rec.torn_bytes,
+                "cut a torn or unreadable last line of the dataset (left by a crash)");
+        }
+        return Ok(rec);
+    }
+    // A hard link: the file as found is never written again, only replaced below.
+    let kept = crate::store::aside::copy_aside(path)?;
+    rec.bad_lines = bad;
+    let mut failed: Option<StoreError> = None;
+    crate::store::atomic::write_atomic_with(path, |w| {
+        let copied = for_each(&kept, |line, record| {
+            if record.is_none() {
+                return Ok(());
+            }
+            w.write_all(line)
+                .and_then(|()| w.write_all(b"\n"))
+                .map_err(StoreError::io("cannot write", path))
+        });
+        copied.map(|_| ()).map_err(|e| {
+            failed = Some(e);
+            std::io::Error::other("reading the dataset failed")
+        })
+    })
+    .map_err(|e| failed.take().unwrap_or(e))?;
+    error!(file = %path.display(), kept_at = %kept.display(), lines = rec.bad_lines,
+        "dataset had lines that do not parse; kept the file as it was aside and the dataset \
+         holds every line that parses");
+    rec.kept_at = Some(kept);
+    Ok(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fuzz;
+    use proptest::prelude::*;
+
+    fn label(run: u64, score: u8) -> Vec<u8> {
+        serde_json::to_vec(&Record::Label {
+            run_id: RunId(run),
+            at: DateTime::from_timestamp(1_700_000_000 + run as i64, 0).unwrap(),
+            score,
+            comment: Some("fine ✓".into()),
+        })
+        .unwrap()
+    }
+
+    fn file(lines: &[Vec<u8>]) -> Vec<u8> {
+        lines
+            .iter()
+            .flat_map(|l| l.iter().copied().chain([b'\n']))
+            .collect()
+    }
+
+    fn labels_in(path: &Path) -> Vec<u64> {
+        let mut runs = Vec::new();
+        for_each(path, |_, r| {
+            if let Some(Record::Label { run_id, .. }) = r {
+                runs.push(run_id.0);
+            }
+            Ok(())
+        })
+        .unwrap();
+        runs
+    }
+
+    #[test]
+    fn garbage_mid_file_is_set_aside_and_every_good_line_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        let before = file(&[
+            label(1, 5),
+            b"GARBAGE".to_vec(),
+            label(2, 4),
+            b"{\"type\":\"nope\"}".to_vec(),
+            label(3, 1),
+        ]);
+        std::fs::write(&p, &before).unwrap();
+        let rec = recover(&p).unwrap();
+        assert_eq!(rec.bad_lines, 2);
+        assert_eq!(std::fs::read(rec.kept_at.unwrap()).unwrap(), before);
+        assert_eq!(labels_in(&p), [1, 2, 3]);
+        assert_eq!(for_each(&p, |_, _| Ok(())).unwrap(), 0);
+        assert_eq!(recover(&p).unwrap(), DatasetRecovery::default());
+    }
+
+    #[test]
+    fn a_complete_last_line_in_invalid_utf8_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        let mut bad = label(2, 4);
+        let at = bad.iter().position(|&b| b == 0xe2).unwrap(); // inside "✓"
+        bad[at] = 0xff;
+        std::fs::write(&p, file(&[label(1, 5), bad.clone()])).unwrap();
+        let rec = recover(&p).unwrap();
+        assert_eq!(rec.torn_bytes, bad.len() as u64 + 1);
+        assert_eq!(std::fs::read(&p).unwrap(), file(&[label(1, 5)]));
+    }
+
+    #[test]
+    fn a_last_line_that_is_json_but_no_record_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        std::fs::write(&p, file(&[label(1, 5), b"{\"type\":\"label\"}".to_vec()])).unwrap();
+        assert_eq!(recover(&p).unwrap().torn_bytes, 17);
+        assert_eq!(labels_in(&p), [1]);
+    }
+
+    #[test]
+    fn a_writer_checks_its_file_when_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.jsonl");
+        std::fs::write(&p, file(&[label(1, 5), vec![0xff, b'{'], label(2, 3)])).unwrap();
+        let _w = DatasetWriter::new(Appender::new(p.clone()), 8);
+        assert_eq!(for_each(&p, |_, _| Ok(())).unwrap(), 0);
+        assert_eq!(labels_in(&p), [1, 2]);
+    }
+
+    proptest! {
+        #![proptest_config(crate::store::fuzz_config())]
+
+        /// Whatever the damage, checking and reading never panic; afterwards every line
+        /// parses, the file as it was is kept when lines were taken out, and nothing that
+        /// parsed before the damage's reach is lost.
+        #[test]
+        fn fuzz_dataset_reader(damage in fuzz::damage(), n in 1u64..12) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("d.jsonl");
+            let valid = file(&(1..=n).map(|i| label(i, (i % 5 + 1) as u8)).collect::<Vec<_>>());
+            let damaged = fuzz::apply(&valid, &damage);
+            std::fs::write(&p, &damaged).unwrap();
+            let parsed_before = damaged
+                .split(|&b| b == b'\n')
+                .filter(|l| parse(l).is_some())
+                .count();
+            let rec = recover(&p).unwrap();
+            prop_assert_eq!(for_each(&p, |_, _| Ok(())).unwrap(), 0);
+            if let Some(kept) = &rec.kept_at {
+                prop_assert_eq!(std::fs::read(kept).unwrap(), damaged.clone());
+            }
+            let mut after = 0;
+            for_each(&p, |_, r| {
+                after += usize::from(r.is_some());
+                Ok(())
+            })
+            .unwrap();
+            // Only a damaged last line may go (it may have been a crash's torn write).
+            prop_assert!(after + 1 >= parsed_before, "{after} of {parsed_before}");
+        }
     }
 }

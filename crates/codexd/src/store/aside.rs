@@ -8,6 +8,15 @@ use super::StoreError;
 /// Rename `path` to `NAME.corrupt-YYYYMMDDTHHMMSSZ` (with a counter if that exists already)
 /// and return the new path.
 pub fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
+    let target = aside_name(path);
+    std::fs::rename(path, &target).map_err(StoreError::io("cannot move aside", path))?;
+    if let Some(dir) = path.parent() {
+        super::atomic::sync_dir(dir)?;
+    }
+    Ok(target)
+}
+
+fn aside_name(path: &Path) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let name = path
         .file_name()
@@ -19,7 +28,17 @@ pub fn move_aside(path: &Path) -> Result<PathBuf, StoreError> {
         target = path.with_file_name(format!("{name}.corrupt-{stamp}-{n}"));
         n += 1;
     }
-    std::fs::rename(path, &target).map_err(StoreError::io("cannot move aside", path))?;
+    target
+}
+
+/// Keep a copy of `path` under the name [`move_aside`] would give it, leaving `path` in
+/// place (a hard link, so it costs nothing and keeps the bytes even when `path` is replaced
+/// next). Returns the copy's path.
+pub fn copy_aside(path: &Path) -> Result<PathBuf, StoreError> {
+    let target = aside_name(path);
+    if std::fs::hard_link(path, &target).is_err() {
+        std::fs::copy(path, &target).map_err(StoreError::io("cannot copy aside", path))?;
+    }
     if let Some(dir) = path.parent() {
         super::atomic::sync_dir(dir)?;
     }

@@ -69,4 +69,22 @@ mod tests {
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("f.json")]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::store::fuzz_config())]
+
+        /// Any content is read back exactly, over any earlier content, with no temp file left.
+        #[test]
+        fn fuzz_write_atomic(
+            first in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            second in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("f.json");
+            write_atomic(&p, &first).unwrap();
+            write_atomic(&p, &second).unwrap();
+            proptest::prop_assert_eq!(std::fs::read(&p).unwrap(), second);
+            proptest::prop_assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+    }
 }

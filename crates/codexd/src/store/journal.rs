@@ -168,6 +168,16 @@ fn read_snapshot<S: State>(
     Ok(None)
 }
 
+/// Whether a journal line other than the last one with something on it does not parse.
+fn damaged_before_last_line<O: DeserializeOwned>(text: &[u8]) -> bool {
+    let mut lines = text.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    let _last = lines.next_back();
+    lines.enumerate().any(|(i, line)| {
+        serde_json::from_slice::<EntryIn<O>>(line).is_err()
+            && (i > 0 || serde_json::from_slice::<Header>(line).is_err())
+    })
+}
+
 /// Write a snapshot of `seq` atomically, the state's JSON streamed by `state`.
 fn write_snapshot(
     path: &Path,
@@ -199,16 +209,21 @@ impl<S: State> Journaled<S> {
         let snapshot_seq = seq;
 
         let jpath = journal_path(&snapshot_path);
-        rec.torn_bytes = super::jsonl::repair_tail(&jpath)?;
-        if rec.torn_bytes > 0 {
-            warn!(file = %jpath.display(), bytes = rec.torn_bytes,
-                "cut a torn last line left by a crash");
-        }
-        let (text, exists) = match std::fs::read(&jpath) {
+        let (mut text, exists) = match std::fs::read(&jpath) {
             Ok(t) => (t, true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), false),
             Err(e) => return Err(StoreError::io("cannot read", &jpath)(e)),
         };
+        // Damage before the last line means the file goes aside as it was found; otherwise a
+        // torn last line (a crash mid-append) is cut.
+        if !damaged_before_last_line::<S::Op>(&text) {
+            rec.torn_bytes = super::jsonl::repair_tail(&jpath)?;
+            text.truncate(text.len().saturating_sub(rec.torn_bytes as usize));
+        }
+        if rec.torn_bytes > 0 {
+            warn!(file = %jpath.display(), bytes = rec.torn_bytes,
+                "cut a torn last line left by a crash");
+        }
         let mut base = None;
         let mut header_bytes = 0;
         for (i, line) in text
@@ -235,7 +250,8 @@ impl<S: State> Journaled<S> {
         }
         // A journal is never left empty (it keeps its header), and a snapshot written with
         // one always has one beside it: an empty or missing journal then means damage.
-        if text.is_empty() && rec.torn_bytes == 0 && (exists || (found_snapshot && headed)) {
+        let headless = text.is_empty() && (exists || (found_snapshot && headed));
+        if headless && rec.torn_bytes == 0 {
             rec.journal_emptied = true;
             error!(file = %jpath.display(), snapshot_seq,
                 "journal is {} though a journal is never left empty: the changes it held since \
@@ -271,7 +287,7 @@ impl<S: State> Journaled<S> {
             rec.journal_moved_to = Some(moved);
             me.journal_bytes = 0;
             me.compact()?;
-        } else if rec.snapshot_moved_to.is_some() || rec.journal_emptied {
+        } else if rec.snapshot_moved_to.is_some() || headless {
             me.compact()?;
         }
         if rec.replayed > 0 {
@@ -844,5 +860,58 @@ mod tests {
         let (j, rec) = Journaled::<Copied>::open(p.clone(), 64).unwrap();
         assert_eq!(j.state().total, n * (n + 1) / 2);
         assert_eq!(rec.replayed, 0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::store::fuzz_config())]
+
+        /// A damaged snapshot or journal never panics the loader nor stops it: what does not
+        /// parse is moved aside byte for byte, and loading again finds nothing more to repair.
+        #[test]
+        fn fuzz_journaled_open(
+            damage in crate::store::fuzz::damage(),
+            in_snapshot in proptest::bool::ANY,
+            ops in 1i64..20,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("s.json");
+            let (mut j, _) = open(&p);
+            for i in 1..=ops {
+                j.append(i, false).unwrap();
+                if i == (ops + 1) / 2 {
+                    j.compact().unwrap();
+                }
+            }
+            drop(j);
+            let target = if in_snapshot { p.clone() } else { journal_path(&p) };
+            let damaged = crate::store::fuzz::apply(&std::fs::read(&target).unwrap(), &damage);
+            std::fs::write(&target, &damaged).unwrap();
+            let (j, rec) = Journaled::<Sum>::open(p.clone(), 1 << 20).unwrap();
+            for moved in [&rec.snapshot_moved_to, &rec.journal_moved_to].into_iter().flatten() {
+                proptest::prop_assert_eq!(std::fs::read(moved).unwrap(), damaged.clone());
+            }
+            let state = j.state().total;
+            drop(j);
+            let (j, again) = Journaled::<Sum>::open(p.clone(), 1 << 20).unwrap();
+            proptest::prop_assert_eq!(j.state().total, state);
+            proptest::prop_assert!(again.snapshot_moved_to.is_none() && again.journal_moved_to.is_none());
+            proptest::prop_assert!(!again.journal_emptied && again.torn_bytes == 0);
+        }
+
+        /// Arbitrary bytes as a snapshot and a journal.
+        #[test]
+        fn fuzz_journaled_open_arbitrary(
+            snapshot in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            journal in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("s.json");
+            std::fs::write(&p, &snapshot).unwrap();
+            std::fs::write(journal_path(&p), &journal).unwrap();
+            let (j, _) = Journaled::<Sum>::open(p.clone(), 1 << 20).unwrap();
+            let state = j.state().total;
+            drop(j);
+            proptest::prop_assert_eq!(open(&p).0.state().total, state);
+        }
     }
 }

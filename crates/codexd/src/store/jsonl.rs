@@ -39,7 +39,16 @@ pub fn repair_tail_with(path: &Path, accept: impl Fn(&[u8]) -> bool) -> Result<u
     if len == 0 {
         return Ok(0);
     }
-    let (start, last) = last_line(&mut file, len).map_err(StoreError::io("cannot read", path))?;
+    let read =
+        |file: &mut File, end| last_line(file, end).map_err(StoreError::io("cannot read", path));
+    let (mut start, mut last) = read(&mut file, len)?;
+    // Readers skip blank lines: the line judged is the last one with something on it.
+    while last == b"\n" && start > 0 {
+        (start, last) = read(&mut file, start)?;
+    }
+    if last == b"\n" {
+        return Ok(0);
+    }
     let complete = last.last() == Some(&b'\n');
     let body = if complete {
         &last[..last.len() - 1]
@@ -428,5 +437,37 @@ mod tests {
         );
         a.truncate().unwrap();
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 0);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::store::fuzz_config())]
+
+        /// Whatever the file holds, the repair keeps a prefix of it that ends on a whole line
+        /// of JSON (or nothing), and a second repair finds nothing to cut.
+        #[test]
+        fn fuzz_repair_tail(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            damage in crate::store::fuzz::damage(),
+        ) {
+            let valid = b"{\"a\":1}\n{\"b\":[1,2,\"\xc3\xa9\"]}\n{\"c\":null}\n";
+            for content in [bytes.clone(), crate::store::fuzz::apply(valid, &damage)] {
+                let (_d, p) = file_with(&content);
+                let cut = repair_tail(&p).unwrap();
+                let after = std::fs::read(&p).unwrap();
+                proptest::prop_assert_eq!(after.len() as u64 + cut, content.len() as u64);
+                proptest::prop_assert!(content.starts_with(&after));
+                let last_of = |b: &[u8]| b.split(|&c| c == b'\n').rfind(|l| !l.is_empty()).map(<[u8]>::to_vec);
+                if cut == 0 {
+                    // Kept: its last line is whole (or there is none).
+                    proptest::prop_assert!(after.is_empty() || after.ends_with(b"\n") || last_of(&after).is_none());
+                    proptest::prop_assert!(last_of(&after).is_none_or(|l| is_json_line(&l)));
+                } else {
+                    // Exactly one line with something on it was cut, and the cut starts a line.
+                    let gone = &content[after.len()..];
+                    proptest::prop_assert!(after.is_empty() || after.ends_with(b"\n"));
+                    proptest::prop_assert_eq!(gone.split(|&c| c == b'\n').filter(|l| !l.is_empty()).count(), 1);
+                }
+            }
+        }
     }
 }

@@ -115,3 +115,87 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
         .mode(0o700)
         .create(dir)
 }
+
+/// Settings for the property tests of the storage readers: a few dozen cases each, so CI
+/// spends a second or two per reader; `CODEX_FUZZ_CASES=N` runs N cases instead (the long
+/// run, e.g. `CODEX_FUZZ_CASES=20000 cargo test -p codexd --lib fuzz`). Failures are not
+/// written into the source tree: proptest prints the input that failed.
+#[cfg(test)]
+pub(crate) fn fuzz_config() -> proptest::test_runner::Config {
+    let cases = std::env::var("CODEX_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(48);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
+/// Inputs for the property tests: a valid file damaged the ways a disk or a person damages
+/// one (cut short, bits flipped, bytes overwritten, spliced with garbage), or arbitrary bytes.
+#[cfg(test)]
+pub(crate) mod fuzz {
+    use proptest::prelude::*;
+
+    /// One way to damage a file.
+    #[derive(Debug, Clone)]
+    pub enum Damage {
+        /// Keep this fraction (per mille) of the file.
+        Truncate(u16),
+        /// Flip these bits (positions taken modulo the file's size in bits).
+        Flip(Vec<u32>),
+        /// Overwrite bytes from a position (per mille of the length).
+        Overwrite(u16, Vec<u8>),
+        /// Insert bytes at a position (per mille of the length).
+        Insert(u16, Vec<u8>),
+        /// Replace the whole file.
+        Replace(Vec<u8>),
+    }
+
+    /// A strategy for [`Damage`].
+    pub fn damage() -> impl Strategy<Value = Damage> {
+        prop_oneof![
+            (0u16..=1000).prop_map(Damage::Truncate),
+            proptest::collection::vec(any::<u32>(), 1..8).prop_map(Damage::Flip),
+            (0u16..=1000, proptest::collection::vec(any::<u8>(), 1..32))
+                .prop_map(|(at, b)| Damage::Overwrite(at, b)),
+            (0u16..=1000, proptest::collection::vec(any::<u8>(), 1..32))
+                .prop_map(|(at, b)| Damage::Insert(at, b)),
+            proptest::collection::vec(any::<u8>(), 0..256).prop_map(Damage::Replace),
+        ]
+    }
+
+    /// `bytes` after `damage`.
+    pub fn apply(bytes: &[u8], damage: &Damage) -> Vec<u8> {
+        let at = |pm: u16| bytes.len() * usize::from(pm.min(1000)) / 1000;
+        let mut out = bytes.to_vec();
+        match damage {
+            Damage::Truncate(pm) => out.truncate(at(*pm)),
+            Damage::Flip(bits) if !out.is_empty() => {
+                let n = out.len() * 8;
+                for &b in bits {
+                    let b = b as usize % n;
+                    out[b / 8] ^= 1 << (b % 8);
+                }
+            }
+            Damage::Flip(_) => {}
+            Damage::Overwrite(pm, with) => {
+                let start = at(*pm);
+                for (i, &b) in with.iter().enumerate() {
+                    match out.get_mut(start + i) {
+                        Some(slot) => *slot = b,
+                        None => out.push(b),
+                    }
+                }
+            }
+            Damage::Insert(pm, with) => {
+                let start = at(*pm);
+                out.splice(start..start, with.iter().copied());
+            }
+            Damage::Replace(with) => out = with.clone(),
+        }
+        out
+    }
+}
