@@ -4,7 +4,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use codex_e2e::{Home, eventually};
+use codex_e2e::{Home, eventually, process_running};
 use rustix::process::Signal;
 
 #[test]
@@ -50,6 +50,58 @@ fn sigterm_sigint_and_daemon_stop_all_exit_zero_and_remove_the_socket() {
         assert_eq!(status.code(), Some(0), "{how}");
         assert!(!h.socket.exists(), "{how}: socket left behind");
     }
+}
+
+/// Processes whose command line holds `marker` (to see a step is gone; nothing is killed).
+fn running_with(marker: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+        })
+        .filter(|pid| process_running(*pid))
+        .collect()
+}
+
+#[test]
+fn sighup_stops_gracefully_and_a_detached_run_is_recorded_everywhere() {
+    let h = Home::new();
+    let d = h.start();
+    // A marker no other process has, to find the step.
+    let marker = format!("30.{}", std::process::id());
+    h.codex(&["run", "--detach", "--", "sleep", &marker]).ok();
+    eventually("the detached step runs", || {
+        !running_with(&marker).is_empty()
+    });
+    d.signal(Signal::HUP);
+    let (status, log) = d.wait_with_log();
+    assert_eq!(status.code(), Some(0), "{log}");
+    assert!(log.contains("SIGHUP"), "{log}");
+    assert!(log.contains("stopped"), "{log}");
+    assert!(!h.socket.exists(), "socket left behind");
+    assert!(
+        running_with(&marker).is_empty(),
+        "the step outlived the daemon"
+    );
+    // The cancelled run is in episodic memory and in the feedback signals.
+    let _d = h.start();
+    let history = h.codex(&["--json", "history"]).ok().json();
+    assert_eq!(
+        history["runs"][0]["outcome"]["status"], "cancelled",
+        "{history}"
+    );
+    let run_id = history["runs"][0]["run_id"].as_u64().unwrap();
+    let feedback = std::fs::read_to_string(h.path("storage/analytics/personalized_feedback.json"))
+        .unwrap_or_default()
+        + &std::fs::read_to_string(h.path("storage/analytics/personalized_feedback.journal.jsonl"))
+            .unwrap_or_default();
+    let needle = format!("\"run_id\":{run_id}");
+    assert!(
+        feedback.replace(' ', "").contains(&needle),
+        "the feedback signals hold run {run_id}: {feedback}"
+    );
 }
 
 #[test]

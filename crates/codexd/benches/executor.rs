@@ -189,7 +189,15 @@ fn overhead() -> Result<(), Error> {
         let (_publish, comfort) =
             tokio::sync::watch::channel(Arc::new(codex_proto::prefs::Profile::default()));
         let helper = std::path::PathBuf::from(env!("CARGO_BIN_EXE_codexd"));
-        let (handle, task) = executor::start(&loaded.config, &layout, &bus, 1, comfort, helper)?;
+        // The real listeners, as in the daemon: what runs publish is taken in.
+        let learning = codexd::learning::start(&layout, &loaded.config, &bus)?;
+        let feedback = codexd::feedback::start(&layout, &loaded.config, &bus)?;
+        let listeners = executor::Listeners {
+            feedback: feedback.handle.clone(),
+            learning: learning.handle.clone(),
+        };
+        let (handle, task) =
+            executor::start(&loaded.config, &layout, &bus, 1, comfort, helper, listeners)?;
         let mut through = Vec::with_capacity(SPAWNS);
         for _ in 0..SPAWNS {
             let (tx, mut rx) = tokio::sync::mpsc::channel(64);

@@ -2,10 +2,12 @@
 //!
 //! Start: CODEX_HOME → instance lock → storage folders → learning and feedback (which load
 //! and repair their files) → executor → socket → server. Stop (SIGTERM, SIGINT or
-//! `daemon/stop` cancel one token): the server stops accepting and finishes its connections
-//! (their runs are cancelled and recorded) → the executor ends once its last run is on the
-//! bus → feedback drains the bus and flushes → learning drains the bus and flushes → the
-//! socket file is removed → the lock is released on exit.
+//! SIGHUP or `daemon/stop` cancel one token): the server stops accepting and finishes its
+//! connections (their runs are cancelled and recorded) → the executor ends once its last run
+//! (detached ones too) is on the bus → feedback drains the bus and flushes → learning drains
+//! the bus and flushes → the socket file is removed → the lock is released on exit. The
+//! order is carried by ownership: the executor holds feedback's and learning's handles, so
+//! their inboxes stay open until its last run has published.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -102,6 +104,10 @@ impl Daemon {
             learning.next_run_id,
             feedback.handle.watch_profile(),
             executor::sandbox::own_binary().ok_or(StartError::OwnBinary)?,
+            executor::Listeners {
+                feedback: feedback.handle.clone(),
+                learning: learning.handle.clone(),
+            },
         )?;
         let (planner, planner_task) = crate::planner::actor::start(
             &layout,

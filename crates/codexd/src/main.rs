@@ -1,4 +1,4 @@
-//! `codexd`: parse flags, load the config, start the daemon, stop on SIGTERM or SIGINT.
+//! `codexd`: parse flags, load the config, start the daemon, stop on SIGTERM, SIGINT or SIGHUP.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +34,14 @@ struct Args {
     /// Validate the config and exit: 0 when valid, 2 when not.
     #[arg(long)]
     check_config: bool,
+    /// Read every storage file under CODEX_HOME and report what the daemon would find at
+    /// start, changing nothing (safe while a daemon runs): 0 when all is well, 1 when a
+    /// problem is found, 2 for a bad config.
+    #[arg(long)]
+    check_storage: bool,
+    /// With --check-storage: print the report as JSON.
+    #[arg(long, requires = "check_storage")]
+    json: bool,
     /// Log filter, e.g. `debug` or `codexd=debug,warn` [default: $RUST_LOG, else info].
     #[arg(long, value_name = "LEVEL")]
     log_level: Option<String>,
@@ -84,6 +92,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if args.check_storage {
+        return check_storage(&home, &loaded.config, args.json);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,12 +108,15 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         // Installed before the socket answers: a SIGTERM sent the moment codexd is reachable
         // must stop it gracefully, not kill it with the default action.
+        // SIGHUP (the terminal that started it closed, or `kill -HUP`) stops it gracefully
+        // too: the config is read only at start, so there is nothing to reload.
         let signals = match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(term), Ok(int)) => Some((term, int)),
-            (Err(e), _) | (_, Err(e)) => {
+            (Ok(term), Ok(int), Ok(hup)) => Some((term, int, hup)),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 eprintln!("codexd: cannot install signal handlers: {e}");
                 None
             }
@@ -127,11 +141,12 @@ fn main() -> ExitCode {
         };
         let stop = daemon.shutdown_token();
         match signals {
-            Some((mut term, mut int)) => {
+            Some((mut term, mut int, mut hup)) => {
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = term.recv() => info!("SIGTERM received"),
                         _ = int.recv() => info!("SIGINT received"),
+                        _ = hup.recv() => info!("SIGHUP received: stopping (a changed config takes effect at the next start)"),
                     }
                     stop.cancel();
                 });
@@ -141,4 +156,26 @@ fn main() -> ExitCode {
         daemon.run_until_stopped().await;
         ExitCode::SUCCESS
     })
+}
+
+/// `--check-storage`: the read-only report of [`codexd::doctor`].
+fn check_storage(home: &std::path::Path, config: &config::Config, json: bool) -> ExitCode {
+    let layout = codexd::store::Layout::new(home, &config.storage);
+    let report = codexd::doctor::check(&layout);
+    if json {
+        match serde_json::to_string(&report) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("codexd: cannot encode the report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{}", codexd::doctor::render(&report));
+    }
+    if report.problems() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -240,6 +240,16 @@ impl Check {
 /// The executor's view of the user: the autonomy comfort in effect (setting, else learned).
 pub type ComfortSource = tokio::sync::watch::Receiver<Arc<codex_proto::prefs::Profile>>;
 
+/// Handles of the parts that take in what runs publish. The executor holds them until its
+/// last run has ended, so they cannot stop (their inboxes stay open) while a run, detached
+/// or not, may still publish: the stop order is carried by who holds which sender.
+pub struct Listeners {
+    /// The feedback collector.
+    pub feedback: crate::feedback::FeedbackHandle,
+    /// The learning pipeline.
+    pub learning: crate::learning::LearningHandle,
+}
+
 /// Start the executor (loading the user's rule book); run ids continue from `next_run_id`.
 /// Steps start through the sandbox helper beside `codexd` (the daemon's own binary).
 pub fn start(
@@ -249,6 +259,7 @@ pub fn start(
     next_run_id: u64,
     comfort: ComfortSource,
     helper: std::path::PathBuf,
+    listeners: Listeners,
 ) -> Result<(ExecutorHandle, JoinHandle<()>), crate::store::StoreError> {
     let (book, _) = crate::store::journal::Journaled::<rules::RuleBook>::open(
         layout.safety_rules.clone(),
@@ -310,6 +321,7 @@ pub fn start(
         steps: steps.clone(),
         bus: bus.clone(),
         run_ids: Arc::new(std::sync::Mutex::new(run_ids)),
+        _listeners: listeners,
         recorded: config.interaction_tracking_enabled,
         limits: process::Limits {
             cancel_grace: Duration::from_millis(config.safety.cancel_grace_ms),
@@ -346,6 +358,8 @@ struct Actor {
     /// Shared with run tasks: an id is taken only once a step is cleared to run, so a
     /// refused command never uses one.
     run_ids: Arc<std::sync::Mutex<run_ids::RunIds>>,
+    /// Dropped only when the actor ends, after every run (see [`Listeners`]).
+    _listeners: Listeners,
     recorded: bool,
     limits: process::Limits,
     runs: JoinSet<()>,
