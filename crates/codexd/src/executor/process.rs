@@ -539,7 +539,10 @@ mod tests {
                 t.push(&text);
                 let kept = t.take();
                 assert!(kept.len() <= cap, "{cap}: {} bytes kept", kept.len());
-                assert!(text.ends_with(&kept), "{cap}: kept text is the end of the output");
+                assert!(
+                    text.ends_with(&kept),
+                    "{cap}: kept text is the end of the output"
+                );
             }
         }
     }
