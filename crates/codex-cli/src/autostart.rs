@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::client::{Client, is_not_running};
+use crate::client::{Client, connect_error, is_not_running};
 use crate::error::CliError;
 
 /// How long to wait for a started daemon to answer.
@@ -60,12 +60,7 @@ pub fn start(home: &Path, socket: &Path) -> Result<Client, CliError> {
         match Client::connect(socket) {
             Ok(c) => return Ok(c),
             Err(e) if is_not_running(&e) => {}
-            Err(e) => {
-                return Err(CliError::Connect {
-                    socket: socket.into(),
-                    source: e,
-                });
-            }
+            Err(e) => return Err(connect_error(socket, e)),
         }
         if exited.is_none()
             && let Ok(Some(status)) = child.try_wait()

@@ -10,6 +10,9 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when a safety rule refused to run a command.
 pub const EXIT_REFUSED: u8 = 3;
+/// Exit status when codexd is there but unavailable: it did not accept or answer in time,
+/// or it is at its connection limit. Trying again later may work.
+pub const EXIT_UNAVAILABLE: u8 = 4;
 
 /// A CLI failure.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,22 @@ pub enum CliError {
         socket: PathBuf,
         /// The reason.
         source: std::io::Error,
+    },
+    /// The daemon did not accept the connection or answer in time.
+    #[error(
+        "codexd at {} did not {what} within {} s: it may be overloaded or stuck. Try again; if \
+         it keeps happening, look at its log ($CODEX_HOME/log/codexd.log when codex started \
+         it) and restart it (`codex daemon stop`, or kill the codexd process)",
+        .socket.display(),
+        .after.as_secs()
+    )]
+    Timeout {
+        /// The socket.
+        socket: PathBuf,
+        /// What it did not do, e.g. "answer `status`".
+        what: String,
+        /// How long was waited.
+        after: std::time::Duration,
     },
     /// Starting the daemon failed.
     #[error("{0}")]
@@ -55,9 +74,11 @@ impl CliError {
             CliError::Rpc(e) => match e.code {
                 codes::INVALID_PARAMS | codes::NOT_FOUND => EXIT_USAGE,
                 codes::REFUSED | codes::NEEDS_CONFIRMATION => EXIT_REFUSED,
+                codes::BUSY => EXIT_UNAVAILABLE,
                 _ => EXIT_FAILURE,
             },
             CliError::Path(_) | CliError::Usage(_) => EXIT_USAGE,
+            CliError::Timeout { .. } => EXIT_UNAVAILABLE,
             _ => EXIT_FAILURE,
         }
     }

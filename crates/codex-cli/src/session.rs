@@ -8,7 +8,7 @@ use codex_proto::paths::Env;
 
 use crate::autostart;
 use crate::cli::Global;
-use crate::client::{Client, is_not_running};
+use crate::client::{Client, connect_error, is_not_running};
 use crate::error::CliError;
 
 /// Where the daemon is expected.
@@ -43,12 +43,7 @@ impl Target {
                 autostart::start(&self.home, &self.socket)?
             }
             Err(e) if is_not_running(&e) => return Err(CliError::NotRunning(self.socket.clone())),
-            Err(e) => {
-                return Err(CliError::Connect {
-                    socket: self.socket.clone(),
-                    source: e,
-                });
-            }
+            Err(e) => return Err(connect_error(&self.socket, e)),
         };
         let hello = client.hello()?;
         Ok((client, hello))
@@ -62,10 +57,7 @@ impl Target {
                 Ok(Some((c, hello)))
             }
             Err(e) if is_not_running(&e) => Ok(None),
-            Err(e) => Err(CliError::Connect {
-                socket: self.socket.clone(),
-                source: e,
-            }),
+            Err(e) => Err(connect_error(&self.socket, e)),
         }
     }
 }

@@ -40,6 +40,9 @@ pub mod codes {
     /// The change needs a yes typed at a terminal first (the message says what it would
     /// lift); send it again with its confirmation once the person said yes.
     pub const NEEDS_CONFIRMATION: i64 = -32006;
+    /// The daemon serves as many connections as it allows; this one is closed after the
+    /// error. Try again once a client has gone.
+    pub const BUSY: i64 = -32007;
 }
 
 /// A request (with `id`) or notification (without), ready to serialize.

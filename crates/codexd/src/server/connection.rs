@@ -6,6 +6,7 @@
 //! runs are cancelled and awaited before the connection task returns.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use codex_proto::jsonrpc::{self, ErrorObject, Incoming, Response, codes};
 use serde_json::Value;
@@ -14,6 +15,7 @@ use tokio::io::{
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
@@ -39,16 +41,22 @@ where
     let (rd, wr) = tokio::io::split(stream);
     let (out, out_rx) = mpsc::channel::<String>(OUT_QUEUE);
     let writer = tokio::spawn(write_loop(wr, out_rx));
-    let mut reader = BufReader::with_capacity(64 * 1024, rd);
+    let mut reader = Lines::new(BufReader::with_capacity(64 * 1024, rd));
     let conn_cancel = shutdown.child_token();
     let mut runs = JoinSet::new();
     let asked: Asked = Arc::default();
-    let mut line = Vec::with_capacity(1024);
     let max = ctx.max_message_bytes;
+    let limits = Limits::get();
 
     loop {
+        // Quiet is idle only with nothing in flight: a run (and any approval question it
+        // asks) may print nothing for an hour. Quick requests are answered before the next
+        // read, so they are never in flight here.
+        let idle = runs.is_empty().then_some(limits.idle);
         let read = tokio::select! {
-            r = read_line(&mut reader, &mut line, max) => r,
+            r = reader.next(max, idle, limits.line) => r,
+            // A run ended: look again at whether the connection is idle.
+            Some(_) = runs.join_next(), if !runs.is_empty() => continue,
             _ = conn_cancel.cancelled() => break,
         };
         match read {
@@ -65,16 +73,35 @@ where
                 send(&out, &Response::err(Value::Null, err)).await;
                 break;
             }
+            Err(LineError::Idle) => {
+                debug!(secs = limits.idle.as_secs(), "closing an idle connection");
+                break;
+            }
+            Err(LineError::Slow) => {
+                debug!(
+                    secs = limits.line.as_secs(),
+                    "closing a connection that left a line unfinished"
+                );
+                let err = ErrorObject::new(
+                    codes::INVALID_REQUEST,
+                    format!(
+                        "a line was not finished within {} s of its first byte; closing the \
+                         connection (send each message whole, ending with a newline)",
+                        limits.line.as_secs()
+                    ),
+                );
+                send(&out, &Response::err(Value::Null, err)).await;
+                break;
+            }
             Err(LineError::Io(e)) => {
                 debug!("connection read error: {e}");
                 break;
             }
         }
-        let text = trim_line(&line);
-        if text.is_empty() {
-            continue;
-        }
-        let parsed = jsonrpc::parse_line(text);
+        let text = trim_line(reader.line());
+        let parsed = (!text.is_empty()).then(|| jsonrpc::parse_line(text));
+        reader.done();
+        let Some(parsed) = parsed else { continue };
         // A request that would change permissions or data, from one of codexd's own steps.
         if let Ok(Incoming::Request { id, method, params }) = &parsed
             && super::peers::changes_something(method, params)
@@ -160,35 +187,126 @@ async fn write_loop<W: AsyncWrite + Unpin>(wr: W, mut lines: mpsc::Receiver<Stri
 pub enum LineError {
     /// The line exceeded the cap before its newline.
     TooLong,
+    /// Nothing arrived for the idle limit.
+    Idle,
+    /// A line was started but not finished within the line limit.
+    Slow,
     /// The connection failed.
     Io(std::io::Error),
 }
 
-/// Read one `\n`-terminated line into `buf` (newline dropped), refusing lines longer than
-/// `max` without buffering more than `max` bytes. Returns false at end of stream; a last
-/// line without a newline still counts.
-pub async fn read_line<R: AsyncBufRead + Unpin>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> Result<bool, LineError> {
-    buf.clear();
-    loop {
-        let available = r.fill_buf().await.map_err(LineError::Io)?;
-        if available.is_empty() {
-            return Ok(!buf.is_empty());
+/// How long a connection may stay quiet with nothing in flight before it is closed: long
+/// enough for a person to answer a y/N prompt between two requests of one command (the CLI
+/// reconnects if it took longer), short enough that a client that forgot its connection
+/// frees the slot soon.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a line may take from its first byte to its newline. A client writes a message
+/// whole; only a stalled or hostile one dribbles it.
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The limits in force: the constants, or for tests `CODEX_TEST_IDLE_SECS` and
+/// `CODEX_TEST_LINE_SECS` (a testing knob, not configuration).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    idle: Duration,
+    line: Duration,
+}
+
+impl Limits {
+    fn get() -> Limits {
+        static LIMITS: std::sync::OnceLock<Limits> = std::sync::OnceLock::new();
+        *LIMITS.get_or_init(|| {
+            let secs = |var: &str, default: Duration| {
+                std::env::var(var)
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|&s| s > 0)
+                    .map_or(default, Duration::from_secs)
+            };
+            Limits {
+                idle: secs("CODEX_TEST_IDLE_SECS", IDLE_TIMEOUT),
+                line: secs("CODEX_TEST_LINE_SECS", LINE_TIMEOUT),
+            }
+        })
+    }
+}
+
+/// A capped line reader whose [`Lines::next`] may be cancelled (by `select!`) without losing
+/// bytes: a partial line and the time it started stay here until the line is complete.
+pub struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    complete: bool,
+    started: Option<Instant>,
+}
+
+impl<R: AsyncBufRead + Unpin> Lines<R> {
+    /// Read lines from `reader`.
+    pub fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            buf: Vec::with_capacity(1024),
+            complete: false,
+            started: None,
         }
-        let (take, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (i, true),
-            None => (available.len(), false),
-        };
-        if buf.len() + take > max {
-            return Err(LineError::TooLong);
+    }
+
+    /// The line [`Lines::next`] returned, newline dropped.
+    pub fn line(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Done with the current line.
+    pub fn done(&mut self) {
+        self.buf.clear();
+        self.complete = false;
+    }
+
+    /// Read until a whole `\n`-terminated line is in [`Lines::line`], refusing lines longer
+    /// than `max` without buffering more than `max` bytes. Gives up with [`LineError::Idle`]
+    /// when no byte comes within `idle` (never, when `None`), and with [`LineError::Slow`]
+    /// when the line is not finished within `line` of its first byte. Returns false at end
+    /// of stream; a last line without a newline still counts.
+    pub async fn next(
+        &mut self,
+        max: usize,
+        idle: Option<Duration>,
+        line: Duration,
+    ) -> Result<bool, LineError> {
+        if self.complete {
+            self.done();
         }
-        buf.extend_from_slice(&available[..take]);
-        r.consume(if done { take + 1 } else { take });
-        if done {
-            return Ok(true);
+        let idle_until = idle.map(|d| Instant::now() + d);
+        loop {
+            let deadline = self.started.map(|t| t + line).or(idle_until);
+            let available = match deadline {
+                Some(at) => match tokio::time::timeout_at(at, self.reader.fill_buf()).await {
+                    Ok(r) => r.map_err(LineError::Io)?,
+                    Err(_) if self.started.is_some() => return Err(LineError::Slow),
+                    Err(_) => return Err(LineError::Idle),
+                },
+                None => self.reader.fill_buf().await.map_err(LineError::Io)?,
+            };
+            if available.is_empty() {
+                self.started = None;
+                self.complete = true;
+                return Ok(!self.buf.is_empty());
+            }
+            let (take, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (i, true),
+                None => (available.len(), false),
+            };
+            if self.buf.len() + take > max {
+                return Err(LineError::TooLong);
+            }
+            self.buf.extend_from_slice(&available[..take]);
+            self.reader.consume(if done { take + 1 } else { take });
+            if done {
+                self.started = None;
+                self.complete = true;
+                return Ok(true);
+            }
+            self.started.get_or_insert_with(Instant::now);
         }
     }
 }
@@ -210,18 +328,17 @@ mod tests {
     use super::*;
 
     async fn lines(input: &[u8], max: usize) -> Vec<Result<String, String>> {
-        let mut r = BufReader::with_capacity(8, input);
-        let mut buf = Vec::new();
+        let mut r = Lines::new(BufReader::with_capacity(8, input));
         let mut got = Vec::new();
         loop {
-            match read_line(&mut r, &mut buf, max).await {
-                Ok(true) => got.push(Ok(String::from_utf8_lossy(&buf).into_owned())),
+            match r.next(max, None, LINE_TIMEOUT).await {
+                Ok(true) => got.push(Ok(String::from_utf8_lossy(r.line()).into_owned())),
                 Ok(false) => return got,
                 Err(LineError::TooLong) => {
                     got.push(Err("too long".into()));
                     return got;
                 }
-                Err(LineError::Io(e)) => panic!("{e}"),
+                Err(e) => panic!("{e:?}"),
             }
         }
     }
@@ -250,6 +367,39 @@ mod tests {
             lines(b"ok\n1234567890123", 5).await,
             vec![Ok("ok".into()), Err("too long".into())]
         );
+    }
+
+    #[tokio::test]
+    async fn a_line_interrupted_mid_way_keeps_its_bytes() {
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut r = Lines::new(BufReader::new(server));
+        client.write_all(b"{\"a\":").await.unwrap();
+        // Cancelled while the line is half there, as `select!` does when a run ends.
+        let waited =
+            tokio::time::timeout(Duration::from_millis(20), r.next(100, None, LINE_TIMEOUT)).await;
+        assert!(waited.is_err());
+        client.write_all(b"1}\nnext\n").await.unwrap();
+        assert!(r.next(100, None, LINE_TIMEOUT).await.unwrap());
+        assert_eq!(r.line(), b"{\"a\":1}");
+        assert!(r.next(100, None, LINE_TIMEOUT).await.unwrap());
+        assert_eq!(r.line(), b"next");
+    }
+
+    #[tokio::test]
+    async fn quiet_and_unfinished_lines_are_told_apart() {
+        let (mut client, server) = tokio::io::duplex(64);
+        let mut r = Lines::new(BufReader::new(server));
+        let short = Duration::from_millis(10);
+        assert!(matches!(
+            r.next(100, Some(short), short).await,
+            Err(LineError::Idle)
+        ));
+        client.write_all(b"{").await.unwrap();
+        // No idle limit (a run is in flight), but a started line still has its deadline.
+        assert!(matches!(
+            r.next(100, None, short).await,
+            Err(LineError::Slow)
+        ));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use codex_proto::jsonrpc::{ErrorObject, Response};
+use codex_proto::jsonrpc::{ErrorObject, Response, codes};
 use interprocess::local_socket::tokio::Listener;
 use interprocess::local_socket::traits::StreamCommon as _;
 use interprocess::local_socket::traits::tokio::Listener as _;
@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::executor::ExecutorHandle;
 use crate::feedback::FeedbackHandle;
@@ -69,17 +69,19 @@ pub struct Ctx {
 }
 
 /// Accept connections until `ctx.shutdown` fires, then wait for every connection to end.
-/// At most `max_connections` are served at once; more wait in the socket's backlog.
+/// At most `max_connections` are served at once; a client past that gets a -32007 error line
+/// and is closed, so it can say why instead of waiting in the backlog.
 pub async fn serve(listener: Listener, ctx: Arc<Ctx>, max_connections: usize) {
     let shutdown = ctx.shutdown.clone();
     let slots = Arc::new(Semaphore::new(max_connections));
+    // Refused clients are kept open a moment so they can read why; this many at once, and
+    // the rest are closed right after the error line (a flood must not eat descriptors).
+    let lingering = Arc::new(Semaphore::new(LINGERING_REFUSALS));
     let uid = socket::own_uid();
     let mut conns = JoinSet::new();
+    let mut backoff = Backoff::default();
+    let mut at_limit = false;
     loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = shutdown.cancelled() => break,
-        };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.cancelled() => break,
@@ -87,12 +89,16 @@ pub async fn serve(listener: Listener, ctx: Arc<Ctx>, max_connections: usize) {
         // Reap finished connections as we go so the set does not grow.
         while conns.try_join_next().is_some() {}
         let stream = match accepted {
-            Ok(s) => s,
+            Ok(s) => {
+                backoff.recovered();
+                s
+            }
             Err(e) => {
-                // e.g. out of file descriptors: back off instead of spinning.
-                error!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
+                let pause = backoff.failed(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => continue,
+                    _ = shutdown.cancelled() => break,
+                }
             }
         };
         let creds = stream.peer_creds().ok();
@@ -100,9 +106,44 @@ pub async fn serve(listener: Listener, ctx: Arc<Ctx>, max_connections: usize) {
         let peer_pid = creds.as_ref().and_then(|c| c.pid());
         if peer != Some(uid) {
             warn!(?peer, uid, "refused a connection from another user");
-            conns.spawn(refuse(stream, peer, uid));
+            let who = peer.map_or("an unknown uid".to_string(), |p| format!("uid {p}"));
+            let err = ErrorObject::new(
+                codes::INVALID_REQUEST,
+                format!("refused: this codexd serves uid {uid} only, and the client is {who}"),
+            );
+            conns.spawn(refuse(
+                stream,
+                err,
+                lingering.clone().try_acquire_owned().ok(),
+            ));
             continue;
         }
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            if !at_limit {
+                warn!(
+                    max_connections,
+                    "connection limit reached; refusing new clients until one closes \
+                     (idle ones close after {} s)",
+                    connection::IDLE_TIMEOUT.as_secs()
+                );
+                at_limit = true;
+            }
+            let err = ErrorObject::new(
+                codes::BUSY,
+                format!(
+                    "codexd is serving {max_connections} connections, its limit \
+                     (server.max_connections); try again in a moment, or close clients that \
+                     hold connections open"
+                ),
+            );
+            conns.spawn(refuse(
+                stream,
+                err,
+                lingering.clone().try_acquire_owned().ok(),
+            ));
+            continue;
+        };
+        at_limit = false;
         let ctx = ctx.clone();
         let stop = shutdown.clone();
         conns.spawn(async move {
@@ -115,21 +156,63 @@ pub async fn serve(listener: Listener, ctx: Arc<Ctx>, max_connections: usize) {
     debug!("server stopped");
 }
 
+/// Failed accepts in a row. Out of descriptors, accept fails at once for as long as the
+/// condition lasts: pause, doubling up to a second, and log once per run of failures rather
+/// than on every try.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// Note a failure; returns how long to pause before accepting again.
+    fn failed(&mut self, e: &std::io::Error) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        if self.failures == 1 {
+            let out_of_fds = matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE));
+            if out_of_fds {
+                error!(
+                    "accept failed: {e}: out of file descriptors; pausing new connections until \
+                     some close (raise `ulimit -n` if this recurs); logged once until accepting \
+                     works again"
+                );
+            } else {
+                error!(
+                    "accept failed: {e}; pausing new connections, logged once until accepting works again"
+                );
+            }
+        }
+        Self::FIRST
+            .saturating_mul(1 << self.failures.min(7))
+            .min(Self::MAX)
+    }
+
+    /// Accepting works again.
+    fn recovered(&mut self) {
+        if self.failures > 0 {
+            info!(failures = self.failures, "accepting connections again");
+            self.failures = 0;
+        }
+    }
+}
+
+/// Send `err` as one error line (id null) and close. With a `linger` permit the client's
+/// first request is read for a moment first: closing with it unread would make its write
+/// fail (EPIPE) before it reads why.
 async fn refuse(
     mut stream: interprocess::local_socket::tokio::Stream,
-    peer: Option<u32>,
-    uid: u32,
+    err: ErrorObject,
+    linger: Option<tokio::sync::OwnedSemaphorePermit>,
 ) {
-    let who = peer.map_or("an unknown uid".to_string(), |p| format!("uid {p}"));
-    let err = ErrorObject::new(
-        codex_proto::jsonrpc::codes::INVALID_REQUEST,
-        format!("refused: this codexd serves uid {uid} only, and the client is {who}"),
-    );
     if let Ok(line) = codex_proto::jsonrpc::to_line(&Response::err(Value::Null, err)) {
-        let _ = stream.write_all(line.as_bytes()).await;
+        let _ = tokio::time::timeout(REFUSAL_LINGER, stream.write_all(line.as_bytes())).await;
     }
-    // Closing with the client's first request unread would make its write fail (EPIPE) before
-    // it reads why; take what it sends for a moment, bounded in time and size, then close.
+    if linger.is_none() {
+        return;
+    }
     let mut sink = [0u8; 4096];
     let _ = tokio::time::timeout(REFUSAL_LINGER, async {
         let mut taken = 0usize;
@@ -147,3 +230,5 @@ async fn refuse(
 const REFUSAL_LINGER: Duration = Duration::from_millis(500);
 /// How much a refused client may send before its connection is closed anyway.
 const REFUSAL_DRAIN_BYTES: usize = 64 * 1024;
+/// Refused connections kept open at once to be read (see [`refuse`]).
+const LINGERING_REFUSALS: usize = 64;
