@@ -20,13 +20,13 @@ use codex_proto::prefs::Profile;
 use codex_proto::types::RunId;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use crate::bus::{ApprovalAnswered, Bus, Event, Rated};
 use crate::config::Config;
 use crate::context::project::Project;
 use crate::episode::Episode;
-use crate::store::journal::Journaled;
+use crate::store::journal::{Journaled, Recovery};
 use crate::store::{Layout, StoreError};
 use model::Params;
 use state::{FeedbackOp, FeedbackState, Interner, Signal, SignalKind};
@@ -260,14 +260,15 @@ pub struct Started {
 
 /// Load the feedback state (recovering from crashes) and start the actor.
 pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, StoreError> {
-    let (mut state, _recovery) = Journaled::<FeedbackState>::open(
+    let learning = config.user_preference_learning;
+    let (mut state, _recovery) = Journaled::<FeedbackState>::open_rebuilding(
         layout.feedback.clone(),
         config.storage.compact_min_bytes.get(),
+        |replayed, rec| rebuild(replayed, rec, &layout.dataset, learning),
     )?;
     state
         .state_mut()
         .configure(Params::from_config(&config.learning));
-    let learning = config.user_preference_learning;
     let first = build(state.state(), None, None, learning);
     let (publish, profile) = watch::channel(Arc::new(first));
     let (tx, rx) = mpsc::channel(256);
@@ -286,6 +287,52 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
         handle: FeedbackHandle { tx, profile },
         task,
     })
+}
+
+/// Put back what the dataset still holds after the snapshot was lost, and say in the log
+/// what came back and what did not.
+fn rebuild(
+    replayed: &FeedbackState,
+    rec: &Recovery,
+    dataset: &std::path::Path,
+    learn: bool,
+) -> Option<FeedbackState> {
+    let (state, got) = match state::rebuild_from_dataset(replayed, dataset, learn) {
+        Ok(r) => r,
+        Err(e) => {
+            error!(
+                "cannot rebuild the feedback state from the dataset: {e}; its ratings and \
+                    outcomes are lost from the profile (the dataset still holds them)"
+            );
+            return None;
+        }
+    };
+    let held = rec
+        .snapshot_moved_to
+        .as_deref()
+        .and_then(state::ratings_mentioned);
+    let total = state.ratings.len() as u64;
+    let missing = held.map(|h| h.saturating_sub(total));
+    warn!(
+        ratings = got.ratings,
+        outcomes = got.outcomes,
+        unnamed = got.unnamed,
+        ratings_in_damaged_file = held,
+        "rebuilt the feedback state from the dataset: {} ratings ({} of runs with no example, \
+         kept for history but not learned from) and {} run outcomes; lost: explicit settings \
+         (`codex prefs set` them again), approval answers and plan picks, which only the \
+         snapshot held{}",
+        got.ratings,
+        got.unnamed,
+        got.outcomes,
+        match missing {
+            Some(m) if m > 0 => format!(
+                ", and about {m} ratings the damaged file mentions that the dataset does not hold"
+            ),
+            _ => String::new(),
+        }
+    );
+    Some(state)
 }
 
 fn build(
@@ -640,5 +687,121 @@ impl Actor {
         if let Err(e) = self.state.sync() {
             error!("cannot sync feedback journal: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learning::dataset::{DatasetWriter, Record};
+    use crate::store::jsonl::Appender;
+
+    fn home() -> (tempfile::TempDir, Layout, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::default();
+        let layout = Layout::new(dir.path(), &config.storage);
+        layout.create_dirs().unwrap();
+        (dir, layout, config)
+    }
+
+    fn rated_op(id: u64, score: u8) -> FeedbackOp {
+        let e = Episode::sample(id, Some("check"));
+        let mut names = Interner::default();
+        FeedbackOp::Rated {
+            signal: Signal {
+                run_id: Some(e.run_id),
+                at: e.finished_at,
+                category: names.get(&e.category),
+                plan: names.get(&e.plan),
+                tool: names.get(&e.tool),
+                program: names.get(&e.program),
+                project: None,
+                learn: true,
+                kind: SignalKind::Rating { score },
+            },
+            comment: None,
+        }
+    }
+
+    fn score(id: u64) -> u8 {
+        (id % 5 + 1) as u8
+    }
+
+    #[tokio::test]
+    async fn a_damaged_snapshot_gets_its_ratings_back_from_the_dataset() {
+        let (_dir, layout, config) = home();
+        // 15 rated runs: 10 folded into the snapshot, 5 still in the journal; the dataset
+        // has every example and label.
+        {
+            let (mut j, _) =
+                Journaled::<FeedbackState>::open(layout.feedback.clone(), 1 << 30).unwrap();
+            for id in 1..=15 {
+                j.append(rated_op(id, score(id)), true).unwrap();
+                if id == 10 {
+                    j.compact().unwrap();
+                }
+            }
+        }
+        let mut w = DatasetWriter::new(Appender::new(layout.dataset.clone()), 1 << 10);
+        for id in 1..=15 {
+            w.push(&Record::example(&Episode::sample(id, Some("check")), true))
+                .unwrap();
+            w.push(&Record::label(&Rated {
+                run_id: RunId(id),
+                score: score(id),
+                comment: Some(format!("run {id}")),
+                at: Utc::now(),
+            }))
+            .unwrap();
+        }
+        w.flush().unwrap();
+        let bytes = std::fs::read(&layout.feedback).unwrap();
+        std::fs::write(&layout.feedback, &bytes[..bytes.len() / 2]).unwrap();
+
+        let bus = crate::bus::new();
+        let f = start(&layout, &config, &bus).unwrap();
+        assert_eq!(f.handle.count().await.unwrap(), 15);
+        let ids: Vec<RunId> = (1..=15).map(RunId).collect();
+        let got = f.handle.ratings_for(ids.clone()).await.unwrap();
+        for id in 1..=15 {
+            assert_eq!(got[&RunId(id)].score, score(id), "run {id}");
+        }
+        // The journal's rating is kept as it was (no comment), the rebuilt ones carry theirs.
+        assert_eq!(got[&RunId(3)].comment.as_deref(), Some("run 3"));
+        assert_eq!(got[&RunId(12)].comment, None);
+        drop(f.handle);
+        drop(bus);
+        f.task.await.unwrap();
+        // Durable: a second start finds them without rebuilding.
+        let bus = crate::bus::new();
+        let f = start(&layout, &config, &bus).unwrap();
+        assert_eq!(f.handle.ratings_for(ids).await.unwrap().len(), 15);
+    }
+
+    #[tokio::test]
+    async fn a_rating_whose_compaction_fails_is_acknowledged_and_published() {
+        let (_dir, layout, mut config) = home();
+        config.storage.compact_min_bytes = std::num::NonZeroU64::MIN;
+        let bus = crate::bus::new();
+        let mut events = bus.subscribe();
+        let f = start(&layout, &config, &bus).unwrap();
+        // A folder where the snapshot goes: every compaction fails.
+        std::fs::create_dir(&layout.feedback).unwrap();
+        for id in 1..=5 {
+            let e = Episode::sample(id, Some("check"));
+            f.handle.rate(e, score(id), None).await.unwrap();
+            match events.recv().await.unwrap() {
+                Event::Rated(r) => assert_eq!(r.run_id, RunId(id)),
+                other => panic!("expected Rated, got {other:?}"),
+            }
+        }
+        assert_eq!(f.handle.count().await.unwrap(), 5);
+        drop(f.handle);
+        drop(bus);
+        f.task.await.unwrap();
+        std::fs::remove_dir(&layout.feedback).unwrap();
+        let bus = crate::bus::new();
+        let f = start(&layout, &config, &bus).unwrap();
+        assert_eq!(f.handle.count().await.unwrap(), 5);
     }
 }

@@ -2,7 +2,8 @@
 //! each run (for history), and the user's explicit settings. The profile is derived from the
 //! signals ([`super::model`]), so forgetting a run is "drop its signals and fold again".
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,8 +11,10 @@ use codex_proto::types::RunId;
 use serde::{Deserialize, Serialize};
 
 use super::model::{Model, Params};
+use crate::learning::dataset::{self, Record};
 use crate::learning::normalize::GoalPattern;
-use crate::store::journal::State;
+use crate::store::StoreError;
+use crate::store::journal::{Detached, State};
 
 /// One piece of evidence about the user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,8 +219,29 @@ impl FeedbackState {
     }
 }
 
+/// The stored fields of a [`FeedbackState`], copied for a snapshot written in the
+/// background; serializes as the state does.
+#[derive(Serialize)]
+struct Frozen {
+    signals: Vec<Signal>,
+    ratings: BTreeMap<RunId, StoredRating>,
+    settings: BTreeMap<String, String>,
+}
+
 impl State for FeedbackState {
     type Op = FeedbackOp;
+
+    fn detach(&self) -> Option<Detached> {
+        // Names are shared, so the copy costs a pointer per name, not the text.
+        let frozen = Frozen {
+            signals: self.signals.clone(),
+            ratings: self.ratings.clone(),
+            settings: self.settings.clone(),
+        };
+        Some(Box::new(move |w| {
+            serde_json::to_writer(w, &frozen).map_err(std::io::Error::other)
+        }))
+    }
 
     fn apply(&mut self, op: FeedbackOp) {
         match op {
@@ -288,4 +312,120 @@ impl State for FeedbackState {
             }
         }
     }
+}
+
+/// What [`rebuild_from_dataset`] brought back, for the log.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Runs whose rating came back from the dataset's labels.
+    pub ratings: u64,
+    /// Of those, runs with no example in the dataset: their rating is in history but not
+    /// learned from (the plan it rated is unknown).
+    pub unnamed: u64,
+    /// Outcome signals rebuilt from the dataset's examples.
+    pub outcomes: u64,
+}
+
+/// The state of a collector whose snapshot was lost, with what the dataset still holds put
+/// back: each label becomes the run's rating (and its rating signal, named from the run's
+/// example), each example the run's outcome signal. Runs the state already knows (from the
+/// journal, which is newer) are left as they are. Rebuilt signals come first, in time order,
+/// as they are older than the journal's. Settings, approval answers and plan picks are not
+/// in the dataset and stay lost.
+pub fn rebuild_from_dataset(
+    state: &FeedbackState,
+    path: &Path,
+    learn: bool,
+) -> Result<(FeedbackState, Rebuilt), StoreError> {
+    let has_outcome: HashSet<RunId> = state
+        .signals
+        .iter()
+        .filter(|s| matches!(s.kind, SignalKind::Outcome { .. }))
+        .filter_map(|s| s.run_id)
+        .collect();
+    let mut names = Interner::default();
+    let mut examples: HashMap<RunId, Signal> = HashMap::new();
+    let mut labels: Vec<(RunId, DateTime<Utc>, u8, Option<String>)> = Vec::new();
+    dataset::for_each(path, |_, record| {
+        match record {
+            Some(Record::Example(e)) => {
+                let kind = SignalKind::Outcome {
+                    success: e.success,
+                    cancelled: matches!(e.outcome, codex_proto::types::RunOutcome::Cancelled),
+                    dry_run: super::model::is_dry_run(&e.argv, &e.tool),
+                    verbosity: super::model::verbosity_of(&e.argv),
+                    part: codex_proto::types::RunPart::default(),
+                };
+                let project = e
+                    .project
+                    .as_ref()
+                    .map(|p| names.get(&p.root.display().to_string()));
+                let signal = Signal {
+                    run_id: Some(e.run_id),
+                    at: e.at,
+                    category: names.get(&e.category),
+                    plan: names.get(&e.plan),
+                    tool: names.get(&e.tool),
+                    program: names.get(&e.program),
+                    project,
+                    learn,
+                    kind,
+                };
+                examples.insert(e.run_id, signal);
+            }
+            Some(Record::Label {
+                run_id,
+                at,
+                score,
+                comment,
+            }) if !state.ratings.contains_key(run_id) && (1..=5).contains(score) => {
+                labels.push((*run_id, *at, *score, comment.clone()));
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let mut out = Rebuilt::default();
+    let mut ratings = BTreeMap::new();
+    let mut signals: Vec<Signal> = Vec::new();
+    for (run, at, score, comment) in labels {
+        if let Some(named) = examples.get(&run) {
+            let mut signal = named.clone();
+            signal.at = at;
+            signal.kind = SignalKind::Rating { score };
+            signals.push(signal);
+        }
+        // A later label of the same run replaces an earlier one, as in the dataset.
+        ratings.insert(run, StoredRating { score, comment, at });
+    }
+    for run in ratings.keys() {
+        out.ratings += 1;
+        out.unnamed += u64::from(!examples.contains_key(run));
+    }
+    for (run, signal) in examples {
+        if !has_outcome.contains(&run) {
+            out.outcomes += 1;
+            signals.push(signal);
+        }
+    }
+    signals.sort_by_key(|s| s.at);
+    let mut next = FeedbackState {
+        signals,
+        ratings,
+        settings: state.settings.clone(),
+        model: Model::default(),
+    };
+    next.signals.extend(state.signals.iter().cloned());
+    next.ratings
+        .extend(state.ratings.iter().map(|(k, v)| (*k, v.clone())));
+    next.refold();
+    Ok((next, out))
+}
+
+/// About how many ratings a damaged snapshot held: its stored ratings are the only values
+/// that begin `{"score":`. Read as bytes, so it counts whatever damage left readable.
+pub fn ratings_mentioned(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    let needle = b"{\"score\":";
+    Some(bytes.windows(needle.len()).filter(|w| *w == needle).count() as u64)
 }
