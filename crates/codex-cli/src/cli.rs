@@ -79,6 +79,63 @@ pub enum Command {
         /// Its id (see `codex approvals`).
         id: u64,
     },
+    /// Install, remove or inspect codexd as a systemd user service.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Check the installation: config, storage files, permissions, socket, lock, daemon
+    /// version, free disk, sandbox; says what to do about each problem. Changes nothing.
+    /// Exits 0 when all is well, 1 when a problem is found.
+    Doctor,
+    /// Print a shell completion script for bash, zsh or fish on stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page codex(1) as roff (`codex man | man -l -`), or write every page.
+    Man {
+        /// Write codex.1 and one page per subcommand (codex-run.1, ...) into this folder,
+        /// e.g. ~/.local/share/man/man1.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// Shells `codex completions` writes scripts for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CompletionShell {
+    /// bash (bash-completion).
+    Bash,
+    /// zsh.
+    Zsh,
+    /// fish.
+    Fish,
+}
+
+/// `codex service ...`
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Write the systemd user unit (ExecStart: the codexd beside this codex, else on PATH)
+    /// and print the systemctl commands that start it.
+    Install {
+        /// Also run them (`systemctl --user daemon-reload`, `enable --now`) when
+        /// `systemctl --user` works here; a daemon codex started earlier hands over to it.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Remove the unit (and its enablement) and print the systemctl commands that stop it.
+    Uninstall {
+        /// Also run them (`systemctl --user stop`, `daemon-reload`) when `systemctl --user`
+        /// works here.
+        #[arg(long)]
+        now: bool,
+    },
+    /// Whether the unit is installed, up to date, enabled and running.
+    Status,
+    /// Stop a codexd running for this CODEX_HOME outside the service and wait until it has
+    /// exited (the unit runs this before its codexd starts).
+    #[command(hide = true)]
+    HandOver,
 }
 
 /// `codex rules [list | allow|ask|deny PATTERN | rm PATTERN]`

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, DaemonCommand, ImportCommand, PrefsCommand};
+use cli::{Cli, Command, DaemonCommand, ImportCommand, PrefsCommand, ServiceCommand};
 use error::CliError;
 use session::Target;
 
@@ -61,6 +61,17 @@ fn main() -> ExitCode {
             Command::Approvals => commands::approvals::run(&target, out, None),
             Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),
             Command::Deny { id } => commands::approvals::run(&target, out, Some((id, false))),
+            Command::Service(ServiceCommand::Install { now }) => {
+                commands::service::install(&target, out, now)
+            }
+            Command::Service(ServiceCommand::Uninstall { now }) => {
+                commands::service::uninstall(out, now)
+            }
+            Command::Service(ServiceCommand::Status) => commands::service::status(out),
+            Command::Service(ServiceCommand::HandOver) => commands::service::hand_over(&target),
+            Command::Doctor => commands::doctor::run(&target, out),
+            Command::Completions { shell } => commands::completions::completions(shell),
+            Command::Man { out_dir } => commands::completions::man(out_dir.as_deref()),
         }
     });
     match result {

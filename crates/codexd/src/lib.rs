@@ -22,6 +22,7 @@ pub mod bus;
 pub mod config;
 pub mod context;
 pub mod daemon;
+pub mod doctor;
 pub mod episode;
 pub mod executor;
 pub mod feedback;

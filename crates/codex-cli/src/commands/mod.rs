@@ -1,7 +1,9 @@
 //! One module per command.
 
 pub mod approvals;
+pub mod completions;
 pub mod daemon;
+pub mod doctor;
 pub mod export;
 pub mod forget;
 pub mod history;
@@ -11,6 +13,7 @@ pub mod prefs;
 pub mod rate;
 pub mod rules;
 pub mod run;
+pub mod service;
 pub mod status;
 pub mod teach;
 
