@@ -1,4 +1,4 @@
-//! `codexd`: parse flags, load the config, start the daemon, stop on SIGTERM or SIGINT.
+//! `codexd`: parse flags, load the config, start the daemon, stop on SIGTERM, SIGINT or SIGHUP.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,12 +108,15 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         // Installed before the socket answers: a SIGTERM sent the moment codexd is reachable
         // must stop it gracefully, not kill it with the default action.
+        // SIGHUP (the terminal that started it closed, or `kill -HUP`) stops it gracefully
+        // too: the config is read only at start, so there is nothing to reload.
         let signals = match (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
         ) {
-            (Ok(term), Ok(int)) => Some((term, int)),
-            (Err(e), _) | (_, Err(e)) => {
+            (Ok(term), Ok(int), Ok(hup)) => Some((term, int, hup)),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                 eprintln!("codexd: cannot install signal handlers: {e}");
                 None
             }
@@ -138,11 +141,12 @@ fn main() -> ExitCode {
         };
         let stop = daemon.shutdown_token();
         match signals {
-            Some((mut term, mut int)) => {
+            Some((mut term, mut int, mut hup)) => {
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = term.recv() => info!("SIGTERM received"),
                         _ = int.recv() => info!("SIGINT received"),
+                        _ = hup.recv() => info!("SIGHUP received: stopping (a changed config takes effect at the next start)"),
                     }
                     stop.cancel();
                 });
