@@ -52,14 +52,16 @@ fn sigterm_sigint_and_daemon_stop_all_exit_zero_and_remove_the_socket() {
     }
 }
 
-/// Processes whose command line holds `marker` (to see a step is gone; nothing is killed).
+/// `sleep MARKER` processes (to see a step is gone; nothing is killed). Only `sleep`
+/// itself: the shell that starts it holds the marker too, before the sleep exists.
 fn running_with(marker: &str) -> Vec<i32> {
+    let wanted = format!("sleep\0{marker}\0");
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(marker))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).ends_with(&wanted))
         })
         .filter(|pid| process_running(*pid))
         .collect()
@@ -101,6 +103,52 @@ fn sighup_stops_gracefully_and_a_detached_run_is_recorded_everywhere() {
     assert!(
         feedback.replace(' ', "").contains(&needle),
         "the feedback signals hold run {run_id}: {feedback}"
+    );
+}
+
+#[test]
+fn nothing_a_step_started_outlives_the_daemon() {
+    let h = Home::new();
+    let id = std::process::id();
+    let (direct, child, escaped, kept) = (
+        format!("31.{id}"),
+        format!("32.{id}"),
+        format!("33.{id}"),
+        format!("34.{id}"),
+    );
+    // A crash: the step itself dies with codexd; what it started is ended at the next start.
+    let d = h.start();
+    h.codex(&["run", "--detach", "--", "sleep", &direct]).ok();
+    let script = format!("sleep {child}; true");
+    h.codex(&["run", "--detach", "--", "sh", "-c", &script])
+        .ok();
+    eventually("both steps run", || {
+        !running_with(&direct).is_empty() && !running_with(&child).is_empty()
+    });
+    d.kill9();
+    eventually("the step dies with codexd", || {
+        running_with(&direct).is_empty()
+    });
+    let d = h.start();
+    eventually(
+        "what the crashed codexd's step started is ended at start",
+        || running_with(&child).is_empty(),
+    );
+    // A clean stop ends even a process that left the step's session.
+    let script = format!("setsid sleep {escaped} & sleep {kept}");
+    h.codex(&["run", "--detach", "--yes", "--", "sh", "-c", &script])
+        .ok();
+    eventually("the step and its escapee run", || {
+        !running_with(&escaped).is_empty() && !running_with(&kept).is_empty()
+    });
+    assert_eq!(d.stop().code(), Some(0));
+    assert!(
+        running_with(&kept).is_empty(),
+        "the step outlived a clean stop"
+    );
+    assert!(
+        running_with(&escaped).is_empty(),
+        "a setsid escapee outlived a clean stop"
     );
 }
 

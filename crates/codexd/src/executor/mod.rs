@@ -266,6 +266,7 @@ pub fn start(
         config.storage.compact_min_bytes.get(),
     )?;
     let matcher = rules::Matcher::new(&config.safety, book.state());
+    steps::adopt_orphans();
     let run_ids = run_ids::RunIds::open(
         &layout.home.join("storage").join("run_ids"),
         next_run_id,
@@ -298,7 +299,7 @@ pub fn start(
         launcher,
         layout.home.clone(),
     ));
-    let steps = steps::Steps::default();
+    let steps = steps::Steps::persisted(layout.home.join("storage").join("step_sessions"));
     // The config was validated with these rules, so this only fails on a bug; the built-in
     // rules alone are then the safe fallback.
     let classifier = classify::Classifier::new(&config.safety.rules)
@@ -385,7 +386,13 @@ impl Actor {
             }
         }
         while self.runs.join_next().await.is_some() {}
-        // Every run has ended: the folder of their temp folders goes too.
+        // Every run has ended: whatever its steps left running goes now, so stopping codexd
+        // leaves nothing behind (a step that left its session was adopted, see `steps`).
+        let ended = steps::end_descendants();
+        if ended > 0 {
+            tracing::info!(processes = ended, "ended what the steps left running");
+        }
+        // The folder of their temp folders goes too.
         let base = &self.containment.tmp_base;
         if *base != std::env::temp_dir() {
             let _ = std::fs::remove_dir_all(base);

@@ -16,7 +16,14 @@ const MAX_DEPTH: usize = 256;
 #[derive(Debug, Clone, Default)]
 pub struct Steps {
     sessions: Arc<Mutex<Sessions>>,
+    /// Where the newest sessions are written, so a codexd started after a crash can end
+    /// what the crashed one's steps left running.
+    file: Option<Arc<std::path::PathBuf>>,
 }
+
+/// Sessions written to the file (the newest): older steps' processes are long gone or
+/// were ended when they finished.
+const SESSIONS_IN_FILE: usize = 256;
 
 #[derive(Debug, Default)]
 struct Sessions {
@@ -46,6 +53,82 @@ fn stat(pid: i32) -> Option<Stat> {
     })
 }
 
+/// Make codexd the reaper of its steps' orphans: a process a step left behind (even one
+/// that called `setsid`) gets codexd as its parent instead of init, so [`end_descendants`]
+/// finds it when codexd stops.
+pub fn adopt_orphans() {
+    if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
+        tracing::warn!(
+            "cannot become the reaper of the steps' orphans ({e}): a step's process that leaves its session may outlive codexd"
+        );
+    }
+}
+
+/// SIGKILL the processes of the sessions listed in `file` (`SID START` lines): those in a
+/// session whose leader is gone, or still the same process (same start time). A session id
+/// is not handed to a new process while any process of the session lives, so these are the
+/// steps' own.
+fn end_sessions_in(file: &std::path::Path) -> usize {
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return 0;
+    };
+    let listed: HashMap<i32, u64> = text
+        .lines()
+        .filter_map(|l| {
+            let (sid, start) = l.split_once(' ')?;
+            Some((sid.parse().ok()?, start.trim().parse().ok()?))
+        })
+        .collect();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let me = i32::try_from(std::process::id()).unwrap_or(-1);
+    let mut ended = 0;
+    for pid in dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()) {
+        let Some(st) = stat(pid) else { continue };
+        let Some(leader_start) = listed.get(&st.sid) else {
+            continue;
+        };
+        let leader_reused = stat(st.sid).is_some_and(|l| l.start != *leader_start);
+        if pid != me && !leader_reused && st.start >= *leader_start {
+            if let Some(p) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+                ended += 1;
+            }
+        }
+    }
+    ended
+}
+
+/// SIGKILL every process below codexd (steps, and the orphans they left), deepest first;
+/// returns how many were signalled. Called once every run has ended, at stop.
+pub fn end_descendants() -> usize {
+    let me = i32::try_from(std::process::id()).unwrap_or(-1);
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let all: Vec<(i32, Stat)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| Some((pid, stat(pid)?)))
+        .collect();
+    let mut below = vec![me];
+    let mut found = Vec::new();
+    while let Some(parent) = below.pop() {
+        for (pid, st) in &all {
+            if st.ppid == parent && *pid != me && !found.contains(pid) {
+                found.push(*pid);
+                below.push(*pid);
+            }
+        }
+    }
+    for pid in found.iter().rev() {
+        if let Some(p) = rustix::process::Pid::from_raw(*pid) {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+        }
+    }
+    found.len()
+}
+
 /// Whether a peer is one of codexd's steps, or could not be told apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Peer {
@@ -58,6 +141,23 @@ pub enum Peer {
 }
 
 impl Steps {
+    /// Steps whose sessions are also written to `file`. The sessions a previous codexd
+    /// wrote there (it crashed, or its steps' processes left their parent) are ended first.
+    pub fn persisted(file: std::path::PathBuf) -> Steps {
+        let ended = end_sessions_in(&file);
+        if ended > 0 {
+            tracing::warn!(
+                processes = ended,
+                "ended processes a previous codexd's steps left running"
+            );
+        }
+        let _ = std::fs::remove_file(&file);
+        Steps {
+            file: Some(Arc::new(file)),
+            ..Steps::default()
+        }
+    }
+
     /// A step's helper started with `pid` (its session id once it calls `setsid`).
     pub fn started(&self, pid: u32) {
         let Ok(pid) = i32::try_from(pid) else { return };
@@ -69,6 +169,20 @@ impl Steps {
             while s.order.len() > KEPT_SESSIONS {
                 if let Some(old) = s.order.pop_front() {
                     s.by_sid.remove(&old);
+                }
+            }
+            if let Some(file) = &self.file {
+                let text: String = s
+                    .order
+                    .iter()
+                    .rev()
+                    .take(SESSIONS_IN_FILE)
+                    .filter_map(|sid| Some(format!("{sid} {}\n", s.by_sid.get(sid)?)))
+                    .collect();
+                // Not synced: it serves a crash of codexd, not of the machine (which ends
+                // every process anyway).
+                if let Err(e) = std::fs::write(file.as_path(), text) {
+                    tracing::warn!(file = %file.display(), "cannot note the step's session: {e}");
                 }
             }
         }

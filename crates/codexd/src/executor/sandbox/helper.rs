@@ -99,6 +99,13 @@ pub(super) fn main(args: Vec<OsString>) -> ExitCode {
     // A session (and process group) of its own: cancellation reaches every process of the
     // step, and codexd knows requests from this session come from one of its steps. The
     // helper is spawned as a plain child, so this only fails if it already leads a group.
+    // The step dies with codexd, even with a `kill -9` of it (the signal survives the exec
+    // below). If codexd died before this line, the parent is already someone else: stop.
+    let parent = rustix::process::getppid();
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    if rustix::process::getppid() != parent || parent.is_none() {
+        return ExitCode::from(EXIT_CANNOT_EXEC);
+    }
     let session = rustix::process::setsid();
     if let (Err(e), Some(c)) = (&session, &confine)
         && c.required
