@@ -90,11 +90,13 @@ fn end_sessions_in(file: &std::path::Path) -> usize {
             continue;
         };
         let leader_reused = stat(st.sid).is_some_and(|l| l.start != *leader_start);
-        if pid != me && !leader_reused && st.start >= *leader_start {
-            if let Some(p) = rustix::process::Pid::from_raw(pid) {
-                let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
-                ended += 1;
-            }
+        if pid != me
+            && !leader_reused
+            && st.start >= *leader_start
+            && let Some(p) = rustix::process::Pid::from_raw(pid)
+        {
+            let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+            ended += 1;
         }
     }
     ended
