@@ -233,7 +233,26 @@ fn daemon(checks: &mut Vec<Check>, target: &Target) -> bool {
         }
     };
     let mine = env!("CARGO_PKG_VERSION");
-    if hello.daemon_version == mine {
+    if hello.home != target.home {
+        checks.push(at(
+            check(
+                "daemon",
+                Health::Problem,
+                format!(
+                    "the codexd on this socket (pid {}) serves CODEX_HOME {}, not {}",
+                    hello.pid,
+                    hello.home.display(),
+                    target.home.display()
+                ),
+                Some(
+                    "give each CODEX_HOME its own socket (CODEX_SOCKET or --socket), or use \
+                     the same CODEX_HOME as that daemon"
+                        .into(),
+                ),
+            ),
+            &target.socket,
+        ));
+    } else if hello.daemon_version == mine {
         checks.push(check(
             "daemon",
             Health::Ok,
