@@ -186,3 +186,38 @@ fn run_ids_are_never_reused_when_episodic_memory_is_lost() {
         "only the new run is rated in history: {prefs}"
     );
 }
+
+#[test]
+fn runs_beyond_the_cap_are_refused_with_a_clear_error() {
+    let h = Home::new().with_config("safety:\n  max_concurrent_runs: 2\n");
+    let _d = h.start();
+    let mut clients: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            h.codex_cmd()
+                .args(["run", "--", "sleep", "30"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    codex_e2e::eventually("two runs in progress", || {
+        h.codex(&["--json", "status"]).json()["active_runs"] == 2
+    });
+    let third = h.codex(&["run", "--", "echo", "three"]);
+    assert_ne!(third.code, Some(0));
+    assert!(
+        third.stderr.contains("max_concurrent_runs"),
+        "{}",
+        third.stderr
+    );
+    for c in &mut clients {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    // Once they end, runs are taken again.
+    codex_e2e::eventually("the runs end with their clients", || {
+        h.codex(&["--json", "status"]).json()["active_runs"] == 0
+    });
+    h.codex(&["run", "--", "echo", "four"]).ok();
+}

@@ -253,6 +253,8 @@ pub struct SafetyConfig {
     pub step_timeout_secs: NonZeroU64,
     /// Per tool (`cargo test`) or program (`cargo`) timeouts, in seconds.
     pub timeouts: std::collections::BTreeMap<String, NonZeroU64>,
+    /// Runs in progress at once (attached, detached, held for approval); more are refused.
+    pub max_concurrent_runs: NonZeroU32,
     /// Command-line globs that run without asking (never lifts privileged).
     pub allow: Vec<String>,
     /// Command-line globs that are always asked.
@@ -275,6 +277,7 @@ impl Default for SafetyConfig {
             min_alignment_unattended: Fraction(0.3),
             step_timeout_secs: nz64(3600),
             timeouts: std::collections::BTreeMap::new(),
+            max_concurrent_runs: nz32(32),
             allow: Vec::new(),
             ask: Vec::new(),
             deny: Vec::new(),

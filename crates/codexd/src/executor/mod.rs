@@ -53,6 +53,11 @@ pub enum ExecError {
     /// A rule could not be stored.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// As many runs as `safety.max_concurrent_runs` are in progress.
+    #[error(
+        "{0} runs are in progress already (safety.max_concurrent_runs): try again when one ends"
+    )]
+    Busy(u32),
     /// The executor has stopped (daemon shutting down).
     #[error("the executor has stopped; the daemon is shutting down")]
     Gone,
@@ -564,6 +569,11 @@ impl Actor {
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<RunReport, ExecError>>,
     ) {
+        let max = self.safety.max_concurrent_runs.get();
+        if self.runs.len() >= max as usize {
+            let _ = reply.send(Err(ExecError::Busy(max)));
+            return;
+        }
         let check = match self.check(&req) {
             Ok(c) => c,
             Err(e) => {

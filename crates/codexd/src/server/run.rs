@@ -207,6 +207,7 @@ pub fn exec_error(e: ExecError) -> ErrorObject {
         ExecError::Invalid(_) => ErrorObject::new(codes::INVALID_PARAMS, msg),
         ExecError::NeedsConfirmation(_) => ErrorObject::new(codes::NEEDS_CONFIRMATION, msg),
         ExecError::Store(_) => ErrorObject::new(codes::STORAGE, msg),
+        ExecError::Busy(_) => ErrorObject::new(codes::BUSY, msg),
         ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, msg),
     }
 }
