@@ -363,6 +363,17 @@ fn completions_and_the_manual_page_come_from_the_same_commands() {
             assert!(out.stdout.contains(word), "{shell}: no {word}");
         }
     }
+    // Packaging runs these where no CODEX_HOME can be resolved (no $HOME at all).
+    let bare = Command::new(bin("codex"))
+        .env_clear()
+        .args(["completions", "zsh"])
+        .output()
+        .unwrap();
+    assert!(
+        bare.status.success(),
+        "{}",
+        String::from_utf8_lossy(&bare.stderr)
+    );
     let man = h.codex(&["man"]).ok();
     assert!(
         man.stdout.starts_with(".ie") || man.stdout.contains(".TH codex 1"),

@@ -31,55 +31,69 @@ fn main() -> ExitCode {
     quiet_on_broken_pipe();
     let cli = Cli::parse();
     let json = cli.global.json;
-    let result = Target::resolve(&cli.global).and_then(|target| {
-        let out = commands::Out { json };
-        match cli.command {
-            Command::Status => commands::status::run(&target, out),
-            Command::Daemon(DaemonCommand::Start) => commands::daemon::start(&target, out),
-            Command::Daemon(DaemonCommand::Stop) => commands::daemon::stop(&target, out),
-            Command::Run(args) => commands::run::run(&target, out, args),
-            Command::Rate(args) => commands::rate::run(&target, out, args),
-            Command::History(args) => commands::history::run(&target, out, args),
-            Command::Prefs(PrefsCommand::Show(args)) => commands::prefs::show(&target, out, args),
-            Command::Prefs(PrefsCommand::Set(args)) => {
-                commands::prefs::set(&target, out, args.key, Some(args.value))
-            }
-            Command::Prefs(PrefsCommand::Unset(args)) => {
-                commands::prefs::set(&target, out, args.key, None)
-            }
-            Command::Prefs(PrefsCommand::Reset(args)) => commands::prefs::reset(&target, out, args),
-            Command::Forget(args) => commands::forget::run(&target, out, args),
-            Command::Import(ImportCommand::ShellHistory(args)) => {
-                commands::import::shell_history(&target, out, args)
-            }
-            Command::Export(args) => commands::export::run(&target, out, args),
-            Command::Rules(args) => commands::rules::run(&target, out, args),
-            Command::Plan(args) => commands::plan::show(&target, out, &args.goal),
-            Command::Teach(args) => commands::teach::teach(&target, out, args),
-            Command::Context => commands::plan::context(&target, out),
-            Command::Playbooks(args) => commands::teach::playbooks(&target, out, args),
-            Command::Approvals => commands::approvals::run(&target, out, None),
-            Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),
-            Command::Deny { id } => commands::approvals::run(&target, out, Some((id, false))),
-            Command::Service(ServiceCommand::Install { now }) => {
-                commands::service::install(&target, out, now)
-            }
-            Command::Service(ServiceCommand::Uninstall { now }) => {
-                commands::service::uninstall(out, now)
-            }
-            Command::Service(ServiceCommand::Status) => commands::service::status(out),
-            Command::Service(ServiceCommand::HandOver) => commands::service::hand_over(&target),
-            Command::Doctor => commands::doctor::run(&target, out),
-            Command::Completions { shell } => commands::completions::completions(shell),
-            Command::Man { out_dir } => commands::completions::man(out_dir.as_deref()),
-        }
-    });
+    // These need no CODEX_HOME: they work before anything is set up (packaging, no $HOME).
+    let offline = match &cli.command {
+        Command::Completions { shell } => Some(commands::completions::completions(*shell)),
+        Command::Man { out_dir } => Some(commands::completions::man(out_dir.as_deref())),
+        _ => None,
+    };
+    let result = match offline {
+        Some(r) => r,
+        None => Target::resolve(&cli.global).and_then(|target| dispatch(cli, target)),
+    };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             report(&e, json);
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// One match from subcommand to `commands/*.rs`.
+fn dispatch(cli: Cli, target: Target) -> Result<u8, CliError> {
+    let out = commands::Out {
+        json: cli.global.json,
+    };
+    match cli.command {
+        Command::Status => commands::status::run(&target, out),
+        Command::Daemon(DaemonCommand::Start) => commands::daemon::start(&target, out),
+        Command::Daemon(DaemonCommand::Stop) => commands::daemon::stop(&target, out),
+        Command::Run(args) => commands::run::run(&target, out, args),
+        Command::Rate(args) => commands::rate::run(&target, out, args),
+        Command::History(args) => commands::history::run(&target, out, args),
+        Command::Prefs(PrefsCommand::Show(args)) => commands::prefs::show(&target, out, args),
+        Command::Prefs(PrefsCommand::Set(args)) => {
+            commands::prefs::set(&target, out, args.key, Some(args.value))
+        }
+        Command::Prefs(PrefsCommand::Unset(args)) => {
+            commands::prefs::set(&target, out, args.key, None)
+        }
+        Command::Prefs(PrefsCommand::Reset(args)) => commands::prefs::reset(&target, out, args),
+        Command::Forget(args) => commands::forget::run(&target, out, args),
+        Command::Import(ImportCommand::ShellHistory(args)) => {
+            commands::import::shell_history(&target, out, args)
+        }
+        Command::Export(args) => commands::export::run(&target, out, args),
+        Command::Rules(args) => commands::rules::run(&target, out, args),
+        Command::Plan(args) => commands::plan::show(&target, out, &args.goal),
+        Command::Teach(args) => commands::teach::teach(&target, out, args),
+        Command::Context => commands::plan::context(&target, out),
+        Command::Playbooks(args) => commands::teach::playbooks(&target, out, args),
+        Command::Approvals => commands::approvals::run(&target, out, None),
+        Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),
+        Command::Deny { id } => commands::approvals::run(&target, out, Some((id, false))),
+        Command::Service(ServiceCommand::Install { now }) => {
+            commands::service::install(&target, out, now)
+        }
+        Command::Service(ServiceCommand::Uninstall { now }) => {
+            commands::service::uninstall(out, now)
+        }
+        Command::Service(ServiceCommand::Status) => commands::service::status(out),
+        Command::Service(ServiceCommand::HandOver) => commands::service::hand_over(&target),
+        Command::Doctor => commands::doctor::run(&target, out),
+        Command::Completions { shell } => commands::completions::completions(shell),
+        Command::Man { out_dir } => commands::completions::man(out_dir.as_deref()),
     }
 }
 
