@@ -221,3 +221,33 @@ fn runs_beyond_the_cap_are_refused_with_a_clear_error() {
     });
     h.codex(&["run", "--", "echo", "four"]).ok();
 }
+
+#[test]
+fn a_damaged_episodic_snapshot_is_rebuilt_from_the_dataset() {
+    let h = Home::new();
+    let d = h.start();
+    let mut ids = Vec::new();
+    for (i, word) in ["one", "two", "three", "four", "five"].iter().enumerate() {
+        let goal = format!("say {word}");
+        let r = h
+            .codex(&["--json", "run", "--goal", &goal, "--", "echo", word])
+            .ok();
+        ids.push(r.finished()["run_id"].as_u64().unwrap());
+        h.codex(&["rate", &(1 + i % 5).to_string()]).ok();
+    }
+    d.stop();
+    let snapshot = h.path("storage/episodic/personalized_memory.json");
+    std::fs::write(&snapshot, b"{ not json").unwrap();
+    let d = h.start();
+    let history = h.codex(&["--json", "history"]).ok().json();
+    let runs = history["runs"].as_array().unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let run = runs
+            .iter()
+            .find(|r| r["run_id"] == *id)
+            .unwrap_or_else(|| panic!("run {id} is back: {history}"));
+        assert_eq!(run["rating"], 1 + i as u64 % 5, "{history}");
+    }
+    let log = d.log();
+    assert!(log.contains("runs are back from the dataset"), "{log}");
+}

@@ -105,6 +105,80 @@ impl EpisodicMemory {
     }
 }
 
+/// Episodic memory rebuilt from the dataset when its snapshot was lost: every example
+/// becomes an episode (with its latest label as the rating), the newest `cap` are kept (the
+/// older ones count as consolidated), and what the journal alone still held (`replayed`)
+/// wins. Output tails and step details are not in the dataset and stay lost. `None` when
+/// the dataset holds no example.
+pub fn rebuild_from_dataset(
+    dataset: &std::path::Path,
+    replayed: &EpisodicMemory,
+    cap: usize,
+) -> Result<Option<EpisodicMemory>, crate::store::StoreError> {
+    use super::dataset::Record;
+    let mut examples: BTreeMap<RunId, super::dataset::Example> = BTreeMap::new();
+    let mut labels: std::collections::HashMap<RunId, (u8, Option<String>)> = Default::default();
+    super::dataset::for_each(dataset, |_, r| {
+        match r {
+            Some(Record::Example(e)) => {
+                examples.insert(e.run_id, (**e).clone());
+            }
+            Some(Record::Label {
+                run_id,
+                score,
+                comment,
+                ..
+            }) => {
+                labels.insert(*run_id, (*score, comment.clone()));
+            }
+            _ => {}
+        }
+        Ok(())
+    })?;
+    if examples.is_empty() {
+        return Ok(None);
+    }
+    let mut m = EpisodicMemory::default();
+    let keep_from = examples.len().saturating_sub(cap);
+    for (id, e) in examples.into_iter().skip(keep_from) {
+        let (rating, comment) = labels
+            .remove(&id)
+            .map_or((None, None), |(s, c)| (Some(s), c));
+        let started_at =
+            e.at - chrono::Duration::milliseconds(i64::try_from(e.duration_ms).unwrap_or(0));
+        m.apply(MemoryOp::Record {
+            episode: Box::new(Episode {
+                run_id: id,
+                goal: e.goal,
+                goal_normalized: e.goal_normalized,
+                category: e.category,
+                project: e.project,
+                program: e.program,
+                tool: e.tool,
+                plan: e.plan,
+                argv: e.argv,
+                cwd: e.cwd,
+                trigger: e.trigger,
+                steps: Vec::new(),
+                approvals: e.approvals,
+                started_at,
+                finished_at: e.at,
+                outcome: e.outcome,
+                duration_ms: e.duration_ms,
+                rating,
+                comment,
+                part: codex_proto::types::RunPart::Whole,
+            }),
+        });
+    }
+    for (id, ep) in &replayed.episodes {
+        m.episodes.insert(*id, ep.clone());
+    }
+    m.next_run_id = m.next_run_id.max(replayed.next_run_id);
+    m.last_finished = m.episodes.keys().next_back().copied();
+    Ok(Some(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

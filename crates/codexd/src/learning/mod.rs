@@ -13,6 +13,7 @@ pub mod export;
 pub mod knowledge;
 pub mod memory;
 pub mod normalize;
+mod recover;
 pub mod redact;
 
 use std::collections::{BTreeMap, HashSet};
@@ -285,28 +286,13 @@ pub struct Started {
 /// Load episodic memory and knowledge (recovering from crashes) and start the actor.
 /// Subscribes to the bus before returning, so no event published afterwards is missed.
 pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, StoreError> {
-    let compact = config.storage.compact_min_bytes.get();
-    let (mut memory, _) = Journaled::<EpisodicMemory>::open(layout.episodic.clone(), compact)?;
-    let (knowledge, _) = Journaled::<Knowledge>::open(layout.semantic.clone(), compact)?;
-    // An eviction interrupted by a crash: those episodes are already consolidated.
-    let interrupted: Vec<RunId> = knowledge
-        .state()
-        .last_consolidated
-        .iter()
-        .copied()
-        .filter(|r| memory.state().episodes.contains_key(r))
-        .collect();
-    if !interrupted.is_empty() {
-        info!(
-            runs = interrupted.len(),
-            "finishing an eviction interrupted by a crash"
-        );
-        memory.append(MemoryOp::Evict { runs: interrupted }, true)?;
-    }
+    // The dataset first: episodic memory may be rebuilt from it.
     let cut = jsonl::repair_tail(&layout.dataset)?;
     if cut > 0 {
         warn!(file = %layout.dataset.display(), bytes = cut, "cut a torn last line left by a crash");
     }
+    let (memory, knowledge) = recover::open_stores(layout, config)?;
+    let cap = config.learning.episodic_memory_cap.get() as usize;
     let dataset = DatasetWriter::new(
         Appender::new(layout.dataset.clone()),
         config.learning.batch_size.get() as usize,
@@ -319,7 +305,7 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
         dataset,
         tracking: config.interaction_tracking_enabled,
         patterns: config.workflow_pattern_tracking,
-        cap: config.learning.episodic_memory_cap.get() as usize,
+        cap,
         flush_every: Duration::from_secs(config.learning.flush_interval_secs.get()),
         latest: None,
         unsaved: BTreeMap::new(),
