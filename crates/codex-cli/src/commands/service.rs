@@ -526,6 +526,54 @@ mod tests {
         assert!(unit.contains("KillMode=control-group"));
     }
 
+    /// The step sandbox makes user, mount and IPC namespaces and mounts, installs Landlock
+    /// and seccomp, and steps use the network: the unit must leave all of that alone.
+    #[test]
+    fn the_unit_leaves_the_sandbox_what_it_needs() {
+        let value = |key: &str| -> Vec<&str> {
+            TEMPLATE
+                .lines()
+                .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .flat_map(str::split_whitespace)
+                .collect()
+        };
+        let safe = [
+            "@clock",
+            "@cpu-emulation",
+            "@module",
+            "@obsolete",
+            "@raw-io",
+            "@reboot",
+            "@swap",
+        ];
+        for group in value("SystemCallFilter") {
+            let group = group.trim_start_matches('~');
+            assert!(safe.contains(&group), "SystemCallFilter refuses {group}");
+        }
+        let families = value("RestrictAddressFamilies");
+        for needed in ["AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"] {
+            assert!(families.contains(&needed), "no {needed}");
+        }
+        for absent in [
+            "RestrictNamespaces",
+            "PrivateUsers",
+            "PrivateNetwork",
+            "PrivateTmp",
+            "ProtectHome",
+            "ProtectSystem",
+            "MemoryDenyWriteExecute",
+            "CapabilityBoundingSet",
+        ] {
+            assert!(value(absent).is_empty(), "{absent} is set");
+        }
+        assert_eq!(value("KillMode"), ["control-group"]);
+        assert_eq!(
+            value("RestartPreventExitStatus"),
+            ["2"],
+            "3 must be retried"
+        );
+    }
+
     #[test]
     fn paths_with_newlines_are_refused() {
         assert!(render_unit(Path::new("/a\nb"), Path::new("/c")).is_err());
