@@ -327,9 +327,9 @@ const JOURNAL_FIX: &str = "at its next start codexd keeps every line that parses
                            afresh; stop the daemon and copy the file first if you want to \
                            repair it by hand";
 
-const DATASET_FIX: &str = "lines that do not parse hold nothing codex can use and are \
-                           skipped; to clean the file, stop the daemon (`codex daemon stop`) \
-                           and delete or repair the lines named";
+const DATASET_FIX: &str = "at its next start codexd keeps the file as it is aside \
+                           (NAME.corrupt-TIME) and rewrites the dataset with every line that \
+                           parses; stop the daemon first if you want to repair it by hand";
 
 const EMPTIED_FIX: &str = "nothing to recover it from: codexd starts from the snapshot \
                            alone (and says so in its log); a disk that was full when it was \
@@ -485,13 +485,14 @@ fn dataset_check(path: &Path) -> Check {
     let mut lines = Lines::default();
     let mut last_bad = false;
     let mut examples = 0u64;
-    let visited = dataset::for_each(path, |text, record| {
+    let visited = dataset::for_each(path, |_, record| {
         lines.total += 1;
         if last_bad {
             lines.bad_middle.push(lines.total - 1);
         }
-        // `for_each` drops the newline: whether the last line had one is checked below.
-        last_bad = record.is_none() && lines.judge_bad(true, text);
+        // The dataset's tail repair cuts any last line that is no record (not only a torn
+        // one); whether the last line had its newline is checked below.
+        last_bad = record.is_none();
         examples += u64::from(matches!(record, Some(Record::Example(_))));
         Ok(())
     });
