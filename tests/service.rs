@@ -169,6 +169,12 @@ fn install_now_without_a_user_manager_says_so_and_keeps_the_unit() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stdout
+            .contains("systemctl --user enable --now codexd.service"),
+        "the commands to run by hand: {}",
+        out.stdout
+    );
     assert!(unit_path(&h).exists());
 }
 

@@ -234,13 +234,15 @@ pub fn install(target: &Target, out: Out, now: bool) -> Result<u8, CliError> {
         "systemctl --user daemon-reload".to_string(),
         format!("systemctl --user enable --now {UNIT}"),
     ];
+    // Asked before anything is printed, so the commands are shown when they cannot be run.
+    let usable = now.then(systemctl_usable);
     if !out.json {
         if changed {
             println!("wrote {} (ExecStart {})", path.display(), codexd.display());
         } else {
             println!("{} is installed and up to date", path.display());
         }
-        if !now {
+        if !now || usable.as_ref().is_some_and(Result::is_err) {
             println!("start it now and at every login with:");
             for c in &commands {
                 println!("  {c}");
@@ -252,8 +254,8 @@ pub fn install(target: &Target, out: Out, now: bool) -> Result<u8, CliError> {
         }
     }
     let mut pid = None;
-    if now {
-        systemctl_usable().map_err(ServiceError::NoSystemctl)?;
+    if let Some(usable) = usable {
+        usable.map_err(ServiceError::NoSystemctl)?;
         systemctl(&["daemon-reload"])?;
         systemctl(&["enable", "--now", UNIT])?;
         pid = Some(wait_for_service(target)?);
