@@ -391,6 +391,9 @@ impl Actor {
             }
         }
         while self.runs.join_next().await.is_some() {}
+        if let Ok(mut ids) = self.run_ids.lock() {
+            ids.close();
+        }
         // Every run has ended: whatever its steps left running goes now, so stopping codexd
         // leaves nothing behind (a step that left its session was adopted, see `steps`).
         let ended = steps::end_descendants();
