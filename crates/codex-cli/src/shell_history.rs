@@ -727,3 +727,96 @@ mod tests {
         }
     }
 }
+
+/// Property tests ("fuzz") of the history readers: arbitrary bytes and damaged valid files
+/// (cut short, bits flipped, garbage spliced in) never panic a reader, and what comes back
+/// is well formed. A few dozen cases each so CI spends about a second here;
+/// `CODEX_FUZZ_CASES=N cargo test -p codex-cli fuzz` runs N cases instead.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> proptest::test_runner::Config {
+        let cases = std::env::var("CODEX_FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(64);
+        proptest::test_runner::Config {
+            cases,
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        }
+    }
+
+    const VALID: [(Shell, &[u8]); 3] = [
+        (
+            Shell::Bash,
+            b"#1700000000\necho one\nls -la\n#1700000005\ngit commit -m 'x \\\ny'\n",
+        ),
+        (
+            Shell::Zsh,
+            b": 1700000000:0;echo caf\xc3\x83\x89\n: 1700000001:3;make \\\n  all\nplain\n",
+        ),
+        (
+            Shell::Fish,
+            b"- cmd: echo a\\nb\n  when: 1700000000\n  paths:\n    - /tmp\n- cmd: ls\n",
+        ),
+    ];
+
+    fn well_formed(p: &Parsed) -> Result<(), TestCaseError> {
+        for e in &p.entries {
+            prop_assert!(!e.command.is_empty());
+            prop_assert_eq!(e.command.trim_end(), e.command.as_str());
+        }
+        Ok(())
+    }
+
+    /// A damaged copy of `bytes`: cut at `cut` per mille, `flips` bits flipped, `insert`
+    /// spliced in at `at` per mille.
+    fn damage(bytes: &[u8], cut: u16, flips: &[u32], at: u16, insert: &[u8]) -> Vec<u8> {
+        let mut out = bytes[..bytes.len() * usize::from(cut.min(1000)) / 1000].to_vec();
+        if !out.is_empty() {
+            let n = out.len() * 8;
+            for &b in flips {
+                let b = b as usize % n;
+                out[b / 8] ^= 1 << (b % 8);
+            }
+        }
+        let at = out.len() * usize::from(at.min(1000)) / 1000;
+        out.splice(at..at, insert.iter().copied());
+        out
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn fuzz_history_readers_arbitrary(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = Shell::sniff(&bytes);
+            for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+                well_formed(&parse(shell, &bytes))?;
+            }
+        }
+
+        #[test]
+        fn fuzz_history_readers_damaged(
+            which in 0usize..3,
+            cut in 0u16..=1000,
+            flips in proptest::collection::vec(any::<u32>(), 0..6),
+            at in 0u16..=1000,
+            insert in proptest::collection::vec(any::<u8>(), 0..16),
+        ) {
+            let (shell, valid) = VALID[which];
+            let bytes = damage(valid, cut, &flips, at, &insert);
+            let _ = Shell::sniff(&bytes);
+            for other in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+                well_formed(&parse(other, &bytes))?;
+            }
+            // A file only cut short never yields more commands than the whole file.
+            if flips.is_empty() && insert.is_empty() {
+                prop_assert!(parse(shell, &bytes).entries.len() <= parse(shell, valid).entries.len());
+            }
+        }
+    }
+}
