@@ -111,7 +111,11 @@ fn garbage_inside_a_journal_keeps_every_good_line() {
     h.codex(&["run", "--", "true"]).ok();
     d.kill9();
     let journal = h.path(MEMORY_JOURNAL);
-    let good = lines(&journal);
+    // The ops, without the journal's header line.
+    let good: Vec<String> = lines(&journal)
+        .into_iter()
+        .filter(|l| l.contains("\"op\""))
+        .collect();
     assert_eq!(good.len(), 2);
     std::fs::write(
         &journal,
@@ -168,4 +172,110 @@ fn corrupt_knowledge_is_moved_aside_and_garbage_in_the_dataset_is_skipped() {
     h.codex(&["run", "--goal", "after", "--", "true"]).ok();
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     assert!(prefs["patterns"].to_string().contains("after"));
+}
+
+#[test]
+fn garbage_mid_dataset_is_logged_and_the_file_kept_aside() {
+    let h = seeded();
+    let dataset = h.path(DATASET);
+    let good = lines(&dataset);
+    assert_eq!(good.len(), 4, "two examples and two labels");
+    let damaged = format!("{}\nGARBAGE\n{}\n", good[0], good[1..].join("\n"));
+    std::fs::write(&dataset, &damaged).unwrap();
+    let d = h.start();
+    let aside = moved_aside(&dataset);
+    assert_eq!(aside.len(), 1, "{}", d.log());
+    assert_eq!(std::fs::read_to_string(&aside[0]).unwrap(), damaged);
+    assert!(
+        d.log().contains("dataset had lines that do not parse"),
+        "{}",
+        d.log()
+    );
+    assert_eq!(
+        lines(&dataset),
+        good,
+        "every good line kept, the garbage out"
+    );
+    let out = h.codex(&["export", "--format", "episodes"]).ok();
+    assert_eq!(out.stdout.lines().count(), 2);
+}
+
+#[test]
+fn a_complete_last_dataset_line_in_invalid_utf8_is_cut_with_a_log_line() {
+    let h = seeded();
+    let dataset = h.path(DATASET);
+    let good = std::fs::read(&dataset).unwrap();
+    let mut damaged = good.clone();
+    damaged.extend_from_slice(b"{\"type\":\"label\",\"run_id\":1,\"comment\":\"\xff\xfe\"}\n");
+    std::fs::write(&dataset, &damaged).unwrap();
+    let d = h.start();
+    assert!(d.log().contains("last line"), "{}", d.log());
+    assert_eq!(std::fs::read(&dataset).unwrap(), good);
+    assert!(
+        moved_aside(&dataset).is_empty(),
+        "a torn tail is cut, not kept"
+    );
+}
+
+#[test]
+fn an_emptied_journal_is_reported() {
+    let h = Home::new();
+    let d = h.start();
+    h.codex(&["run", "--", "true"]).ok();
+    h.codex(&["run", "--", "true"]).ok();
+    d.kill9(); // the episodes are in the journal only
+    let journal = h.path(MEMORY_JOURNAL);
+    assert!(!lines(&journal).is_empty());
+    std::fs::write(&journal, b"").unwrap();
+    let d = h.start();
+    assert!(
+        d.log()
+            .contains("journal is empty though a journal is never left empty"),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
+fn a_damaged_feedback_snapshot_gets_its_ratings_back_from_the_dataset() {
+    let h = Home::new();
+    let d = h.start();
+    for score in [5, 3, 4, 1, 2] {
+        h.codex(&["run", "--", "true"]).ok();
+        h.codex(&["rate", &score.to_string()]).ok();
+    }
+    assert_eq!(d.stop().code(), Some(0));
+    let file = h.path(FEEDBACK);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let d = h.start();
+    assert_eq!(moved_aside(&file).len(), 1);
+    assert!(
+        d.log()
+            .contains("rebuilt the feedback state from the dataset: 5 ratings"),
+        "{}",
+        d.log()
+    );
+    let runs = h.codex(&["--json", "history"]).ok().json();
+    let mut ratings: Vec<i64> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rating"].as_i64().unwrap_or(0))
+        .collect();
+    ratings.sort();
+    assert_eq!(ratings, [1, 2, 3, 4, 5], "{runs}");
+    // Written into the new snapshot at once: a restart keeps them without rebuilding.
+    assert_eq!(d.stop().code(), Some(0));
+    let d = h.start();
+    assert!(!d.log().contains("rebuilt"), "{}", d.log());
+    let runs = h.codex(&["--json", "history"]).ok().json();
+    assert!(
+        runs["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["rating"].is_i64()),
+        "{runs}"
+    );
 }
