@@ -109,6 +109,7 @@ pub fn check(layout: &Layout) -> Report {
         );
         journaled::<PlaybookBook>(&mut checks, &layout.playbooks, "taught playbooks");
         checks.push(dataset_check(&layout.dataset));
+        checks.push(run_id_mark(&layout.home.join("storage").join("run_ids")));
         for dir in &dirs {
             checks.extend(moved_aside(dir));
         }
@@ -512,6 +513,29 @@ fn ends_with_newline(path: &Path) -> bool {
     match f.seek(SeekFrom::End(-1)) {
         Ok(_) => f.read_exact(&mut last).is_ok() && last[0] == b'\n',
         Err(_) => true, // empty
+    }
+}
+
+/// The run id high-water mark (executor/run_ids.rs): one number.
+fn run_id_mark(path: &Path) -> Check {
+    let what = "run id mark";
+    match std::fs::read_to_string(path) {
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(n) => ok(path, what, format!("ids below {n} are taken")),
+            Err(_) => bad(
+                path,
+                what,
+                Health::Warn,
+                "does not hold a number".into(),
+                "nothing to do: codexd takes its next id from above every id episodic memory \
+                 and the dataset hold, and writes the mark afresh"
+                    .into(),
+            ),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            ok(path, what, "none yet (no run id handed out so far)")
+        }
+        Err(e) => unreadable(path, what, &e),
     }
 }
 
