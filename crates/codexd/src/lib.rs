@@ -14,6 +14,7 @@
 //! - [`planner`] — goals in words become ranked, explained plans.
 //! - [`config`] — `personalized_learning.yaml`, validated on load.
 //! - [`telemetry`] — logs.
+//! - [`doctor`] — `--check-storage`: every storage file read as the daemon would, changing nothing.
 //!
 //! The optimizer, scheduler, context builder actor and planner arrive in later work, each as its
 //! own folder here; docs/ARCHITECTURE.md says where they plug in.

@@ -183,7 +183,18 @@ impl Steps {
                     .collect();
                 // Not synced: it serves a crash of codexd, not of the machine (which ends
                 // every process anyway).
-                if let Err(e) = std::fs::write(file.as_path(), text) {
+                let written = {
+                    use std::io::Write as _;
+                    use std::os::unix::fs::OpenOptionsExt as _;
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(file.as_path())
+                        .and_then(|mut f| f.write_all(text.as_bytes()))
+                };
+                if let Err(e) = written {
                     tracing::warn!(file = %file.display(), "cannot note the step's session: {e}");
                 }
             }
