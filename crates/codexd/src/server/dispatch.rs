@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
-use super::connection::{Outbox, send};
+use super::connection::{Json, Outbox, send, to_json};
 use crate::context::project;
 use crate::feedback::{FeedbackError, ForgetRuns};
 use crate::learning::{LearningError, Selector, export, normalize, redact};
@@ -62,27 +62,27 @@ const HISTORY_DEFAULT: u32 = 20;
 const HISTORY_MAX: u32 = 10_000;
 
 /// Answer one request.
-pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<Value, ErrorObject> {
+pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<Json, ErrorObject> {
     match method {
-        Hello::NAME => to_value(&hello(ctx, params::<Hello>(raw)?)?),
+        Hello::NAME => to_json(&hello(ctx, params::<Hello>(raw)?)?),
         Status::NAME => {
             params::<Status>(raw)?;
-            to_value(&status(ctx).await?)
+            to_json(&status(ctx).await?)
         }
-        Rate::NAME => to_value(&rate(ctx, params::<Rate>(raw)?).await?),
-        History::NAME => to_value(&history(ctx, params::<History>(raw)?).await?),
-        PrefsShow::NAME => to_value(&prefs_show(ctx, params::<PrefsShow>(raw)?).await?),
+        Rate::NAME => to_json(&rate(ctx, params::<Rate>(raw)?).await?),
+        History::NAME => to_json(&history(ctx, params::<History>(raw)?).await?),
+        PrefsShow::NAME => to_json(&prefs_show(ctx, params::<PrefsShow>(raw)?).await?),
         PrefsSet::NAME => {
             let p: PrefsSetParams = params::<PrefsSet>(raw)?;
-            to_value(&setting(ctx, p.key, Some(p.value)).await?)
+            to_json(&setting(ctx, p.key, Some(p.value)).await?)
         }
         PrefsUnset::NAME => {
             let p: PrefsUnsetParams = params::<PrefsUnset>(raw)?;
-            to_value(&setting(ctx, p.key, None).await?)
+            to_json(&setting(ctx, p.key, None).await?)
         }
-        PrefsReset::NAME => to_value(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
-        Forget::NAME => to_value(&forget(ctx, params::<Forget>(raw)?).await?),
-        RunCheck::NAME => to_value(&run_check(ctx, params::<RunCheck>(raw)?).await?),
+        PrefsReset::NAME => to_json(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
+        Forget::NAME => to_json(&forget(ctx, params::<Forget>(raw)?).await?),
+        RunCheck::NAME => to_json(&run_check(ctx, params::<RunCheck>(raw)?).await?),
         Plan::NAME => {
             let p: PlanParams = params::<Plan>(raw)?;
             if !p.cwd.is_absolute() {
@@ -93,15 +93,15 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
             }
             // Plan on what the last run taught, not on the last periodic snapshot.
             let _ = ctx.feedback.current().await;
-            to_value(
+            to_json(
                 &ctx.planner
                     .plan(p.goal, p.cwd)
                     .await
                     .map_err(planner_error)?,
             )
         }
-        Teach::NAME => to_value(&teach(ctx, params::<Teach>(raw)?).await?),
-        Context::NAME => to_value(&context(ctx, params::<Context>(raw)?).await?),
+        Teach::NAME => to_json(&teach(ctx, params::<Teach>(raw)?).await?),
+        Context::NAME => to_json(&context(ctx, params::<Context>(raw)?).await?),
         Playbooks::NAME => {
             let p: PlaybooksParams = params::<Playbooks>(raw)?;
             let change = p
@@ -110,17 +110,17 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<V
                     phrase: normalize::normalize_goal(&phrase),
                 });
             let list = ctx.planner.playbooks(change).await.map_err(planner_error)?;
-            to_value(&playbook_list(list))
+            to_json(&playbook_list(list))
         }
-        RunDetach::NAME => to_value(&run_detach(ctx, params::<RunDetach>(raw)?).await?),
-        Approvals::NAME => to_value(&approvals(ctx, params::<Approvals>(raw)?).await?),
-        Rules::NAME => to_value(&rules(ctx, params::<Rules>(raw)?).await?),
-        Import::NAME => to_value(&import(ctx, params::<Import>(raw)?).await?),
-        Export::NAME => to_value(&export(ctx, params::<Export>(raw)?, out).await?),
+        RunDetach::NAME => to_json(&run_detach(ctx, params::<RunDetach>(raw)?).await?),
+        Approvals::NAME => to_json(&approvals(ctx, params::<Approvals>(raw)?).await?),
+        Rules::NAME => to_json(&rules(ctx, params::<Rules>(raw)?).await?),
+        Import::NAME => to_json(&import(ctx, params::<Import>(raw)?).await?),
+        Export::NAME => to_json(&export(ctx, params::<Export>(raw)?, out).await?),
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
             ctx.shutdown.cancel();
-            to_value(&DaemonStopResult { pid: ctx.info.pid })
+            to_json(&DaemonStopResult { pid: ctx.info.pid })
         }
         other => Err(ErrorObject::new(
             codes::METHOD_NOT_FOUND,
@@ -178,13 +178,13 @@ fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
 }
 
 async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
-    let stats = ctx.learning.stats().await.map_err(learning_error)?;
-    let ratings = ctx.feedback.count().await.map_err(feedback_error)?;
-    let active_runs = ctx
-        .executor
-        .active()
-        .await
-        .map_err(|e| ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()))?;
+    // Asked at once: under load each actor answers after its own queue, not after all three.
+    let (stats, ratings, active) = tokio::join!(
+        ctx.learning.stats(),
+        ctx.feedback.count(),
+        ctx.executor.active()
+    );
+    let active_runs = active.map_err(|e| ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()))?;
     let i = &ctx.info;
     Ok(StatusResult {
         version: codex_proto::VERSION.into(),
@@ -196,8 +196,8 @@ async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
         socket: i.socket.clone(),
         config: i.config.clone(),
         tracking: i.tracking,
-        episodes: stats.episodes,
-        ratings,
+        episodes: stats.map_err(learning_error)?.episodes,
+        ratings: ratings.map_err(feedback_error)?,
         active_runs,
         sandbox: ctx.executor.containment.status(),
     })
@@ -282,19 +282,13 @@ async fn prefs_show(ctx: &Ctx, p: PrefsShowParams) -> Result<PrefsShowResult, Er
         .transpose()?
         .map(|r| r.display().to_string());
     let category = p.category.as_deref().map(normalize::normalize_goal);
-    let profile = ctx
-        .feedback
-        .profile_for(category, root.clone())
-        .await
-        .map_err(feedback_error)?;
-    let patterns = ctx
-        .learning
-        .patterns(root.clone())
-        .await
-        .map_err(learning_error)?;
+    let (profile, patterns) = tokio::join!(
+        ctx.feedback.profile_for(category, root.clone()),
+        ctx.learning.patterns(root.clone())
+    );
     Ok(PrefsShowResult {
-        profile,
-        patterns,
+        profile: profile.map_err(feedback_error)?,
+        patterns: patterns.map_err(learning_error)?,
         project: root,
     })
 }

@@ -186,7 +186,7 @@ impl Backoff {
             }
         }
         Self::FIRST
-            .saturating_mul(1 << self.failures.min(7))
+            .saturating_mul(1 << (self.failures - 1).min(7))
             .min(Self::MAX)
     }
 
