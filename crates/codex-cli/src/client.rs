@@ -277,4 +277,43 @@ mod tests {
         assert!(shown.contains("did not accept the connection"), "{shown}");
         assert!(shown.contains(&path.display().to_string()), "{shown}");
     }
+
+    /// A stand-in daemon: answers every request with a hello result; the first connection
+    /// is closed after its first answer, as codexd closes an idle one.
+    fn closing_daemon(path: &Path) -> std::sync::mpsc::Receiver<usize> {
+        let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+        let (seen, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for (n, stream) in listener.incoming().flatten().enumerate() {
+                let _ = seen.send(n + 1);
+                let mut r = BufReader::new(stream);
+                let mut line = String::new();
+                while r.read_line(&mut line).unwrap_or(0) > 0 {
+                    let req: Value = serde_json::from_str(&line).unwrap();
+                    let answer = serde_json::json!({"jsonrpc": "2.0", "id": req["id"],
+                        "result": {"daemon_version": "t", "protocol": 1, "pid": 1, "home": "/"}});
+                    let _ = r.get_mut().write_all(format!("{answer}\n").as_bytes());
+                    line.clear();
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+        });
+        rx
+    }
+
+    #[test]
+    fn a_connection_the_daemon_closed_while_idle_is_reopened_before_the_next_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let connections = closing_daemon(&path);
+        let mut c = Client::connect(&path).unwrap();
+        c.hello().unwrap();
+        // Quiet for longer than the client trusts an unused connection.
+        std::thread::sleep(CHECK_AFTER + Duration::from_millis(100));
+        c.hello().unwrap();
+        let seen: Vec<usize> = connections.try_iter().collect();
+        assert_eq!(seen, vec![1, 2]);
+    }
 }
