@@ -269,6 +269,7 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
     state
         .state_mut()
         .configure(Params::from_config(&config.learning));
+    state.defer_compaction();
     let first = build(state.state(), None, None, learning);
     let (publish, profile) = watch::channel(Arc::new(first));
     let (tx, rx) = mpsc::channel(256);
@@ -416,6 +417,9 @@ impl Actor {
                 _ = publish.tick(), if self.dirty => self.publish_profile(),
                 _ = tick.tick() => self.sync(),
             }
+            // After the answer: the rating that crosses the threshold does not wait for the
+            // state to be copied for the background snapshot.
+            self.state.compact_if_due();
         }
         // Inbox closed: the server and executor are gone, so every event that will ever come
         // is already buffered. Take them in, then flush.

@@ -120,6 +120,8 @@ pub struct Journaled<S: State> {
     compact_min_bytes: u64,
     pending: Option<Pending>,
     retry_at: Option<Instant>,
+    /// The owner calls [`Journaled::compact_if_due`] itself, after answering.
+    deferred: bool,
 }
 
 impl<S: State> std::fmt::Debug for Journaled<S> {
@@ -293,6 +295,7 @@ impl<S: State> Journaled<S> {
             compact_min_bytes,
             pending: None,
             retry_at: None,
+            deferred: false,
         };
         if rec.skipped > 0 {
             // Keep the damaged journal for the user, and make what was recovered durable
@@ -358,7 +361,9 @@ impl<S: State> Journaled<S> {
         self.needs_header = false;
         self.journal_bytes += (buf.len() - start) as u64;
         self.state.apply(op);
-        self.compact_if_due();
+        if !self.deferred {
+            self.compact_if_due();
+        }
         Ok(())
     }
 
@@ -420,7 +425,15 @@ impl<S: State> Journaled<S> {
         Ok(())
     }
 
-    fn compact_if_due(&mut self) {
+    /// Leave compaction to the owner, who calls [`Journaled::compact_if_due`] once it has
+    /// answered: the op that crosses the threshold then does not wait for the state's copy.
+    pub fn defer_compaction(&mut self) {
+        self.deferred = true;
+    }
+
+    /// Start folding the journal into a new snapshot if it has outgrown the snapshot (in
+    /// the background when the state can be copied); failures are logged and retried later.
+    pub fn compact_if_due(&mut self) {
         if self.pending.is_some()
             || self.journal_bytes <= self.snapshot_bytes.max(self.compact_min_bytes)
             || self.retry_at.is_some_and(|at| Instant::now() < at)
