@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codex_e2e::{Home, lines};
+use codex_e2e::{Home, eventually, lines};
 
 const FEEDBACK: &str = "storage/analytics/personalized_feedback.json";
 const FEEDBACK_JOURNAL: &str = "storage/analytics/personalized_feedback.journal.jsonl";
@@ -183,6 +183,10 @@ fn garbage_mid_dataset_is_logged_and_the_file_kept_aside() {
     let damaged = format!("{}\nGARBAGE\n{}\n", good[0], good[1..].join("\n"));
     std::fs::write(&dataset, &damaged).unwrap();
     let d = h.start();
+    // Checked on a thread of its own at start: daemon start does not wait for it.
+    eventually("the dataset checked", || {
+        d.log().contains("dataset had lines that do not parse")
+    });
     let aside = moved_aside(&dataset);
     assert_eq!(aside.len(), 1, "{}", d.log());
     assert_eq!(std::fs::read_to_string(&aside[0]).unwrap(), damaged);
@@ -209,7 +213,7 @@ fn a_complete_last_dataset_line_in_invalid_utf8_is_cut_with_a_log_line() {
     damaged.extend_from_slice(b"{\"type\":\"label\",\"run_id\":1,\"comment\":\"\xff\xfe\"}\n");
     std::fs::write(&dataset, &damaged).unwrap();
     let d = h.start();
-    assert!(d.log().contains("last line"), "{}", d.log());
+    eventually("the last line cut", || d.log().contains("last line"));
     assert_eq!(std::fs::read(&dataset).unwrap(), good);
     assert!(
         moved_aside(&dataset).is_empty(),

@@ -47,6 +47,13 @@ fn main() -> Result<(), Error> {
         clock.elapsed().as_secs_f64()
     );
 
+    let (lines, took) = check_dataset(&layout.dataset)?;
+    println!(
+        "dataset check on open ({lines} lines, {:.1} MB, every line parsed as a record): {:.0} ms",
+        len(&layout.dataset) as f64 / 1e6,
+        ms(took)
+    );
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -198,4 +205,31 @@ async fn time_ratings(
     drop(bus);
     started.task.await?;
     Ok((out, compacted_at))
+}
+
+/// A dataset of 100,000 examples and as many labels, then the check the learning pipeline
+/// runs on it at start. Returns the number of lines and the check's time.
+fn check_dataset(path: &Path) -> Result<(u64, Duration), Error> {
+    use codexd::learning::dataset::{self, DatasetWriter, Record};
+    let mut w = DatasetWriter::new(
+        codexd::store::jsonl::Appender::new(path.to_path_buf()),
+        4096,
+    );
+    for i in 1..=SIGNALS {
+        let e = episode(i);
+        w.push(&Record::example(&e, true))?;
+        w.push(&Record::label(&codexd::bus::Rated {
+            run_id: e.run_id,
+            score: (i % 5 + 1) as u8,
+            comment: None,
+            at: e.finished_at,
+        }))?;
+    }
+    w.flush()?;
+    w.sync()?;
+    let clock = Instant::now();
+    let rec = dataset::recover(path)?;
+    let took = clock.elapsed();
+    assert_eq!(rec, dataset::DatasetRecovery::default());
+    Ok((2 * SIGNALS, took))
 }

@@ -156,20 +156,48 @@ pub struct DatasetWriter {
     pending: Vec<u8>,
     pending_records: usize,
     batch_size: usize,
+    /// The check of the file on open, running on a thread of its own: a large dataset takes
+    /// a second or two to read, which daemon start does not wait for. Nothing is written
+    /// to the file before it has finished.
+    check: Option<std::thread::JoinHandle<()>>,
 }
 
 impl DatasetWriter {
-    /// A writer for `out`, flushing every `batch_size` records. The file is checked first
-    /// ([`recover`]); a check that cannot finish is logged and the file left as it is.
+    /// A writer for `out`, flushing every `batch_size` records. The file is checked
+    /// ([`recover`]) on a thread of its own, before anything is written to it; a check that
+    /// cannot finish is logged and the file left as it is.
     pub fn new(out: Appender, batch_size: usize) -> Self {
-        if let Err(e) = recover(out.path()) {
-            error!("cannot check the dataset: {e}; it is left as it is");
-        }
+        let path = out.path().to_path_buf();
+        let run = move || {
+            if let Err(e) = recover(&path) {
+                error!("cannot check the dataset: {e}; it is left as it is");
+            }
+        };
+        let check = match std::thread::Builder::new()
+            .name("codexd-dataset-check".into())
+            .spawn(run.clone())
+        {
+            Ok(handle) => Some(handle),
+            Err(_) => {
+                run();
+                None
+            }
+        };
         DatasetWriter {
             out,
             pending: Vec::new(),
             pending_records: 0,
             batch_size: batch_size.max(1),
+            check,
+        }
+    }
+
+    /// Wait for the check on open to finish (before the first write).
+    pub fn checked(&mut self) {
+        if let Some(check) = self.check.take()
+            && check.join().is_err()
+        {
+            error!("the dataset check stopped before it finished; the file is left as it is");
         }
     }
 
@@ -198,6 +226,7 @@ impl DatasetWriter {
     /// none of them; [`DatasetWriter::sync`] makes them survive a power cut too. On error
     /// they stay queued.
     pub fn flush(&mut self) -> Result<usize, StoreError> {
+        self.checked();
         if self.pending_records == 0 {
             return Ok(0);
         }
@@ -428,7 +457,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.jsonl");
         std::fs::write(&p, file(&[label(1, 5), vec![0xff, b'{'], label(2, 3)])).unwrap();
-        let _w = DatasetWriter::new(Appender::new(p.clone()), 8);
+        let mut w = DatasetWriter::new(Appender::new(p.clone()), 8);
+        w.checked();
         assert_eq!(for_each(&p, |_, _| Ok(())).unwrap(), 0);
         assert_eq!(labels_in(&p), [1, 2]);
     }
