@@ -2,7 +2,8 @@
 //! percentiles per method, and the daemon's peak memory (VmHWM).
 //!
 //! Run with `cargo bench -p codexd --bench load` (add `-- --secs 10` for longer rounds,
-//! `--clients N` for another count). The daemon is the release binary of this workspace on a
+//! `--clients N` for another count, `--runs N` for a bigger history; `CODEX_BENCH_DAEMON`
+//! names another codexd binary to measure, e.g. a copy from before a change). The daemon is the release binary of this workspace on a
 //! throwaway CODEX_HOME, seeded with runs, ratings and a few goals so `history` and
 //! `prefs/show` have something to say. Two shapes, each a timed round after a warm-up:
 //! - `persistent`: each client keeps one connection and sends one request at a time (a
@@ -23,8 +24,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 const METHODS: [&str; 4] = ["hello", "status", "history", "prefs/show"];
-/// Runs recorded before the load, spread over a few goals, every third one rated.
-const SEED_RUNS: usize = 200;
+/// Runs recorded before the load (`--runs N` for more), spread over a few goals, every third
+/// one rated.
+const SEED_RUNS: u64 = 200;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -39,6 +41,7 @@ fn main() -> Result<(), Error> {
     };
     let secs = flag("--secs", 5);
     let clients = flag("--clients", 64) as usize;
+    let runs = flag("--runs", SEED_RUNS);
 
     let dir = tempfile::tempdir()?;
     let socket = dir.path().join("run").join("codexd.sock");
@@ -46,9 +49,9 @@ fn main() -> Result<(), Error> {
     std::fs::create_dir_all(&project)?;
     std::fs::write(project.join("Cargo.toml"), "[package]\nname = \"bench\"\n")?;
     let mut daemon = Daemon::start(dir.path(), &socket)?;
-    seed(&socket, &project)?;
+    seed(&socket, &project, runs)?;
     println!(
-        "load: seeded {SEED_RUNS} runs; daemon pid {}, RSS {} KiB before the load",
+        "load: seeded {runs} runs; daemon pid {}, RSS {} KiB before the load",
         daemon.child.id(),
         daemon.memory().rss_kib
     );
@@ -259,7 +262,7 @@ fn params(method: &str) -> Value {
 }
 
 /// Record runs of a few goals and rate some, so the answers are not empty.
-fn seed(socket: &Path, project: &Path) -> Result<(), Error> {
+fn seed(socket: &Path, project: &Path, runs: u64) -> Result<(), Error> {
     let goals = [
         "run the tests",
         "build it",
@@ -268,7 +271,7 @@ fn seed(socket: &Path, project: &Path) -> Result<(), Error> {
         "deploy",
     ];
     let mut c = Conn::open(socket)?;
-    for i in 0..SEED_RUNS {
+    for i in 0..runs as usize {
         let goal = goals[i % goals.len()];
         let argv = if i % 7 == 0 { ["false"] } else { ["true"] };
         let run = c.call(

@@ -23,6 +23,16 @@ use super::{Ctx, dispatch, run};
 
 /// Lines queued for the writer per connection.
 const OUT_QUEUE: usize = 256;
+/// Buffers per connection, kept small because there may be hundreds of connections (and a
+/// `codex` command opens one each time): the reader's is zeroed when made. A longer line
+/// just takes more reads; output beyond the writer's is written through.
+const READ_BUFFER: usize = 8 * 1024;
+const WRITE_BUFFER: usize = 16 * 1024;
+/// What an oversized message may still send, and for how long, before its connection closes.
+const DRAIN_BYTES: usize = 4 * 1024 * 1024;
+const DRAIN_TIME: Duration = Duration::from_millis(500);
+/// A line buffer grown past this by a big request is given back after it.
+const KEEP_LINE_BUFFER: usize = 64 * 1024;
 
 /// The sending side of a connection's writer.
 pub type Outbox = mpsc::Sender<String>;
@@ -41,7 +51,7 @@ where
     let (rd, wr) = tokio::io::split(stream);
     let (out, out_rx) = mpsc::channel::<String>(OUT_QUEUE);
     let writer = tokio::spawn(write_loop(wr, out_rx));
-    let mut reader = Lines::new(BufReader::with_capacity(64 * 1024, rd));
+    let mut reader = Lines::new(BufReader::with_capacity(READ_BUFFER, rd));
     let conn_cancel = shutdown.child_token();
     let mut runs = JoinSet::new();
     let asked: Asked = Arc::default();
@@ -71,6 +81,9 @@ where
                     ),
                 );
                 send(&out, &Response::err(Value::Null, err)).await;
+                // Closing with the rest of the message unread would reset the connection
+                // before the client reads why.
+                reader.drain(DRAIN_BYTES, DRAIN_TIME).await;
                 break;
             }
             Err(LineError::Idle) => {
@@ -196,7 +209,7 @@ pub async fn send<T: serde::Serialize>(out: &Outbox, msg: &T) {
 }
 
 async fn write_loop<W: AsyncWrite + Unpin>(wr: W, mut lines: mpsc::Receiver<String>) {
-    let mut w = BufWriter::with_capacity(64 * 1024, wr);
+    let mut w = BufWriter::with_capacity(WRITE_BUFFER, wr);
     while let Some(line) = lines.recv().await {
         if w.write_all(line.as_bytes()).await.is_err() {
             return;
@@ -288,9 +301,31 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
         &self.buf
     }
 
+    /// Read and drop what the client still sends, for at most `bytes` or `time`.
+    pub async fn drain(&mut self, bytes: usize, time: Duration) {
+        self.done();
+        let _ = tokio::time::timeout(time, async {
+            let mut taken = 0usize;
+            while taken < bytes {
+                match self.reader.fill_buf().await {
+                    Ok([]) | Err(_) => break,
+                    Ok(b) => {
+                        let n = b.len();
+                        self.reader.consume(n);
+                        taken += n;
+                    }
+                }
+            }
+        })
+        .await;
+    }
+
     /// Done with the current line.
     pub fn done(&mut self) {
         self.buf.clear();
+        if self.buf.capacity() > KEEP_LINE_BUFFER {
+            self.buf = Vec::with_capacity(1024);
+        }
         self.complete = false;
     }
 
