@@ -93,6 +93,7 @@ impl Daemon {
         let config = &loaded.config;
         let layout = Layout::new(&home, &config.storage);
         layout.create_dirs()?;
+        remove_stale_temp_files(&home.join("storage"));
 
         let bus = bus::new();
         let learning = learning::start(&layout, config, &bus)?;
@@ -193,5 +194,29 @@ impl Daemon {
             error!(socket = %self.socket.display(), "cannot remove socket: {e}");
         }
         info!("stopped");
+    }
+}
+
+/// Temp files of atomic writes a crash interrupted (`.tmp-*`, never renamed into place):
+/// with the lock held nobody else is writing, so they are only litter.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            remove_stale_temp_files(&path);
+        } else if kind.is_file() && entry.file_name().to_string_lossy().starts_with(".tmp-") {
+            match std::fs::remove_file(&path) {
+                Ok(()) => info!(file = %path.display(), "removed a temp file a crash left"),
+                Err(e) => {
+                    error!(file = %path.display(), "cannot remove a temp file a crash left: {e}")
+                }
+            }
+        }
     }
 }

@@ -32,7 +32,7 @@ use crate::config::Config;
 use crate::context::profile::ProjectProfile;
 use crate::episode::Episode;
 use crate::store::journal::Journaled;
-use crate::store::jsonl::{self, Appender};
+use crate::store::jsonl::Appender;
 use crate::store::{Layout, StoreError};
 use dataset::{DatasetWriter, Record};
 use knowledge::{Knowledge, KnowledgeOp, Summary};
@@ -286,11 +286,8 @@ pub struct Started {
 /// Load episodic memory and knowledge (recovering from crashes) and start the actor.
 /// Subscribes to the bus before returning, so no event published afterwards is missed.
 pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, StoreError> {
-    // The dataset first: episodic memory may be rebuilt from it.
-    let cut = jsonl::repair_tail(&layout.dataset)?;
-    if cut > 0 {
-        warn!(file = %layout.dataset.display(), bytes = cut, "cut a torn last line left by a crash");
-    }
+    // The dataset's own check on open (its torn tail cut, damage set aside) is the writer's;
+    // a rebuild of episodic memory reads it before, skipping what does not parse.
     let (memory, knowledge) = recover::open_stores(layout, config)?;
     let cap = config.learning.episodic_memory_cap.get() as usize;
     let dataset = DatasetWriter::new(
