@@ -197,15 +197,7 @@ fn unreadable(path: &Path, what: &str, e: &std::io::Error) -> Check {
     )
 }
 
-#[derive(Deserialize)]
-struct SnapshotIn<S> {
-    format: u32,
-    seq: u64,
-    /// Written with a journal header beside it: an empty or missing journal is then damage.
-    #[serde(default)]
-    headed: bool,
-    state: S,
-}
+use crate::store::journal::SnapshotIn;
 
 /// The journal's first line: the snapshot seq it continues from.
 #[derive(Deserialize)]

@@ -45,14 +45,18 @@ pub trait State: Default + Serialize + DeserializeOwned {
     }
 }
 
+/// A snapshot as read back (also by `doctor`, which reads without repairing).
 #[derive(Deserialize)]
-struct SnapshotIn<S> {
-    format: u32,
-    seq: u64,
+pub(crate) struct SnapshotIn<S> {
+    /// The snapshot format version.
+    pub(crate) format: u32,
+    /// The last journal seq folded in.
+    pub(crate) seq: u64,
     /// Written with a journal header: an empty or missing journal then means damage.
     #[serde(default)]
-    headed: bool,
-    state: S,
+    pub(crate) headed: bool,
+    /// The state.
+    pub(crate) state: S,
 }
 
 #[derive(Serialize)]

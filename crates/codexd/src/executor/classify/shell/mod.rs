@@ -271,22 +271,14 @@ impl Parser {
                         self.i += 1;
                     }
                 }
-                '(' if self.peek(1) == Some('(') && self.arithmetic_for() => {
-                    // `for (( init; test; step ))`: three arithmetic expressions.
-                    self.end_word()?;
-                    let start = self.i;
-                    self.skip_balanced('(', ')')?;
-                    let inner: String = self.chars[start + 2..self.i.saturating_sub(2)]
-                        .iter()
-                        .collect();
-                    self.arithmetic(&inner)?;
-                }
-                '(' if !self.in_word
-                    && self.cmd.words.is_empty()
-                    && self.cmd.assignments.is_empty()
-                    && self.peek(1) == Some('(') =>
+                '(' if self.peek(1) == Some('(')
+                    && (self.arithmetic_for()
+                        || (!self.in_word
+                            && self.cmd.words.is_empty()
+                            && self.cmd.assignments.is_empty())) =>
                 {
-                    // `(( … ))`: an arithmetic command.
+                    // `(( … ))`, an arithmetic command, or `for (( init; test; step ))`.
+                    self.end_word()?;
                     let start = self.i;
                     self.skip_balanced('(', ')')?;
                     let inner: String = self.chars[start + 2..self.i.saturating_sub(2)]
