@@ -383,3 +383,31 @@ fn forget_reaches_held_back_commands_that_never_ran() {
     assert_eq!(d.stop().code(), Some(0));
     assert!(!storage_text(&h).contains("zanzibar"));
 }
+
+#[test]
+fn a_home_made_by_autostart_is_private_all_the_way_down() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    h.codex_autostart(&["run", "--", "true"]).ok();
+    h.codex(&["daemon", "stop"]).ok();
+    let mut bad = Vec::new();
+    let mut stack = vec![h.home.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            if entry.file_type().unwrap().is_dir() {
+                if mode != 0o700 {
+                    bad.push(format!("{} is {mode:o}", path.display()));
+                }
+                stack.push(path);
+            } else if entry.file_type().unwrap().is_file() && mode & 0o077 != 0 {
+                bad.push(format!("{} is {mode:o}", path.display()));
+            }
+        }
+    }
+    let home_mode = std::fs::metadata(&h.home).unwrap().permissions().mode() & 0o777;
+    assert_eq!(home_mode, 0o700, "CODEX_HOME");
+    assert!(bad.is_empty(), "not private: {bad:#?}");
+}

@@ -3,7 +3,7 @@
 //! `$CODEX_HOME/log/codexd.log`; then wait until it answers.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,7 +31,11 @@ pub fn start(home: &Path, socket: &Path) -> Result<Client, CliError> {
     let bin = daemon_binary();
     let log_path = codex_proto::paths::log_file(home);
     if let Some(dir) = log_path.parent() {
-        std::fs::create_dir_all(dir)
+        // Private from the first folder made: CODEX_HOME holds what codex learned about you.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
             .map_err(|e| CliError::Autostart(format!("cannot create {}: {e}", dir.display())))?;
     }
     let log = OpenOptions::new()
