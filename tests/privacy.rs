@@ -411,3 +411,27 @@ fn a_home_made_by_autostart_is_private_all_the_way_down() {
     assert_eq!(home_mode, 0o700, "CODEX_HOME");
     assert!(bad.is_empty(), "not private: {bad:#?}");
 }
+
+#[test]
+fn the_log_never_holds_a_secret() {
+    let h = Home::new();
+    let d = h.start();
+    let token = format!("ghp_{}", "Zy9Xw8Vu7T".repeat(4));
+    let header = format!("Authorization: Bearer {token}");
+    // Held for approval with nobody attached: its command line is logged.
+    h.codex(&[
+        "run",
+        "--detach",
+        "--",
+        "curl",
+        "-H",
+        &header,
+        "https://example.invalid/",
+    ])
+    .ok();
+    h.codex(&["run", "--", "echo", &token]).ok();
+    d.signal(rustix::process::Signal::TERM);
+    let (_, log) = d.wait_with_log();
+    assert!(log.contains("held for approval"), "{log}");
+    assert!(!log.contains(&token), "the token reached the log: {log}");
+}

@@ -1,5 +1,7 @@
 //! Logs: tracing to stderr, filtered by `--log-level` or RUST_LOG (default `info`).
-//! Filters use the `target=level,level` syntax (e.g. `codexd=debug,warn`).
+//! Filters use the `target=level,level` syntax (e.g. `codexd=debug,warn`). Every line passes
+//! the same secret redaction as storage before it is written: a log (autostart's goes to
+//! `$CODEX_HOME/log/codexd.log`) is a file on disk like any other.
 
 use std::io::IsTerminal;
 use std::str::FromStr;
@@ -33,7 +35,7 @@ pub fn init(level: Option<&str>) -> Result<(), FilterError> {
         source,
     })?;
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(Redacting)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     // A second init (tests) keeps the first subscriber.
@@ -42,4 +44,68 @@ pub fn init(level: Option<&str>) -> Result<(), FilterError> {
         .with(fmt)
         .try_init();
     Ok(())
+}
+
+/// Makes one [`RedactedLine`] per event.
+struct Redacting;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Redacting {
+    type Writer = RedactedLine;
+
+    fn make_writer(&'a self) -> RedactedLine {
+        RedactedLine(Vec::new())
+    }
+}
+
+/// One event's text, collected whole so a secret split across writes is still seen, and
+/// written redacted to stderr when the event is done.
+pub struct RedactedLine(Vec<u8>);
+
+impl RedactedLine {
+    /// The collected text, redacted.
+    fn redacted(&self) -> String {
+        crate::learning::redact::redact(&String::from_utf8_lossy(&self.0)).into_owned()
+    }
+}
+
+impl std::io::Write for RedactedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedLine {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let text = self.redacted();
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn a_secret_in_a_log_line_is_redacted_even_when_written_in_pieces() {
+        let token = format!("ghp_{}", "A1b2C3d4E5".repeat(4));
+        let mut line = RedactedLine(Vec::new());
+        let text = format!("held for approval command=curl -H 'Authorization: Bearer {token}' x\n");
+        let (a, b) = text.split_at(text.find("ghp_").unwrap_or(0) + 6);
+        line.write_all(a.as_bytes()).unwrap_or_default();
+        line.write_all(b.as_bytes()).unwrap_or_default();
+        let out = line.redacted();
+        assert!(!out.contains(&token), "{out}");
+        assert!(out.contains("held for approval"), "{out}");
+        std::mem::forget(line); // nothing to stderr from a test
+    }
 }
