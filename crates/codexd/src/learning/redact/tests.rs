@@ -1,0 +1,346 @@
+//! Tests of redaction: every rule with a planted secret and a near miss that must stay.
+use super::*;
+
+/// A fake secret body: `n` characters cycling through letters and digits, so it has the
+/// shape of a real token and obviously is not one.
+fn fake(n: usize) -> String {
+    "FAKEfake0123456789abcdefghijklmnopqrstuvwxyz"
+        .chars()
+        .cycle()
+        .take(n)
+        .collect()
+}
+
+const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZS1zaWduYXR1cmU";
+
+fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+fn assert_redacted(input: &str, secret: &str, kind: &str) {
+    let out = redact(input);
+    assert!(
+        !out.contains(secret),
+        "secret survived in {out:?} (input {input:?})"
+    );
+    let want = format!("{MARKER_PREFIX}{kind}]");
+    assert!(
+        out.contains(&want),
+        "no {want} in {out:?} (input {input:?})"
+    );
+    assert!(matches!(out, Cow::Owned(_)));
+    assert_eq!(redact(&out), out, "not idempotent for {input:?}");
+}
+
+#[test]
+fn planted_secrets_are_replaced_by_a_marker_of_their_kind() {
+    let gh = format!("ghp_{}", fake(36));
+    let gho = format!("gho_{}", fake(40));
+    let pat = format!("github_pat_{}_{}", fake(22), fake(59));
+    let glpat = format!("glpat-{}", fake(20));
+    let slack = format!("xoxb-1234567890-{}", fake(24));
+    let openai = format!("sk-proj-{}", fake(48));
+    let anthropic = format!("sk-ant-api03-{}", fake(40));
+    let google = format!("AIza{}", fake(35));
+    let stripe = format!("sk_live_{}", fake(24));
+    let stripe_test = format!("sk_test_{}", fake(24));
+    let npm = format!("npm_{}", fake(36));
+    let hf = format!("hf_{}", fake(34));
+    let bearer = fake(32);
+    // (text with `@` where the secret goes, secret, kind)
+    let cases: [(&str, &str, &str); 36] = [
+        ("push with @ please", &gh, "github-token"),
+        ("GH_TOKEN=@", &gh, "github-token"),
+        ("token @", &gho, "github-token"),
+        ("use @", &pat, "github-token"),
+        ("export GITLAB=@", &glpat, "gitlab-token"),
+        ("slack: @", &slack, "slack-token"),
+        ("aws configure @", "AKIAIOSFODNN7EXAMPLE", "aws-access-key"),
+        ("OPENAI_API_KEY=@", &openai, "api-key"),
+        ("key @ end", &anthropic, "api-key"),
+        ("maps @", &google, "google-api-key"),
+        ("charge with @", &stripe, "stripe-key"),
+        ("@", &stripe_test, "stripe-key"),
+        ("npm token @", &npm, "npm-token"),
+        ("hf login @", &hf, "huggingface-token"),
+        ("cookie=@; path=/", JWT, "jwt"),
+        (
+            "curl -H 'Authorization: Bearer @' https://api",
+            &bearer,
+            "bearer-token",
+        ),
+        ("Authorization: Basic @", "dXNlcjpmYWtl", "bearer-token"),
+        ("bearer @", &bearer, "bearer-token"),
+        (
+            "git clone https://me:@@example.com/r.git",
+            "fakePassw0rd",
+            "url-password",
+        ),
+        ("postgres://app:@@db:5432/app", "f@ke:pass", "url-password"),
+        ("mysql -u root -p@ shop", "fakesecret", "password"),
+        ("mysql -uroot -p'@' shop", "fake pass", "password"),
+        ("SECRET_KEY_BASE=@", "fakebase0", "secret"),
+        ("password=@", "hunter2hunter2", "password"),
+        ("DB_PASSWORD: '@'", "fake pass", "password"),
+        (r#"{"password":"@"}"#, r#"fa\"ke"#, "password"),
+        ("pwd = @", "fakepwd1", "password"),
+        ("password: \"@", "unterminated fake", "password"),
+        ("hash password=@", "$2b$12$fakefakefake", "password"),
+        (
+            "aws_secret_access_key = @",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "secret",
+        ),
+        (r#"{"api_key": "@", "n": 1}"#, "fake123", "secret"),
+        ("x-api-key: @", "fakefake", "secret"),
+        ("client_secret=@", "fake-cs", "secret"),
+        ("apiKey: @", "fakekey9", "secret"),
+        ("auth=@", "fakeauth", "secret"),
+        ("GET /cb?access_token=@&x=1", "faketok", "secret"),
+    ];
+    for (template, secret, kind) in cases {
+        assert_redacted(&template.replacen('@', secret, 1), secret, kind);
+    }
+}
+
+#[test]
+fn the_end_of_a_key_block_whose_start_was_cut_off_is_redacted() {
+    let tail = "b3BlbnNzaC1rZXktdjEAAAAA\nQUJDREVGR0g=\n-----END OPENSSH PRIVATE KEY-----\ndone\n";
+    assert_eq!(redact(tail), "[REDACTED:private-key]\ndone\n");
+    let whole = "a\n-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----\nb";
+    assert_eq!(redact(whole), "a\n[REDACTED:private-key]\nb");
+}
+
+#[test]
+fn password_flags_in_text_lose_their_value() {
+    let out = redact("$ mysqladmin --password hunter2hunter2 status");
+    assert_eq!(out, "$ mysqladmin --password [REDACTED:password] status");
+    let out = redact("gh auth login --token abcdefabcdef1234");
+    assert_eq!(out, "gh auth login --token [REDACTED:secret]");
+    assert!(matches!(
+        redact("psql --password --dbname x"),
+        Cow::Borrowed(_)
+    ));
+}
+
+#[test]
+fn context_around_a_secret_is_kept() {
+    let bearer = fake(24);
+    assert_eq!(
+        redact(&format!("Authorization: Bearer {bearer}")),
+        "Authorization: Bearer [REDACTED:bearer-token]"
+    );
+    assert_eq!(
+        redact("https://me:fake@example.com/x"),
+        "https://me:[REDACTED:url-password]@example.com/x"
+    );
+    assert_eq!(
+        redact(r#"{"password": "fake", "user": "me"}"#),
+        r#"{"password": "[REDACTED:password]", "user": "me"}"#
+    );
+    assert_eq!(
+        redact("token=fake, user=me."),
+        "token=[REDACTED:secret], user=me."
+    );
+    assert_eq!(
+        redact(&format!("GITHUB_TOKEN=ghp_{}", fake(36))),
+        "GITHUB_TOKEN=[REDACTED:github-token]"
+    );
+}
+
+#[test]
+fn private_key_blocks_in_command_output() {
+    let body = format!("{}\n{}\n{}", fake(70), fake(70), fake(20));
+    let output = format!(
+        "Generating key pair\n-----BEGIN OPENSSH PRIVATE KEY-----\n{body}\n-----END OPENSSH PRIVATE KEY-----\nsaved to id_ed25519\n"
+    );
+    let out = redact(&output);
+    assert_eq!(
+        out,
+        "Generating key pair\n[REDACTED:private-key]\nsaved to id_ed25519\n"
+    );
+
+    let rsa = format!("-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----");
+    assert_eq!(redact(&rsa), "[REDACTED:private-key]");
+
+    // Truncated output: no END line, so everything after BEGIN goes.
+    let cut = format!("cat key.pem\n-----BEGIN PRIVATE KEY-----\n{body}");
+    assert_eq!(redact(&cut), "cat key.pem\n[REDACTED:private-key]");
+
+    // Public keys and certificates are not secrets.
+    let public = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0C\n-----END PUBLIC KEY-----";
+    assert!(matches!(redact(public), Cow::Borrowed(_)));
+}
+
+#[test]
+fn ordinary_developer_text_is_borrowed_unchanged() {
+    let benign = [
+        "",
+        "cargo test",
+        "cargo test -p codexd --lib redact",
+        "git push --force origin main",
+        "commit 9fceb02d0ae598e95dc970b74767f19372d61af8",
+        "id 123e4567-e89b-12d3-a456-426614174000",
+        "run --password-file path/to/file",
+        "--password-file=secrets/db.txt",
+        "token_count",
+        "token_count: 42",
+        "max_tokens=4096",
+        "src/auth/token.rs:12:5: warning: unused variable",
+        "/home/me/.ssh/id_ed25519.pub",
+        "pip install sk-learn",
+        "sk-learn-compatible-estimators-for-all",
+        "password: ",
+        "password:",
+        "password:\nuser: me",
+        "password=",
+        r#"{"password": ""}"#,
+        "export TOKEN=$GITHUB_TOKEN",
+        "password: ${DB_PASSWORD}",
+        "password: ***",
+        r#""api_key": "***""#,
+        "token: {{ secrets.GITHUB_TOKEN }}",
+        "password: <your password>",
+        "secret: null",
+        "PWD=/home/me/src",
+        "let token = lexer.next();",
+        "if token == expected {",
+        "match token::Kind::Ident",
+        "Bearer tokens are short-lived",
+        "Authorization header missing",
+        "https://github.com/org/repo",
+        "ssh://git@github.com:22/org/repo.git",
+        "http://localhost:8080/health",
+        "git@github.com:org/repo.git",
+        "test result: ok. 12 passed; 0 failed; 0 ignored",
+        "mysql -u root -p shop",
+        "mysql -P 3306 -h db",
+        "héllo wörld ✓ no secrets here",
+        "[REDACTED:github-token] and password: [REDACTED:password]",
+    ];
+    for text in benign {
+        let out = redact(text);
+        assert!(
+            matches!(out, Cow::Borrowed(_)),
+            "{text:?} was changed to {out:?}"
+        );
+    }
+}
+
+#[test]
+fn redacting_twice_equals_once() {
+    let text = format!(
+        "GH_TOKEN=ghp_{} curl -H 'Authorization: Bearer {}' https://u:p4ss@h/x\n\
+         password=hunter2 {{\"api_key\": \"k\"}} mysql -pfake db\n\
+         -----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----",
+        fake(36),
+        fake(20),
+        fake(64)
+    );
+    let once = redact(&text).into_owned();
+    assert!(once.contains(MARKER_PREFIX));
+    let twice = redact(&once);
+    assert_eq!(twice, once);
+    assert!(matches!(twice, Cow::Borrowed(_)));
+}
+
+#[test]
+fn argv_pairs_assignments_and_mysql() {
+    let gh = format!("ghp_{}", fake(36));
+    let cases: Vec<(Vec<String>, Vec<String>)> = vec![
+        (
+            argv(&["app", "--password", "hunter2hunter2"]),
+            argv(&["app", "--password", "[REDACTED:password]"]),
+        ),
+        (
+            argv(&["app", "--token=abc123fake", "--verbose"]),
+            argv(&["app", "--token=[REDACTED:secret]", "--verbose"]),
+        ),
+        (
+            argv(&["app", "--api-key", "fake", "--client-secret=x"]),
+            argv(&[
+                "app",
+                "--api-key",
+                "[REDACTED:secret]",
+                "--client-secret=[REDACTED:secret]",
+            ]),
+        ),
+        (
+            argv(&[
+                "env",
+                "API_KEY=fakefake",
+                "DB_PASSWORD=fake",
+                "cargo",
+                "run",
+            ]),
+            argv(&[
+                "env",
+                "API_KEY=[REDACTED:secret]",
+                "DB_PASSWORD=[REDACTED:password]",
+                "cargo",
+                "run",
+            ]),
+        ),
+        (
+            argv(&["make", "deploy", "github_token=fake"]),
+            argv(&["make", "deploy", "github_token=[REDACTED:secret]"]),
+        ),
+        (
+            argv(&["mysql", "-u", "root", "-psecret", "shop"]),
+            argv(&["mysql", "-u", "root", "-p[REDACTED:password]", "shop"]),
+        ),
+        (
+            argv(&["/usr/bin/mysqldump", "-pfake", "shop"]),
+            argv(&["/usr/bin/mysqldump", "-p[REDACTED:password]", "shop"]),
+        ),
+        (
+            argv(&["curl", "-u", "me:fakepass", "https://x"]),
+            argv(&["curl", "-u", "me:[REDACTED:password]", "https://x"]),
+        ),
+        (
+            argv(&["git", "push", &gh]),
+            argv(&["git", "push", "[REDACTED:github-token]"]),
+        ),
+        (
+            argv(&["git", "remote", "add", "o", "https://me:fake@example.com/r"]),
+            argv(&[
+                "git",
+                "remote",
+                "add",
+                "o",
+                "https://me:[REDACTED:url-password]@example.com/r",
+            ]),
+        ),
+        (
+            argv(&["sh", "-c", "mysql -pfake -e 'select 1'"]),
+            argv(&["sh", "-c", "mysql -p[REDACTED:password] -e 'select 1'"]),
+        ),
+    ];
+    for (input, want) in &cases {
+        let out = redact_argv(input);
+        assert_eq!(&out, want, "for {input:?}");
+        assert_eq!(redact_argv(&out), out, "not idempotent for {input:?}");
+    }
+}
+
+#[test]
+fn argv_leaves_ordinary_commands_alone() {
+    let unchanged = [
+        argv(&["cargo", "test", "-p", "codexd"]),
+        argv(&["mkdir", "-p", "a/b"]),
+        argv(&["ssh", "-p", "2222", "host"]),
+        argv(&["git", "add", "-p"]),
+        argv(&["git", "push", "--force", "origin", "main"]),
+        argv(&["mysql", "-u", "root", "-p", "shop"]),
+        argv(&["app", "--password-file", "path"]),
+        argv(&["psql", "--password", "--dbname", "shop"]),
+        argv(&["app", "--token"]),
+        argv(&["env", "DB_PASSWORD=$DB_PASSWORD", "app"]),
+        argv(&["env", "TOKEN=", "app"]),
+        argv(&["env", "RUST_LOG=debug", "PWD=/tmp", "app"]),
+        argv(&["curl", "-u", "me", "https://x"]),
+    ];
+    for input in &unchanged {
+        assert_eq!(&redact_argv(input), input);
+    }
+}
