@@ -31,7 +31,7 @@ fn env_key_kind(key: &str) -> Option<&'static str> {
             c => c.to_ascii_uppercase(),
         })
         .collect();
-    const PASSWORD: &[&str] = &["PASSWORD", "PASSWD"];
+    const PASSWORD: &[&str] = &["PASSWORD", "PASSWD", "PASSPHRASE"];
     const SECRET: &[&str] = &[
         "SECRET",
         "TOKEN",
@@ -41,12 +41,26 @@ fn env_key_kind(key: &str) -> Option<&'static str> {
         "PRIVATE_KEY",
         "CREDENTIAL",
     ];
+    // Whole parts of the name: `DB_PASS`, `GITHUB_PAT`, `SIGNING_KEY`, `AWS_KEYS`.
+    const PARTS: &[(&str, &str)] = &[
+        ("PASS", "password"),
+        ("PWD", "password"),
+        ("PAT", "secret"),
+        ("KEY", "secret"),
+        ("KEYS", "secret"),
+        ("SECRETS", "secret"),
+    ];
+    let part = |w: &str| norm.split('_').any(|p| p == w);
     if PASSWORD.iter().any(|w| norm.contains(w)) {
         Some("password")
     } else if SECRET.iter().any(|w| norm.contains(w)) {
         Some("secret")
     } else {
-        None
+        // `PWD` alone is the working directory.
+        PARTS
+            .iter()
+            .find(|(w, _)| part(w) && norm != "PWD" && norm != "OLDPWD")
+            .map(|(_, kind)| *kind)
     }
 }
 
@@ -70,12 +84,16 @@ fn redact_after_colon(word: &str) -> String {
     }
 }
 
-/// Redact each word of an argument vector, plus `--password VALUE` / `--token=VALUE` flag values (--password, --passwd, --pass, --token, --api-key, --apikey, --secret, --client-secret, --access-token, --auth-token), `KEY=VALUE` words whose KEY contains PASSWORD, PASSWD, SECRET, TOKEN, API_KEY, APIKEY, ACCESS_KEY, PRIVATE_KEY or CREDENTIAL (any case), `-pVALUE` after mysql/mysqldump/mariadb and `-u user:pass` after curl.
+/// Redact each word of an argument vector, plus what the word before says is a secret: a
+/// password or token flag's value, `KEY=VALUE` words with a secret name, glued or separate
+/// `-p` passwords of the tools that take them, curl's `-u user:pass` (docs/privacy.md).
 pub fn redact_argv(argv: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(argv.len());
     let mut pending: Option<Pending> = None;
     let mut mysql = false;
     let mut curl = false;
+    // `docker login -p X`, `sshpass -p X`, `podman login -p X`: -p takes the password.
+    let mut dash_p = false;
     for word in argv {
         // `psql --password mydb` style boolean flags: a following long flag is not a value.
         if let Some(p) = pending.take()
@@ -91,10 +109,40 @@ pub fn redact_argv(argv: &[String]) -> Vec<String> {
         match program_name(word) {
             "mysql" | "mysqldump" | "mariadb" => mysql = true,
             "curl" => curl = true,
+            "sshpass" => dash_p = true,
+            "login"
+                if out.last().is_some_and(|w: &String| {
+                    matches!(
+                        program_name(w),
+                        "docker" | "podman" | "nerdctl" | "buildah" | "skopeo" | "helm"
+                    )
+                }) =>
+            {
+                dash_p = true
+            }
             _ => {}
         }
         if let Some(kind) = flag_kind(word) {
             pending = Some(Pending::Value(kind));
+            out.push(word.clone());
+            continue;
+        }
+        if dash_p && (word == "-p" || word == "--password") {
+            pending = Some(Pending::Value("password"));
+            out.push(word.clone());
+            continue;
+        }
+        if dash_p
+            && let Some(pass) = word.strip_prefix("-p")
+            && !pass.is_empty()
+            && !is_placeholder(pass)
+        {
+            out.push(format!("-p{}", marker("password")));
+            continue;
+        }
+        // `-u` alone or ending a cluster of flags (`-sSu user:pw`).
+        if curl && word.starts_with('-') && !word.starts_with("--") && word.ends_with('u') {
+            pending = Some(Pending::AfterColon);
             out.push(word.clone());
             continue;
         }

@@ -123,6 +123,72 @@ fn random_looking(kind: &'static str, caps: &Captures<'_>) -> Option<(&'static s
     }
 }
 
+/// The `secret` group when it carries a digit or an upper-case letter mixed with others (a
+/// token, not a user name like `git@` or `deploy@`).
+fn random_looking_secret(
+    kind: &'static str,
+    caps: &Captures<'_>,
+) -> Option<(&'static str, Range<usize>)> {
+    let m = caps.name("secret")?;
+    let (digit, upper, lower) = m
+        .as_str()
+        .bytes()
+        .fold((false, false, false), |(d, u, l), c| {
+            (
+                d || c.is_ascii_digit(),
+                u || c.is_ascii_uppercase(),
+                l || c.is_ascii_lowercase(),
+            )
+        });
+    ((digit && (upper || lower)) || (upper && lower)).then(|| (kind, m.range()))
+}
+
+/// "password X" in prose or a `.netrc` line, unless X is a word that says something about
+/// passwords rather than being one (`password reset`, `password manager`).
+fn prose_password(kind: &'static str, caps: &Captures<'_>) -> Option<(&'static str, Range<usize>)> {
+    let m = caps.name("secret")?;
+    let v = m.as_str().trim_end_matches(['.', ',', ';', ')']);
+    const WORDS: &[&str] = &[
+        "reset",
+        "manager",
+        "field",
+        "policy",
+        "prompt",
+        "for",
+        "of",
+        "to",
+        "and",
+        "or",
+        "is",
+        "was",
+        "file",
+        "required",
+        "change",
+        "changed",
+        "expired",
+        "protected",
+        "hash",
+        "hashes",
+        "login",
+        "input",
+        "auth",
+        "authentication",
+        "the",
+        "a",
+        "an",
+        "in",
+        "on",
+        "with",
+    ];
+    if is_placeholder(v)
+        || WORDS.iter().any(|w| v.eq_ignore_ascii_case(w))
+        || v.starts_with(['-', '<', '{', '[', '$', '('])
+    {
+        return None;
+    }
+    Some((kind, m.start()..m.start() + v.len()))
+}
+
 fn key_value(_: &'static str, caps: &Captures<'_>) -> Option<(&'static str, Range<usize>)> {
     let key = caps.name("key")?.as_str();
     let kind = secret_key_kind(key)?;
@@ -160,7 +226,7 @@ fn secret_key_kind(key: &str) -> Option<&'static str> {
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect();
-    const PASSWORD: &[&str] = &["password", "passwd", "pwd", "passphrase"];
+    const PASSWORD: &[&str] = &["password", "passwd", "pwd", "passphrase", "pass"];
     const SECRET: &[&str] = &[
         "secret",
         "token",
@@ -173,6 +239,12 @@ fn secret_key_kind(key: &str) -> Option<&'static str> {
         "authorization",
         "credential",
         "credentials",
+        "secrets",
+        "pat",
+        "signingkey",
+        "encryptionkey",
+        "signingkeys",
+        "encryptionkeys",
     ];
     if PASSWORD.iter().any(|w| norm.ends_with(w)) {
         Some("password")

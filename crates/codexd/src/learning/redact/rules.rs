@@ -2,7 +2,7 @@
 //! rules. Reference: the token shapes of gitleaks' rule set, each checked here with a planted
 //! example and a near miss (tests.rs).
 
-use super::{Rule, key_value, random_looking, whole};
+use super::{Rule, key_value, prose_password, random_looking, random_looking_secret, whole};
 
 // Order matters: specific token shapes run before the generic header, URL and key=value rules,
 // so `token=ghp_...` is named `github-token`, and the generic rules then see a marker and skip.
@@ -34,7 +34,7 @@ pub(super) const RULES: &[Rule] = &[
     },
     Rule {
         kind: "slack-token",
-        pattern: r"(?-u:\b)(?:xox[abposr]-[A-Za-z0-9-]{10,}|xapp-[0-9]+-[A-Za-z0-9-]{10,})",
+        pattern: r"(?-u:\b)(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-[0-9]+-[A-Za-z0-9-]{10,})",
         check: whole,
     },
     Rule {
@@ -45,6 +45,68 @@ pub(super) const RULES: &[Rule] = &[
     Rule {
         kind: "stripe-key",
         pattern: r"(?-u:\b)(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}",
+        check: whole,
+    },
+    Rule {
+        kind: "slack-webhook",
+        pattern: r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,}",
+        check: whole,
+    },
+    Rule {
+        kind: "sendgrid-key",
+        pattern: r"(?-u:\b)SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{20,64}",
+        check: whole,
+    },
+    Rule {
+        kind: "vault-token",
+        pattern: r"(?-u:\b)hv[sbr]\.[A-Za-z0-9_-]{24,}",
+        check: whole,
+    },
+    Rule {
+        kind: "digitalocean-token",
+        pattern: r"(?-u:\b)do[opr]_v1_[a-f0-9]{64}",
+        check: whole,
+    },
+    Rule {
+        kind: "groq-key",
+        pattern: r"(?-u:\b)gsk_[A-Za-z0-9]{40,}",
+        check: whole,
+    },
+    Rule {
+        kind: "xai-key",
+        pattern: r"(?-u:\b)xai-[A-Za-z0-9]{60,}",
+        check: whole,
+    },
+    Rule {
+        kind: "shopify-token",
+        pattern: r"(?-u:\b)shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+        check: whole,
+    },
+    Rule {
+        kind: "grafana-token",
+        pattern: r"(?-u:\b)(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})",
+        check: whole,
+    },
+    Rule {
+        kind: "google-oauth-token",
+        pattern: r"(?-u:\b)ya29\.[0-9A-Za-z_-]{20,}",
+        check: whole,
+    },
+    Rule {
+        kind: "age-secret-key",
+        pattern: r"AGE-SECRET-KEY-1[0-9A-Z]{58}",
+        check: whole,
+    },
+    Rule {
+        kind: "private-key",
+        // A PuTTY key file: from its header to its MAC (or the end of a cut-off text).
+        pattern: r"(?s)PuTTY-User-Key-File-\d+:.*?(?:Private-MAC:[^\n]*|\z)",
+        check: whole,
+    },
+    Rule {
+        kind: "api-key",
+        // OpenAI project, service-account and admin keys, whatever their letters' case.
+        pattern: r"(?-u:\b)sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}",
         check: whole,
     },
     Rule {
@@ -74,8 +136,38 @@ pub(super) const RULES: &[Rule] = &[
     },
     Rule {
         kind: "jwt",
-        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+",
+        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*", // unsigned too
         check: whole,
+    },
+    Rule {
+        kind: "secret",
+        // Azure storage connection strings.
+        pattern: r"(?i)(?:AccountKey|SharedAccessKey|SharedAccessSignature)=(?P<secret>[A-Za-z0-9+/%=&:._-]{20,})",
+        check: whole,
+    },
+    Rule {
+        kind: "secret",
+        // AWS SigV4 presigned URLs and headers.
+        pattern: r"(?i)(?:X-Amz-Signature=|Signature=)(?P<secret>[0-9a-f]{64})",
+        check: whole,
+    },
+    Rule {
+        kind: "secret",
+        // A `Cookie:` or `Set-Cookie:` header's values (sessions are credentials).
+        pattern: r#"(?im)(?-u:\b)(?:set-)?cookie[ \t]*:[ \t]*(?P<secret>[^\r\n'"]+)"#,
+        check: whole,
+    },
+    Rule {
+        kind: "secret",
+        // A token as a URL's user part (`https://TOKEN@github.com/...`): long and random.
+        pattern: r"(?-u:\b)https?://(?P<secret>[A-Za-z0-9_-]{20,})@",
+        check: random_looking_secret,
+    },
+    Rule {
+        kind: "password",
+        // `.netrc` lines and prose: "password X", "password is X", "password: X".
+        pattern: r#"(?i)(?-u:\b)(?:password|passwd)(?:[ \t]+is)?[ \t]*:?[ \t]+(?P<secret>[^\s"'`]+)"#,
+        check: prose_password,
     },
     Rule {
         kind: "bearer-token",
@@ -93,7 +185,7 @@ pub(super) const RULES: &[Rule] = &[
         kind: "url-password",
         // Greedy up to the last `@` of the authority, so an unescaped `@` in the password
         // does not leave its tail behind.
-        pattern: r#"(?-u:\b)[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@"'<>]*:(?P<secret>[^\s/"'<>]+)@"#,
+        pattern: r#"(?-u:\b)[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@"'<>\[\]]*:(?P<secret>[^\s"'<>\[\]]+)@"#,
         check: whole,
     },
     Rule {
@@ -120,7 +212,7 @@ pub(super) const RULES: &[Rule] = &[
         // quoted" (closing quote optional, so a truncated line still loses its value),
         // 'single quoted', or a bare word that does not start like a marker, template,
         // comparison or type.
-        pattern: r#"(?P<key>[A-Za-z0-9_.-]*(?i:passw(?:or)?d|pwd|passphrase|secret|token|auth|credential|(?:api|access|private)[_.-]?key)[A-Za-z0-9_.-]*)["']?[ \t]*(?::=|=>|[:=])[ \t]*(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"?|'(?P<sq>[^'\n]*)'?|(?P<bare>[^\s"'`,;:=&(<\[{][^\s"'`&]*))"#,
+        pattern: r#"(?P<key>[A-Za-z0-9_.-]*(?i:passw(?:or)?d|pwd|passphrase|secret|token|auth|credential|(?:api|access|private|signing|encryption)[_.-]?keys?|_pat|_pass)[A-Za-z0-9_.-]*)["']?[ \t]*(?::=|=>|[:=])[ \t]*(?:"(?P<dq>(?:[^"\\\n]|\\.)*)"?|'(?P<sq>[^'\n]*)'?|(?P<bare>[^\s"'`,;:=&(<\[{][^\s"'`&]*))"#,
         check: key_value,
     },
 ];

@@ -344,3 +344,123 @@ fn argv_leaves_ordinary_commands_alone() {
         assert_eq!(&redact_argv(input), input);
     }
 }
+
+#[test]
+fn every_shape_of_the_privacy_review_is_redacted_and_its_near_miss_kept() {
+    let hex64 = "0123456789abcdef".repeat(4);
+    let b64 = fake(40);
+    let age = format!(
+        "AGE-SECRET-KEY-1{}",
+        "QZ0PL9XJ2K7".repeat(6).get(..58).unwrap_or("")
+    );
+    // (planted text, the secret in it, the marker kind)
+    let planted: Vec<(String, String, &str)> = vec![
+        (format!("xoxe-1-{}", fake(30)), format!("xoxe-1-{}", fake(30)), "slack-token"),
+        (
+            format!("https://hooks.slack.com/services/T0FAKE000/B0FAKE000/{}", fake(24)),
+            fake(24),
+            "slack-webhook",
+        ),
+        (format!("SG.{}.{}", fake(22), fake(43)), fake(43), "sendgrid-key"),
+        (format!("hvs.{}", fake(30)), format!("hvs.{}", fake(30)), "vault-token"),
+        (format!("dop_v1_{hex64}"), hex64.clone(), "digitalocean-token"),
+        (format!("gsk_{}", fake(52)), fake(52), "groq-key"),
+        (format!("xai-{}", fake(80)), fake(80), "xai-key"),
+        (format!("shpat_{}", &hex64[..32]), hex64[..32].to_string(), "shopify-token"),
+        (format!("glc_{b64}"), b64.clone(), "grafana-token"),
+        (format!("ya29.{}", fake(40)), fake(40), "google-oauth-token"),
+        (age.clone(), age.clone(), "age-secret-key"),
+        (
+            format!("sk-proj-{}", "abcdefghij".repeat(4)),
+            "abcdefghij".repeat(4),
+            "api-key",
+        ),
+        (
+            format!("DefaultEndpointsProtocol=https;AccountName=x;AccountKey={b64}==;EndpointSuffix=core"),
+            b64.clone(),
+            "secret",
+        ),
+        (
+            format!("https://b.s3.amazonaws.com/k?X-Amz-Credential=x&X-Amz-Signature={hex64}"),
+            hex64.clone(),
+            "secret",
+        ),
+        ("Cookie: session=s3cr3tSess10n".into(), "s3cr3tSess10n".into(), "secret"),
+        ("Set-Cookie: sid=Zq81mPq7; HttpOnly".into(), "Zq81mPq7".into(), "secret"),
+        (
+            format!("git clone https://{}@github.com/o/r.git", fake(40)),
+            fake(40),
+            "secret",
+        ),
+        ("postgres://app:pa/ss+w0rd@db:5432/x".into(), "pa/ss+w0rd".into(), "url-password"),
+        ("machine api.example.com login me password hunter22".into(), "hunter22".into(), "password"),
+        ("my password is Tr0ub4dor&3 ok".into(), "Tr0ub4dor&3".into(), "password"),
+        ("eyJhbGciOiJub25lIn0.eyJzdWIiOiJmYWtlIn0.".into(), "eyJzdWIiOiJmYWtlIn0".into(), "jwt"),
+        (
+            "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nPrivate-Lines: 1\nQUJDREVGR0g=\nPrivate-MAC: 00ff\n".into(),
+            "QUJDREVGR0g=".into(),
+            "private-key",
+        ),
+        ("DB_PASS=hunter22x".into(), "hunter22x".into(), "password"),
+        ("GITHUB_PAT=abcd1234efgh".into(), "abcd1234efgh".into(), "secret"),
+        ("signing_key: k3yM4terial".into(), "k3yM4terial".into(), "secret"),
+        ("APP_SECRETS=s3cr3tz9".into(), "s3cr3tz9".into(), "secret"),
+    ];
+    for (text, secret, kind) in &planted {
+        assert_redacted(text, secret, kind);
+    }
+    // Near misses: the same words where they are no secret.
+    let kept = [
+        "the slack channel hooks are documented at https://api.slack.com/messaging/webhooks",
+        "SG.1 section",
+        "hvs.short",
+        "dop_v1_not_hex",
+        "gsk_short",
+        "xai-grok is a model name",
+        "shpat_xyz",
+        "ya29.short",
+        "AGE-SECRET-KEY-1 is the prefix of age keys",
+        "the password reset flow",
+        "a password manager",
+        "Signature=abc",
+        "git clone https://git@github.com/o/r.git",
+        "http://localhost:8080/api/v1",
+        "cookie jar at ~/.cookies",
+        "max_tokens=4096",
+        "PWD=/home/dev/src",
+        "compat=1",
+    ];
+    for text in kept {
+        let out = redact(text);
+        assert_eq!(out, text, "a near miss was changed");
+    }
+}
+
+#[test]
+fn credentials_as_separate_arguments_are_redacted() {
+    for (words, secret) in [
+        (&["curl", "-u", "me:hunter22", "https://x"][..], "hunter22"),
+        (&["curl", "-sSu", "me:hunter22", "https://x"], "hunter22"),
+        (&["docker", "login", "-p", "hunter22", "reg"], "hunter22"),
+        (&["docker", "login", "-phunter22", "reg"], "hunter22"),
+        (&["sshpass", "-p", "hunter22", "ssh", "h"], "hunter22"),
+        (&["mysql", "-phunter22", "db"], "hunter22"),
+        (&["psql", "--password=hunter22"], "hunter22"),
+        (&["env", "DB_PASS=hunter22", "make"], "hunter22"),
+        (&["env", "SIGNING_KEY=hunter22", "make"], "hunter22"),
+    ] {
+        let out = redact_argv(&argv(words));
+        assert!(
+            !out.iter().any(|w| w.contains(secret)),
+            "{words:?} -> {out:?}"
+        );
+    }
+    for words in [
+        &["ls", "-p", "src"][..],
+        &["docker", "run", "-p", "8080:80", "nginx"],
+        &["env", "SORT=name", "make"],
+        &["curl", "-s", "https://x"],
+    ] {
+        assert_eq!(redact_argv(&argv(words)), argv(words), "{words:?}");
+    }
+}
