@@ -435,3 +435,55 @@ fn the_log_never_holds_a_secret() {
     assert!(log.contains("held for approval"), "{log}");
     assert!(!log.contains(&token), "the token reached the log: {log}");
 }
+
+#[test]
+fn a_playbook_with_a_secret_is_refused_and_nothing_of_it_is_written() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("shop", &[("Makefile", "all:\n\ttrue\n")]);
+    let token = format!("ghp_{}", "Qw3rTy7UiO".repeat(4));
+    let refused = h.codex_in(
+        &proj,
+        &[
+            "teach",
+            "deploy prod",
+            "--",
+            "./deploy.sh",
+            "--token",
+            &token,
+        ],
+    );
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("environment variable"),
+        "{}",
+        refused.stderr
+    );
+    h.codex_in(
+        &proj,
+        &[
+            "teach",
+            "deploy prod",
+            "--",
+            "sh",
+            "-c",
+            "./deploy.sh --token \"$DEPLOY_TOKEN\"",
+        ],
+    )
+    .ok();
+    let mut stack = vec![h.home.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(&token),
+                    "the token is in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

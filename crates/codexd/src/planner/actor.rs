@@ -340,6 +340,24 @@ impl Actor {
                             "a playbook needs at least one step, and no step may be empty".into(),
                         ));
                     }
+                    // A playbook is stored to be run as taught, so a secret in it cannot be
+                    // redacted away: it is refused, and nothing is written.
+                    let phrase_secret =
+                        crate::learning::redact::redact(&playbook.phrase) != playbook.phrase;
+                    let step_secret = playbook
+                        .steps
+                        .iter()
+                        .any(|s| crate::learning::redact::redact_argv(s) != *s);
+                    if phrase_secret || step_secret {
+                        return Err(PlannerError::Invalid(
+                            "this playbook holds a secret (a token, key or password), and \
+                             playbooks are stored as taught: keep the secret out of it, in an \
+                             environment variable the step reads (`--token \"$DEPLOY_TOKEN\"` \
+                             through `sh -c`, or the tool's own variable) or a file only you can \
+                             read, and teach that"
+                                .into(),
+                        ));
+                    }
                 }
                 PlaybookOp::Remove { phrase } => {
                     if !self
