@@ -487,3 +487,33 @@ fn a_playbook_with_a_secret_is_refused_and_nothing_of_it_is_written() {
         }
     }
 }
+
+#[test]
+fn forget_goal_takes_the_matching_playbooks_and_their_journal_lines() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("shop", &[("Makefile", "all:\n\ttrue\n")]);
+    h.codex_in(
+        &proj,
+        &["teach", "deploy zanzibar", "--", "./scripts/zanzibar.sh"],
+    )
+    .ok();
+    h.codex_in(&proj, &["teach", "build it", "--", "make"]).ok();
+    h.codex(&["forget", "--goal", "*zanzibar*", "--yes"]).ok();
+    let list = h.codex_in(&proj, &["--json", "playbooks"]).ok().json();
+    let text = list.to_string();
+    assert!(
+        !text.contains("zanzibar") && text.contains("build it"),
+        "{text}"
+    );
+    for dir in [h.path("storage/planner")] {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let body = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            assert!(
+                !body.contains("zanzibar"),
+                "{}: {body}",
+                entry.path().display()
+            );
+        }
+    }
+}

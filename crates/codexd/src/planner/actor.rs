@@ -373,7 +373,12 @@ impl Actor {
                     }
                 }
             }
+            let removes = matches!(op, PlaybookOp::Remove { .. });
             self.book.append(op, true)?;
+            if removes {
+                // What was taught must not stay readable in the journal.
+                self.book.compact()?;
+            }
         }
         Ok(self.book.state().playbooks.clone())
     }

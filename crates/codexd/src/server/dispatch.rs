@@ -387,7 +387,8 @@ async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, ErrorObject>
     match &selector {
         Selector::All => ctx.planner.forget_projects(None).await,
         Selector::Project(root) => ctx.planner.forget_projects(Some(root.clone())).await,
-        Selector::Run(_) | Selector::Goal(_) => Ok(()),
+        Selector::Goal(pattern) => forget_playbooks(ctx, pattern).await,
+        Selector::Run(_) => Ok(()),
     }
     .map_err(planner_error)?;
     let found = ctx
@@ -748,6 +749,30 @@ async fn teach(ctx: &Ctx, p: TeachParams) -> Result<PlaybooksResult, ErrorObject
         .await
         .map_err(planner_error)?;
     Ok(playbook_list(list))
+}
+
+/// Playbooks whose phrase matches a `forget --goal` pattern go with the runs.
+async fn forget_playbooks(
+    ctx: &Ctx,
+    pattern: &str,
+) -> Result<(), crate::planner::actor::PlannerError> {
+    let Ok(m) = normalize::GoalPattern::new(pattern) else {
+        return Ok(()); // learning refuses the pattern with the reason
+    };
+    // One removal per phrase: it takes the phrase's playbooks of every project.
+    let phrases: std::collections::BTreeSet<String> = ctx
+        .planner
+        .playbooks(None)
+        .await?
+        .into_iter()
+        .map(|p| p.phrase)
+        .filter(|phrase| m.matches(phrase))
+        .collect();
+    for phrase in phrases {
+        let op = crate::planner::playbooks::PlaybookOp::Remove { phrase };
+        ctx.planner.playbooks(Some(op)).await?;
+    }
+    Ok(())
 }
 
 fn playbook_list(list: Vec<crate::planner::playbooks::Playbook>) -> PlaybooksResult {
