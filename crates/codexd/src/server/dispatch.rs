@@ -8,13 +8,13 @@ use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
     Approvals, ApprovalsParams, ApprovalsResult, Context, ContextParams, ContextResult, DaemonStop,
     DaemonStopResult, Export, ExportLines, ExportLinesParams, ExportParams, ExportResult, Forget,
-    ForgetParams, ForgetResult, Hello, HelloParams, HelloResult, History, HistoryParams,
-    HistoryResult, Import, ImportParams, ImportResult, Method, Notification, PendingApproval, Plan,
-    PlanParams, PlaybookEntry, Playbooks, PlaybooksParams, PlaybooksResult, PrefsReset,
-    PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow,
-    PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult,
-    RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult,
-    RunDetach, RunDetachResult, RunParams, Status, StatusResult, Teach, TeachParams,
+    Hello, HelloParams, HelloResult, History, HistoryParams, HistoryResult, Import, ImportParams,
+    ImportResult, Method, Notification, PendingApproval, Plan, PlanParams, PlaybookEntry,
+    Playbooks, PlaybooksParams, PlaybooksResult, PrefsReset, PrefsResetParams, PrefsResetResult,
+    PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow, PrefsShowParams, PrefsShowResult,
+    PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult, RuleEntry, Rules, RulesParams,
+    RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult, RunDetach, RunDetachResult,
+    RunParams, Status, StatusResult, Teach, TeachParams,
 };
 use codex_proto::types::HistoryEntry;
 use serde::Serialize;
@@ -23,8 +23,8 @@ use serde_json::Value;
 use super::Ctx;
 use super::connection::{Json, Outbox, send, to_json};
 use crate::context::project;
-use crate::feedback::{FeedbackError, ForgetRuns};
-use crate::learning::{LearningError, Selector, export, normalize, redact};
+use crate::feedback::FeedbackError;
+use crate::learning::{LearningError, export, normalize, redact};
 
 /// Every method the daemon answers, for the unknown-method error.
 const METHODS: &[&str] = &[
@@ -81,7 +81,7 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             to_json(&setting(ctx, p.key, None).await?)
         }
         PrefsReset::NAME => to_json(&prefs_reset(ctx, params::<PrefsReset>(raw)?).await?),
-        Forget::NAME => to_json(&forget(ctx, params::<Forget>(raw)?).await?),
+        Forget::NAME => to_json(&super::forget::forget(ctx, params::<Forget>(raw)?).await?),
         RunCheck::NAME => to_json(&run_check(ctx, params::<RunCheck>(raw)?).await?),
         Plan::NAME => {
             let p: PlanParams = params::<Plan>(raw)?;
@@ -263,7 +263,7 @@ async fn history(ctx: &Ctx, p: HistoryParams) -> Result<HistoryResult, ErrorObje
 }
 
 /// The project root of `dir` (the folder itself when it is in no project). Must be absolute.
-fn project_root(dir: &Path) -> Result<PathBuf, ErrorObject> {
+pub(super) fn project_root(dir: &Path) -> Result<PathBuf, ErrorObject> {
     if !dir.is_absolute() {
         return Err(ErrorObject::new(
             codes::INVALID_PARAMS,
@@ -316,110 +316,6 @@ async fn prefs_reset(ctx: &Ctx, p: PrefsResetParams) -> Result<PrefsResetResult,
     Ok(PrefsResetResult {
         signals: removed.signals,
         settings: removed.settings,
-    })
-}
-
-async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, ErrorObject> {
-    let chosen = [
-        p.run.is_some(),
-        p.goal.is_some(),
-        p.project.is_some(),
-        p.all,
-    ];
-    if chosen.iter().filter(|c| **c).count() != 1 {
-        return Err(ErrorObject::new(
-            codes::INVALID_PARAMS,
-            "say what to forget: exactly one of a run id, --goal PATTERN, --project DIR or --all",
-        ));
-    }
-    let selector = match (p.run, p.goal, p.project) {
-        (Some(id), _, _) => Selector::Run(id),
-        (_, Some(g), _) => Selector::Goal(g),
-        (_, _, Some(dir)) => Selector::Project(project_root(&dir)?),
-        _ => Selector::All,
-    };
-    let runs_of = |found: &crate::learning::Forgotten| match &selector {
-        Selector::All => ForgetRuns::All,
-        Selector::Goal(g) => ForgetRuns::Some {
-            runs: found.runs.clone(),
-            goal: Some(g.clone()),
-            project: None,
-        },
-        Selector::Project(root) => ForgetRuns::Some {
-            runs: found.runs.clone(),
-            goal: None,
-            project: Some(root.display().to_string()),
-        },
-        Selector::Run(_) => ForgetRuns::Some {
-            runs: found.runs.clone(),
-            goal: None,
-            project: None,
-        },
-    };
-    if p.dry_run {
-        let found = ctx
-            .learning
-            .forget(selector, true)
-            .await
-            .map_err(learning_error)?;
-        return Ok(ForgetResult {
-            runs: found.runs.len() as u64,
-            dataset_lines: found.dataset_lines,
-            ratings: 0,
-            dry_run: true,
-        });
-    }
-    // The profile first: if the daemon dies half-way, the runs are still in memory and the
-    // dataset, so the same forget finds them again and finishes the job (the other order
-    // would leave signals behind that no selector can reach any more).
-    let planned = ctx
-        .learning
-        .forget(selector.clone(), true)
-        .await
-        .map_err(learning_error)?;
-    let mut ratings = ctx
-        .feedback
-        .forget(runs_of(&planned))
-        .await
-        .map_err(feedback_error)?
-        .ratings;
-    // The planner's copies of project profiles go first, so none is written back after.
-    match &selector {
-        Selector::All => ctx.planner.forget_projects(None).await,
-        Selector::Project(root) => ctx.planner.forget_projects(Some(root.clone())).await,
-        Selector::Goal(pattern) => forget_playbooks(ctx, pattern).await,
-        Selector::Run(_) => Ok(()),
-    }
-    .map_err(planner_error)?;
-    let found = ctx
-        .learning
-        .forget(selector.clone(), false)
-        .await
-        .map_err(learning_error)?;
-    // Runs that finished in between.
-    let late: Vec<_> = found
-        .runs
-        .iter()
-        .filter(|r| !planned.runs.contains(r))
-        .copied()
-        .collect();
-    if !late.is_empty() {
-        let extra = crate::learning::Forgotten {
-            runs: late,
-            dataset_lines: 0,
-        };
-        ratings += ctx
-            .feedback
-            .forget(runs_of(&extra))
-            .await
-            .map_err(feedback_error)?
-            .ratings;
-    }
-    Ok(ForgetResult {
-        runs: found.runs.len() as u64,
-        dataset_lines: found.dataset_lines,
-        ratings,
-        dry_run: false,
     })
 }
 
@@ -751,30 +647,6 @@ async fn teach(ctx: &Ctx, p: TeachParams) -> Result<PlaybooksResult, ErrorObject
     Ok(playbook_list(list))
 }
 
-/// Playbooks whose phrase matches a `forget --goal` pattern go with the runs.
-async fn forget_playbooks(
-    ctx: &Ctx,
-    pattern: &str,
-) -> Result<(), crate::planner::actor::PlannerError> {
-    let Ok(m) = normalize::GoalPattern::new(pattern) else {
-        return Ok(()); // learning refuses the pattern with the reason
-    };
-    // One removal per phrase: it takes the phrase's playbooks of every project.
-    let phrases: std::collections::BTreeSet<String> = ctx
-        .planner
-        .playbooks(None)
-        .await?
-        .into_iter()
-        .map(|p| p.phrase)
-        .filter(|phrase| m.matches(phrase))
-        .collect();
-    for phrase in phrases {
-        let op = crate::planner::playbooks::PlaybookOp::Remove { phrase };
-        ctx.planner.playbooks(Some(op)).await?;
-    }
-    Ok(())
-}
-
 fn playbook_list(list: Vec<crate::planner::playbooks::Playbook>) -> PlaybooksResult {
     PlaybooksResult {
         playbooks: list
@@ -788,7 +660,7 @@ fn playbook_list(list: Vec<crate::planner::playbooks::Playbook>) -> PlaybooksRes
     }
 }
 
-fn planner_error(e: crate::planner::actor::PlannerError) -> ErrorObject {
+pub(super) fn planner_error(e: crate::planner::actor::PlannerError) -> ErrorObject {
     use crate::planner::actor::PlannerError;
     let code = match &e {
         PlannerError::Invalid(_) | PlannerError::Registry(_) => codes::INVALID_PARAMS,
@@ -798,7 +670,7 @@ fn planner_error(e: crate::planner::actor::PlannerError) -> ErrorObject {
     ErrorObject::new(code, e.to_string())
 }
 
-fn learning_error(e: LearningError) -> ErrorObject {
+pub(super) fn learning_error(e: LearningError) -> ErrorObject {
     let code = match &e {
         LearningError::NoRuns { .. } | LearningError::UnknownRun(_) => codes::NOT_FOUND,
         LearningError::BadPattern { .. } => codes::INVALID_PARAMS,
@@ -808,7 +680,7 @@ fn learning_error(e: LearningError) -> ErrorObject {
     ErrorObject::new(code, e.to_string())
 }
 
-fn feedback_error(e: FeedbackError) -> ErrorObject {
+pub(super) fn feedback_error(e: FeedbackError) -> ErrorObject {
     let code = match &e {
         FeedbackError::Store(_) => codes::STORAGE,
         FeedbackError::BadSetting(_) => codes::INVALID_PARAMS,

@@ -4,6 +4,7 @@
 
 pub mod connection;
 pub mod dispatch;
+mod forget;
 pub mod peers;
 pub mod run;
 pub mod socket;
