@@ -517,3 +517,20 @@ fn forget_goal_takes_the_matching_playbooks_and_their_journal_lines() {
         }
     }
 }
+
+#[test]
+fn forget_reaches_the_log() {
+    let h = Home::new();
+    // Started by `codex`, so its log is `$CODEX_HOME/log/codexd.log`.
+    h.codex_autostart(&["run", "--", "echo", "zanzibar"]).ok();
+    h.codex(&["run", "--", "echo", "kept"]).ok();
+    let log = h.path("log/codexd.log");
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(read().contains("zanzibar"), "{}", read());
+    h.codex(&["forget", "--goal", "*zanzibar*", "--yes"]).ok();
+    assert!(!read().contains("zanzibar"), "{}", read());
+    assert!(read().contains("kept"), "{}", read());
+    h.codex(&["forget", "--all", "--yes"]).ok();
+    assert!(!read().contains("kept"), "{}", read());
+    h.codex(&["daemon", "stop"]).ok();
+}

@@ -95,6 +95,8 @@ fn main() -> ExitCode {
     if args.check_storage {
         return check_storage(&home, &loaded.config, args.json);
     }
+    // The log under CODEX_HOME (autostart's) is kept to size, when stderr is that file.
+    codexd::telemetry::logfile::adopt(&codex_proto::paths::log_file(&home));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

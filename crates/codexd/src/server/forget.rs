@@ -106,12 +106,50 @@ pub(super) async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, E
             .map_err(feedback_error)?
             .ratings;
     }
+    forget_in_log(ctx, &selector, &found.runs);
     Ok(ForgetResult {
         runs: found.runs.len() as u64,
         dataset_lines: found.dataset_lines,
         ratings,
         dry_run: false,
     })
+}
+
+/// The log forgets too: `--all` empties it; otherwise the lines naming a forgotten run (`run=N`)
+/// or matching the goal pattern or naming the project folder go. A log that cannot be
+/// rewritten is reported in the log itself, not as a failed forget: the runs are gone.
+fn forget_in_log(ctx: &Ctx, selector: &Selector, runs: &[codex_proto::types::RunId]) {
+    let log = codex_proto::paths::log_file(&ctx.info.home);
+    let names_run = |line: &str| {
+        line.match_indices("run=").any(|(i, _)| {
+            let digits: String = line[i + 4..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits
+                .parse::<u64>()
+                .is_ok_and(|n| runs.iter().any(|r| r.0 == n))
+        })
+    };
+    let done = match selector {
+        Selector::All => crate::telemetry::logfile::clear(&log).map(|()| 0),
+        Selector::Goal(g) => {
+            let pattern = normalize::GoalPattern::new(g).ok();
+            crate::telemetry::logfile::forget_lines(&log, |line| {
+                names_run(line) || pattern.as_ref().is_some_and(|p| p.matches(line.trim_end()))
+            })
+        }
+        Selector::Project(root) => {
+            let root = root.display().to_string();
+            crate::telemetry::logfile::forget_lines(&log, |line| {
+                names_run(line) || line.contains(&root)
+            })
+        }
+        Selector::Run(_) => crate::telemetry::logfile::forget_lines(&log, names_run),
+    };
+    if let Err(e) = done {
+        tracing::error!(file = %log.display(), "cannot remove forgotten runs from the log: {e}");
+    }
 }
 
 /// Playbooks whose phrase matches a `forget --goal` pattern go with the runs.

@@ -3,6 +3,8 @@
 //! the same secret redaction as storage before it is written: a log (autostart's goes to
 //! `$CODEX_HOME/log/codexd.log`) is a file on disk like any other.
 
+pub mod logfile;
+
 use std::io::IsTerminal;
 use std::str::FromStr;
 
@@ -86,6 +88,7 @@ impl Drop for RedactedLine {
         }
         let text = self.redacted();
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+        logfile::after_write();
     }
 }
 
