@@ -534,3 +534,150 @@ fn forget_reaches_the_log() {
     assert!(!read().contains("kept"), "{}", read());
     h.codex(&["daemon", "stop"]).ok();
 }
+
+/// Every file under CODEX_HOME (storage, log, everything), as (path, text).
+fn every_file(h: &Home) -> Vec<(PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![h.home.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((p, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn secrets_of_every_shape_never_reach_any_file_under_codex_home() {
+    let h = Home::new();
+    let proj = h.project("shop", &[("Makefile", "all:\n\ttrue\n")]);
+    let hex64 = "0123456789abcdef".repeat(4);
+    let rnd = |n: usize| {
+        "Q7wE9rT1yU3iO5pA"
+            .chars()
+            .cycle()
+            .take(n)
+            .collect::<String>()
+    };
+    // (how it is planted: as an argument, in output, or both), the secret
+    let secrets: Vec<String> = vec![
+        format!("ghp_{}", rnd(36)),
+        format!("xoxe-1-{}", rnd(30)),
+        format!("SG.{}.{}", rnd(22), rnd(43)),
+        format!("hvs.{}", rnd(30)),
+        format!("dop_v1_{hex64}"),
+        format!("gsk_{}", rnd(52)),
+        format!("shpat_{}", &hex64[..32]),
+        format!("ya29.{}", rnd(40)),
+        format!("sk-proj-{}", "abcdefghij".repeat(4)),
+        "hunter22pw".to_string(),
+    ];
+    let [gh, xoxe, sg, hvs, dop, gsk, shp, ya29, sk, pw] = &secrets[..] else {
+        unreachable!()
+    };
+    // Autostarted, so the log is under CODEX_HOME too.
+    h.codex_autostart(&["status"]).ok();
+    let header = format!("Authorization: Bearer {gh}");
+    h.codex_in(
+        &proj,
+        &["run", "--", "echo", "-H", &header, &format!("DB_PASS={pw}")],
+    )
+    .ok();
+    h.codex(&["rate", "4", "--comment", &format!("token {xoxe}")])
+        .ok();
+    h.codex_in(
+        &proj,
+        &["run", "--goal", &format!("use {sg}"), "--", "echo", hvs],
+    )
+    .ok();
+    h.codex_in(
+        &proj,
+        &[
+            "run",
+            "--",
+            "curl",
+            "-sSu",
+            &format!("me:{pw}"),
+            "--version",
+        ],
+    );
+    h.codex_in(
+        &proj,
+        &[
+            "run",
+            "--",
+            "echo",
+            &format!("https://{}@github.com/o/r", rnd(40)),
+        ],
+    )
+    .ok();
+    h.codex_in(
+        &proj,
+        &["run", "--", "echo", &format!("postgres://u:{pw}/x+y@db/x")],
+    )
+    .ok();
+    h.codex_in(
+        &proj,
+        &[
+            "run",
+            "--detach",
+            "--",
+            "curl",
+            "-H",
+            &format!("X-Key: {dop}"),
+            "-u",
+            &format!("me:{pw}"),
+            "https://example.invalid/",
+        ],
+    )
+    .ok();
+    h.codex_in(
+        &proj,
+        &["run", "--", "docker", "login", "-p", gsk, "reg.invalid"],
+    );
+    h.codex_in(
+        &proj,
+        &["run", "--", "echo", &format!("Cookie: sid={shp}; x")],
+    )
+    .ok();
+    h.codex_in(
+        &proj,
+        &["run", "--", "echo", &format!("my password is {pw}")],
+    )
+    .ok();
+    let refused = h.codex_in(
+        &proj,
+        &["teach", "deploy prod", "--", "./deploy.sh", "--token", ya29],
+    );
+    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    h.codex_in(
+        &proj,
+        &["run", "--", "env", &format!("OPENAI_API_KEY={sk}"), "true"],
+    )
+    .ok();
+    for format in ["openai-chat", "preference-pairs", "episodes"] {
+        let out = h.codex(&["export", "--format", format]).ok();
+        for s in &secrets {
+            assert!(
+                !out.stdout.contains(s.as_str()),
+                "{format} export holds {s}"
+            );
+        }
+    }
+    h.codex(&["daemon", "stop"]).ok();
+    let files = every_file(&h);
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("log/codexd.log")),
+        "the log is searched"
+    );
+    for (path, text) in &files {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{} holds {s}:\n{}", path.display(), text.lines().filter(|l| l.contains(s.as_str())).collect::<Vec<_>>().join("\n"));
+        }
+    }
+}

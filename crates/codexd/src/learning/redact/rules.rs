@@ -196,6 +196,18 @@ pub(super) const RULES: &[Rule] = &[
     },
     Rule {
         kind: "password",
+        // `curl -u user:pw` (also `-sSu`, `--user`) inside a shell line or a logged command.
+        pattern: r#"(?-u:\b)curl(?-u:\b)[^\n|;&]*?[ \t](?:-[A-Za-z]*u|--user)[ \t=]+'?[^\s:'"]*:(?P<secret>[^\s'"]+)"#,
+        check: whole,
+    },
+    Rule {
+        kind: "password",
+        // `sshpass -p PW` and `docker|podman|helm ... login -p PW` inside a line.
+        pattern: r#"(?-u:\b)(?:sshpass|(?:docker|podman|nerdctl|buildah|skopeo|helm)[ \t]+(?:[^\n|;&]*?[ \t])?login)[^\n|;&]*?[ \t]-p[ \t]*(?P<secret>'[^'\n]*'|"[^"\n]*"|[^\s"'`|;&-][^\s"'`|;&]*)"#,
+        check: whole,
+    },
+    Rule {
+        kind: "password",
         // `--password VALUE` in a command line or its output (argv is handled word by word
         // in redact_argv). A next word starting with `-` is another flag, not a value.
         pattern: r#"--(?:password|passwd|pass)[ \t]+(?P<secret>[^\s"'`|;&-][^\s"'`|;&]*)"#,

@@ -405,6 +405,10 @@ fn every_shape_of_the_privacy_review_is_redacted_and_its_near_miss_kept() {
         ("GITHUB_PAT=abcd1234efgh".into(), "abcd1234efgh".into(), "secret"),
         ("signing_key: k3yM4terial".into(), "k3yM4terial".into(), "secret"),
         ("APP_SECRETS=s3cr3tz9".into(), "s3cr3tz9".into(), "secret"),
+        ("curl -sSu me:hunter22 https://x".into(), "hunter22".into(), "password"),
+        ("curl --user me:hunter22 https://x".into(), "hunter22".into(), "password"),
+        ("sshpass -p hunter22 ssh h".into(), "hunter22".into(), "password"),
+        ("docker login -p hunter22 reg".into(), "hunter22".into(), "password"),
     ];
     for (text, secret, kind) in &planted {
         assert_redacted(text, secret, kind);
@@ -429,6 +433,8 @@ fn every_shape_of_the_privacy_review_is_redacted_and_its_near_miss_kept() {
         "max_tokens=4096",
         "PWD=/home/dev/src",
         "compat=1",
+        "curl -u me https://x",
+        "docker run -p 8080:80 nginx",
     ];
     for text in kept {
         let out = redact(text);
