@@ -235,7 +235,7 @@ fn daemon_start_is_idempotent() {
 #[test]
 fn peers_of_another_uid_are_refused() {
     if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: needs root to connect as another uid");
+        codex_e2e::skipped("needs root to connect as another uid");
         return;
     }
     if std::process::Command::new("setpriv")
@@ -243,7 +243,7 @@ fn peers_of_another_uid_are_refused() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: setpriv is not installed");
+        codex_e2e::skipped("setpriv is not installed");
         return;
     }
     let h = Home::new();

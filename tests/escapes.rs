@@ -225,7 +225,7 @@ fn sysv_ipc_outside_and_codex_data_are_out_of_a_steps_reach() {
     let made = Command::new("ipcmk").args(["-M", "4096"]).output().unwrap();
     let text = String::from_utf8_lossy(&made.stdout);
     let Some(id) = text.split_whitespace().last().map(str::to_string) else {
-        eprintln!("skipped: ipcmk made no segment: {text}");
+        codex_e2e::skipped(&format!("ipcmk made no segment: {text}"));
         return;
     };
     let out = step(&h, &proj, &format!("ipcrm -m {id}\n"));

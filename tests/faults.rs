@@ -59,7 +59,7 @@ fn a_run_that_cannot_be_saved_says_so_and_is_never_confused_with_another() {
     let fs = match Tmpfs::mount(&episodic, "256k") {
         Ok(fs) => fs,
         Err(why) => {
-            eprintln!("SKIPPED: cannot mount a tmpfs to fill ({why}); needs root");
+            codex_e2e::skipped(&format!("cannot mount a tmpfs to fill ({why}); needs root"));
             return;
         }
     };

@@ -677,7 +677,15 @@ fn secrets_of_every_shape_never_reach_any_file_under_codex_home() {
     );
     for (path, text) in &files {
         for s in &secrets {
-            assert!(!text.contains(s.as_str()), "{} holds {s}:\n{}", path.display(), text.lines().filter(|l| l.contains(s.as_str())).collect::<Vec<_>>().join("\n"));
+            assert!(
+                !text.contains(s.as_str()),
+                "{} holds {s}:\n{}",
+                path.display(),
+                text.lines()
+                    .filter(|l| l.contains(s.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
         }
     }
 }

@@ -758,7 +758,10 @@ fn unattended_runs_hold_approvals_until_approved_denied_or_expired() {
         "{}",
         unknown.stderr
     );
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The held run's task has ended (denied or expired): nothing can run it any more.
+    eventually("the held run ended", || {
+        h.codex(&["--json", "status"]).json()["active_runs"] == 0
+    });
     assert!(!proj.join("denied.txt").exists());
 
     // Answers are signals: one given, one denied (besides nothing else asked).
@@ -780,7 +783,10 @@ fn held_approvals_expire_and_disliked_plans_are_not_run_unattended() {
         .ok();
     eventually("held", || pending(&h).len() == 1);
     eventually("expired", || pending(&h).is_empty());
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    // The held run's task has ended (denied or expired): nothing can run it any more.
+    eventually("the held run ended", || {
+        h.codex(&["--json", "status"]).json()["active_runs"] == 0
+    });
     assert!(!proj.join("late.txt").exists());
 
     // A plan rated down is refused up front when nobody would watch it.

@@ -547,7 +547,7 @@ fn enforced_or_skip(h: &Home) -> bool {
     match sandbox(h) {
         Ok(None) => true,
         Ok(Some(why)) => {
-            eprintln!("skipped: the sandbox is not enforced here: {why}");
+            codex_e2e::skipped(&format!("the sandbox is not enforced here: {why}"));
             false
         }
         Err(st) => {
@@ -594,7 +594,7 @@ fn disguised_dangerous_one_liners_change_nothing_outside_the_project() {
     match sandbox(&lab.h) {
         Ok(None) => {}
         Ok(Some(why)) => {
-            eprintln!("skipped: the sandbox is not enforced here: {why}");
+            codex_e2e::skipped(&format!("the sandbox is not enforced here: {why}"));
             return;
         }
         // Run them anyway: what escapes is the reproduction.

@@ -160,7 +160,7 @@ fn install_now_without_a_user_manager_says_so_and_keeps_the_unit() {
     let h = Home::new();
     let out = h.codex(&["service", "install", "--now"]);
     if out.code == Some(0) {
-        eprintln!("skipped: systemctl --user works even without a session bus here");
+        codex_e2e::skipped("systemctl --user works even without a session bus here");
         return;
     }
     assert_eq!(out.code, Some(1), "{}", out.stderr);
@@ -246,7 +246,7 @@ fn systemd_analyze_verify_accepts_the_installed_unit() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: systemd-analyze is not installed");
+        codex_e2e::skipped("systemd-analyze is not installed");
         return;
     }
     let h = Home::new();

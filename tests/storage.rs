@@ -135,7 +135,7 @@ fn garbage_inside_a_journal_keeps_every_good_line() {
 #[test]
 fn an_unreadable_storage_file_stops_the_daemon_with_a_clear_error() {
     if rustix::process::geteuid().is_root() {
-        eprintln!("skipped: root reads files whatever their mode");
+        codex_e2e::skipped("root reads files whatever their mode");
         return;
     }
     use std::os::unix::fs::PermissionsExt;

@@ -58,12 +58,12 @@ fn a_real_cargo_build_with_cached_dependencies_passes_confined() {
         .output()
         .unwrap();
     if !lock.status.success() {
-        eprintln!(
-            "skipped: `{}` is not in cargo's cache at {}: {}",
+        codex_e2e::skipped(&format!(
+            "`{}` is not in cargo's cache at {}: {}",
             CACHED.0,
             cargo_home.display(),
             String::from_utf8_lossy(&lock.stderr)
-        );
+        ));
         return;
     }
     let out = h.codex_in(&proj, &["--json", "run", "--", "cargo", "build"]);

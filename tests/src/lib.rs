@@ -179,7 +179,7 @@ impl Home {
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("util-linux"));
         if !util_linux {
-            eprintln!("skipped: util-linux `script` is not installed");
+            skipped("util-linux `script` is not installed");
             return None;
         }
         let mut words = vec![bin("codex").display().to_string(), "--no-autostart".into()];
@@ -249,10 +249,10 @@ impl Home {
     pub fn sandbox_enforced(&self) -> bool {
         let st = self.codex(&["--json", "status"]).ok().json();
         if st["sandbox"]["enforced"] != true {
-            eprintln!(
-                "skipped: the sandbox is not enforced here: {}",
+            skipped(&format!(
+                "the sandbox is not enforced here: {}",
                 st["sandbox"]["reason"]
-            );
+            ));
             return false;
         }
         true
@@ -584,7 +584,31 @@ pub fn have(program: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !there {
-        eprintln!("skipped: `{program}` is not installed");
+        skipped(&format!("`{program}` is not installed"));
     }
     there
+}
+
+/// Where skipped checks are counted: `target/<profile>/e2e-skipped.txt`, one line each.
+/// `.ci/run` empties it before the suite and prints the count after.
+pub fn skip_log() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target folder");
+    dir.join("e2e-skipped.txt")
+}
+
+/// Say why a check is skipped here, and count it (a skip is never a silent pass).
+pub fn skipped(reason: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unknown test")
+        .to_string();
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+    {
+        let _ = writeln!(f, "{test}: {reason}");
+    }
 }
