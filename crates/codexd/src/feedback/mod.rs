@@ -9,6 +9,8 @@
 //! stored (and never counted).
 
 pub mod model;
+#[cfg(test)]
+mod simulated;
 pub mod state;
 
 use std::collections::HashMap;

@@ -1,0 +1,140 @@
+//! The simulated users of `model.rs`, run through the path users run: each run an episode
+//! published on the bus (its outcome signal taken in by the feedback actor), each rating
+//! through the actor's `rate`, which journals it, and the ranking read from the profile the
+//! actor builds. The figures of docs/benchmarks.md come from here.
+
+use std::sync::Arc;
+
+use codex_proto::types::{RunId, RunOutcome};
+
+use crate::bus::{self, Event};
+use crate::config::Config;
+use crate::episode::Draft;
+use crate::store::Layout;
+
+/// A small deterministic generator, so the simulated users are the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+const PLANS: [&str; 2] = ["cargo nextest run", "cargo test"];
+
+/// One user through a fresh feedback actor: whether the liked plan ranks first after
+/// `before` interactions; after a change of taste, the interactions until the new one ranks
+/// first; and whether it is first after `horizon`.
+async fn user(
+    seed: u64,
+    dir: &std::path::Path,
+    before: usize,
+    horizon: usize,
+) -> (bool, usize, bool) {
+    let config = Config::default();
+    let layout = Layout::new(dir, &config.storage);
+    layout.create_dirs().unwrap_or_else(|e| panic!("{e}"));
+    let bus = bus::new();
+    let started = super::start(&layout, &config, &bus).unwrap_or_else(|e| panic!("{e}"));
+    let h = started.handle;
+    let mut rng = Lcg(seed);
+    let mut run = 0u64;
+    let mut interact = async |liked: &str| {
+        let plan = PLANS[rng.below(2) as usize];
+        let mut good = plan == liked;
+        if rng.below(6) == 0 {
+            good = !good;
+        }
+        let score = if good {
+            3 + rng.below(3)
+        } else {
+            1 + rng.below(3)
+        } as u8;
+        run += 1;
+        let argv: Vec<String> = plan.split(' ').map(str::to_string).collect();
+        let episode = Draft::new(Some("run the tests"), &argv, dir).finish(
+            RunId(run),
+            dir.to_path_buf(),
+            Vec::new(),
+            chrono::Utc::now(),
+            RunOutcome::Exited { code: 0 },
+            10,
+            "",
+        );
+        let _ = bus.send(Event::RunFinished(Arc::new(episode.clone())));
+        h.rate(episode, score, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    let first = async |h: &super::FeedbackHandle| {
+        let p = h
+            .profile_for(None, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        p.categories
+            .first()
+            .and_then(|c| c.plans.first())
+            .map(|p| p.plan.clone())
+            .unwrap_or_default()
+    };
+    for _ in 0..before {
+        interact(PLANS[0]).await;
+    }
+    let learned = first(&h).await == PLANS[0];
+    let mut followed = None;
+    for i in 1..=horizon {
+        interact(PLANS[1]).await;
+        if followed.is_none() && first(&h).await == PLANS[1] {
+            followed = Some(i);
+        }
+    }
+    let at_end = first(&h).await == PLANS[1];
+    (learned, followed.unwrap_or(usize::MAX), at_end)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_users_through_the_actor_are_learned_and_followed() {
+    // CODEX_SIM_USERS for a longer run; the CI default takes seconds.
+    let users: u64 = std::env::var("CODEX_SIM_USERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    // A memory file system where there is one: each rating is fsynced.
+    let base = if std::path::Path::new("/dev/shm").is_dir() {
+        tempfile::tempdir_in("/dev/shm")
+    } else {
+        tempfile::tempdir()
+    }
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (mut learned, mut at_end, mut follows) = (0, 0, Vec::new());
+    for seed in 0..users {
+        let (l, f, e) = user(seed, &base.path().join(seed.to_string()), 20, 40).await;
+        learned += u64::from(l);
+        at_end += u64::from(e);
+        follows.push(f);
+    }
+    follows.sort_unstable();
+    let pct = |p: usize| follows[(follows.len() - 1) * p / 100];
+    eprintln!(
+        "{users} simulated users through the feedback actor: {learned} rank their preferred \
+         plan first after 20 interactions; after a change of taste the new plan ranks first \
+         after a median of {} interactions (p95 {}, max {}); {at_end} have it first 40 on",
+        pct(50),
+        pct(95),
+        pct(100)
+    );
+    assert!(
+        learned * 100 >= users * 90,
+        "only {learned} of {users} learned"
+    );
+    assert!(pct(50) <= 10, "median follow {}", pct(50));
+    assert!(
+        at_end * 100 >= users * 90,
+        "{at_end} of {users} right at the end"
+    );
+}
