@@ -138,3 +138,86 @@ async fn simulated_users_through_the_actor_are_learned_and_followed() {
         "{at_end} of {users} right at the end"
     );
 }
+
+/// Confidence calibration through the actor: 120 plans (30 programs with hidden base success
+/// rates uniform in 0.3..1.0, each plan within ±0.15 of its program's); before each run the
+/// plan's confidence is computed from the profile the actor built from the runs so far, then
+/// the run's episode (exit 0 or 1) goes on the bus. Prints the expected calibration error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confidence_from_the_actors_profile_is_calibrated() {
+    let steps: usize = std::env::var("CODEX_SIM_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3_000);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::default();
+    let layout = Layout::new(dir.path(), &config.storage);
+    layout.create_dirs().unwrap_or_else(|e| panic!("{e}"));
+    let bus = bus::new();
+    let h = super::start(&layout, &config, &bus)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .handle;
+    let mut rng = Lcg(7);
+    let mut unit = || rng.below(1 << 30) as f64 / f64::from(1u32 << 30);
+    let (programs, per) = (30usize, 4usize);
+    let hidden: Vec<Vec<f64>> = (0..programs)
+        .map(|_| {
+            let base = 0.3 + 0.7 * unit();
+            (0..per)
+                .map(|_| (base + 0.3 * (unit() - 0.5)).clamp(0.0, 1.0))
+                .collect()
+        })
+        .collect();
+    let mut bins = [(0.0f64, 0.0f64, 0u64); 10];
+    for run in 1..=steps {
+        let g = (unit() * programs as f64) as usize % programs;
+        let k = (unit() * per as f64) as usize % per;
+        let (program, plan) = (format!("p{g}"), format!("p{g} k{k}"));
+        let profile = h
+            .profile_for(None, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let own = profile
+            .categories
+            .iter()
+            .flat_map(|c| c.plans.iter())
+            .find(|p| p.plan == plan)
+            .cloned();
+        let c = crate::planner::confidence(own.as_ref(), &program, &profile);
+        let ok = unit() < hidden[g][k];
+        let b = ((c * 10.0) as usize).min(9);
+        bins[b].0 += c;
+        bins[b].1 += f64::from(u8::from(ok));
+        bins[b].2 += 1;
+        let argv = vec![program.clone(), format!("k{k}")];
+        let episode = Draft::new(Some("calibrate"), &argv, dir.path()).finish(
+            RunId(run as u64),
+            dir.path().to_path_buf(),
+            Vec::new(),
+            chrono::Utc::now(),
+            RunOutcome::Exited {
+                code: i32::from(!ok),
+            },
+            10,
+            "",
+        );
+        let _ = bus.send(Event::RunFinished(Arc::new(episode)));
+    }
+    let ece: f64 = bins
+        .iter()
+        .filter(|b| b.2 > 0)
+        .map(|b| (b.0 / b.2 as f64 - b.1 / b.2 as f64).abs() * b.2 as f64 / steps as f64)
+        .sum();
+    eprintln!("expected calibration error over {steps} runs through the feedback actor: {ece:.4}");
+    for (i, b) in bins.iter().enumerate().filter(|(_, b)| b.2 > 0) {
+        eprintln!(
+            "  confidence {:.1}-{:.1}: {:>5} runs, said {:.3}, succeeded {:.3}",
+            i as f64 / 10.0,
+            (i + 1) as f64 / 10.0,
+            b.2,
+            b.0 / b.2 as f64,
+            b.1 / b.2 as f64
+        );
+    }
+    assert!(ece < 0.1, "calibration error {ece}");
+}
