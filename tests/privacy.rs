@@ -669,6 +669,14 @@ fn secrets_of_every_shape_never_reach_any_file_under_codex_home() {
             );
         }
     }
+    // Searched while the daemon runs (the log included), and again after forgetting.
+    for (path, text) in every_file(&h) {
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{} holds {s}", path.display());
+        }
+    }
+    h.codex(&["forget", "--goal", "*use*", "--yes"]).ok();
+    h.codex(&["forget", "--all", "--yes"]).ok();
     h.codex(&["daemon", "stop"]).ok();
     let files = every_file(&h);
     assert!(
