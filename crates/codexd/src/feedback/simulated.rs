@@ -203,21 +203,6 @@ async fn confidence_from_the_actors_profile_is_calibrated() {
         );
         let _ = bus.send(Event::RunFinished(Arc::new(episode)));
     }
-    let ece: f64 = bins
-        .iter()
-        .filter(|b| b.2 > 0)
-        .map(|b| (b.0 / b.2 as f64 - b.1 / b.2 as f64).abs() * b.2 as f64 / steps as f64)
-        .sum();
-    eprintln!("expected calibration error over {steps} runs through the feedback actor: {ece:.4}");
-    for (i, b) in bins.iter().enumerate().filter(|(_, b)| b.2 > 0) {
-        eprintln!(
-            "  confidence {:.1}-{:.1}: {:>5} runs, said {:.3}, succeeded {:.3}",
-            i as f64 / 10.0,
-            (i + 1) as f64 / 10.0,
-            b.2,
-            b.0 / b.2 as f64,
-            b.1 / b.2 as f64
-        );
-    }
+    let ece = crate::planner::tests::calibration_error(&bins, "runs through the feedback actor");
     assert!(ece < 0.1, "calibration error {ece}");
 }

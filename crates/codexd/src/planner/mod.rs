@@ -662,7 +662,7 @@ fn evidence_of(pl: &PlanPrefs, said_alike: Option<&str>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use codex_proto::prefs::{CategoryPrefs, PlanPrefs};
 
@@ -1011,14 +1011,22 @@ mod tests {
             counts[g][k].0 += u64::from(ok);
             counts[g][k].1 += 1;
         }
+        let ece = calibration_error(&bins, "simulated runs");
+        assert!(ece < 0.05, "calibration error {ece}");
+    }
+
+    /// Expected calibration error of `bins` (per tenth of confidence: confidence said,
+    /// successes, runs), printed with the bins for docs/benchmarks.md.
+    pub(crate) fn calibration_error(bins: &[(f64, f64, u64); 10], what: &str) -> f64 {
+        let steps: u64 = bins.iter().map(|b| b.2).sum();
         let ece: f64 = bins
             .iter()
             .filter(|b| b.2 > 0)
             .map(|b| (b.0 / b.2 as f64 - b.1 / b.2 as f64).abs() * b.2 as f64 / steps as f64)
             .sum();
-        println!("expected calibration error over {steps} simulated runs: {ece:.4}");
+        eprintln!("expected calibration error over {steps} {what}: {ece:.4}");
         for (i, b) in bins.iter().enumerate().filter(|(_, b)| b.2 > 0) {
-            println!(
+            eprintln!(
                 "  confidence {:.1}-{:.1}: {:>5} runs, said {:.3}, succeeded {:.3}",
                 i as f64 / 10.0,
                 (i + 1) as f64 / 10.0,
@@ -1027,7 +1035,7 @@ mod tests {
                 b.1 / b.2 as f64
             );
         }
-        assert!(ece < 0.05, "calibration error {ece}");
+        ece
     }
 
     #[test]
