@@ -59,3 +59,24 @@ fn development_paraphrases_find_their_goal() {
     eprintln!("development retrieval precision@1: {p:.2} ({n} paraphrases of {g} goals)");
     assert!(p >= 0.25, "precision {p:.2}: the embedder is broken");
 }
+
+#[test]
+fn shell_punctuation_and_repeated_junk_carry_no_similarity() {
+    // Found by trying the release: these crossed the planner's 0.55 on the shared junk.
+    for (a, b) in [
+        (
+            "what changed? $(touch x)",
+            "run the tests && touch x && touch x",
+        ),
+        (
+            "$(touch x) $(touch x) status",
+            "run the tests; touch x; touch x",
+        ),
+        ("show me `rm x` `rm x`", "build it && rm x && rm x"),
+    ] {
+        let s = cosine(&embed(a), &embed(b));
+        assert!(s < 0.4, "{a:?} ~ {b:?}: {s:.2}");
+    }
+    // Ordinary paraphrases stay close.
+    assert!(cosine(&embed("run the tests"), &embed("run all the tests")) > 0.8);
+}

@@ -165,12 +165,19 @@ fn bucket(feature: &str, salt: u8) -> (usize, f32) {
 
 /// The embedding of a text.
 pub fn embed(text: &str) -> Vec<f32> {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
+    let lower = without_substitutions(&text.to_lowercase());
+    // Each word once, and no one-letter words: repeated junk (`touch x && touch x`) must not
+    // make two goals look alike.
+    let mut words: Vec<&str> = Vec::new();
+    for w in lower
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty() && !STOP.contains(w))
+        .filter(|w| w.chars().count() > 1 && !STOP.contains(w))
         .map(fold)
-        .collect();
+    {
+        if !words.contains(&w) {
+            words.push(w);
+        }
+    }
     let mut v = vec![0f32; DIM];
     for w in &words {
         let (i, s) = bucket(w, 1);
@@ -189,6 +196,29 @@ pub fn embed(text: &str) -> Vec<f32> {
     }
     normalize(&mut v);
     v
+}
+
+/// The text without shell command substitutions (`$(…)`, backticks): code pasted into a goal
+/// says nothing about the task.
+fn without_substitutions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut in_tick = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' if depth == 0 => in_tick = !in_tick,
+            '$' if chars.peek() == Some(&'(') => {
+                chars.next();
+                depth += 1;
+            }
+            '(' if depth > 0 => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth > 0 || in_tick => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Scale to unit length (a zero vector stays zero).
