@@ -339,9 +339,17 @@ fn a_remote_embedding_endpoint_replaces_the_local_one_and_falls_back_when_down()
         &["run", "--goal", "run the tests", "--", "echo", "tested"],
     )
     .ok();
-    // Local embeddings see nothing in common; the model says they are the same goal.
+    // Local embeddings see too little in common; the model says they are the same goal (and
+    // the words pass the borrowing rules: the same action, a narrower target).
     let p: Value = h
-        .codex_in(&dir, &["--json", "plan", "frobnicate the widgets"])
+        .codex_in(
+            &dir,
+            &[
+                "--json",
+                "plan",
+                "run the tests of frobnicate wobble flux quasar",
+            ],
+        )
         .ok()
         .json();
     assert_eq!(p["plans"][0]["command"], "echo tested", "{p}");
@@ -366,7 +374,14 @@ fn a_remote_embedding_endpoint_replaces_the_local_one_and_falls_back_when_down()
     ));
     let _d = down.start();
     let p: Value = down
-        .codex_in(&dir, &["--json", "plan", "frobnicate the widgets"])
+        .codex_in(
+            &dir,
+            &[
+                "--json",
+                "plan",
+                "run the tests of frobnicate wobble flux quasar",
+            ],
+        )
         .code(2)
         .json();
     let from = p["embeddings"].as_str().unwrap();
@@ -378,4 +393,39 @@ fn a_remote_embedding_endpoint_replaces_the_local_one_and_falls_back_when_down()
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("planner.embeddings.endpoint"), "{err}");
+}
+
+#[test]
+fn opposite_negated_or_other_target_goals_never_borrow_a_plan() {
+    let h = Home::new();
+    let _d = h.start();
+    let dir = h.project("p", &[("README", "x\n")]);
+    for (goal, cmd) in [
+        ("build it", "built"),
+        ("start the dev server", "started"),
+        ("deploy staging", "staged"),
+        ("list the target folder", "listed"),
+    ] {
+        h.codex_in(&dir, &["run", "--goal", goal, "--", "echo", cmd])
+            .ok();
+    }
+    for (goal, not) in [
+        ("clean the build", "echo built"),
+        ("don't build anything", "echo built"),
+        ("stop the dev server", "echo started"),
+        ("kill the server", "echo started"),
+        ("deploy", "echo staged"),
+        ("deploy production", "echo staged"),
+        ("delete the target folder", "echo listed"),
+    ] {
+        let out = h.codex_in(&dir, &["--json", "plan", goal]);
+        let p: Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+        let borrowed = p["plans"]
+            .as_array()
+            .is_some_and(|plans| plans.iter().any(|x| x["command"] == not));
+        assert!(!borrowed, "{goal:?} borrowed {not:?}: {p}");
+    }
+    // A paraphrase still finds the plan.
+    let p = h.plan(&dir, "compile it");
+    assert_eq!(p["plans"][0]["command"], "echo built", "{p}");
 }

@@ -6,7 +6,7 @@
 pub const DIM: usize = 512;
 
 /// Words that say little about what is wanted.
-const STOP: &[&str] = &[
+pub(crate) const STOP: &[&str] = &[
     "the",
     "a",
     "an",
@@ -144,7 +144,7 @@ const SYNONYMS: &[(&str, &str)] = &[
 /// Verbs so common they say little about which task: they count for less.
 const LIGHT: &[&str] = &["run", "do", "show", "get"];
 
-fn fold(word: &str) -> &str {
+pub(crate) fn fold(word: &str) -> &str {
     SYNONYMS
         .iter()
         .find(|(from, _)| *from == word)

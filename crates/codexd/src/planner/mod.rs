@@ -15,6 +15,7 @@
 //! parameters).
 
 pub mod actor;
+pub mod borrow;
 pub mod embed;
 pub mod playbooks;
 pub mod registry;
@@ -236,7 +237,11 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         .categories
         .iter()
         .find(|c| c.category == normalized)
-        .or_else(|| near.first().filter(|n| n.0 >= SAME_GOAL).map(|n| n.1));
+        .or_else(|| {
+            near.first()
+                .filter(|n| n.0 >= SAME_GOAL && borrow::may_borrow(&normalized, &n.1.category))
+                .map(|n| n.1)
+        });
     // Failing its own words, the category of the nearest goal run before; but its words are
     // not this goal's parameters.
     let matched = opts.registry.category_of(goal).or_else(|| {
@@ -264,7 +269,9 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                 .iter()
                 .filter(|p| p.project.is_none() || p.project == root)
                 .map(|p| (p, embed::cosine(&q, &embedding(opts, &p.phrase))))
-                .filter(|(_, sim)| *sim >= SAME_PLAYBOOK)
+                .filter(|(p, sim)| {
+                    *sim >= SAME_PLAYBOOK && borrow::may_borrow(&normalized, &p.phrase)
+                })
                 .max_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(p, sim)| (p, Some(sim)))
         });
