@@ -81,8 +81,7 @@ fn a_taught_goal_plans_what_was_taught_and_ratings_reorder_plans() {
     // Unknown first: it says so, shows what it knows, and invents nothing.
     let none = h.codex_in(&mk, &["plan", "deploy staging"]).code(2);
     assert!(
-        none.stderr
-            .contains("does not know how to \"deploy staging\""),
+        none.stderr.contains("no plan for \"deploy staging\""),
         "{}",
         none.stderr
     );

@@ -87,6 +87,12 @@ pub fn sparkline(values: &[f64], lo: f64, hi: f64) -> String {
 }
 
 /// `93%`.
+/// `n` with its noun, singular for one: `1 run`, `2 runs`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `x` as a percentage.
 pub fn percent(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
@@ -104,6 +110,13 @@ mod tests {
     fn sparklines_span_the_scale() {
         assert_eq!(sparkline(&[1.0, 3.0, 5.0, 9.0, 0.0], 1.0, 5.0), "▁▅██▁");
         assert_eq!(sparkline(&[], 1.0, 5.0), "");
+    }
+
+    #[test]
+    fn counts_take_the_singular_for_one() {
+        assert_eq!(count(1, "run", "runs"), "1 run");
+        assert_eq!(count(0, "run", "runs"), "0 runs");
+        assert_eq!(count(2, "episode", "episodes"), "2 episodes");
     }
 
     #[test]

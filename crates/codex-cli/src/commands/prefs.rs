@@ -102,7 +102,14 @@ fn print_profile(p: &PrefsShowResult) {
                 let tools: Vec<String> = c
                     .tools
                     .iter()
-                    .map(|t| format!("{} {:.2} ({} runs)", t.tool, t.score, t.runs))
+                    .map(|t| {
+                        format!(
+                            "{} {:.2} ({})",
+                            t.tool,
+                            t.score,
+                            render::count(t.runs, "run", "runs")
+                        )
+                    })
                     .collect();
                 println!(
                     "  tools for {}, best first: {}",
@@ -119,9 +126,9 @@ fn print_profile(p: &PrefsShowResult) {
     println!("verbosity          {}", setting_line(&st.verbosity));
     if st.runs > 0 {
         println!(
-            "dry runs           {} of {} runs",
+            "dry runs           {} of {}",
             render::percent(st.dry_run_share),
-            st.runs
+            render::count(st.runs, "run", "runs")
         );
         let hours: Vec<String> = st
             .active_hours

@@ -36,10 +36,11 @@ pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
         "off: interaction_tracking_enabled is false"
     };
     println!(
-        "recorded  {} episodes, {} ratings (tracking {tracking})",
-        s.episodes, s.ratings
+        "recorded  {}, {} (tracking {tracking})",
+        render::count(s.episodes, "episode", "episodes"),
+        render::count(s.ratings, "rating", "ratings")
     );
-    println!("running   {} runs", s.active_runs);
+    println!("running   {}", render::count(s.active_runs, "run", "runs"));
     let sb = &s.sandbox;
     if sb.enforced {
         println!(

@@ -539,7 +539,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     known_tasks.dedup();
     let unknown = plans.is_empty().then(|| {
         let mut why = match (&task, &proj) {
-            (None, _) => format!("codex does not know how to \"{goal}\""),
+            (None, _) => format!("no plan for \"{goal}\": nothing here says how to do it"),
             (Some(_), _) if !cannot.is_empty() => cannot.join("; "),
             (Some(t), Some(p)) => format!("this {} project offers no command for `{t}`", p.kind),
             (Some(t), None) => format!("there is no project here to find a `{t}` command in"),
@@ -770,10 +770,7 @@ pub(crate) mod tests {
         );
         assert!(p.plans.is_empty());
         let why = p.unknown.unwrap();
-        assert!(
-            why.contains("does not know how to \"deploy staging\""),
-            "{why}"
-        );
+        assert!(why.contains("no plan for \"deploy staging\""), "{why}");
         assert!(
             why.contains("it knows: build, clean, format, lint, run, test"),
             "{why}"
