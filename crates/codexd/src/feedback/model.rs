@@ -844,7 +844,7 @@ pub fn local_hour(at: DateTime<Utc>) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn t(sec: i64) -> DateTime<Utc> {
@@ -894,7 +894,7 @@ mod tests {
     }
 
     /// A small deterministic generator, so the simulated user is the same on every run.
-    struct Lcg(u64);
+    pub(crate) struct Lcg(pub(crate) u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
             self.0 = self
@@ -903,16 +903,17 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             self.0 >> 33
         }
-        fn below(&mut self, n: u64) -> u64 {
+        pub(crate) fn below(&mut self, n: u64) -> u64 {
             self.next() % n
         }
     }
 
-    /// A user who prefers `liked`, runs either plan at random a minute apart (so switching
-    /// plans also counts as a correction), and rates noisily: the liked plan 3..5, the
-    /// other 1..3, and one rating in six the other way round.
-    fn interact(m: &mut Model, rng: &mut Lcg, run: &mut u64, sec: &mut i64, liked: &str) {
-        const PLANS: [&str; 2] = ["cargo nextest run", "cargo test"];
+    /// The two plans a simulated user chooses between.
+    pub(crate) const PLANS: [&str; 2] = ["cargo nextest run", "cargo test"];
+
+    /// A simulated user's next run: either plan at random, rated noisily: the `liked` plan
+    /// 3..5, the other 1..3, and one rating in six the other way round.
+    pub(crate) fn choose(rng: &mut Lcg, liked: &str) -> (&'static str, u8) {
         let plan = PLANS[rng.below(2) as usize];
         let mut good = plan == liked;
         if rng.below(6) == 0 {
@@ -923,6 +924,13 @@ mod tests {
         } else {
             1 + rng.below(3)
         } as u8;
+        (plan, score)
+    }
+
+    /// A user who prefers `liked`, runs either plan a minute apart (so switching plans also
+    /// counts as a correction), and rates as [`choose`] says.
+    fn interact(m: &mut Model, rng: &mut Lcg, run: &mut u64, sec: &mut i64, liked: &str) {
+        let (plan, score) = choose(rng, liked);
         *run += 1;
         *sec += 60;
         m.apply(&outcome(*run, *sec, plan, true));

@@ -12,20 +12,7 @@ use crate::config::Config;
 use crate::episode::Draft;
 use crate::store::Layout;
 
-/// A small deterministic generator, so the simulated users are the same on every run.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
-const PLANS: [&str; 2] = ["cargo nextest run", "cargo test"];
+use super::model::tests::{Lcg, PLANS, choose};
 
 /// One user through a fresh feedback actor: whether the liked plan ranks first after
 /// `before` interactions; after a change of taste, the interactions until the new one ranks
@@ -45,16 +32,7 @@ async fn user(
     let mut rng = Lcg(seed);
     let mut run = 0u64;
     let mut interact = async |liked: &str| {
-        let plan = PLANS[rng.below(2) as usize];
-        let mut good = plan == liked;
-        if rng.below(6) == 0 {
-            good = !good;
-        }
-        let score = if good {
-            3 + rng.below(3)
-        } else {
-            1 + rng.below(3)
-        } as u8;
+        let (plan, score) = choose(&mut rng, liked);
         run += 1;
         let argv: Vec<String> = plan.split(' ').map(str::to_string).collect();
         let episode = Draft::new(Some("run the tests"), &argv, dir).finish(
