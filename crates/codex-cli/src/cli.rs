@@ -45,8 +45,14 @@ pub enum Command {
     Run(RunArgs),
     /// Rate a run from 1 (bad) to 5 (great); the last run unless --run is given.
     Rate(RateArgs),
-    /// List recent runs with their outcome and rating.
+    /// List recent runs: outcome, rating, project, goal and the command that ran.
     History(HistoryArgs),
+    /// Show one run in full: goal, plan and why, each step (command, folder, class,
+    /// sandbox, exit status, time, output tail), rating and approvals.
+    Show(ShowArgs),
+    /// Run a recorded run's command again, in the same folder, as a new run (asked and
+    /// confined exactly as `codex run` would).
+    Rerun(RerunArgs),
     /// Show, set or reset what has been learned about you.
     #[command(subcommand)]
     Prefs(PrefsCommand),
@@ -218,6 +224,68 @@ pub struct RunArgs {
     /// Or the command and its arguments, after `--`.
     #[arg(last = true, value_name = "CMD")]
     pub argv: Vec<String>,
+    /// The class a plan's tool declared for the command (`codex rerun` of a planned step
+    /// keeps it): the command is treated as at least this dangerous. Not a flag.
+    #[arg(skip)]
+    pub min_class: Option<codex_proto::types::SafetyClass>,
+}
+
+/// A run named on the command line: its id, or `last` for the last run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunRef {
+    /// The run that finished last.
+    Last,
+    /// This run.
+    Id(RunId),
+}
+
+impl std::str::FromStr for RunRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().eq_ignore_ascii_case("last") {
+            return Ok(RunRef::Last);
+        }
+        s.parse::<RunId>()
+            .map(RunRef::Id)
+            .map_err(|_| format!("`{s}` is not a run id or `last` (see `codex history`)"))
+    }
+}
+
+impl RunRef {
+    /// The id to ask for; `None` for the last run.
+    pub fn id(self) -> Option<RunId> {
+        match self {
+            RunRef::Last => None,
+            RunRef::Id(id) => Some(id),
+        }
+    }
+}
+
+/// `codex show RUN`
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The run's id (see `codex history`), or `last`.
+    #[arg(value_name = "RUN")]
+    pub run: RunRef,
+}
+
+/// `codex rerun [RUN | --last-failed] [--yes] [--dry-run]`
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The run's id (see `codex history`), or `last` [default: the last run].
+    #[arg(value_name = "RUN", conflicts_with = "last_failed")]
+    pub run: Option<RunRef>,
+    /// The newest run that did not succeed.
+    #[arg(long)]
+    pub last_failed: bool,
+    /// As `codex run --yes`: approve in advance what would be asked, except destructive and
+    /// privileged commands; it still runs in the sandbox.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// As `codex run --dry-run`: show what would happen; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `codex teach PHRASE [--global] (-- CMD | --steps FILE)`
@@ -286,9 +354,22 @@ pub struct RateArgs {
 /// `codex history ...`
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// How many runs to show.
+    /// How many runs to show (of those the filters let through).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: u32,
+    /// Only runs that did not succeed: failed, killed, timed out, cancelled, not started.
+    #[arg(long)]
+    pub failed: bool,
+    /// Only runs in the project containing this folder (`.` for this one).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Only runs whose goal contains this text (case-insensitive).
+    #[arg(long, value_name = "TEXT")]
+    pub goal: Option<String>,
+    /// Only runs started since then: an RFC 3339 time, a date (YYYY-MM-DD, local), or a
+    /// time ago (`90m`, `2h`, `3d`, `1w`).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
 }
 
 /// `codex prefs ...`
@@ -392,8 +473,9 @@ pub struct ExportArgs {
     /// `episodes` (raw runs with their ratings).
     #[arg(long, value_name = "FORMAT")]
     pub format: String,
-    /// Only runs that finished on or after this date (YYYY-MM-DD, local) or time (RFC 3339).
-    #[arg(long, value_name = "DATE")]
+    /// Only runs that finished on or after this date (YYYY-MM-DD, local), time (RFC 3339)
+    /// or time ago (`2h`, `3d`).
+    #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
     /// Only runs rated at least this (1..5); unrated runs are left out.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=5))]

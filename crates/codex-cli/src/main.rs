@@ -3,7 +3,7 @@
 //! Layout: [`cli`] (every flag), [`session`] (finding and starting the daemon), [`client`]
 //! (the socket), [`commands`] (one file per command), [`render`] (tables, JSON, sparklines),
 //! [`shell_history`] (bash, zsh and fish history files), [`confirm`] (asking before deleting),
-//! [`error`] (failures and their exit statuses).
+//! [`error`] (failures and their exit statuses), [`when`] (`--since` times).
 
 mod autostart;
 mod cli;
@@ -14,6 +14,7 @@ mod error;
 mod render;
 mod session;
 mod shell_history;
+mod when;
 
 use std::process::ExitCode;
 
@@ -62,6 +63,8 @@ fn dispatch(cli: Cli, target: Target) -> Result<u8, CliError> {
         Command::Run(args) => commands::run::run(&target, out, args),
         Command::Rate(args) => commands::rate::run(&target, out, args),
         Command::History(args) => commands::history::run(&target, out, args),
+        Command::Show(args) => commands::show::run(&target, out, args),
+        Command::Rerun(args) => commands::rerun::run(&target, out, args),
         Command::Prefs(PrefsCommand::Show(args)) => commands::prefs::show(&target, out, args),
         Command::Prefs(PrefsCommand::Set(args)) => {
             commands::prefs::set(&target, out, args.key, Some(args.value))

@@ -73,6 +73,36 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Cut `s` to at most `max` characters from the left, keeping its end: `…/src/app`.
+pub fn truncate_left(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        s.to_string()
+    } else {
+        let mut out = String::from("…");
+        out.extend(s.chars().skip(n - max.saturating_sub(1)));
+        out
+    }
+}
+
+/// A path for people: under `$HOME` it starts with `~`.
+pub fn home_path(path: &str) -> String {
+    let home = std::env::var("HOME").unwrap_or_default();
+    shorten_home(path, &home)
+}
+
+fn shorten_home(path: &str, home: &str) -> String {
+    let home = home.trim_end_matches('/');
+    if home.is_empty() {
+        return path.to_string();
+    }
+    match path.strip_prefix(home) {
+        Some("") => "~".to_string(),
+        Some(rest) if rest.starts_with('/') => format!("~{rest}"),
+        _ => path.to_string(),
+    }
+}
+
 /// A sparkline of `values` scaled between `lo` and `hi`: `▁▂▃▄▅▆▇█`, one character each.
 pub fn sparkline(values: &[f64], lo: f64, hi: f64) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -133,5 +163,19 @@ mod tests {
     fn truncation_marks_the_cut() {
         assert_eq!(truncate("short", 10), "short");
         assert_eq!(truncate("a long goal text", 6), "a lon…");
+        assert_eq!(truncate_left("/home/u/src/app", 8), "…src/app");
+        assert_eq!(truncate_left("~/app", 8), "~/app");
+    }
+
+    #[test]
+    fn paths_under_home_start_with_a_tilde() {
+        assert_eq!(shorten_home("/home/u/src/app", "/home/u"), "~/src/app");
+        assert_eq!(shorten_home("/home/u", "/home/u/"), "~");
+        assert_eq!(
+            shorten_home("/home/user2/app", "/home/u"),
+            "/home/user2/app"
+        );
+        assert_eq!(shorten_home("/srv/app", ""), "/srv/app");
+        assert_eq!(shorten_home("/srv/app", "/"), "/srv/app");
     }
 }

@@ -5,6 +5,7 @@
 //! - [`methods`] — one type per method, naming its params and its result; notifications too.
 //! - [`types`] — the data carried by methods (run ids, outcomes, history rows, preferences).
 //! - [`prefs`] — the learned profile as `codex prefs show` receives it.
+//! - [`runs`] — one recorded run in full (`run/show`), and where its plan came from.
 //! - [`paths`] — where CODEX_HOME, the socket and the config live by default.
 //!
 //! No tokio and no I/O here: the CLI links this crate and must start fast.
@@ -13,6 +14,7 @@ pub mod jsonrpc;
 pub mod methods;
 pub mod paths;
 pub mod prefs;
+pub mod runs;
 pub mod types;
 
 /// Version of the wire protocol; bumped on any incompatible change.

@@ -301,9 +301,22 @@ pub struct History;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
-    /// At most this many runs (default 20).
+    /// At most this many runs (default 20), counted after the filters.
     #[serde(default)]
     pub limit: Option<u32>,
+    /// Only runs that did not succeed (failed, signalled, timed out, cancelled, not started).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+    /// Only runs whose project is the project containing this folder (absolute); a folder
+    /// in no project stands for itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<PathBuf>,
+    /// Only runs whose goal contains this text, case-insensitive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
+    /// Only runs that started at or after this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
 }
 
 /// Result of [`History`].
@@ -379,6 +392,12 @@ pub struct PendingApproval {
     pub created: DateTime<Utc>,
     /// When it expires (then it counts as denied).
     pub expires: DateTime<Utc>,
+    /// The folder the step would run in.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// The project root of that folder, if it is in a project.
+    #[serde(default)]
+    pub project: Option<String>,
 }
 
 /// Result of [`Approvals`].

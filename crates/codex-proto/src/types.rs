@@ -177,6 +177,12 @@ pub struct HistoryEntry {
     pub goal: String,
     /// Working directory it ran in.
     pub cwd: String,
+    /// The command that ran: its steps joined by `&&` (redacted).
+    #[serde(default)]
+    pub command: String,
+    /// The root of the project it ran in; `None` outside any project.
+    #[serde(default)]
+    pub project: Option<String>,
     /// How it ended.
     pub outcome: RunOutcome,
     /// Wall time in milliseconds.

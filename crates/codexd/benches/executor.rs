@@ -204,6 +204,7 @@ fn overhead() -> Result<(), Error> {
             let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
             let req = RunRequest {
                 min_class: None,
+                plan_source: None,
                 picked_over: None,
                 part: Default::default(),
                 spec: Spec {

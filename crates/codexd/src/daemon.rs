@@ -138,6 +138,7 @@ impl Daemon {
             planner,
             shutdown: shutdown.clone(),
             max_message_bytes: config.server.max_message_bytes.bytes(),
+            shown: Default::default(),
         });
         let server = tokio::spawn(server::serve(
             listener,

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use codex_proto::runs::PlanSource;
 use codex_proto::types::{RunId, RunOutcome, RunPart, SafetyClass};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,10 @@ pub struct Episode {
     /// Which part of a plan it was.
     #[serde(default, skip_serializing_if = "RunPart::is_whole")]
     pub part: RunPart,
+    /// The plan it came from, as codex showed it; `None` for a command the user gave (and
+    /// for runs recorded before this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_source: Option<PlanSource>,
 }
 
 /// One step of a run.
@@ -77,6 +82,37 @@ pub struct StepRecord {
     /// The last bytes of its stdout and stderr, interleaved as they came (redacted).
     #[serde(default)]
     pub output_tail: String,
+    /// The folder it ran in. This and the fields below are `None` in runs recorded before
+    /// they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// Its safety class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<SafetyClass>,
+    /// Why it has that class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_reason: Option<String>,
+    /// Whether it ran in the sandbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confined: Option<bool>,
+    /// The class its plan's tool declared, which the executor took as a floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_class: Option<SafetyClass>,
+}
+
+/// What the executor knows about a step beyond its outcome: where and how it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFacts {
+    /// Its class.
+    pub class: SafetyClass,
+    /// Why (redacted here).
+    pub class_reason: String,
+    /// Whether it ran in the sandbox.
+    pub confined: bool,
+    /// The declared floor.
+    pub min_class: Option<SafetyClass>,
+    /// The plan it came from.
+    pub plan_source: Option<PlanSource>,
 }
 
 /// An approval a step needed.
@@ -168,6 +204,11 @@ impl Draft {
             outcome: outcome.clone(),
             duration_ms,
             output_tail: redact::redact(output_tail).into_owned(),
+            cwd: None,
+            class: None,
+            class_reason: None,
+            confined: None,
+            min_class: None,
         };
         Episode {
             run_id,
@@ -190,11 +231,50 @@ impl Draft {
             rating: None,
             comment: None,
             part: self.part,
+            plan_source: None,
         }
     }
 }
 
 impl Episode {
+    /// The episode with how its step ran (in the run's folder); text is redacted here, like
+    /// the rest.
+    pub fn with_facts(mut self, facts: StepFacts) -> Episode {
+        for step in &mut self.steps {
+            step.cwd = Some(self.cwd.clone());
+            step.class = Some(facts.class);
+            step.class_reason = Some(redact::redact(&facts.class_reason).into_owned());
+            step.confined = Some(facts.confined);
+            step.min_class = facts.min_class;
+        }
+        self.plan_source = facts.plan_source.map(|p| PlanSource {
+            command: redact::redact(&p.command).into_owned(),
+            rationale: redact::redact(&p.rationale).into_owned(),
+            evidence: redact::redact(&p.evidence).into_owned(),
+            ranking: redact::redact(&p.ranking).into_owned(),
+            ..p
+        });
+        self
+    }
+
+    /// The command that ran: its steps joined by `&&` (the command line for a run recorded
+    /// without steps).
+    pub fn command(&self) -> String {
+        if self.steps.is_empty() {
+            return normalize::plan_signature(&self.argv);
+        }
+        self.steps
+            .iter()
+            .map(|s| s.command.as_str())
+            .collect::<Vec<_>>()
+            .join(" && ")
+    }
+
+    /// The project root it ran in, if any.
+    pub fn project_root(&self) -> Option<&Path> {
+        self.project.as_ref().map(|p| p.root.as_path())
+    }
+
     /// A successful run of `true` in `/` as run `id`, for tests.
     #[cfg(test)]
     pub fn sample(id: u64, goal: Option<&str>) -> Episode {

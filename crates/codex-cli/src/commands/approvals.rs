@@ -18,10 +18,11 @@ pub fn run(target: &Target, out: Out, answer: Option<(u64, bool)>) -> Result<u8,
             && !out.json
         {
             println!(
-                "{} approval {id} ({}): {}\n  why: {}",
+                "{} approval {id} ({}): {}\n  in: {}\n  why: {}",
                 if approved { "giving" } else { "denying" },
                 p.class,
                 p.command,
+                place(p.cwd.as_deref(), p.project.as_deref()),
                 p.reason
             );
         }
@@ -53,15 +54,32 @@ pub fn run(target: &Target, out: Out, answer: Option<(u64, bool)>) -> Result<u8,
     for p in &r.pending {
         let left = (p.expires - now).num_seconds().max(0) as u64;
         println!(
-            "{}  {} (asked because {}; expires in {})\n    {}\n    why: {}",
+            "{}  {} (asked because {}; expires in {})\n    {}\n    in: {}\n    why: {}",
             p.id,
             p.class,
             p.why_asked,
             render::uptime(left),
             p.command,
+            place(p.cwd.as_deref(), p.project.as_deref()),
             p.reason
         );
     }
     println!("\n`codex approve ID` lets it run, `codex deny ID` stops it");
     Ok(0)
+}
+
+/// Where a held step would run: its folder, and its project when that is another folder.
+fn place(cwd: Option<&str>, project: Option<&str>) -> String {
+    let Some(cwd) = cwd else {
+        return "(not said by this codexd)".into();
+    };
+    match project {
+        Some(p) if p == cwd => format!("{} (the project)", render::home_path(cwd)),
+        Some(p) => format!(
+            "{} (project {})",
+            render::home_path(cwd),
+            render::home_path(p)
+        ),
+        None => format!("{} (in no project)", render::home_path(cwd)),
+    }
 }

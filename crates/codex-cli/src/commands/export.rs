@@ -2,7 +2,7 @@
 
 use std::io::{ErrorKind, Write};
 
-use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use codex_proto::jsonrpc::Incoming;
 use codex_proto::methods::{
     Export, ExportFormat, ExportLines, ExportLinesParams, ExportParams, Notification,
@@ -73,21 +73,9 @@ fn broken(e: std::io::Error) -> Result<u8, CliError> {
     }
 }
 
-/// `2026-11-01` (local midnight) or an RFC 3339 time.
+/// `--since`: a time, a date or a time ago (see [`crate::when`]).
 fn parse_since(s: &str) -> Result<DateTime<Utc>, CliError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| Local.from_local_datetime(&t).earliest())
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "--since `{s}` is not a date: use YYYY-MM-DD or an RFC 3339 time"
-            ))
-        })
+    crate::when::parse_since(s, Utc::now()).map_err(|e| CliError::Usage(format!("--since {e}")))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `codex history [--limit N]`.
+//! `codex history [--limit N] [--failed] [--project DIR] [--goal TEXT] [--since WHEN]`.
 
 use codex_proto::methods::{History, HistoryParams};
 use comfy_table::Cell;
@@ -9,32 +9,66 @@ use crate::error::CliError;
 use crate::render;
 use crate::session::Target;
 
+/// Widths the table cuts its text columns to; `--json` has them in full.
+const GOAL_WIDTH: usize = 40;
+const COMMAND_WIDTH: usize = 48;
+const PROJECT_WIDTH: usize = 28;
+
 /// List recent runs, newest first.
 pub fn run(target: &Target, out: Out, args: HistoryArgs) -> Result<u8, CliError> {
-    let (mut client, _) = target.connect()?;
-    let res = client.call::<History>(&HistoryParams {
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| crate::when::parse_since(s, chrono::Utc::now()))
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("--since {e}")))?;
+    let filtered = args.failed || args.project.is_some() || args.goal.is_some() || since.is_some();
+    let params = HistoryParams {
         limit: Some(args.limit),
-    })?;
+        failed: args.failed,
+        project: super::absolute_dir(args.project)?,
+        goal: args.goal,
+        since,
+    };
+    let (mut client, _) = target.connect()?;
+    let res = client.call::<History>(&params)?;
     if out.json {
         render::json(&res)?;
         return Ok(0);
     }
     if res.runs.is_empty() {
-        println!("no runs recorded yet: try `codex run -- CMD`");
+        if filtered {
+            println!("no runs match: `codex history` without filters lists every recent run");
+        } else {
+            println!("no runs recorded yet: try `codex run -- CMD`");
+        }
         return Ok(0);
     }
     let mut t = render::table(
-        &["RUN", "WHEN", "RESULT", "TIME", "RATING", "GOAL"],
+        &[
+            "RUN", "WHEN", "RESULT", "TIME", "RATING", "PROJECT", "GOAL", "COMMAND",
+        ],
         &[0, 3],
     );
     for r in &res.runs {
+        // An explicit command's goal is its command line: say it once.
+        let goal = if r.goal == r.command {
+            "-".to_string()
+        } else {
+            render::truncate(&r.goal, GOAL_WIDTH)
+        };
+        let project = r.project.as_deref().map_or("-".to_string(), |p| {
+            render::truncate_left(&render::home_path(p), PROJECT_WIDTH)
+        });
         t.add_row(vec![
             Cell::new(r.run_id),
             Cell::new(render::when(r.started_at)),
             Cell::new(r.outcome.label()),
             Cell::new(render::duration_ms(r.duration_ms)),
             Cell::new(r.rating.map_or("-".into(), |s| format!("{s}/5"))),
-            Cell::new(render::truncate(&r.goal, 70)),
+            Cell::new(project),
+            Cell::new(goal),
+            Cell::new(render::truncate(&r.command, COMMAND_WIDTH)),
         ]);
     }
     render::print_table(&t);

@@ -11,9 +11,11 @@ pub mod import;
 pub mod plan;
 pub mod prefs;
 pub mod rate;
+pub mod rerun;
 pub mod rules;
 pub mod run;
 pub mod service;
+pub mod show;
 pub mod status;
 pub mod teach;
 

@@ -79,7 +79,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
     } else {
         steps.push(Step {
             argv: std::mem::take(&mut args.argv),
-            min_class: None,
+            min_class: args.min_class,
             picked_over: None,
             part: RunPart::Whole,
             dry_run: false,

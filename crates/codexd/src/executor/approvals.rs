@@ -22,6 +22,10 @@ pub struct PendingView {
     pub created: chrono::DateTime<Utc>,
     /// When it expires (then it counts as denied).
     pub expires: chrono::DateTime<Utc>,
+    /// The folder the step would run in.
+    pub cwd: std::path::PathBuf,
+    /// That folder's project root, if any.
+    pub project: Option<std::path::PathBuf>,
 }
 
 pub(super) struct Held {
@@ -31,6 +35,8 @@ pub(super) struct Held {
     pub(super) why_asked: String,
     pub(super) created: chrono::DateTime<Utc>,
     pub(super) expires: chrono::DateTime<Utc>,
+    pub(super) cwd: std::path::PathBuf,
+    pub(super) project: Option<std::path::PathBuf>,
     /// `Some` for an answer, `None` when it expired.
     pub(super) reply: oneshot::Sender<Option<bool>>,
 }
@@ -80,6 +86,8 @@ impl Pending {
                 why_asked: h.why_asked.clone(),
                 created: h.created,
                 expires: h.expires,
+                cwd: h.cwd.clone(),
+                project: h.project.clone(),
             })
             .collect()
     }

@@ -86,6 +86,8 @@ pub struct RunRequest {
     /// `--unconfined`: ask for the step on the terminal (whatever its class) and run it
     /// outside the sandbox after a yes.
     pub unconfined: bool,
+    /// The plan codex showed for this command, recorded with the run.
+    pub plan_source: Option<codex_proto::runs::PlanSource>,
 }
 
 /// How a run went.
@@ -692,6 +694,8 @@ impl Actor {
                             why_asked,
                             created: Utc::now(),
                             expires: Utc::now() + expiry,
+                            cwd: req.spec.cwd.clone(),
+                            project: draft.project.as_ref().map(|p| p.root.clone()),
                             reply: tx,
                         }),
                         Err(_) => return,
@@ -835,7 +839,14 @@ impl Actor {
                 outcome.clone(),
                 duration_ms,
                 &finished.output_tail,
-            );
+            )
+            .with_facts(crate::episode::StepFacts {
+                class: verdict.class,
+                class_reason: verdict.reason.clone(),
+                confined: mode.is_confined(),
+                min_class: req.min_class,
+                plan_source: req.plan_source.clone(),
+            });
             // Published before the reply: a client that sees the result and asks again
             // finds the run recorded.
             let _ = bus.send(Event::RunFinished(Arc::new(episode)));

@@ -168,6 +168,7 @@ pub fn rebuild_from_dataset(
                 rating,
                 comment,
                 part: codex_proto::types::RunPart::Whole,
+                plan_source: None,
             }),
         });
     }

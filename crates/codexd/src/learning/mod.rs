@@ -13,6 +13,7 @@ pub mod export;
 pub mod knowledge;
 pub mod memory;
 pub mod normalize;
+pub mod query;
 mod recover;
 pub mod redact;
 
@@ -131,6 +132,15 @@ enum Command {
         limit: usize,
         reply: oneshot::Sender<Vec<Episode>>,
     },
+    Query {
+        filter: query::RunFilter,
+        limit: usize,
+        reply: oneshot::Sender<Vec<Episode>>,
+    },
+    Lookup {
+        run: Option<RunId>,
+        reply: oneshot::Sender<Option<Episode>>,
+    },
     Stats {
         reply: oneshot::Sender<LearningStats>,
     },
@@ -195,6 +205,25 @@ impl LearningHandle {
     /// The newest `limit` episodes, newest first.
     pub async fn recent(&self, limit: usize) -> Result<Vec<Episode>, LearningError> {
         self.ask(|reply| Command::Recent { limit, reply }).await
+    }
+
+    /// The newest `limit` episodes that `filter` lets through, newest first.
+    pub async fn query(
+        &self,
+        filter: query::RunFilter,
+        limit: usize,
+    ) -> Result<Vec<Episode>, LearningError> {
+        self.ask(|reply| Command::Query {
+            filter,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// The episode of `run` (of the last finished run when `None`), if memory holds it.
+    pub async fn episode(&self, run: Option<RunId>) -> Result<Option<Episode>, LearningError> {
+        self.ask(|reply| Command::Lookup { run, reply }).await
     }
 
     /// Counts for status.
@@ -471,6 +500,24 @@ impl Actor {
             }
             Command::Recent { limit, reply } => {
                 let _ = reply.send(self.memory.state().recent(limit).cloned().collect());
+            }
+            Command::Query {
+                filter,
+                limit,
+                reply,
+            } => {
+                let runs = self.memory.state().episodes.values().rev();
+                let _ = reply.send(
+                    runs.filter(|e| filter.matches(e))
+                        .take(limit)
+                        .cloned()
+                        .collect(),
+                );
+            }
+            Command::Lookup { run, reply } => {
+                let state = self.memory.state();
+                let id = run.or(state.last_finished);
+                let _ = reply.send(id.and_then(|id| state.episodes.get(&id).cloned()));
             }
             Command::Stats { reply } => {
                 let _ = reply.send(LearningStats {

@@ -8,15 +8,15 @@ use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
     Approvals, ApprovalsParams, ApprovalsResult, Context, ContextParams, ContextResult, DaemonStop,
     DaemonStopResult, Export, ExportLines, ExportLinesParams, ExportParams, ExportResult, Forget,
-    Hello, HelloParams, HelloResult, History, HistoryParams, HistoryResult, Import, ImportParams,
-    ImportResult, Method, Notification, PendingApproval, Plan, PlanParams, PlaybookEntry,
-    Playbooks, PlaybooksParams, PlaybooksResult, PrefsReset, PrefsResetParams, PrefsResetResult,
-    PrefsSet, PrefsSetParams, PrefsSetResult, PrefsShow, PrefsShowParams, PrefsShowResult,
-    PrefsUnset, PrefsUnsetParams, Rate, RateParams, RateResult, RuleEntry, Rules, RulesParams,
-    RulesResult, Run, RunCheck, RunCheckParams, RunCheckResult, RunDetach, RunDetachResult,
-    RunParams, Status, StatusResult, Teach, TeachParams,
+    Hello, HelloParams, HelloResult, History, Import, ImportParams, ImportResult, Method,
+    Notification, PendingApproval, Plan, PlanParams, PlaybookEntry, Playbooks, PlaybooksParams,
+    PlaybooksResult, PrefsReset, PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams,
+    PrefsSetResult, PrefsShow, PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams,
+    Rate, RateParams, RateResult, RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck,
+    RunCheckParams, RunCheckResult, RunDetach, RunDetachResult, RunParams, Status, StatusResult,
+    Teach, TeachParams,
 };
-use codex_proto::types::HistoryEntry;
+use codex_proto::runs::RunShow;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -33,6 +33,7 @@ const METHODS: &[&str] = &[
     Run::NAME,
     Rate::NAME,
     History::NAME,
+    RunShow::NAME,
     PrefsShow::NAME,
     PrefsSet::NAME,
     PrefsUnset::NAME,
@@ -57,10 +58,6 @@ const EXPORT_CHUNK: usize = 512;
 /// Entries one `import` call may carry.
 pub const IMPORT_MAX: usize = 5_000;
 
-/// Runs shown by `history` when no limit is given, and the most it returns.
-const HISTORY_DEFAULT: u32 = 20;
-const HISTORY_MAX: u32 = 10_000;
-
 /// Answer one request.
 pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<Json, ErrorObject> {
     match method {
@@ -70,7 +67,8 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             to_json(&status(ctx).await?)
         }
         Rate::NAME => to_json(&rate(ctx, params::<Rate>(raw)?).await?),
-        History::NAME => to_json(&history(ctx, params::<History>(raw)?).await?),
+        History::NAME => to_json(&super::runs::history(ctx, params::<History>(raw)?).await?),
+        RunShow::NAME => to_json(&super::runs::show(ctx, params::<RunShow>(raw)?).await?),
         PrefsShow::NAME => to_json(&prefs_show(ctx, params::<PrefsShow>(raw)?).await?),
         PrefsSet::NAME => {
             let p: PrefsSetParams = params::<PrefsSet>(raw)?;
@@ -93,12 +91,14 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             }
             // Plan on what the last run taught, not on the last periodic snapshot.
             let _ = ctx.feedback.current().await;
-            to_json(
-                &ctx.planner
-                    .plan(p.goal, p.cwd)
-                    .await
-                    .map_err(planner_error)?,
-            )
+            let (goal, cwd) = (p.goal.clone(), p.cwd.clone());
+            let plans = ctx
+                .planner
+                .plan(p.goal, p.cwd)
+                .await
+                .map_err(planner_error)?;
+            ctx.shown.remember(&goal, &cwd, &plans);
+            to_json(&plans)
         }
         Teach::NAME => to_json(&teach(ctx, params::<Teach>(raw)?).await?),
         Context::NAME => to_json(&context(ctx, params::<Context>(raw)?).await?),
@@ -232,34 +232,6 @@ async fn rate(ctx: &Ctx, p: RateParams) -> Result<RateResult, ErrorObject> {
         score: p.score,
         previous: done.previous,
     })
-}
-
-async fn history(ctx: &Ctx, p: HistoryParams) -> Result<HistoryResult, ErrorObject> {
-    let limit = p.limit.unwrap_or(HISTORY_DEFAULT).min(HISTORY_MAX) as usize;
-    let episodes = ctx.learning.recent(limit).await.map_err(learning_error)?;
-    let ids = episodes.iter().map(|e| e.run_id).collect();
-    let mut ratings = ctx
-        .feedback
-        .ratings_for(ids)
-        .await
-        .map_err(feedback_error)?;
-    let runs = episodes
-        .into_iter()
-        .map(|e| {
-            let r = ratings.remove(&e.run_id);
-            HistoryEntry {
-                run_id: e.run_id,
-                started_at: e.started_at,
-                goal: e.goal,
-                cwd: e.cwd.display().to_string(),
-                outcome: e.outcome,
-                duration_ms: e.duration_ms,
-                rating: r.as_ref().map(|r| r.score),
-                comment: r.and_then(|r| r.comment),
-            }
-        })
-        .collect();
-    Ok(HistoryResult { runs })
 }
 
 /// The project root of `dir` (the folder itself when it is in no project). Must be absolute.
@@ -430,7 +402,7 @@ async fn rules(ctx: &Ctx, p: RulesParams) -> Result<RulesResult, ErrorObject> {
 
 async fn run_detach(ctx: &Ctx, p: RunParams) -> Result<RunDetachResult, ErrorObject> {
     let command = crate::episode::command_line(&p.argv);
-    let req = super::run::request(p, true);
+    let req = super::run::request(p, true, &ctx.shown);
     // Refusals that need nobody (a deny rule, a disliked plan, bad input) come back now.
     let check = ctx
         .executor
@@ -486,6 +458,8 @@ async fn approvals(ctx: &Ctx, p: ApprovalsParams) -> Result<ApprovalsResult, Err
                 why_asked: v.why_asked,
                 created: v.created,
                 expires: v.expires,
+                cwd: Some(v.cwd.display().to_string()),
+                project: v.project.map(|p| p.display().to_string()),
             })
             .collect(),
     })
@@ -508,6 +482,7 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         picked_over: None,
         part: Default::default(),
         unconfined: p.unconfined,
+        plan_source: None,
     };
     let check = ctx.executor.check(req).await.map_err(|e| match e {
         crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),

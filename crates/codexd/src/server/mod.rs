@@ -7,6 +7,8 @@ pub mod dispatch;
 mod forget;
 pub mod peers;
 pub mod run;
+mod runs;
+pub mod shown;
 pub mod socket;
 
 use std::path::PathBuf;
@@ -67,6 +69,8 @@ pub struct Ctx {
     pub shutdown: CancellationToken,
     /// Longest accepted request line.
     pub max_message_bytes: usize,
+    /// The plans answered lately, which name the runs of their steps.
+    pub shown: shown::ShownPlans,
 }
 
 /// Accept connections until `ctx.shutdown` fires, then wait for every connection to end.

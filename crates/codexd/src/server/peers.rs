@@ -11,6 +11,7 @@ use codex_proto::methods::{
     Approvals, Context, Export, Hello, History, Method, Plan, Playbooks, PrefsShow, Rules,
     RunCheck, Status,
 };
+use codex_proto::runs::RunShow;
 use serde_json::Value;
 
 use super::Ctx;
@@ -21,6 +22,7 @@ const READ_ONLY: &[&str] = &[
     Hello::NAME,
     Status::NAME,
     History::NAME,
+    RunShow::NAME,
     PrefsShow::NAME,
     RunCheck::NAME,
     Plan::NAME,

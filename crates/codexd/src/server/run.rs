@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::Ctx;
 use super::connection::{Asked, Outbox, send};
 use super::dispatch::{params, to_value};
+use super::shown::ShownPlans;
 use crate::executor::{ApprovalAsk, ExecError, RunRequest, Spec, Update};
 
 /// The wire name this module answers.
@@ -26,8 +27,13 @@ pub const METHOD: &str = Run::NAME;
 /// Updates buffered between the executor and this connection's writer.
 const UPDATE_QUEUE: usize = 64;
 
-/// The executor's request for `run` params; `unattended` when nobody is attached.
-pub fn request(p: RunParams, unattended: bool) -> RunRequest {
+/// The executor's request for `run` params; `unattended` when nobody is attached. A step of
+/// a plan answered lately for its goal there is recorded with that plan.
+pub fn request(p: RunParams, unattended: bool, shown: &ShownPlans) -> RunRequest {
+    let plan_source = p
+        .goal
+        .as_deref()
+        .and_then(|g| shown.source(g, &p.cwd, &p.argv));
     RunRequest {
         spec: Spec {
             argv: p.argv,
@@ -43,6 +49,7 @@ pub fn request(p: RunParams, unattended: bool) -> RunRequest {
         picked_over: p.picked_over,
         part: p.part,
         unconfined: p.unconfined,
+        plan_source,
     }
 }
 
@@ -79,7 +86,7 @@ async fn execute(
     chan: &Channel,
     cancel: CancellationToken,
 ) -> Result<Value, ErrorObject> {
-    let req = request(p, false);
+    let req = request(p, false, &ctx.shown);
     let (tx, mut updates) = mpsc::channel(UPDATE_QUEUE);
     let run = ctx.executor.run(req, tx, cancel.clone());
     tokio::pin!(run);
