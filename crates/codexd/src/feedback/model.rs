@@ -326,8 +326,9 @@ impl Model {
                 dry_run,
                 verbosity,
                 part,
+                named,
             } => {
-                self.outcome(s, t, *success && !*cancelled, *part);
+                self.outcome(s, t, *success && !*cancelled, *part, *named);
                 let st = &mut self.style;
                 st.runs += 1;
                 st.dry_runs += u64::from(*dry_run);
@@ -411,12 +412,16 @@ impl Model {
         }
     }
 
-    fn outcome(&mut self, s: &Signal, t: i64, success: bool, part: RunPart) {
+    fn outcome(&mut self, s: &Signal, t: i64, success: bool, part: RunPart, named: bool) {
         let p = self.params;
-        let liked_previous = self
+        let prev_run = self
             .last_by_project
             .get(s.project.as_deref().unwrap_or(""))
-            .is_some_and(|prev| self.liked(prev.run));
+            .and_then(|prev| prev.run);
+        let liked_previous = self.liked(prev_run);
+        let disliked_previous = prev_run
+            .and_then(|r| self.rated.get(&r))
+            .is_some_and(|c| c.score <= 2);
         let now = LastRun {
             run: s.run_id,
             category: s.category.clone(),
@@ -454,9 +459,19 @@ impl Model {
         if let Some(prev) = &previous {
             let within = t - prev.at <= p.correction_window_secs;
             let same_goal = prev.category == s.category;
-            // Trying another plan after one the user rated 4 or 5 is curiosity, not a
-            // correction.
-            if within && same_goal && prev.plan != s.plan && !liked_previous && !picked {
+            // A correction needs evidence that the first plan did not serve: it failed or was
+            // cancelled, was rated 1 or 2, or the user named the goal again. Two runs that
+            // both worked, with no goal in words (`make test`, then `make test V=1`), are
+            // two commands, not a correction; trying another plan after one rated 4 or 5 is
+            // curiosity.
+            let served_not = !prev.success || disliked_previous || named;
+            if within
+                && same_goal
+                && prev.plan != s.plan
+                && served_not
+                && !liked_previous
+                && !picked
+            {
                 if let Some(old) = cat.plans.get_mut(&*prev.plan) {
                     old.add(t, n, p.correction_weight, 0.0, &p);
                     old.corrected_away += 1;
@@ -876,6 +891,7 @@ pub(crate) mod tests {
                 dry_run: false,
                 verbosity: 0,
                 part: RunPart::Whole,
+                named: true,
             },
         )
     }
@@ -1120,6 +1136,7 @@ pub(crate) mod tests {
                     dry_run: plan.contains(" -n "),
                     verbosity: 0,
                     part,
+                    named: true,
                 },
             )
         };
@@ -1182,6 +1199,44 @@ pub(crate) mod tests {
         m.apply(&outcome(2, 10_000, "cargo nextest run", true));
         let p = m.profile(t(10_001), &BTreeMap::new(), None, None, true);
         assert!(p.categories[0].plans.iter().all(|p| p.corrected_away == 0));
+    }
+
+    #[test]
+    fn a_correction_needs_evidence_that_the_first_plan_did_not_serve() {
+        let unnamed = |run: u64, sec: i64, plan: &str, success: bool| {
+            let mut s = outcome(run, sec, plan, success);
+            if let SignalKind::Outcome { named, .. } = &mut s.kind {
+                *named = false;
+            }
+            s
+        };
+        // Two commands typed, both worked, no goal in words: no correction, twice over.
+        let mut m = Model::new(Params::default());
+        for k in 0..2 {
+            m.apply(&unnamed(1 + 2 * k, 100 * k as i64, "make test", true));
+            m.apply(&unnamed(
+                2 + 2 * k,
+                100 * k as i64 + 30,
+                "make test V=1",
+                true,
+            ));
+        }
+        let p = m.profile(t(500), &BTreeMap::new(), None, None, true);
+        assert!(p.corrections.is_empty(), "{:?}", p.corrections);
+        assert!(p.categories[0].plans.iter().all(|p| p.corrected_away == 0));
+        // The first one failed: that is evidence.
+        let mut m = Model::new(Params::default());
+        m.apply(&unnamed(1, 0, "make test", false));
+        m.apply(&unnamed(2, 30, "make test V=1", true));
+        let p = m.profile(t(31), &BTreeMap::new(), None, None, true);
+        assert_eq!(p.corrections.len(), 1);
+        // Rated 1 or 2: evidence too.
+        let mut m = Model::new(Params::default());
+        m.apply(&unnamed(1, 0, "make test", true));
+        m.apply(&rating(1, 10, "make test", 2));
+        m.apply(&unnamed(2, 30, "make test V=1", true));
+        let p = m.profile(t(31), &BTreeMap::new(), None, None, true);
+        assert_eq!(p.corrections.len(), 1);
     }
 
     #[test]

@@ -59,6 +59,11 @@ pub enum SignalKind {
         /// Which part of a plan the run was.
         #[serde(default, skip_serializing_if = "codex_proto::types::RunPart::is_whole")]
         part: codex_proto::types::RunPart,
+        /// The user named the goal in words (`--goal`, or planned from a goal): a change of
+        /// plan for a named goal says the first plan did not serve it. Old journals lack it,
+        /// and a run without it never counts as the evidence of a correction.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        named: bool,
     },
     /// An explicit rating, 1..5. Only the latest rating of a run counts.
     Rating {
@@ -355,6 +360,7 @@ pub fn rebuild_from_dataset(
                     dry_run: super::model::is_dry_run(&e.argv, &e.tool),
                     verbosity: super::model::verbosity_of(&e.argv),
                     part: codex_proto::types::RunPart::default(),
+                    named: e.goal != e.plan,
                 };
                 let project = e
                     .project
