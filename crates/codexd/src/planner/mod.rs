@@ -410,9 +410,10 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             if said_alike.is_some() && crate::feedback::model::is_dry_run(&argv, &pl.tool) {
                 continue;
             }
+            let how = how_it_went(pl);
             let mut rationale = match &said_alike {
-                Some(g) => format!("you ran it for \"{g}\", which says the same, and it worked"),
-                None => "you ran it for this goal before and it worked".into(),
+                Some(g) => format!("you ran it for \"{g}\", which says the same, and {how}"),
+                None => format!("you ran it for this goal before and {how}"),
             };
             // Run in another project: its paths become this project's.
             if !here
@@ -649,6 +650,19 @@ fn adapt(arg: &str, from: &str, to: &str) -> Option<String> {
 fn dedup(cands: &mut Vec<Candidate>) {
     let mut seen = std::collections::HashSet::new();
     cands.retain(|c| seen.insert(c.command()));
+}
+
+/// How a learned plan went, in words that do not flatter it: "it worked" only when every run
+/// worked and no rating says otherwise.
+fn how_it_went(pl: &PlanPrefs) -> String {
+    let rated = pl
+        .mean_rating
+        .map_or(String::new(), |m| format!(", rated {m:.1}/5 on average"));
+    if pl.successes == pl.runs && pl.mean_rating.is_none_or(|m| m >= 3.0) {
+        format!("it worked{rated}")
+    } else {
+        format!("it worked {} of {} times{rated}", pl.successes, pl.runs)
+    }
 }
 
 /// A learned plan's record, in words.
@@ -1155,6 +1169,22 @@ pub(crate) mod tests {
             })
             .collect();
         assert_eq!(leaders.len(), 2, "{leaders:?}");
+    }
+
+    #[test]
+    fn a_learned_plans_rationale_says_how_it_went() {
+        let pl = |runs, successes, mean_rating| PlanPrefs {
+            runs,
+            successes,
+            mean_rating,
+            ..PlanPrefs::default()
+        };
+        assert_eq!(how_it_went(&pl(2, 2, None)), "it worked");
+        assert_eq!(how_it_went(&pl(3, 1, None)), "it worked 1 of 3 times");
+        assert_eq!(
+            how_it_went(&pl(1, 1, Some(1.0))),
+            "it worked 1 of 1 times, rated 1.0/5 on average"
+        );
     }
 
     #[test]
