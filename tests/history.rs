@@ -116,7 +116,7 @@ fn show_details_a_run_and_rerun_repeats_the_last_failed_one() {
     );
 
     h.codex_in(&p, &["run", "--", "true"]).ok();
-    let again = h.codex_in(&h.dir.path().to_path_buf(), &["rerun", "--last-failed"]);
+    let again = h.codex_in(h.dir.path(), &["rerun", "--last-failed"]);
     assert_eq!(again.code, Some(3), "{}\n{}", again.stdout, again.stderr);
     let after = runs(&h, &[]);
     assert_eq!(after.len(), 3, "{after:?}");

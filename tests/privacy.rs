@@ -339,7 +339,7 @@ fn exports_are_jsonl_in_each_trainer_format() {
         .codex(&["export", "--format", "episodes", "--since", "yesterday"])
         .code(2);
     assert!(
-        bad_date.stderr.contains("YYYY-MM-DD"),
+        bad_date.stderr.contains("--since `yesterday`") && bad_date.stderr.contains("RFC 3339"),
         "{}",
         bad_date.stderr
     );
