@@ -52,6 +52,12 @@ fn run_streams_output_prints_the_run_id_and_exits_with_the_command_status() {
         "{}",
         missing.stderr
     );
+    let builtin = h.codex(&["run", "--", "cd", "src"]).code(127);
+    assert!(
+        builtin.stderr.contains("cd: a shell builtin") && builtin.stderr.contains("sh -c"),
+        "{}",
+        builtin.stderr
+    );
 }
 
 #[test]

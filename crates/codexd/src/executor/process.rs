@@ -129,7 +129,7 @@ async fn run_inner(
     // The launcher always starts, so a missing program is found here, as a shell would.
     if !spec.launcher.is_empty() && !findable(program, spec) {
         return RunOutcome::FailedToStart {
-            error: format!("{program}: command not found"),
+            error: not_found_message(program),
             not_found: true,
         };
     }
@@ -161,7 +161,7 @@ async fn run_inner(
         Err(e) => {
             let not_found = e.kind() == std::io::ErrorKind::NotFound;
             let error = if not_found {
-                format!("{program}: command not found")
+                not_found_message(program)
             } else {
                 format!("{program}: {e}")
             };
@@ -413,6 +413,27 @@ impl Utf8Stream {
     pub fn finish(&mut self) -> String {
         let rest = std::mem::take(&mut self.carry);
         String::from_utf8_lossy(&rest).into_owned()
+    }
+}
+
+/// Builtins of the shell: no program by these names exists to run, and one that did could not
+/// change the caller's shell anyway.
+const SHELL_BUILTINS: &[&str] = &[
+    "cd", "pushd", "popd", "source", ".", "export", "alias", "unalias", "unset", "set", "exit",
+    "shopt", "ulimit", "umask", "history", "fg", "bg", "jobs",
+];
+
+/// What a shell says of a program it cannot find, except that a shell builtin is named as
+/// one, with how to use it.
+fn not_found_message(program: &str) -> String {
+    if SHELL_BUILTINS.contains(&program) {
+        format!(
+            "{program}: a shell builtin, not a program: codex runs commands without a shell, \
+             and a step cannot change your shell's directory or environment; use it inside \
+             one step, e.g. `codex run -- sh -c '{program} ... && COMMAND'`"
+        )
+    } else {
+        format!("{program}: command not found")
     }
 }
 
