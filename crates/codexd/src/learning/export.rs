@@ -80,8 +80,9 @@ impl Exporter<'_> {
                 rating,
                 comment: label.and_then(|l| l.1.as_deref()),
             }),
-            // A run that failed, or that the user rated below 3, is not an answer to learn.
-            ExportFormat::OpenaiChat => (e.success && rating.is_none_or(|r| r >= 3))
+            // A run that failed, or that the user rated below 3, is not an answer to learn; nor
+            // is a typed command, whose goal is the command itself (`Goal: true => true`).
+            ExportFormat::OpenaiChat => (named(e) && e.success && rating.is_none_or(|r| r >= 3))
                 .then(|| {
                     to_line(&json!({
                         "messages": [
@@ -93,8 +94,8 @@ impl Exporter<'_> {
                 })
                 .flatten(),
             ExportFormat::PreferencePairs => {
-                if let Some(r) = rating {
-                    self.pairs.add(e, r);
+                if named(e) {
+                    self.pairs.add(e, rating);
                 }
                 None
             }
@@ -200,19 +201,43 @@ pub fn prompt(e: &Example) -> String {
     p
 }
 
-/// Preference pairs: for each goal in each project, every two plans whose mean ratings differ
-/// by at least one point give a pair, the better-rated plan chosen.
-#[derive(Default)]
-struct Pairs {
-    /// (project root, normalized goal) → plan → its ratings.
-    groups: BTreeMap<(String, String), BTreeMap<String, PlanRatings>>,
+/// Whether the run's goal was said in words: a typed command's goal is the command itself,
+/// and teaches nothing about what words mean.
+fn named(e: &Example) -> bool {
+    e.goal.trim() != e.plan
 }
 
-/// Rating sum, count, and the prompt of the plan's latest run.
-type PlanRatings = (u64, u64, String);
+/// Preference pairs: for each named goal in each project, every two plans where one did
+/// better give a pair, the better one chosen: by mean rating (a point or more apart) when both
+/// were rated, else by outcome (success rates at least half apart: one worked, one failed).
+#[derive(Default)]
+struct Pairs {
+    /// (project root, normalized goal) → plan → its record.
+    groups: BTreeMap<(String, String), BTreeMap<String, PlanRecord>>,
+}
+
+/// One plan's ratings and outcomes for a goal, and the prompt of its latest run.
+#[derive(Default)]
+struct PlanRecord {
+    rating_sum: u64,
+    ratings: u64,
+    successes: u64,
+    runs: u64,
+    prompt: String,
+}
+
+impl PlanRecord {
+    fn mean_rating(&self) -> Option<f64> {
+        (self.ratings > 0).then(|| self.rating_sum as f64 / self.ratings as f64)
+    }
+
+    fn success_rate(&self) -> f64 {
+        self.successes as f64 / self.runs.max(1) as f64
+    }
+}
 
 impl Pairs {
-    fn add(&mut self, e: &Example, rating: u8) {
+    fn add(&mut self, e: &Example, rating: Option<u8>) {
         let root = e
             .project
             .as_ref()
@@ -223,30 +248,33 @@ impl Pairs {
             .entry((root, e.goal_normalized.clone()))
             .or_default()
             .entry(e.plan.clone())
-            .or_insert_with(|| (0, 0, String::new()));
-        slot.0 += u64::from(rating);
-        slot.1 += 1;
-        slot.2 = prompt(e);
+            .or_default();
+        if let Some(r) = rating {
+            slot.rating_sum += u64::from(r);
+            slot.ratings += 1;
+        }
+        slot.successes += u64::from(e.success);
+        slot.runs += 1;
+        slot.prompt = prompt(e);
     }
 
     fn lines(&self) -> Vec<String> {
         let mut out = Vec::new();
         for plans in self.groups.values() {
-            let means: Vec<(&str, f64, &str)> = plans
-                .iter()
-                .map(|(plan, (sum, n, prompt))| {
-                    (plan.as_str(), *sum as f64 / *n as f64, prompt.as_str())
-                })
-                .collect();
-            for (hi_plan, hi, hi_prompt) in &means {
-                for (lo_plan, lo, _) in &means {
-                    if hi - lo >= 1.0
+            for (hi_plan, hi) in plans {
+                for (lo_plan, lo) in plans {
+                    let (better, basis) = match (hi.mean_rating(), lo.mean_rating()) {
+                        (Some(h), Some(l)) => (h - l >= 1.0, "rating"),
+                        _ => (hi.success_rate() - lo.success_rate() >= 0.5, "outcome"),
+                    };
+                    if better
                         && let Some(line) = to_line(&json!({
-                            "prompt": hi_prompt,
+                            "prompt": hi.prompt,
                             "chosen": hi_plan,
                             "rejected": lo_plan,
-                            "chosen_rating": hi,
-                            "rejected_rating": lo,
+                            "chosen_rating": hi.mean_rating(),
+                            "rejected_rating": lo.mean_rating(),
+                            "basis": basis,
                         }))
                     {
                         out.push(line);
@@ -354,6 +382,29 @@ mod tests {
                 .unwrap()
                 .starts_with("Goal: Run the tests")
         );
+    }
+
+    #[test]
+    fn typed_commands_teach_nothing_and_outcomes_make_pairs() {
+        let records = vec![
+            example(1, "true", "true", true),
+            example(2, "cargo test", "cargo test", true),
+            example(3, "check it", "cargo check", true),
+            example(4, "check it", "cargo clippy", false),
+            example(5, "lint", "cargo clippy", true),
+            example(6, "lint", "cargo fmt --check", true),
+        ];
+        let chat = export(&records, ExportFormat::OpenaiChat, &Filter::default());
+        assert_eq!(chat.len(), 3, "{chat:?}");
+        let pairs = parsed(&export(
+            &records,
+            ExportFormat::PreferencePairs,
+            &Filter::default(),
+        ));
+        // Only "check it" has a plan that did better; "lint"'s two both worked, unrated.
+        assert_eq!(pairs.len(), 1, "{pairs:?}");
+        assert_eq!(pairs[0]["chosen"], "cargo check");
+        assert_eq!(pairs[0]["basis"], "outcome");
     }
 
     #[test]
