@@ -237,6 +237,11 @@ impl Draft {
 }
 
 impl Episode {
+    /// Whether the goal was said in words: a typed command's goal is the command itself.
+    pub fn goal_named(&self) -> bool {
+        self.goal != command_line(&self.argv)
+    }
+
     /// The episode with how its step ran (in the run's folder); text is redacted here, like
     /// the rest.
     pub fn with_facts(mut self, facts: StepFacts) -> Episode {

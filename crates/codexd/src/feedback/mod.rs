@@ -485,7 +485,7 @@ impl Actor {
             dry_run: model::is_dry_run(&ep.argv, &ep.tool),
             verbosity: model::verbosity_of(&ep.argv),
             part: ep.part,
-            named: ep.goal != crate::episode::command_line(&ep.argv),
+            named: ep.goal_named(),
         };
         self.signal(Some(ep.run_id), ep.finished_at, Names::of_episode(ep), kind)
     }

@@ -8,7 +8,7 @@ use codex_proto::types::HistoryEntry;
 
 use super::Ctx;
 use super::dispatch::{feedback_error, learning_error, project_root};
-use crate::episode::{Episode, command_line};
+use crate::episode::Episode;
 use crate::learning::query::RunFilter;
 use crate::learning::redact::MARKER_PREFIX;
 
@@ -83,7 +83,7 @@ fn detail(e: Episode, rating: Option<u8>, comment: Option<String>) -> RunDetail 
     let command = e.command();
     RunDetail {
         run_id: e.run_id,
-        goal_given: e.goal != command_line(&e.argv),
+        goal_given: e.goal_named(),
         redacted: e.argv.iter().any(|w| w.contains(MARKER_PREFIX)),
         command,
         cwd: e.cwd.display().to_string(),
