@@ -85,6 +85,28 @@ impl Home {
         self
     }
 
+    /// Put stand-ins for these programs first on PATH (for codex, codexd and the steps):
+    /// each prints its name and arguments and exits 0. Plans are offered only for programs
+    /// that are installed, so a test about planning must not depend on what this machine has.
+    pub fn with_programs(mut self, names: &[&str]) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = self.dir.path().join("stub-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for name in names {
+            let p = bin.join(name);
+            std::fs::write(&p, format!("#!/bin/sh\necho \"{name} $*\"\n")).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        self.env.retain(|(k, _)| k != "PATH");
+        self.env.push(("PATH".into(), path));
+        self
+    }
+
     /// The temp folder every process started from here uses (`TMPDIR`).
     pub fn tmp(&self) -> PathBuf {
         let t = self.dir.path().join("tmp");

@@ -424,6 +424,10 @@ pub struct PlanParams {
     pub goal: String,
     /// Where (absolute).
     pub cwd: PathBuf,
+    /// The client's `PATH`, where the plans' programs must be found (the daemon's when
+    /// absent): a plan whose program is missing is left out and said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// Result of [`Plan`].
@@ -449,6 +453,10 @@ pub struct PlanResult {
     /// endpoint was not used.
     #[serde(default)]
     pub embeddings: String,
+    /// Plans not offered because they cannot start or do not fit here, each with why
+    /// ("`pytest` is not installed: ...", "`cargo test` (learned in /src/a) needs Cargo.toml").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
 }
 
 /// A goal you ran, near the one planned.
@@ -484,6 +492,11 @@ pub struct PlannedCommand {
     pub alignment: f64,
     /// The evidence behind the score, in words.
     pub evidence: String,
+    /// Where it was borrowed from, when it is not yet this goal's own plan here: the plan of
+    /// a goal said alike, or of this goal in another project, not yet kept (rated 3 or more,
+    /// or run twice) here. A step of it that would change anything is asked the first time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub borrowed: Option<String>,
 }
 
 /// One step of a plan.

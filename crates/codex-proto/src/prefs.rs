@@ -70,6 +70,42 @@ pub struct PlanPrefs {
     pub corrected_away: u64,
     /// Projects it ran in (roots), most runs first.
     pub projects: Vec<String>,
+    /// Its record in each place it ran (evidence is kept per project), most runs first.
+    #[serde(default)]
+    pub places: Vec<PlanPlace>,
+}
+
+impl PlanPrefs {
+    /// Its record in `project` (a root, or `None` outside any project), if it ran there.
+    pub fn place(&self, project: Option<&str>) -> Option<&PlanPlace> {
+        let key = project.unwrap_or("");
+        self.places.iter().find(|p| p.project == key)
+    }
+}
+
+/// One plan's record in one place: a project root, or "" for runs outside any project.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanPlace {
+    /// The project root; empty outside any project.
+    pub project: String,
+    /// Posterior mean of "this plan satisfies the user" here.
+    pub score: f64,
+    /// Effective weight of the evidence here, after decay.
+    pub evidence: f64,
+    /// Runs here.
+    pub runs: u64,
+    /// Runs here that exited 0.
+    pub successes: u64,
+    /// Explicit ratings here.
+    pub ratings: u64,
+    /// Their mean.
+    pub mean_rating: Option<f64>,
+    /// Times the user replaced it here.
+    pub corrected_away: u64,
+    /// The user kept it here. False while its runs here were only of a plan borrowed from
+    /// another goal or project and neither rated 3 or more nor run twice: such runs add no
+    /// evidence yet.
+    pub kept: bool,
 }
 
 /// A tool's standing within a category: its best plan's score, and its totals.

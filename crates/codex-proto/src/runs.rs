@@ -36,6 +36,9 @@ pub struct PlanSource {
     /// How the plans were ranked.
     #[serde(default)]
     pub ranking: String,
+    /// Where the plan was borrowed from, when it was not yet the goal's own plan here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub borrowed: Option<String>,
 }
 
 /// One step of a run, as it ran.

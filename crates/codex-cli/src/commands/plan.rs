@@ -10,11 +10,13 @@ use crate::error::CliError;
 use crate::render;
 use crate::session::Target;
 
-/// Ask the daemon for the plans of `goal` in `cwd`.
+/// Ask the daemon for the plans of `goal` in `cwd`, their programs looked up on this
+/// shell's PATH (where `codex run` will run them).
 pub fn fetch(client: &mut Client, goal: &str, cwd: &Path) -> Result<PlanResult, CliError> {
     client.call::<Plan>(&PlanParams {
         goal: goal.to_string(),
         cwd: cwd.to_path_buf(),
+        path: std::env::var("PATH").ok(),
     })
 }
 
@@ -64,6 +66,17 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
             }
         }
         println!("     evidence: {}", p.evidence);
+        if let Some(from) = &p.borrowed {
+            println!(
+                "     borrowed from {from}: a step that changes anything is asked the first time"
+            );
+        }
+    }
+    if !r.left_out.is_empty() {
+        println!("left out:");
+        for why in &r.left_out {
+            println!("  {why}");
+        }
     }
     if !r.ranking.is_empty() {
         println!("\nranked by {}", r.ranking);

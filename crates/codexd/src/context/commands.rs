@@ -135,7 +135,7 @@ fn package_scripts(root: &Path) -> Option<Vec<String>> {
 
 /// Target (make) or recipe (just) names: `name:` at the start of a line, not `.PHONY` and not
 /// a variable assignment (`X := y`).
-fn targets(text: &str) -> Vec<String> {
+pub(crate) fn targets(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in text.lines() {
         if line.starts_with([' ', '\t', '#', '.']) {

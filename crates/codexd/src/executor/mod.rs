@@ -539,16 +539,30 @@ impl Actor {
         let env = step_env(&req.spec);
         let place = self.containment.place(&req.spec.cwd, &env);
         let verdict = classify_request(classifier, &self.declared, req, place.root.as_deref());
-        let mut comfort = self.comfort();
+        let own = self.comfort();
+        let mut comfort = own;
         if req.unattended {
             comfort = self.unattended_comfort(comfort);
             self.check_alignment(req)?;
         }
         let command = crate::episode::command_line(&req.spec.argv);
         let holds = self.containment.holds(&place);
+        let mut decided = policy::decide(verdict.class, comfort, req.yes);
+        if let policy::Decision::Ask(why) = &mut decided
+            && comfort != own
+            && why.starts_with("autonomy comfort")
+        {
+            *why = format!(
+                "autonomy comfort is {} for a run nobody is attached to: one level stricter \
+                 than yours ({})",
+                comfort.name(),
+                own.name()
+            );
+        }
+        let borrowed = req.plan_source.as_ref().and_then(|s| s.borrowed.as_deref());
         let decision = policy::contain(
             policy::with_rule(
-                policy::decide(verdict.class, comfort, req.yes),
+                policy::first_time(decided, verdict.class, borrowed),
                 verdict.class,
                 self.matcher.strongest(&command),
             ),

@@ -113,6 +113,19 @@ pub fn contain(
     }
 }
 
+/// A step of a borrowed plan (taken from a goal said alike or from another project, not yet
+/// kept here) that would change anything is asked the first time, whatever the comfort: the
+/// user has not seen it do this goal here. `--yes` and an allow rule still answer it.
+pub fn first_time(decision: Decision, class: SafetyClass, borrowed: Option<&str>) -> Decision {
+    match (decision, borrowed) {
+        (Decision::Run, Some(from)) if class > SafetyClass::ReadOnly => Decision::Ask(format!(
+            "its plan is borrowed from {from} and not kept yet, so a {class} step is asked the \
+             first time"
+        )),
+        (d, _) => d,
+    }
+}
+
 /// Decide for a step of `class` at `comfort`, with or without `--yes`.
 pub fn decide(class: SafetyClass, comfort: Comfort, yes: bool) -> Decision {
     if class >= SafetyClass::Destructive {
@@ -132,6 +145,25 @@ mod tests {
     use super::*;
     use crate::executor::rules::{Kind, UserRule};
     use SafetyClass::*;
+
+    #[test]
+    fn a_borrowed_plan_that_writes_is_asked_the_first_time() {
+        use SafetyClass::*;
+        let from = Some("\"build it\"");
+        assert!(matches!(
+            first_time(Decision::Run, WritesInProject, from),
+            Decision::Ask(why) if why.contains("borrowed from \"build it\"")
+        ));
+        assert_eq!(first_time(Decision::Run, ReadOnly, from), Decision::Run);
+        assert_eq!(
+            first_time(Decision::Run, WritesInProject, None),
+            Decision::Run
+        );
+        assert_eq!(
+            first_time(Decision::PreApproved, Network, from),
+            Decision::PreApproved
+        );
+    }
 
     #[test]
     fn rules_deny_ask_and_allow_but_never_lift_privileged() {

@@ -486,6 +486,10 @@ impl Actor {
             verbosity: model::verbosity_of(&ep.argv),
             part: ep.part,
             named: ep.goal_named(),
+            borrowed: ep
+                .plan_source
+                .as_ref()
+                .is_some_and(|s| s.borrowed.is_some()),
         };
         self.signal(Some(ep.run_id), ep.finished_at, Names::of_episode(ep), kind)
     }

@@ -64,6 +64,10 @@ pub enum SignalKind {
         /// and a run without it never counts as the evidence of a correction.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         named: bool,
+        /// The plan was borrowed (from a goal said alike, or another project) and not kept
+        /// yet: a success adds no evidence until the user keeps it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        borrowed: bool,
     },
     /// An explicit rating, 1..5. Only the latest rating of a run counts.
     Rating {
@@ -361,6 +365,8 @@ pub fn rebuild_from_dataset(
                     verbosity: super::model::verbosity_of(&e.argv),
                     part: codex_proto::types::RunPart::default(),
                     named: e.goal != e.plan,
+                    // The dataset does not say where a plan came from: counted as chosen.
+                    borrowed: false,
                 };
                 let project = e
                     .project

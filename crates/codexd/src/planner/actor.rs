@@ -50,6 +50,7 @@ enum Command {
     Plan {
         goal: String,
         cwd: PathBuf,
+        path: Option<String>,
         reply: oneshot::Sender<PlanResult>,
     },
     Playbooks {
@@ -65,11 +66,22 @@ pub struct PlannerHandle {
 }
 
 impl PlannerHandle {
-    /// Plans for `goal` in `cwd`.
-    pub async fn plan(&self, goal: String, cwd: PathBuf) -> Result<PlanResult, PlannerError> {
+    /// Plans for `goal` in `cwd`, with programs looked up on `path` (the daemon's PATH when
+    /// `None`).
+    pub async fn plan(
+        &self,
+        goal: String,
+        cwd: PathBuf,
+        path: Option<String>,
+    ) -> Result<PlanResult, PlannerError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Command::Plan { goal, cwd, reply })
+            .send(Command::Plan {
+                goal,
+                cwd,
+                path,
+                reply,
+            })
             .await
             .map_err(|_| PlannerError::Gone)?;
         rx.await.map_err(|_| PlannerError::Gone)
@@ -198,8 +210,16 @@ impl Actor {
                     });
                     let _ = reply.send(());
                 }
-                Command::Plan { goal, cwd, reply } => {
+                Command::Plan {
+                    goal,
+                    cwd,
+                    path,
+                    reply,
+                } => {
                     let known = self.project(&cwd).await;
+                    let path = path
+                        .or_else(|| std::env::var("PATH").ok())
+                        .unwrap_or_default();
                     let profile = self.profile.borrow().clone();
                     let (use_remote, embeddings) = self.fetch_embeddings(&goal, &profile).await;
                     let _ = reply.send(super::plan(
@@ -218,6 +238,7 @@ impl Actor {
                             known: known.as_ref(),
                             remote: use_remote.then_some(&self.vectors),
                             embeddings: &embeddings,
+                            path: &path,
                         },
                     ));
                 }

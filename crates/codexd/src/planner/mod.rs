@@ -17,6 +17,8 @@
 pub mod actor;
 pub mod borrow;
 pub mod embed;
+pub mod fit;
+pub mod learned;
 pub mod playbooks;
 pub mod registry;
 pub mod remote;
@@ -77,6 +79,8 @@ pub struct Options<'a> {
     pub remote: Option<&'a HashMap<String, Vec<f32>>>,
     /// Where the embeddings came from, in words (shown with the plan).
     pub embeddings: &'a str,
+    /// The user's PATH, where a plan's programs must be found.
+    pub path: &'a str,
 }
 
 /// Goal embeddings kept between plans, at most.
@@ -121,6 +125,8 @@ struct Candidate {
     fits: bool,
     /// What is known of it when nothing was learned.
     evidence: String,
+    /// Where it was borrowed from, when it is not yet this goal's own plan here.
+    borrowed: Option<String>,
 }
 
 impl Candidate {
@@ -144,6 +150,7 @@ impl Candidate {
             taught: false,
             fits: true,
             evidence: String::from("no runs of it for this goal yet"),
+            borrowed: None,
         }
     }
 }
@@ -152,6 +159,16 @@ impl Candidate {
 /// (itself pulled towards all of the user's runs) while it has few runs. Calibrated in
 /// `tests::confidence_is_calibrated`.
 pub fn confidence(own: Option<&PlanPrefs>, program: &str, profile: &Profile) -> f64 {
+    confidence_of(
+        own.map(|pl| (pl.successes as f64, pl.runs as f64)),
+        program,
+        profile,
+    )
+}
+
+/// [`confidence`] from a plan's (successes, runs) where it would run: pseudo-counts, its
+/// record elsewhere weighed down (`learned::Standing::record`).
+pub fn confidence_of(own: Option<(f64, f64)>, program: &str, profile: &Profile) -> f64 {
     let (all_s, all_n) = profile
         .programs
         .iter()
@@ -165,7 +182,7 @@ pub fn confidence(own: Option<&PlanPrefs>, program: &str, profile: &Profile) -> 
             (p.successes as f64 + PRIOR_RUNS * overall) / (p.runs as f64 + PRIOR_RUNS)
         });
     match own {
-        Some(pl) => (pl.successes as f64 + PRIOR_RUNS * prior) / (pl.runs as f64 + PRIOR_RUNS),
+        Some((successes, runs)) => (successes + PRIOR_RUNS * prior) / (runs + PRIOR_RUNS),
         None => prior,
     }
 }
@@ -301,6 +318,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             } else {
                 "your playbook (every project)".into()
             },
+            borrowed: None,
         });
     }
     if let Some(m) = &matched {
@@ -384,18 +402,26 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     // Nor does a goal borrow the plans of a tool with parameters even when said the same
     // (goals are compared lowercased; "Foo" and "foo" are different patterns): the registry
     // fills them from this goal, and their record still ranks them.
+    let here_at = fit::Place {
+        cwd,
+        root: proj.as_ref().map(|p| p.root.as_path()),
+        path: opts.path,
+    };
+    let mut left_out: Vec<String> = Vec::new();
     if let Some(cat) = learned.filter(|_| !parameterized) {
         for pl in &cat.plans {
-            if cands.iter().any(|c| c.command() == pl.plan) || pl.successes == 0 {
+            if cands.iter().any(|c| c.command() == pl.plan) {
                 continue;
             }
-            let here = match &root {
-                Some(r) => pl.projects.iter().any(|p| p == r),
-                None => pl.projects.is_empty(),
-            };
+            let st = learned::standing(pl, root.as_deref());
+            let here = st.here.is_some();
             // A goal said otherwise borrows only plans that ran here: "release" in one
             // project is not "deploy staging" in another.
             if said_alike.is_some() && !here {
+                continue;
+            }
+            // It never worked where it counts.
+            if !st.worked() {
                 continue;
             }
             // A plan with a secret taken out cannot be run as it was.
@@ -410,10 +436,18 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             if said_alike.is_some() && crate::feedback::model::is_dry_run(&argv, &pl.tool) {
                 continue;
             }
-            let how = how_it_went(pl);
-            let mut rationale = match &said_alike {
-                Some(g) => format!("you ran it for \"{g}\", which says the same, and {how}"),
-                None => format!("you ran it for this goal before and {how}"),
+            let how = learned::how_it_went(&st);
+            let mut rationale = match (&said_alike, here) {
+                (Some(g), _) => {
+                    format!("you ran it here for \"{g}\", which says the same, and {how}")
+                }
+                (None, true) => format!("you ran it here for this goal before and {how}"),
+                (None, false) => format!(
+                    "you ran it for this goal {} and {how}",
+                    st.elsewhere
+                        .first()
+                        .map_or_else(String::new, |r| learned::place_name(r))
+                ),
             };
             // Run in another project: its paths become this project's.
             if !here
@@ -430,12 +464,64 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                 }
                 rationale.push_str(&format!(" (in {from}; its paths adapted to this project)"));
             }
+            // Learned elsewhere, it is offered here only when what it needs is here.
+            if !here {
+                if let Err(why) = fit::needs(&argv, here_at) {
+                    left_out.push(format!(
+                        "`{}` (learned {}) {why}",
+                        pl.plan,
+                        st.elsewhere
+                            .first()
+                            .map_or_else(String::new, |r| learned::place_name(r))
+                    ));
+                    continue;
+                }
+                rationale.push_str("; what it needs is here");
+            }
+            let borrowed = match (&said_alike, here) {
+                (Some(g), _) if !st.kept_here() => Some(format!("\"{g}\"")),
+                (_, false) => Some(format!(
+                    "this goal {}",
+                    st.elsewhere
+                        .first()
+                        .map_or_else(String::new, |r| learned::place_name(r))
+                )),
+                (_, true) if !st.kept_here() => {
+                    Some("a plan run here but not kept yet".to_string())
+                }
+                _ => None,
+            };
             let mut c = Candidate::single(argv, rationale, None);
             c.fits = here;
+            c.borrowed = borrowed;
             cands.push(c);
         }
     }
     dedup(&mut cands);
+    // Every step must be able to start here: its program found, in the project's own
+    // environment when that is where it lives. A plan that cannot start is left out, and
+    // said, rather than run to exit 127.
+    let mut missing: Vec<String> = Vec::new();
+    cands.retain_mut(|c| {
+        let shown = c.command();
+        for step in &mut c.steps {
+            match fit::resolve(&step.argv, here_at) {
+                Ok(argv) => step.argv = argv,
+                Err(why) => {
+                    missing.push(format!("`{shown}`: {why}"));
+                    return false;
+                }
+            }
+        }
+        if let Some(dry) = &c.dry_run {
+            c.dry_run = fit::resolve(dry, here_at).ok();
+        }
+        true
+    });
+    dedup(&mut cands);
+    missing.dedup();
+    // What cannot start here first, then what was learned where it fits and this does not.
+    let left_out: Vec<String> = missing.iter().cloned().chain(left_out).collect();
 
     // Score, then rank.
     let comfort_low = profile.style.autonomy_comfort.value == "low";
@@ -450,18 +536,25 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         .into_iter()
         .map(|c| {
             let command = c.command();
-            let known = learned.and_then(|cat| cat.plans.iter().find(|p| p.plan == command));
+            let known = learned
+                .and_then(|cat| cat.plans.iter().find(|p| p.plan == command))
+                .map(|pl| learned::standing(pl, root.as_deref()));
             let program = c
                 .steps
                 .first()
                 .map(|s| crate::episode::program_name(&s.argv))
                 .unwrap_or_default();
-            let confidence = confidence(known.filter(|_| personalized), &program, profile);
-            let (score, evidence_weight, evidence) = match known.filter(|_| personalized) {
-                Some(pl) => (
-                    pl.score,
-                    pl.evidence,
-                    evidence_of(pl, said_alike.as_deref()),
+            let known = known.filter(|_| personalized);
+            let confidence = confidence_of(
+                known.as_ref().map(learned::Standing::record),
+                &program,
+                profile,
+            );
+            let (score, evidence_weight, evidence) = match &known {
+                Some(st) => (
+                    st.score,
+                    st.evidence,
+                    learned::evidence_of(st, said_alike.as_deref()),
                 ),
                 None => (0.5, 0.0, c.evidence.clone()),
             };
@@ -488,6 +581,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                     confidence,
                     alignment: if c.taught { 1.0 } else { score },
                     evidence,
+                    borrowed: c.borrowed,
                 },
                 c.dry_run,
             )
@@ -540,13 +634,36 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     known_tasks.dedup();
     let unknown = plans.is_empty().then(|| {
         let mut why = match (&task, &proj) {
+            _ if !missing.is_empty() => format!(
+                "no plan for \"{goal}\" can start here: {}",
+                missing.join("; ")
+            ),
             (None, _) => format!("no plan for \"{goal}\": nothing here says how to do it"),
             (Some(_), _) if !cannot.is_empty() => cannot.join("; "),
             (Some(t), Some(p)) => format!("this {} project offers no command for `{t}`", p.kind),
             (Some(t), None) => format!("there is no project here to find a `{t}` command in"),
         };
         if !known_tasks.is_empty() {
-            why.push_str(&format!("; it knows: {}", known_tasks.join(", ")));
+            why.push_str(&format!(
+                "; this project's tasks: {}",
+                known_tasks.join(", ")
+            ));
+        }
+        let tools = opts.registry.categories_here(cwd);
+        if !tools.is_empty() {
+            why.push_str(&format!("; built-in tools: {}", tools.join(", ")));
+        }
+        let mut books: Vec<String> = opts
+            .playbooks
+            .playbooks
+            .iter()
+            .filter(|p| p.project.is_none() || p.project == root)
+            .map(|p| format!("\"{}\"", p.phrase))
+            .collect();
+        books.sort();
+        books.dedup();
+        if !books.is_empty() {
+            why.push_str(&format!("; your playbooks: {}", books.join(", ")));
         }
         let mut alike: Vec<&str> = Vec::new();
         for n in near.iter().filter(|n| n.0 >= SHOWN_SIMILAR) {
@@ -598,6 +715,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         unknown,
         similar,
         embeddings: opts.embeddings.to_string(),
+        left_out,
     }
 }
 
@@ -652,36 +770,6 @@ fn dedup(cands: &mut Vec<Candidate>) {
     cands.retain(|c| seen.insert(c.command()));
 }
 
-/// How a learned plan went, in words that do not flatter it: "it worked" only when every run
-/// worked and no rating says otherwise.
-fn how_it_went(pl: &PlanPrefs) -> String {
-    let rated = pl
-        .mean_rating
-        .map_or(String::new(), |m| format!(", rated {m:.1}/5 on average"));
-    if pl.successes == pl.runs && pl.mean_rating.is_none_or(|m| m >= 3.0) {
-        format!("it worked{rated}")
-    } else {
-        format!("it worked {} of {} times{rated}", pl.successes, pl.runs)
-    }
-}
-
-/// A learned plan's record, in words.
-fn evidence_of(pl: &PlanPrefs, said_alike: Option<&str>) -> String {
-    format!(
-        "you ran it {} time{} for {}, {:.0}% success{}",
-        pl.runs,
-        if pl.runs == 1 { "" } else { "s" },
-        said_alike.map_or("this goal".to_string(), |g| format!("\"{g}\"")),
-        if pl.runs == 0 {
-            0.0
-        } else {
-            pl.successes as f64 * 100.0 / pl.runs as f64
-        },
-        pl.mean_rating
-            .map_or(String::new(), |m| format!(", mean rating {m:.1}"))
-    )
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -705,7 +793,22 @@ pub(crate) mod tests {
             known: None,
             remote: None,
             embeddings: "local",
+            path: test_path(),
         }
+    }
+
+    /// This process's PATH: the plans' programs are looked up on it.
+    pub(crate) fn test_path() -> &'static str {
+        static P: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        P.get_or_init(|| std::env::var("PATH").unwrap_or_default())
+    }
+
+    /// An executable script `name` in `dir`: a plan's program must exist to be offered.
+    fn script(dir: &Path, name: &str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let p = dir.join(name);
+        std::fs::write(&p, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
     fn rust_project() -> tempfile::TempDir {
@@ -786,7 +889,7 @@ pub(crate) mod tests {
         let why = p.unknown.unwrap();
         assert!(why.contains("no plan for \"deploy staging\""), "{why}");
         assert!(
-            why.contains("it knows: build, clean, format, lint, run, test"),
+            why.contains("this project's tasks: build, clean, format, lint, run, test"),
             "{why}"
         );
         assert!(why.contains("codex teach"), "{why}");
@@ -1059,6 +1162,7 @@ pub(crate) mod tests {
     #[test]
     fn similar_goals_are_nearest_in_their_own_project() {
         let t = rust_project();
+        script(t.path(), "ship.sh");
         let here = t.path().display().to_string();
         let book = playbooks::PlaybookBook::default();
         let plan_in = |plan: &str, root: &str| PlanPrefs {
@@ -1093,6 +1197,7 @@ pub(crate) mod tests {
     #[test]
     fn a_playbook_is_found_said_otherwise_but_never_for_another_target() {
         let t = rust_project();
+        script(t.path(), "deploy.sh");
         let mut book = playbooks::PlaybookBook::default();
         use crate::store::journal::State as _;
         book.apply(playbooks::PlaybookOp::Teach {
@@ -1179,10 +1284,11 @@ pub(crate) mod tests {
             mean_rating,
             ..PlanPrefs::default()
         };
-        assert_eq!(how_it_went(&pl(2, 2, None)), "it worked");
-        assert_eq!(how_it_went(&pl(3, 1, None)), "it worked 1 of 3 times");
+        let how = |p: PlanPrefs| learned::how_it_went(&learned::standing(&p, None));
+        assert_eq!(how(pl(2, 2, None)), "it worked");
+        assert_eq!(how(pl(3, 1, None)), "it worked 1 of 3 times");
         assert_eq!(
-            how_it_went(&pl(1, 1, Some(1.0))),
+            how(pl(1, 1, Some(1.0))),
             "it worked 1 of 1 times, rated 1.0/5 on average"
         );
     }

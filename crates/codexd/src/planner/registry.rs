@@ -235,6 +235,24 @@ impl Registry {
         None
     }
 
+    /// The categories of the tools that apply in `cwd`, each with the first word that names
+    /// it (`status (git status)`), in registry order: what the unknown-goal answer lists.
+    pub fn categories_here(&self, cwd: &Path) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.tools {
+            for c in &t.categories {
+                if self.is_task(c) || !seen.insert(c.clone()) {
+                    continue;
+                }
+                if self.tools_for(c, cwd).next().is_some() {
+                    out.push(c.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Whether `category` is one of the project tasks.
     pub fn is_task(&self, category: &str) -> bool {
         self.tasks.iter().any(|t| t.task == category)

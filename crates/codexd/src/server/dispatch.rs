@@ -94,7 +94,7 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             let (goal, cwd) = (p.goal.clone(), p.cwd.clone());
             let plans = ctx
                 .planner
-                .plan(p.goal, p.cwd)
+                .plan(p.goal, p.cwd, p.path)
                 .await
                 .map_err(planner_error)?;
             ctx.shown.remember(&goal, &cwd, &plans);

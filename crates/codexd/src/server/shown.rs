@@ -72,6 +72,7 @@ impl ShownPlans {
                 rationale: step.rationale.clone(),
                 evidence: p.evidence.clone(),
                 ranking: s.plans.ranking.clone(),
+                borrowed: p.borrowed.clone(),
             })
         })
     }
@@ -101,12 +102,14 @@ mod tests {
                     confidence: 0.5,
                     alignment: 0.5,
                     evidence: "no runs yet".into(),
+                    borrowed: None,
                 })
                 .collect(),
             ranking: "posterior mean".into(),
             unknown: None,
             similar: Vec::new(),
             embeddings: "local".into(),
+            left_out: Vec::new(),
         }
     }
 

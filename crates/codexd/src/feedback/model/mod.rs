@@ -19,11 +19,15 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike as _, FixedOffset, Local, Timelike as _, Utc};
 use codex_proto::prefs::{
-    CategoryPrefs, Correction, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle,
+    CategoryPrefs, Correction, PlanPlace, PlanPrefs, Profile, Setting, ToolPrefs, WorkingStyle,
 };
 use codex_proto::types::{ProgramPrefs, RunId, RunPart, Satisfaction};
 
 use super::state::{Signal, SignalKind};
+use evidence::{At, Plan};
+
+mod evidence;
+pub use evidence::KEEP_AFTER_RUNS;
 
 /// How many weighted-mean values the satisfaction series keeps.
 const SERIES: usize = 30;
@@ -79,50 +83,6 @@ impl Params {
     }
 }
 
-/// Decayed Beta evidence for one plan.
-#[derive(Debug, Clone, Default)]
-struct Plan {
-    tool: String,
-    a: f64,
-    b: f64,
-    /// Time (unix seconds) and category run count the evidence is decayed to.
-    t: i64,
-    n: u64,
-    runs: u64,
-    successes: u64,
-    ratings: u64,
-    rating_sum: u64,
-    corrected_away: u64,
-    projects: BTreeMap<String, u64>,
-}
-
-/// How much evidence is left after `dt` seconds and `newer` runs in its category.
-fn decay(dt: i64, newer: u64, p: &Params) -> f64 {
-    let newer = i32::try_from(newer).unwrap_or(i32::MAX);
-    0.5f64.powf(dt.max(0) as f64 / p.half_life_secs) * p.discount.powi(newer)
-}
-
-impl Plan {
-    fn factor(&self, t: i64, n: u64, p: &Params) -> f64 {
-        decay(t - self.t, n.saturating_sub(self.n), p)
-    }
-
-    fn add(&mut self, t: i64, n: u64, w: f64, s: f64, p: &Params) {
-        let f = self.factor(t, n, p);
-        self.a = self.a * f + w * s;
-        self.b = self.b * f + w * (1.0 - s);
-        self.t = self.t.max(t);
-        self.n = n;
-    }
-
-    /// Posterior mean and effective evidence, decayed to (t, n).
-    fn score(&self, t: i64, n: u64, p: &Params) -> (f64, f64) {
-        let f = self.factor(t, n, p);
-        let (a, b) = (self.a * f, self.b * f);
-        ((1.0 + a) / (2.0 + a + b), a + b)
-    }
-}
-
 /// A counted rating: where its evidence went, so a re-rating can take it back out exactly.
 #[derive(Debug, Clone)]
 struct Counted {
@@ -130,9 +90,13 @@ struct Counted {
     plan: Arc<str>,
     program: Arc<str>,
     score: u8,
-    /// Time and category run count the evidence was added at, and how much.
+    /// The project it was given in ("" outside projects).
+    project: Arc<str>,
+    /// Time and category run counts (overall, in its project) the evidence was added at,
+    /// and how much.
     t: i64,
     n: u64,
+    n_here: u64,
     a: f64,
     b: f64,
     /// Its place in `Model::scores`.
@@ -143,7 +107,32 @@ struct Counted {
 struct Category {
     /// Runs in this category so far: the clock `evidence_discount` counts in.
     n: u64,
+    /// The same clock per project root ("" outside projects).
+    n_at: HashMap<String, u64>,
     plans: BTreeMap<String, Plan>,
+}
+
+impl Category {
+    /// Where a signal in `project` at `t` lands, by this category's clocks.
+    fn at<'a>(&self, project: &'a str, t: i64) -> At<'a> {
+        At {
+            project,
+            t,
+            n: self.n,
+            n_here: self.n_at.get(project).copied().unwrap_or(0),
+        }
+    }
+
+    /// One more run in `project`.
+    fn tick(&mut self, project: &str) {
+        self.n += 1;
+        match self.n_at.get_mut(project) {
+            Some(n) => *n += 1,
+            None => {
+                self.n_at.insert(project.to_string(), 1);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -201,12 +190,22 @@ pub struct Model {
     last_pick: Option<(Arc<str>, Arc<str>)>,
 }
 
+/// How a run went, as its outcome signal says.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    success: bool,
+    part: RunPart,
+    named: bool,
+    borrowed: bool,
+}
+
 /// A held-back command, not yet known to be a "no".
 #[derive(Debug, Clone)]
 struct Denial {
     category: Arc<str>,
     plan: Arc<str>,
     tool: Arc<str>,
+    project: Arc<str>,
     t: i64,
 }
 
@@ -242,8 +241,8 @@ impl Model {
         for d in due {
             self.style.approvals_denied += 1;
             let cat = category_entry(&mut self.categories, &d.category);
-            let n = cat.n;
-            plan_entry(cat, &d.plan, &d.tool, d.t).add(d.t, n, p.implicit_weight, 0.0, &p);
+            let at = cat.at(&d.project, d.t);
+            plan_entry(cat, &d.plan, &d.tool, at).add(at, p.implicit_weight, 0.0, &p);
         }
     }
 
@@ -265,11 +264,15 @@ impl Model {
             .get_mut(&*old.category)
             .and_then(|c| c.plans.get_mut(&*old.plan))
         {
-            let f = decay(plan.t - old.t, plan.n.saturating_sub(old.n), &p);
-            plan.a = (plan.a - old.a * f).max(0.0);
-            plan.b = (plan.b - old.b * f).max(0.0);
-            plan.ratings = plan.ratings.saturating_sub(1);
-            plan.rating_sum = plan.rating_sum.saturating_sub(u64::from(old.score));
+            let out = |ev: &mut evidence::Evidence, n: u64| {
+                ev.take_out(old.t, n, old.a, old.b, &p);
+                ev.ratings = ev.ratings.saturating_sub(1);
+                ev.rating_sum = ev.rating_sum.saturating_sub(u64::from(old.score));
+            };
+            out(&mut plan.all, old.n);
+            if let Some(place) = plan.places.get_mut(&*old.project) {
+                out(&mut place.ev, old.n_here);
+            }
         }
         if let Some(prog) = self.programs.get_mut(&*old.program) {
             prog.ratings = prog.ratings.saturating_sub(1);
@@ -327,8 +330,15 @@ impl Model {
                 verbosity,
                 part,
                 named,
+                borrowed,
             } => {
-                self.outcome(s, t, *success && !*cancelled, *part, *named);
+                let how = How {
+                    success: *success && !*cancelled,
+                    part: *part,
+                    named: *named,
+                    borrowed: *borrowed,
+                };
+                self.outcome(s, t, how);
                 let st = &mut self.style;
                 st.runs += 1;
                 st.dry_runs += u64::from(*dry_run);
@@ -342,12 +352,23 @@ impl Model {
                 }
                 let value = f64::from(score.saturating_sub(1)) / 4.0;
                 let (a, b) = (p.explicit_weight * value, p.explicit_weight * (1.0 - value));
+                let project: Arc<str> = s.project.clone().unwrap_or_else(|| "".into());
                 let cat = category_entry(&mut self.categories, &s.category);
-                let n = cat.n;
-                let plan = plan_entry(cat, &s.plan, &s.tool, t);
-                plan.add(t, n, p.explicit_weight, value, &p);
-                plan.ratings += 1;
-                plan.rating_sum += u64::from(*score);
+                let at = cat.at(&project, t);
+                let (n, n_here) = (at.n, at.n_here);
+                let plan = plan_entry(cat, &s.plan, &s.tool, at);
+                // A rating of 3 or more keeps a borrowed plan; a lower one never will.
+                if *score >= 3 {
+                    plan.keep(at, &p);
+                } else {
+                    plan.drop_deferred(at);
+                }
+                plan.add(at, p.explicit_weight, value, &p);
+                plan.all.ratings += 1;
+                plan.all.rating_sum += u64::from(*score);
+                let here = &mut plan.place(at).ev;
+                here.ratings += 1;
+                here.rating_sum += u64::from(*score);
                 let prog = program_entry(&mut self.programs, &s.program);
                 prog.ratings += 1;
                 prog.rating_sum += u64::from(*score);
@@ -361,8 +382,10 @@ impl Model {
                             plan: s.plan.clone(),
                             program: s.program.clone(),
                             score: *score,
+                            project,
                             t,
                             n,
+                            n_here,
                             a,
                             b,
                             order: self.scores.len(),
@@ -376,12 +399,13 @@ impl Model {
                 // Like a correction, but said before running: against the plan passed over,
                 // for the one chosen, and a parameter preference from one to the other.
                 let cat = category_entry(&mut self.categories, &s.category);
-                let n = cat.n;
+                let at = cat.at(s.project.as_deref().unwrap_or(""), t);
                 if let Some(old) = cat.plans.get_mut(&**over) {
-                    old.add(t, n, p.correction_weight, 0.0, &p);
-                    old.corrected_away += 1;
+                    old.corrected_away(at, p.correction_weight, &p);
                 }
-                plan_entry(cat, &s.plan, &s.tool, t).add(t, n, p.correction_weight, 1.0, &p);
+                let chosen = plan_entry(cat, &s.plan, &s.tool, at);
+                chosen.keep(at, &p);
+                chosen.add(at, p.correction_weight, 1.0, &p);
                 *self
                     .corrections
                     .entry((over.clone(), s.plan.clone()))
@@ -393,8 +417,8 @@ impl Model {
                     // A "no" at a prompt is a no at once.
                     self.style.approvals_denied += 1;
                     let cat = category_entry(&mut self.categories, &s.category);
-                    let n = cat.n;
-                    plan_entry(cat, &s.plan, &s.tool, t).add(t, n, p.implicit_weight, 0.0, &p);
+                    let at = cat.at(s.project.as_deref().unwrap_or(""), t);
+                    plan_entry(cat, &s.plan, &s.tool, at).add(at, p.implicit_weight, 0.0, &p);
                 } else if *approved {
                     self.style.approvals_given += 1;
                     // Approved after all: the earlier hold-back was a missing `--yes`, not a no.
@@ -405,6 +429,7 @@ impl Model {
                         category: s.category.clone(),
                         plan: s.plan.clone(),
                         tool: s.tool.clone(),
+                        project: s.project.clone().unwrap_or_else(|| "".into()),
                         t,
                     });
                 }
@@ -412,7 +437,13 @@ impl Model {
         }
     }
 
-    fn outcome(&mut self, s: &Signal, t: i64, success: bool, part: RunPart, named: bool) {
+    fn outcome(&mut self, s: &Signal, t: i64, how: How) {
+        let How {
+            success,
+            part,
+            named,
+            borrowed,
+        } = how;
         let p = self.params;
         let prev_run = self
             .last_by_project
@@ -453,9 +484,10 @@ impl Model {
             .last_pick
             .take()
             .is_some_and(|(c, pl)| c == s.category && pl == s.plan);
+        let project = s.project.as_deref().unwrap_or("");
         let cat = category_entry(&mut self.categories, &s.category);
-        cat.n += 1;
-        let n = cat.n;
+        cat.tick(project);
+        let at = cat.at(project, t);
         if let Some(prev) = &previous {
             let within = t - prev.at <= p.correction_window_secs;
             let same_goal = prev.category == s.category;
@@ -473,11 +505,12 @@ impl Model {
                 && !picked
             {
                 if let Some(old) = cat.plans.get_mut(&*prev.plan) {
-                    old.add(t, n, p.correction_weight, 0.0, &p);
-                    old.corrected_away += 1;
+                    old.corrected_away(at, p.correction_weight, &p);
                 }
                 if success {
-                    plan_entry(cat, &s.plan, &s.tool, t).add(t, n, p.correction_weight, 1.0, &p);
+                    let to = plan_entry(cat, &s.plan, &s.tool, at);
+                    to.keep(at, &p);
+                    to.add(at, p.correction_weight, 1.0, &p);
                     *self
                         .corrections
                         .entry((prev.plan.clone(), s.plan.clone()))
@@ -492,18 +525,7 @@ impl Model {
                 }
             }
         }
-        let plan = plan_entry(cat, &s.plan, &s.tool, t);
-        plan.add(t, n, p.implicit_weight, if success { 1.0 } else { 0.0 }, &p);
-        plan.runs += 1;
-        plan.successes += u64::from(success);
-        if let Some(root) = &s.project {
-            match plan.projects.get_mut(&**root) {
-                Some(c) => *c += 1,
-                None => {
-                    plan.projects.insert(root.to_string(), 1);
-                }
-            }
-        }
+        plan_entry(cat, &s.plan, &s.tool, at).ran(at, success, borrowed, &p);
         let prog = program_entry(&mut self.programs, &s.program);
         prog.runs += 1;
         prog.successes += u64::from(success);
@@ -528,24 +550,8 @@ impl Model {
                 let mut plans: Vec<PlanPrefs> = cat
                     .plans
                     .iter()
-                    .filter(|(_, pl)| project.is_none_or(|r| pl.projects.contains_key(r)))
-                    .map(|(plan, pl)| {
-                        let (score, evidence) = pl.score(t, cat.n, &p);
-                        let mut projects: Vec<(&String, &u64)> = pl.projects.iter().collect();
-                        projects.sort_by(|x, y| y.1.cmp(x.1).then_with(|| x.0.cmp(y.0)));
-                        PlanPrefs {
-                            plan: plan.clone(),
-                            tool: pl.tool.clone(),
-                            score,
-                            evidence,
-                            runs: pl.runs,
-                            successes: pl.successes,
-                            ratings: pl.ratings,
-                            mean_rating: mean(pl.rating_sum, pl.ratings),
-                            corrected_away: pl.corrected_away,
-                            projects: projects.into_iter().map(|(r, _)| r.clone()).collect(),
-                        }
-                    })
+                    .filter(|(_, pl)| project.is_none_or(|r| pl.places.contains_key(r)))
+                    .map(|(plan, pl)| plan_prefs(plan, pl, cat, t, project, &p))
                     .collect();
                 if plans.is_empty() {
                     return None;
@@ -688,17 +694,74 @@ fn program_entry<'a>(map: &'a mut BTreeMap<String, Program>, key: &str) -> &'a m
     map.get_mut(key).expect("inserted above")
 }
 
-fn plan_entry<'a>(cat: &'a mut Category, plan: &str, tool: &str, t: i64) -> &'a mut Plan {
+fn plan_entry<'a>(cat: &'a mut Category, plan: &str, tool: &str, at: At<'_>) -> &'a mut Plan {
     if !cat.plans.contains_key(plan) {
-        let entry = Plan {
-            tool: tool.to_string(),
-            t,
-            n: cat.n,
-            ..Plan::default()
-        };
-        cat.plans.insert(plan.to_string(), entry);
+        cat.plans
+            .insert(plan.to_string(), Plan::new(tool, at.t, at.n));
     }
     cat.plans.get_mut(plan).expect("inserted above")
+}
+
+/// A plan as the profile shows it: its overall record, or its record in `project` when the
+/// profile is limited to one, and its record in every place it ran.
+fn plan_prefs(
+    plan: &str,
+    pl: &Plan,
+    cat: &Category,
+    t: i64,
+    project: Option<&str>,
+    p: &Params,
+) -> PlanPrefs {
+    let mut places: Vec<PlanPlace> = pl
+        .places
+        .iter()
+        .map(|(root, place)| {
+            let n_here = cat.n_at.get(root).copied().unwrap_or(0);
+            let (score, evidence) = place.ev.score(t, n_here, p);
+            PlanPlace {
+                project: root.clone(),
+                score,
+                evidence,
+                runs: place.ev.runs,
+                successes: place.ev.successes,
+                ratings: place.ev.ratings,
+                mean_rating: mean(place.ev.rating_sum, place.ev.ratings),
+                corrected_away: place.ev.corrected_away,
+                kept: place.kept,
+            }
+        })
+        .collect();
+    places.sort_by(|x, y| y.runs.cmp(&x.runs).then_with(|| x.project.cmp(&y.project)));
+    let projects = places
+        .iter()
+        .filter(|pl| !pl.project.is_empty())
+        .map(|pl| pl.project.clone())
+        .collect();
+    let (score, evidence) = pl.all.score(t, cat.n, p);
+    let mut out = PlanPrefs {
+        plan: plan.to_string(),
+        tool: pl.tool.clone(),
+        score,
+        evidence,
+        runs: pl.all.runs,
+        successes: pl.all.successes,
+        ratings: pl.all.ratings,
+        mean_rating: mean(pl.all.rating_sum, pl.all.ratings),
+        corrected_away: pl.all.corrected_away,
+        projects,
+        places: Vec::new(),
+    };
+    if let Some(here) = project.and_then(|r| places.iter().find(|pl| pl.project == r)) {
+        out.score = here.score;
+        out.evidence = here.evidence;
+        out.runs = here.runs;
+        out.successes = here.successes;
+        out.ratings = here.ratings;
+        out.mean_rating = here.mean_rating;
+        out.corrected_away = here.corrected_away;
+    }
+    out.places = places;
+    out
 }
 
 fn tools_of(plans: &[PlanPrefs]) -> Vec<ToolPrefs> {
@@ -859,491 +922,4 @@ pub fn local_hour(at: DateTime<Utc>) -> usize {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    fn t(sec: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_700_000_000 + sec, 0).unwrap()
-    }
-
-    fn signal(run: u64, sec: i64, plan: &str, kind: SignalKind) -> Signal {
-        Signal {
-            run_id: Some(RunId(run)),
-            at: t(sec),
-            category: "run the tests".into(),
-            plan: plan.into(),
-            tool: plan.split(' ').take(2).collect::<Vec<_>>().join(" ").into(),
-            program: plan.split(' ').next().unwrap_or("").into(),
-            project: Some("/src/shop".into()),
-            learn: true,
-            kind,
-        }
-    }
-
-    fn outcome(run: u64, sec: i64, plan: &str, success: bool) -> Signal {
-        signal(
-            run,
-            sec,
-            plan,
-            SignalKind::Outcome {
-                success,
-                cancelled: false,
-                dry_run: false,
-                verbosity: 0,
-                part: RunPart::Whole,
-                named: true,
-            },
-        )
-    }
-
-    fn rating(run: u64, sec: i64, plan: &str, score: u8) -> Signal {
-        signal(run, sec, plan, SignalKind::Rating { score })
-    }
-
-    fn ranking(m: &Model, sec: i64) -> Vec<String> {
-        let p = m.profile(t(sec), &BTreeMap::new(), None, None, true);
-        p.categories[0]
-            .plans
-            .iter()
-            .map(|p| p.plan.clone())
-            .collect()
-    }
-
-    /// A small deterministic generator, so the simulated user is the same on every run.
-    pub(crate) struct Lcg(pub(crate) u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-        pub(crate) fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
-    /// The two plans a simulated user chooses between.
-    pub(crate) const PLANS: [&str; 2] = ["cargo nextest run", "cargo test"];
-
-    /// A simulated user's next run: either plan at random, rated noisily: the `liked` plan
-    /// 3..5, the other 1..3, and one rating in six the other way round.
-    pub(crate) fn choose(rng: &mut Lcg, liked: &str) -> (&'static str, u8) {
-        let plan = PLANS[rng.below(2) as usize];
-        let mut good = plan == liked;
-        if rng.below(6) == 0 {
-            good = !good;
-        }
-        let score = if good {
-            3 + rng.below(3)
-        } else {
-            1 + rng.below(3)
-        } as u8;
-        (plan, score)
-    }
-
-    /// A user who prefers `liked`, runs either plan a minute apart (so switching plans also
-    /// counts as a correction), and rates as [`choose`] says.
-    fn interact(m: &mut Model, rng: &mut Lcg, run: &mut u64, sec: &mut i64, liked: &str) {
-        let (plan, score) = choose(rng, liked);
-        *run += 1;
-        *sec += 60;
-        m.apply(&outcome(*run, *sec, plan, true));
-        m.apply(&rating(*run, *sec + 5, plan, score));
-    }
-
-    /// Whether the liked plan ranked first after `before` interactions; then, after a change
-    /// of taste, the interactions until the newly liked plan first ranks first, and whether
-    /// it is first at the end of `horizon`.
-    fn follow_after_change(seed: u64, before: usize, horizon: usize) -> (bool, usize, bool) {
-        follow_p(seed, before, horizon, Params::default())
-    }
-
-    pub(super) fn follow_p(
-        seed: u64,
-        before: usize,
-        horizon: usize,
-        params: Params,
-    ) -> (bool, usize, bool) {
-        let mut m = Model::new(params);
-        let mut rng = Lcg(seed);
-        let (mut run, mut sec) = (0, 0);
-        for _ in 0..before {
-            interact(&mut m, &mut rng, &mut run, &mut sec, "cargo nextest run");
-        }
-        let learned = ranking(&m, sec)[0] == "cargo nextest run";
-        let mut followed = None;
-        for i in 1..=horizon {
-            interact(&mut m, &mut rng, &mut run, &mut sec, "cargo test");
-            if followed.is_none() && ranking(&m, sec)[0] == "cargo test" {
-                followed = Some(i);
-            }
-        }
-        let at_end = ranking(&m, sec)[0] == "cargo test";
-        (learned, followed.unwrap_or(usize::MAX), at_end)
-    }
-
-    /// docs/guide.md and docs/benchmarks.md quote these figures (run with --nocapture to see
-    /// them); keep them in step.
-    #[test]
-    fn simulated_noisy_users_are_learned_within_20_interactions_and_followed_after_a_change() {
-        const USERS: u64 = 1000;
-        let (mut learned, mut right_at_end) = (0, 0);
-        let mut follows = Vec::new();
-        for seed in 0..USERS {
-            let (l, follow, at_end) = follow_after_change(seed, 20, 40);
-            learned += u64::from(l);
-            right_at_end += u64::from(at_end);
-            follows.push(follow);
-        }
-        follows.sort_unstable();
-        let pct = |p: usize| follows[(follows.len() - 1) * p / 100];
-        eprintln!(
-            "{USERS} simulated users: {learned} rank their preferred plan first after 20 \
-             interactions; after a change of taste the new plan ranks first after a median of \
-             {} interactions (p95 {}, max {}); {right_at_end} have it first 40 interactions on",
-            pct(50),
-            pct(95),
-            pct(100),
-        );
-        assert!(
-            learned >= 970,
-            "only {learned} of {USERS} learned within 20 interactions"
-        );
-        assert!(
-            pct(100) <= 25,
-            "a change of taste took {} interactions",
-            pct(100)
-        );
-        assert!(pct(50) <= 8, "median follow {}", pct(50));
-        assert!(right_at_end >= 990, "{right_at_end} right at the end");
-    }
-
-    #[test]
-    fn explicit_ratings_outweigh_exit_codes() {
-        let mut m = Model::new(Params::default());
-        // Both succeed; only ratings tell them apart.
-        m.apply(&outcome(1, 0, "cargo test", true));
-        m.apply(&rating(1, 1, "cargo test", 1));
-        m.apply(&outcome(2, 10_000, "cargo nextest run", true));
-        m.apply(&rating(2, 10_001, "cargo nextest run", 5));
-        assert_eq!(ranking(&m, 10_002)[0], "cargo nextest run");
-    }
-
-    #[test]
-    fn a_re_rating_replaces_the_earlier_score_on_rebuild() {
-        let signals = vec![
-            outcome(1, 0, "cargo test", true),
-            rating(1, 1, "cargo test", 1),
-            rating(1, 2, "cargo test", 5),
-        ];
-        let mut m = Model::new(Params::default());
-        m.rebuild(&signals);
-        let p = m.profile(t(3), &BTreeMap::new(), None, None, true);
-        assert_eq!(p.satisfaction.ratings, 1);
-        assert_eq!(p.satisfaction.mean, Some(5.0));
-        assert_eq!(p.categories[0].plans[0].ratings, 1);
-    }
-
-    #[test]
-    fn a_re_rating_takes_the_old_evidence_out_exactly() {
-        let with_first = vec![
-            outcome(1, 0, "cargo test", true),
-            rating(1, 10, "cargo test", 1),
-            outcome(2, 100, "cargo test", true),
-            outcome(3, 5_000, "cargo nextest run", false),
-            rating(1, 9_000, "cargo test", 5),
-        ];
-        let without_first: Vec<Signal> = with_first
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != 1)
-            .map(|(_, s)| s.clone())
-            .collect();
-        let (mut a, mut b) = (Model::new(Params::default()), Model::new(Params::default()));
-        a.rebuild(&with_first);
-        b.rebuild(&without_first);
-        let (pa, pb) = (
-            a.profile(t(9_001), &BTreeMap::new(), None, None, true),
-            b.profile(t(9_001), &BTreeMap::new(), None, None, true),
-        );
-        for (x, y) in pa.categories[0].plans.iter().zip(&pb.categories[0].plans) {
-            assert_eq!(x.plan, y.plan);
-            assert!(
-                (x.score - y.score).abs() < 1e-9,
-                "{} vs {}",
-                x.score,
-                y.score
-            );
-            assert_eq!((x.ratings, x.mean_rating), (y.ratings, y.mean_rating));
-        }
-        assert_eq!(pa.satisfaction, pb.satisfaction);
-    }
-
-    #[test]
-    fn a_pick_counts_against_the_plan_passed_over_and_is_a_parameter_preference() {
-        let mut m = Model::new(Params::default());
-        m.apply(&outcome(1, 0, "cargo test", true));
-        m.apply(&outcome(2, 100_000, "cargo nextest run", true));
-        let picked = |run: u64, sec: i64| {
-            let mut s = signal(
-                run,
-                sec,
-                "cargo nextest run",
-                SignalKind::Picked {
-                    over: "cargo test".into(),
-                },
-            );
-            s.run_id = None;
-            s
-        };
-        m.apply(&picked(3, 200_000));
-        let p = m.profile(t(200_001), &BTreeMap::new(), None, None, true);
-        assert_eq!(p.categories[0].plans[0].plan, "cargo nextest run");
-        assert_eq!(p.categories[0].plans[1].corrected_away, 1);
-        assert_eq!(p.corrections.len(), 1);
-        assert_eq!(
-            (
-                p.corrections[0].from.as_str(),
-                p.corrections[0].to.as_str(),
-                p.corrections[0].times
-            ),
-            ("cargo test", "cargo nextest run", 1)
-        );
-        m.apply(&picked(4, 200_100));
-        let p = m.profile(t(200_101), &BTreeMap::new(), None, None, true);
-        assert_eq!(p.corrections[0].times, 2);
-        // The picked plan's run right after a run of the other one is not a second count.
-        m.apply(&outcome(5, 200_200, "cargo test", true));
-        m.apply(&picked(6, 200_210));
-        m.apply(&outcome(6, 200_220, "cargo nextest run", true));
-        let p = m.profile(t(200_221), &BTreeMap::new(), None, None, true);
-        assert_eq!(p.corrections[0].times, 3);
-    }
-
-    #[test]
-    fn a_plans_later_steps_and_planned_dry_runs_are_not_choices() {
-        let mut m = Model::new(Params::default());
-        let step = |run: u64, sec: i64, plan: &str, part: RunPart| {
-            signal(
-                run,
-                sec,
-                plan,
-                SignalKind::Outcome {
-                    success: true,
-                    cancelled: false,
-                    dry_run: plan.contains(" -n "),
-                    verbosity: 0,
-                    part,
-                    named: true,
-                },
-            )
-        };
-        for k in 0..3 {
-            let at = k * 100;
-            m.apply(&step(
-                3 * k as u64 + 1,
-                at,
-                "make -n test",
-                RunPart::PlannedDryRun,
-            ));
-            m.apply(&step(
-                3 * k as u64 + 2,
-                at + 1,
-                "cargo build",
-                RunPart::Whole,
-            ));
-            m.apply(&step(
-                3 * k as u64 + 3,
-                at + 2,
-                "cargo test",
-                RunPart::Continues,
-            ));
-        }
-        let p = m.profile(t(1_000), &BTreeMap::new(), None, None, true);
-        assert!(p.corrections.is_empty(), "{:?}", p.corrections);
-        let plans = &p.categories[0].plans;
-        assert!(plans.iter().all(|pl| pl.corrected_away == 0));
-        assert!(
-            plans.iter().all(|pl| pl.plan != "make -n test"),
-            "{plans:?}"
-        );
-        assert_eq!(p.style.runs, 6);
-        assert_eq!(p.style.dry_run_share, 0.0);
-    }
-
-    #[test]
-    fn dry_runs_are_recognised_per_tool() {
-        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
-        assert!(is_dry_run(&argv("make -n test"), "make"));
-        assert!(is_dry_run(&argv("make -n test"), "make test"));
-        assert!(is_dry_run(&argv("just --dry-run test"), "just"));
-        assert!(!is_dry_run(&argv("head -n 5 f"), "head"));
-    }
-
-    #[test]
-    fn corrections_count_against_the_replaced_plan() {
-        let mut m = Model::new(Params::default());
-        m.apply(&outcome(1, 0, "cargo test", true));
-        m.apply(&outcome(2, 30, "cargo nextest run", true)); // same goal, new plan, in window
-        let p = m.profile(t(31), &BTreeMap::new(), None, None, true);
-        let plans = &p.categories[0].plans;
-        assert_eq!(plans[0].plan, "cargo nextest run");
-        assert_eq!(plans[1].corrected_away, 1);
-        assert_eq!(p.corrections[0].from, "cargo test");
-        assert_eq!(p.corrections[0].to, "cargo nextest run");
-        // Outside the window it is just another run.
-        let mut m = Model::new(Params::default());
-        m.apply(&outcome(1, 0, "cargo test", true));
-        m.apply(&outcome(2, 10_000, "cargo nextest run", true));
-        let p = m.profile(t(10_001), &BTreeMap::new(), None, None, true);
-        assert!(p.categories[0].plans.iter().all(|p| p.corrected_away == 0));
-    }
-
-    #[test]
-    fn a_correction_needs_evidence_that_the_first_plan_did_not_serve() {
-        let unnamed = |run: u64, sec: i64, plan: &str, success: bool| {
-            let mut s = outcome(run, sec, plan, success);
-            if let SignalKind::Outcome { named, .. } = &mut s.kind {
-                *named = false;
-            }
-            s
-        };
-        // Two commands typed, both worked, no goal in words: no correction, twice over.
-        let mut m = Model::new(Params::default());
-        for k in 0..2 {
-            m.apply(&unnamed(1 + 2 * k, 100 * k as i64, "make test", true));
-            m.apply(&unnamed(
-                2 + 2 * k,
-                100 * k as i64 + 30,
-                "make test V=1",
-                true,
-            ));
-        }
-        let p = m.profile(t(500), &BTreeMap::new(), None, None, true);
-        assert!(p.corrections.is_empty(), "{:?}", p.corrections);
-        assert!(p.categories[0].plans.iter().all(|p| p.corrected_away == 0));
-        // The first one failed: that is evidence.
-        let mut m = Model::new(Params::default());
-        m.apply(&unnamed(1, 0, "make test", false));
-        m.apply(&unnamed(2, 30, "make test V=1", true));
-        let p = m.profile(t(31), &BTreeMap::new(), None, None, true);
-        assert_eq!(p.corrections.len(), 1);
-        // Rated 1 or 2: evidence too.
-        let mut m = Model::new(Params::default());
-        m.apply(&unnamed(1, 0, "make test", true));
-        m.apply(&rating(1, 10, "make test", 2));
-        m.apply(&unnamed(2, 30, "make test V=1", true));
-        let p = m.profile(t(31), &BTreeMap::new(), None, None, true);
-        assert_eq!(p.corrections.len(), 1);
-    }
-
-    #[test]
-    fn failure_reactions_and_style_are_counted() {
-        let mut m = Model::new(Params::default());
-        m.apply(&outcome(1, 0, "cargo test", false));
-        m.apply(&outcome(2, 10, "cargo test", true)); // retry
-        m.apply(&outcome(3, 20, "cargo test", false));
-        m.apply(&outcome(4, 30, "cargo nextest run", true)); // change plan
-        m.apply(&outcome(5, 40, "cargo test", false));
-        m.apply(&outcome(6, 50_000, "cargo test", true)); // too late: moved on
-        let approval = |sec: i64, plan: &str, approved: bool| {
-            let mut a = outcome(0, sec, plan, true);
-            a.run_id = None;
-            a.kind = SignalKind::Approval {
-                approved,
-                asked: false,
-            };
-            a
-        };
-        // Held back, then run with --yes a minute later: one approval given, no denial.
-        m.apply(&approval(50_010, "rm -r target", false));
-        m.apply(&approval(50_070, "rm -r target", true));
-        // Held back and left: a denial once the window has passed.
-        m.apply(&approval(50_100, "rm -r build", false));
-        let pending = m
-            .profile(t(50_101), &BTreeMap::new(), None, None, true)
-            .style;
-        assert_eq!((pending.approvals_given, pending.approvals_denied), (1, 0));
-        m.apply(&outcome(8, 50_100 + 601, "cargo test", true));
-        let st = m
-            .profile(t(51_000), &BTreeMap::new(), None, None, true)
-            .style;
-        assert_eq!(
-            (st.failure_retry, st.failure_change_plan, st.failure_abandon),
-            (1, 1, 1)
-        );
-        assert_eq!((st.approvals_given, st.approvals_denied), (1, 1));
-        assert_eq!(st.runs, 7);
-        assert_eq!(st.hours.iter().sum::<u64>(), 7);
-    }
-
-    #[test]
-    fn settings_override_what_is_learned_and_say_so() {
-        let mut m = Model::new(Params::default());
-        for i in 0..5 {
-            let mut s = outcome(i, i as i64, "rm -r build", true);
-            s.run_id = None;
-            s.kind = SignalKind::Approval {
-                approved: true,
-                asked: false,
-            };
-            m.apply(&s);
-        }
-        let learned = m.profile(t(10), &BTreeMap::new(), None, None, true).style;
-        assert_eq!(
-            (
-                learned.autonomy_comfort.value.as_str(),
-                learned.autonomy_comfort.source.as_str()
-            ),
-            ("high", "learned")
-        );
-        let mut set = BTreeMap::new();
-        set.insert(AUTONOMY.to_string(), "low".to_string());
-        let st = m.profile(t(10), &set, None, None, true).style;
-        assert_eq!(st.autonomy_comfort.value, "low");
-        assert_eq!(st.autonomy_comfort.source, "set");
-        assert_eq!(st.autonomy_comfort.learned.as_deref(), Some("high"));
-    }
-
-    #[test]
-    fn signals_while_learning_was_off_count_for_nothing() {
-        let mut m = Model::new(Params::default());
-        let mut s = outcome(1, 0, "cargo test", true);
-        s.learn = false;
-        m.apply(&s);
-        assert!(
-            m.profile(t(1), &BTreeMap::new(), None, None, true)
-                .categories
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn evidence_decays_with_time() {
-        let p = Params::default();
-        let mut plan = Plan::default();
-        plan.add(0, 0, 1.0, 1.0, &p);
-        let (_, now) = plan.score(0, 0, &p);
-        let (_, later) = plan.score(30 * 86_400, 0, &p);
-        assert!((now - 1.0).abs() < 1e-9);
-        assert!(
-            (later - 0.5).abs() < 1e-9,
-            "one half-life halves the evidence: {later}"
-        );
-        let (_, newer) = plan.score(0, 2, &p);
-        assert!((newer - 0.81).abs() < 1e-9, "two newer runs: 0.9²");
-    }
-
-    #[test]
-    fn dry_runs_and_verbosity_are_read_from_flags() {
-        let v = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(is_dry_run(&v(&["rsync", "--dry-run", "a", "b"]), "rsync"));
-        assert!(is_dry_run(&v(&["terraform", "plan"]), "terraform plan"));
-        assert!(!is_dry_run(&v(&["cargo", "test"]), "cargo test"));
-        assert_eq!(verbosity_of(&v(&["cargo", "test", "-v"])), 1);
-        assert_eq!(verbosity_of(&v(&["cargo", "test", "--quiet"])), -1);
-        assert_eq!(verbosity_of(&v(&["cargo", "-q", "test", "-v"])), 1);
-    }
-}
+pub(crate) mod tests;
