@@ -58,6 +58,13 @@ pub struct HelloResult {
     pub pid: u32,
     /// The daemon's CODEX_HOME.
     pub home: PathBuf,
+    /// How much codex itself prints, as set or learned: `terse`, `normal` or `verbose`.
+    #[serde(default = "normal")]
+    pub verbosity: String,
+}
+
+fn normal() -> String {
+    "normal".into()
 }
 
 impl Method for Hello {
@@ -428,6 +435,9 @@ pub struct PlanParams {
     /// absent): a plan whose program is missing is left out and said so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The client is on a terminal: tools that open an editor or ask may be planned.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub terminal: bool,
 }
 
 /// Result of [`Plan`].
@@ -660,6 +670,10 @@ pub struct RunCheckParams {
     /// As `run`'s `unconfined`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unconfined: bool,
+    /// As `run`'s `goal`: a step of a plan shown for it is checked as that plan's step (a
+    /// borrowed plan's step is asked the first time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<String>,
 }
 
 /// Result of [`RunCheck`].

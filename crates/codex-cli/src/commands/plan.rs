@@ -1,5 +1,6 @@
 //! `codex plan "GOAL"`: the plans for a goal in this project, best first, with why.
 
+use std::io::IsTerminal as _;
 use std::path::Path;
 
 use codex_proto::methods::{Context, ContextParams, Plan, PlanParams, PlanResult};
@@ -17,6 +18,7 @@ pub fn fetch(client: &mut Client, goal: &str, cwd: &Path) -> Result<PlanResult, 
         goal: goal.to_string(),
         cwd: cwd.to_path_buf(),
         path: std::env::var("PATH").ok(),
+        terminal: std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
     })
 }
 
@@ -24,12 +26,13 @@ pub fn fetch(client: &mut Client, goal: &str, cwd: &Path) -> Result<PlanResult, 
 pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::Other(format!("cannot read the current directory: {e}")))?;
-    let (mut client, _) = target.connect()?;
+    let (mut client, hello) = target.connect()?;
     let r = fetch(&mut client, goal, &cwd)?;
     if out.json {
         render::json(&r)?;
         return Ok(if r.plans.is_empty() { 2 } else { 0 });
     }
+    let verbosity = Verbosity::of(&hello.verbosity);
     if let Some(why) = &r.unknown {
         eprintln!("codex: no plan: {why}");
         return Ok(2);
@@ -45,12 +48,31 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
             .map_or(String::new(), |p| format!(" in {p}"))
     );
     for (i, p) in r.plans.iter().enumerate() {
+        if verbosity == Verbosity::Terse {
+            println!(
+                "{}. {}   ({}{})",
+                i + 1,
+                p.command,
+                render::percent(p.confidence),
+                if p.borrowed.is_some() {
+                    ", borrowed: asked first"
+                } else {
+                    ""
+                }
+            );
+            continue;
+        }
         println!(
-            "{}. {}   confidence {}, alignment {:.2}",
+            "{}. {}   confidence {}, alignment {:.2}{}",
             i + 1,
             p.command,
             render::percent(p.confidence),
-            p.alignment
+            p.alignment,
+            if verbosity == Verbosity::Verbose {
+                format!(", score {:.3}", p.score)
+            } else {
+                String::new()
+            }
         );
         for s in &p.steps {
             let tag = match (s.dry_run, s.class) {
@@ -72,16 +94,19 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
             );
         }
     }
-    if !r.left_out.is_empty() {
+    if !r.left_out.is_empty() && verbosity != Verbosity::Terse {
         println!("left out:");
         for why in &r.left_out {
             println!("  {why}");
         }
     }
+    if verbosity == Verbosity::Terse {
+        return Ok(0);
+    }
     if !r.ranking.is_empty() {
         println!("\nranked by {}", r.ranking);
     }
-    if !r.embeddings.is_empty() && r.embeddings != "local" {
+    if !r.embeddings.is_empty() && (r.embeddings != "local" || verbosity == Verbosity::Verbose) {
         println!("goals compared with {}", r.embeddings);
     }
     if !r.similar.is_empty() {
@@ -103,6 +128,29 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     let quoted = shlex::try_quote(goal).unwrap_or_else(|_| goal.into());
     println!("\n`codex run {quoted}` runs plan 1; `--pick N` runs another");
     Ok(0)
+}
+
+/// How much codex itself prints (`codex prefs set verbosity terse|normal|verbose`, or learned
+/// from the flags you use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// The commands and results only.
+    Terse,
+    /// Each plan with why and its evidence.
+    Normal,
+    /// Also scores, classes and where embeddings came from.
+    Verbose,
+}
+
+impl Verbosity {
+    /// From the daemon's setting value; anything unknown is normal.
+    pub fn of(value: &str) -> Self {
+        match value {
+            "terse" => Verbosity::Terse,
+            "verbose" => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        }
+    }
 }
 
 /// `codex context`: what the daemon sees for the current folder.

@@ -249,6 +249,7 @@ fn dry_run(
         min_class: step.min_class,
         env: Some(env.clone()),
         unconfined: args.unconfined,
+        goal: args.goal.clone(),
     })?;
     if out.json {
         crate::render::json(&r)?;

@@ -83,6 +83,27 @@ pub fn offered(project: &Project) -> Vec<Offered> {
             out.push(offer("test", &["tox"], "tox.ini"));
         }
         out.push(offer("test", &["pytest"], "a Python project"));
+        let pyproject = read(root, "pyproject.toml").unwrap_or_default();
+        if root.join("uv.lock").exists() {
+            out.push(offer("build", &["uv", "build"], "uv.lock"));
+        } else if pyproject.contains("[build-system]") || root.join("setup.py").exists() {
+            out.push(offer(
+                "build",
+                &["python3", "-m", "build"],
+                "a Python package (needs the `build` package)",
+            ));
+        }
+        // The entry point a Python project is run by, when it has one of the usual ones.
+        for (file, argv) in [
+            ("manage.py", &["python3", "manage.py", "runserver"][..]),
+            ("main.py", &["python3", "main.py"][..]),
+            ("app.py", &["python3", "app.py"][..]),
+        ] {
+            if root.join(file).exists() {
+                out.push(offer("run", argv, file));
+                break;
+            }
+        }
         if read(root, "pyproject.toml").is_some_and(|t| t.contains("[tool.ruff")) {
             out.push(offer(
                 "lint",
@@ -101,6 +122,7 @@ pub fn offered(project: &Project) -> Vec<Offered> {
         out.push(offer("build", &["go", "build", "./..."], "go.mod"));
         out.push(offer("lint", &["go", "vet", "./..."], "go.mod"));
         out.push(offer("format", &["go", "fmt", "./..."], "go.mod"));
+        out.push(offer("clean", &["go", "clean"], "go.mod"));
     }
     for (file, tool) in [
         ("Makefile", "make"),

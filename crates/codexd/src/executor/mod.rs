@@ -562,7 +562,7 @@ impl Actor {
         let borrowed = req.plan_source.as_ref().and_then(|s| s.borrowed.as_deref());
         let decision = policy::contain(
             policy::with_rule(
-                policy::first_time(decided, verdict.class, borrowed),
+                policy::first_time(decided, verdict.class, borrowed, req.yes),
                 verdict.class,
                 self.matcher.strongest(&command),
             ),

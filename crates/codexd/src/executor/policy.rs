@@ -116,8 +116,14 @@ pub fn contain(
 /// A step of a borrowed plan (taken from a goal said alike or from another project, not yet
 /// kept here) that would change anything is asked the first time, whatever the comfort: the
 /// user has not seen it do this goal here. `--yes` and an allow rule still answer it.
-pub fn first_time(decision: Decision, class: SafetyClass, borrowed: Option<&str>) -> Decision {
+pub fn first_time(
+    decision: Decision,
+    class: SafetyClass,
+    borrowed: Option<&str>,
+    yes: bool,
+) -> Decision {
     match (decision, borrowed) {
+        (Decision::Run, Some(_)) if class > SafetyClass::ReadOnly && yes => Decision::PreApproved,
         (Decision::Run, Some(from)) if class > SafetyClass::ReadOnly => Decision::Ask(format!(
             "its plan is borrowed from {from} and not kept yet, so a {class} step is asked the \
              first time"
@@ -151,16 +157,23 @@ mod tests {
         use SafetyClass::*;
         let from = Some("\"build it\"");
         assert!(matches!(
-            first_time(Decision::Run, WritesInProject, from),
+            first_time(Decision::Run, WritesInProject, from, false),
             Decision::Ask(why) if why.contains("borrowed from \"build it\"")
         ));
-        assert_eq!(first_time(Decision::Run, ReadOnly, from), Decision::Run);
         assert_eq!(
-            first_time(Decision::Run, WritesInProject, None),
+            first_time(Decision::Run, WritesInProject, from, true),
+            Decision::PreApproved
+        );
+        assert_eq!(
+            first_time(Decision::Run, ReadOnly, from, false),
             Decision::Run
         );
         assert_eq!(
-            first_time(Decision::PreApproved, Network, from),
+            first_time(Decision::Run, WritesInProject, None, false),
+            Decision::Run
+        );
+        assert_eq!(
+            first_time(Decision::PreApproved, Network, from, false),
             Decision::PreApproved
         );
     }

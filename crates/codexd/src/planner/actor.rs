@@ -51,6 +51,7 @@ enum Command {
         goal: String,
         cwd: PathBuf,
         path: Option<String>,
+        terminal: bool,
         reply: oneshot::Sender<PlanResult>,
     },
     Playbooks {
@@ -67,12 +68,13 @@ pub struct PlannerHandle {
 
 impl PlannerHandle {
     /// Plans for `goal` in `cwd`, with programs looked up on `path` (the daemon's PATH when
-    /// `None`).
+    /// `None`); `terminal`: the client is on one.
     pub async fn plan(
         &self,
         goal: String,
         cwd: PathBuf,
         path: Option<String>,
+        terminal: bool,
     ) -> Result<PlanResult, PlannerError> {
         let (reply, rx) = oneshot::channel();
         self.tx
@@ -80,6 +82,7 @@ impl PlannerHandle {
                 goal,
                 cwd,
                 path,
+                terminal,
                 reply,
             })
             .await
@@ -214,6 +217,7 @@ impl Actor {
                     goal,
                     cwd,
                     path,
+                    terminal,
                     reply,
                 } => {
                     let known = self.project(&cwd).await;
@@ -239,6 +243,7 @@ impl Actor {
                             remote: use_remote.then_some(&self.vectors),
                             embeddings: &embeddings,
                             path: &path,
+                            terminal,
                         },
                     ));
                 }

@@ -39,6 +39,13 @@ const NEGATIONS: &[&str] = &[
     "don't", "dont", "not", "never", "no", "without", "skip", "avoid",
 ];
 
+/// Whether a goal says what not to do ("don't build anything", "deploy without tests"):
+/// codex plans only what a goal asks for, so such a goal maps to no task and borrows nothing.
+pub fn negated(goal: &str) -> bool {
+    goal.split_whitespace()
+        .any(|w| NEGATIONS.contains(&w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')))
+}
+
 /// The action and the target words of a normalized goal, or `None` when it is negated.
 fn parse(goal: &str) -> Option<(String, Vec<String>)> {
     let words: Vec<&str> = goal.split_whitespace().collect();

@@ -81,6 +81,8 @@ pub struct Options<'a> {
     pub embeddings: &'a str,
     /// The user's PATH, where a plan's programs must be found.
     pub path: &'a str,
+    /// `codex` is on a terminal: tools that open an editor or ask may be offered.
+    pub terminal: bool,
 }
 
 /// Goal embeddings kept between plans, at most.
@@ -261,17 +263,24 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         });
     // Failing its own words, the category of the nearest goal run before; but its words are
     // not this goal's parameters.
-    let matched = opts.registry.category_of(goal).or_else(|| {
-        learned
-            .and_then(|c| opts.registry.category_of(&c.category))
-            .map(|m| registry::GoalMatch {
-                rest: String::new(),
-                ..m
-            })
-    });
+    // A goal that says what not to do maps to no task: "don't build anything" is not `build`.
+    let negated = borrow::negated(&normalized);
+    let matched = opts
+        .registry
+        .category_of(goal)
+        .or_else(|| {
+            learned
+                .and_then(|c| opts.registry.category_of(&c.category))
+                .map(|m| registry::GoalMatch {
+                    rest: String::new(),
+                    ..m
+                })
+        })
+        .filter(|_| !negated);
     let task = matched.as_ref().map(|m| m.category.clone());
     let mut cands: Vec<Candidate> = Vec::new();
     let mut cannot: Vec<String> = Vec::new();
+    let mut left_out: Vec<String> = Vec::new();
     // A taught playbook for this phrase comes first: the user said what it means. Said
     // otherwise, only when nearly the same words: "deploy production" must never find the
     // playbook of "deploy staging".
@@ -335,7 +344,19 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         }
         // Tools look at the folder itself (a `.git` above a subfolder still counts) even
         // when context awareness is off: they are the user's registry, not project detection.
-        for tool in opts.registry.tools_for(&m.category, cwd) {
+        for tool in opts
+            .registry
+            .tools_for(&m.category, cwd)
+            .filter(|t| t.applies_to(goal))
+        {
+            if tool.terminal && !opts.terminal {
+                left_out.push(format!(
+                    "`{}` ({}) needs a terminal: run it from one",
+                    command_line(&tool.command),
+                    tool.name
+                ));
+                continue;
+            }
             match tool.fill(goal, m, cwd) {
                 Ok(filled) => {
                     let given = filled
@@ -397,6 +418,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     let parameterized = matched.as_ref().is_some_and(|m| {
         opts.registry
             .tools_for(&m.category, cwd)
+            .filter(|t| t.applies_to(goal))
             .any(|t| !t.params.is_empty())
     });
     // Nor does a goal borrow the plans of a tool with parameters even when said the same
@@ -407,7 +429,6 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         root: proj.as_ref().map(|p| p.root.as_path()),
         path: opts.path,
     };
-    let mut left_out: Vec<String> = Vec::new();
     if let Some(cat) = learned.filter(|_| !parameterized) {
         for pl in &cat.plans {
             if cands.iter().any(|c| c.command() == pl.plan) {
@@ -634,6 +655,10 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
     known_tasks.dedup();
     let unknown = plans.is_empty().then(|| {
         let mut why = match (&task, &proj) {
+            _ if negated => format!(
+                "no plan for \"{goal}\": it says what not to do, and codex plans only what a \
+                 goal asks for (say what to do instead)"
+            ),
             _ if !missing.is_empty() => format!(
                 "no plan for \"{goal}\" can start here: {}",
                 missing.join("; ")
@@ -643,6 +668,15 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             (Some(t), Some(p)) => format!("this {} project offers no command for `{t}`", p.kind),
             (Some(t), None) => format!("there is no project here to find a `{t}` command in"),
         };
+        let not_here: Vec<&str> = left_out
+            .iter()
+            .skip(missing.len())
+            .take(SHOWN)
+            .map(String::as_str)
+            .collect();
+        if !not_here.is_empty() {
+            why.push_str(&format!("; not offered here: {}", not_here.join("; ")));
+        }
         if !known_tasks.is_empty() {
             why.push_str(&format!(
                 "; this project's tasks: {}",
@@ -794,6 +828,7 @@ pub(crate) mod tests {
             remote: None,
             embeddings: "local",
             path: test_path(),
+            terminal: false,
         }
     }
 

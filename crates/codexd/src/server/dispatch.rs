@@ -94,7 +94,7 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             let (goal, cwd) = (p.goal.clone(), p.cwd.clone());
             let plans = ctx
                 .planner
-                .plan(p.goal, p.cwd, p.path)
+                .plan(p.goal, p.cwd, p.path, p.terminal)
                 .await
                 .map_err(planner_error)?;
             ctx.shown.remember(&goal, &cwd, &plans);
@@ -174,6 +174,7 @@ fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
         protocol: PROTOCOL_VERSION,
         pid: ctx.info.pid,
         home: ctx.info.home.clone(),
+        verbosity: ctx.feedback.profile().style.verbosity.value.clone(),
     })
 }
 
@@ -467,6 +468,10 @@ async fn approvals(ctx: &Ctx, p: ApprovalsParams) -> Result<ApprovalsResult, Err
 
 async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, ErrorObject> {
     let command = crate::episode::command_line(&p.argv);
+    let plan_source = p
+        .goal
+        .as_deref()
+        .and_then(|g| ctx.shown.source(g, &p.cwd, &p.argv));
     let req = crate::executor::RunRequest {
         spec: crate::executor::Spec {
             argv: p.argv,
@@ -482,7 +487,7 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         picked_over: None,
         part: Default::default(),
         unconfined: p.unconfined,
-        plan_source: None,
+        plan_source,
     };
     let check = ctx.executor.check(req).await.map_err(|e| match e {
         crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),
@@ -518,6 +523,33 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
     })
 }
 
+/// The strongest preferences learned where `root` is (outside any project when `None`): for
+/// each goal, the plan with the best record there. A plan learned in another project is not a
+/// preference here.
+fn preferences_here(profile: &codex_proto::prefs::Profile, root: Option<&str>) -> Vec<String> {
+    profile
+        .categories
+        .iter()
+        .filter_map(|c| {
+            c.plans
+                .iter()
+                .filter_map(|p| p.place(root).map(|here| (p, here)))
+                .max_by(|a, b| a.1.score.total_cmp(&b.1.score))
+                .map(|(p, here)| {
+                    format!(
+                        "{}: {} (score {:.2}, {} run{} here)",
+                        c.category,
+                        p.plan,
+                        here.score,
+                        here.runs,
+                        if here.runs == 1 { "" } else { "s" }
+                    )
+                })
+        })
+        .take(5)
+        .collect()
+}
+
 async fn context(ctx: &Ctx, p: ContextParams) -> Result<ContextResult, ErrorObject> {
     if !p.cwd.is_absolute() {
         return Err(ErrorObject::new(
@@ -528,17 +560,17 @@ async fn context(ctx: &Ctx, p: ContextParams) -> Result<ContextResult, ErrorObje
     let profile = ctx.feedback.profile();
     let style = &profile.style.autonomy_comfort;
     let comfort = format!("{} ({})", style.value, style.source);
-    let preferences = profile
-        .categories
-        .iter()
-        .take(5)
-        .filter_map(|c| {
-            c.plans
-                .first()
-                .map(|p| format!("{}: {} (score {:.2})", c.category, p.plan, p.score))
-        })
-        .collect();
     if !ctx.info.context_aware {
+        let preferences = profile
+            .categories
+            .iter()
+            .take(5)
+            .filter_map(|c| {
+                c.plans
+                    .first()
+                    .map(|p| format!("{}: {} (score {:.2})", c.category, p.plan, p.score))
+            })
+            .collect();
         return Ok(ContextResult {
             enabled: false,
             project: None,
@@ -578,6 +610,7 @@ async fn context(ctx: &Ctx, p: ContextParams) -> Result<ContextResult, ErrorObje
             .next(),
         None => None,
     };
+    let preferences = preferences_here(&profile, root.as_deref());
     Ok(ContextResult {
         enabled: true,
         kind: proj.as_ref().map(|p| p.kind.clone()),
