@@ -68,6 +68,7 @@ fn main() -> Result<(), Error> {
     let socket = tmp.path().join("codexd.sock");
     let clock = Instant::now();
     let daemon = runtime.block_on(Daemon::start(Settings {
+        binary: Some(PathBuf::from(env!("CARGO_BIN_EXE_codexd"))),
         home: home.clone(),
         socket: socket.clone(),
         config: loaded,

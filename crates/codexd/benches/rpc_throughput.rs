@@ -24,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let home = dir.path().join("home");
     let socket = dir.path().join("run").join("codexd.sock");
     let settings = Settings {
+        binary: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_codexd"))),
         home,
         socket: socket.clone(),
         config: config::load(None)?,

@@ -34,6 +34,10 @@ pub struct Settings {
     pub socket: PathBuf,
     /// The configuration and its source.
     pub config: Loaded,
+    /// The `codexd` binary whose sandbox helper starts the steps; `None`: this process's
+    /// own. A program embedding the daemon (a benchmark) names the real one, since its own
+    /// binary does not answer `__sandbox`.
+    pub binary: Option<PathBuf>,
 }
 
 /// Why the daemon did not start.
@@ -84,6 +88,7 @@ impl Daemon {
             home,
             socket: socket_path,
             config: loaded,
+            binary,
         } = settings;
         crate::store::private_dir(&home).map_err(|source| StartError::Home {
             path: home.clone(),
@@ -104,7 +109,9 @@ impl Daemon {
             &bus,
             learning.next_run_id,
             feedback.handle.watch_profile(),
-            executor::sandbox::own_binary().ok_or(StartError::OwnBinary)?,
+            binary
+                .or_else(executor::sandbox::own_binary)
+                .ok_or(StartError::OwnBinary)?,
             executor::Listeners {
                 feedback: feedback.handle.clone(),
                 learning: learning.handle.clone(),

@@ -124,6 +124,7 @@ fn main() -> ExitCode {
             }
         };
         let daemon = match Daemon::start(Settings {
+            binary: None,
             home,
             socket,
             config: loaded,
