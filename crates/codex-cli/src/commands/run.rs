@@ -114,6 +114,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             picked_over: step.picked_over,
             part: step.part,
             unconfined: args.unconfined,
+            tty: None,
         })?;
         if out.json {
             crate::render::json(&r)?;
@@ -188,6 +189,7 @@ fn run_step(
         picked_over: step.picked_over,
         part: step.part,
         unconfined: args.unconfined,
+        tty: None,
     })?;
     let command = crate::render::command(&argv_shown);
     loop {
