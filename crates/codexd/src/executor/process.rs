@@ -224,6 +224,10 @@ async fn run_inner(
             note: started.note,
         })
         .await;
+    // The terminal stays open until the step is reaped: a step that closes its stdio before
+    // exiting (coreutils do) ends the relay, and closing the last master then would hang the
+    // terminal up and kill the step with SIGHUP before its own exit.
+    let hold_open = pty.as_ref().and_then(|p| p.master.try_clone().ok());
     let mut pumps = tokio::task::JoinSet::new();
     if let (Some(pty), Some(input)) = (pty, input) {
         pumps.spawn(super::pty::relay(
@@ -275,6 +279,7 @@ async fn run_inner(
         }
     };
 
+    drop(hold_open);
     // Background children may hold the pipes open after the command exits: read what comes
     // within the drain window, then let go.
     let drained = tokio::time::timeout(limits.drain, async {
