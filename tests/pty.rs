@@ -1,6 +1,7 @@
 //! A step on a terminal: `codex` itself runs on a pseudo-terminal this test opens (made its
 //! controlling terminal through util-linux `setsid -c`, as a login shell's would be), and the
-//! test types at it, resizes it and reads what it shows. Each wait is bounded by a thing
+//! test types at it, resizes it and reads what it shows; one test speaks the protocol itself
+//! (`run` with `tty`, `run/tty` and `run/input` in base64). Each wait is bounded by a thing
 //! seen, never by a time that must be enough.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,6 +13,8 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use codex_e2e::{Home, WAIT, bin, eventually, have, process_running};
 use rustix::pty::OpenptFlags;
 use rustix::termios::{LocalModes, Termios, Winsize};
@@ -462,4 +465,49 @@ fn a_confined_step_reaches_its_own_terminal_and_no_other() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn the_protocol_relays_a_terminal_as_base64_both_ways() {
+    let Some((h, _d, proj)) = setup() else {
+        return;
+    };
+    let mut c = h.connect();
+    let script = "stty size; read -r line; printf '\\033[7m%s\\033[0m\\n' \"$line\"";
+    let run = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "run", "params": {
+        "argv": ["sh", "-c", script], "cwd": proj, "env": {"PATH": std::env::var("PATH").unwrap()},
+        "tty": {"rows": 30, "cols": 90, "term": "xterm"}}});
+    c.write(format!("{run}\n").as_bytes()).unwrap();
+    let started = c.read().unwrap();
+    assert_eq!(started["method"], "run/started", "{started}");
+    let run_id = started["params"]["run_id"].clone();
+    let mut shown = Vec::new();
+    let mut typed = false;
+    let result = loop {
+        let m = c.read().expect("the run's messages");
+        if m["id"] == 1 {
+            break m;
+        }
+        assert_eq!(
+            m["method"], "run/tty",
+            "a run on a terminal sends its bytes so: {m}"
+        );
+        let data = m["params"]["data"].as_str().unwrap();
+        shown.extend(STANDARD.decode(data).expect("base64"));
+        if !typed && shown.ends_with(b"30 90\r\n") {
+            let input = serde_json::json!({"jsonrpc": "2.0", "method": "run/input",
+                "params": {"run_id": run_id, "data": STANDARD.encode(b"hi\r")}});
+            c.write(format!("{input}\n").as_bytes()).unwrap();
+            typed = true;
+        }
+    };
+    assert_eq!(result["result"]["outcome"]["status"], "exited", "{result}");
+    // The terminal's bytes as written: the echo of what was typed, then reverse video.
+    assert_eq!(
+        shown,
+        b"30 90\r\nhi\r\n\x1b[7mhi\x1b[0m\r\n",
+        "{:?}",
+        String::from_utf8_lossy(&shown)
+    );
+    assert_eq!(last_run(&h)["steps"][0]["output_tail"], "30 90\nhi\nhi\n");
 }

@@ -337,3 +337,83 @@ pub fn exec_error(e: ExecError) -> ErrorObject {
         ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, msg),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn terminals_with(run: u64) -> (Terminals, mpsc::Receiver<Input>) {
+        let (tx, rx) = mpsc::channel(4);
+        let t: Terminals = Arc::default();
+        t.lock().unwrap().insert(RunId(run), tx);
+        (t, rx)
+    }
+
+    #[test]
+    fn input_and_resizes_reach_their_run_in_order() {
+        let (t, mut rx) = terminals_with(7);
+        terminal_input(
+            &t,
+            RunResize::NAME,
+            json!({"run_id": 7, "rows": 50, "cols": 132}),
+        );
+        terminal_input(
+            &t,
+            RunInput::NAME,
+            json!({"run_id": 7, "data": "aGkN", "eof": true}),
+        );
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            Input::Resize(Size {
+                rows: 50,
+                cols: 132
+            })
+        );
+        assert_eq!(rx.try_recv().unwrap(), Input::Bytes(b"hi\r".to_vec()));
+        assert_eq!(rx.try_recv().unwrap(), Input::Eof);
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn input_for_another_run_malformed_or_past_a_full_queue_is_dropped_without_waiting() {
+        let (t, mut rx) = terminals_with(7);
+        terminal_input(&t, RunInput::NAME, json!({"run_id": 8, "data": "aGk="}));
+        terminal_input(
+            &t,
+            RunInput::NAME,
+            json!({"run_id": 7, "data": "not base64!"}),
+        );
+        terminal_input(
+            &t,
+            RunResize::NAME,
+            json!({"run_id": 7, "rows": -1, "cols": 2}),
+        );
+        assert!(rx.try_recv().is_err(), "nothing reached run 7");
+        // The queue holds 4; the fifth is dropped rather than waited for.
+        for _ in 0..5 {
+            terminal_input(&t, RunInput::NAME, json!({"run_id": 7, "data": "eA=="}));
+        }
+        let got: Vec<Input> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert_eq!(got.len(), 4);
+    }
+
+    #[test]
+    fn a_runs_terminal_is_reachable_only_from_start_to_end() {
+        let t: Terminals = Arc::default();
+        let (tx, _rx) = mpsc::channel(1);
+        let mut slot = TerminalSlot {
+            terminals: t.clone(),
+            input: Some(tx),
+            run_id: None,
+        };
+        assert!(
+            t.lock().unwrap().is_empty(),
+            "no id yet, nothing to type into"
+        );
+        slot.register(RunId(3));
+        assert!(t.lock().unwrap().contains_key(&RunId(3)));
+        drop(slot);
+        assert!(t.lock().unwrap().is_empty(), "gone with the run");
+    }
+}
