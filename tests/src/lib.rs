@@ -136,6 +136,14 @@ impl Home {
         }
     }
 
+    /// Any program with this home's environment (codex and codexd find this home's daemon).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        self.isolate(&mut cmd);
+        cmd.current_dir(self.dir.path()).stdin(Stdio::null());
+        cmd
+    }
+
     /// A `codex` command with this home's environment.
     pub fn codex_cmd(&self) -> Command {
         let mut cmd = Command::new(bin("codex"));
@@ -193,8 +201,9 @@ impl Home {
     }
 
     /// Run `codex --no-autostart ARGS` in `dir` on a pseudo-terminal (through util-linux
-    /// `script`), typing `input`: how a person answers a prompt. `None` when `script` is not
-    /// installed (the caller skips, saying so).
+    /// `script`), typing `input` once it asks a y/N question, as a person answers a prompt
+    /// (typed earlier, it would go to a step running on the terminal, as at a real one).
+    /// `None` when `script` is not installed (the caller skips, saying so).
     pub fn codex_in_pty(&self, dir: &Path, args: &[&str], input: &str) -> Option<Run> {
         let util_linux = Command::new("script")
             .arg("--version")
@@ -217,7 +226,43 @@ impl Home {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn script");
+        let read_all = |from: Option<Box<dyn std::io::Read + Send>>| {
+            let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = got.clone();
+            let reader = std::thread::spawn(move || {
+                let Some(mut from) = from else { return };
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = from.read(&mut buf) {
+                    sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            });
+            (got, reader)
+        };
+        use std::io::Read as _;
+        let (stdout, out_reader) = read_all(
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        );
+        let (stderr, err_reader) = read_all(
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        );
         if let Some(mut stdin) = child.stdin.take() {
+            if !input.is_empty() {
+                let start = Instant::now();
+                let asked = || {
+                    let shown = String::from_utf8_lossy(&stdout.lock().unwrap()).into_owned();
+                    shown.contains("[y/N]") || shown.contains("[Y/n]")
+                };
+                // Bounded: a prompt that never comes fails the caller's own assertions.
+                while !asked() && start.elapsed() < WAIT {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
             let _ = stdin.write_all(input.as_bytes());
             // Keep stdin open until codex is done: closing it early ends the session.
             std::thread::spawn(move || {
@@ -225,7 +270,16 @@ impl Home {
                 drop(stdin);
             });
         }
-        Some(Run::from(child.wait_with_output().expect("wait script")))
+        let status = child.wait().expect("wait script");
+        let _ = out_reader.join();
+        let _ = err_reader.join();
+        let take =
+            |b: &std::sync::Arc<std::sync::Mutex<Vec<u8>>>| std::mem::take(&mut *b.lock().unwrap());
+        Some(Run::from(Output {
+            status,
+            stdout: take(&stdout),
+            stderr: take(&stderr),
+        }))
     }
 
     /// The temp folder this home lives in (a place for projects and fixtures).

@@ -150,6 +150,12 @@ impl Client {
         Ok(())
     }
 
+    /// A second handle on the connection, for a thread that sends notifications while this
+    /// one reads (a run's terminal input).
+    pub fn writer(&self) -> std::io::Result<UnixStream> {
+        self.conn.get_ref().try_clone()
+    }
+
     /// The next message from the daemon.
     pub fn next_message(&mut self) -> Result<Incoming, CliError> {
         self.line.clear();

@@ -3,7 +3,8 @@
 //! Layout: [`cli`] (every flag), [`session`] (finding and starting the daemon), [`client`]
 //! (the socket), [`commands`] (one file per command), [`render`] (tables, JSON, sparklines),
 //! [`shell_history`] (bash, zsh and fish history files), [`confirm`] (asking before deleting),
-//! [`error`] (failures and their exit statuses), [`when`] (`--since` times).
+//! [`error`] (failures and their exit statuses), [`when`] (`--since` times), [`terminal`]
+//! and [`relay`] (a step on a terminal: raw mode, size, signals; its input and output).
 
 mod autostart;
 mod cli;
@@ -11,9 +12,11 @@ mod client;
 mod commands;
 mod confirm;
 mod error;
+mod relay;
 mod render;
 mod session;
 mod shell_history;
+mod terminal;
 mod when;
 
 use std::process::ExitCode;

@@ -7,6 +7,8 @@
 //! - [`prefs`] — the learned profile as `codex prefs show` receives it.
 //! - [`runs`] — one recorded run in full (`run/show`), and where its plan came from.
 //! - [`paths`] — where CODEX_HOME, the socket and the config live by default.
+//! - [`terminal`] — a step on a pseudo-terminal: the `tty` param and the notifications that
+//!   relay its bytes (base64) and sizes.
 //!
 //! No tokio and no I/O here: the CLI links this crate and must start fast.
 
@@ -15,6 +17,7 @@ pub mod methods;
 pub mod paths;
 pub mod prefs;
 pub mod runs;
+pub mod terminal;
 pub mod types;
 
 /// Version of the wire protocol; bumped on any incompatible change.

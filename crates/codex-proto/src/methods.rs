@@ -193,6 +193,10 @@ pub struct RunParams {
     /// sandbox after a yes (`yes` does not answer that question).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unconfined: bool,
+    /// The client is at a terminal of this size: run the step on a pseudo-terminal and relay
+    /// it (`run/tty` out, `run/input` and `run/resize` in). Ignored by `run/detach`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<crate::terminal::Tty>,
 }
 
 /// Result of [`Run`].

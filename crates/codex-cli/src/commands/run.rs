@@ -3,6 +3,11 @@
 //! With `--json`, stdout carries one JSON event per line instead (`started`, `output`,
 //! `finished`). Ctrl-C ends `codex`, which closes the connection; the daemon then cancels the
 //! run and kills its process group.
+//!
+//! On a terminal (stdin and stdout both, codex in the foreground, not `--json`), the step
+//! runs on a pseudo-terminal of its own, relayed here in raw mode ([`crate::relay`]): colours,
+//! prompts, pagers and editors work, and Ctrl-C goes to the step, whose terminal makes it
+//! its SIGINT.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, ErrorKind, IsTerminal, Write};
@@ -12,6 +17,7 @@ use codex_proto::methods::{
     ApprovalRequest, ApprovalRequestParams, Method, Notification, Run, RunCheck, RunCheckParams,
     RunDetach, RunParams, RunProgress, RunProgressParams, RunResult, RunStarted, RunStartedParams,
 };
+use codex_proto::terminal::{RunTty, RunTtyParams, Tty};
 use codex_proto::types::{OutputStream, RunOutcome, RunPart, SafetyClass};
 use serde_json::{Value, json};
 
@@ -19,6 +25,7 @@ use super::Out;
 use crate::cli::RunArgs;
 use crate::client::decode;
 use crate::error::CliError;
+use crate::relay::Relay;
 use crate::render;
 use crate::session::Target;
 
@@ -114,6 +121,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             picked_over: step.picked_over,
             part: step.part,
             unconfined: args.unconfined,
+            tty: None,
         })?;
         if out.json {
             crate::render::json(&r)?;
@@ -174,8 +182,13 @@ fn run_step(
     cwd: &std::path::Path,
     env: &BTreeMap<String, String>,
 ) -> Result<u8, CliError> {
-    // Questions are answered on this terminal; the command itself gets no stdin.
+    // Questions are answered on this terminal. On a terminal, the command gets one of its
+    // own, relayed to this one; else it gets no stdin.
     let interactive = std::io::stdin().is_terminal();
+    let tty = (!out.json)
+        .then(crate::terminal::relayable)
+        .flatten()
+        .and_then(|size| Some((size, crate::terminal::Signals::get()?)));
     let argv_shown = step.argv.clone();
     let id = client.send::<Run>(&RunParams {
         argv: step.argv,
@@ -188,10 +201,29 @@ fn run_step(
         picked_over: step.picked_over,
         part: step.part,
         unconfined: args.unconfined,
+        tty: tty.map(|(size, _)| Tty {
+            rows: size.rows,
+            cols: size.cols,
+            term: std::env::var("TERM").ok(),
+        }),
     })?;
     let command = crate::render::command(&argv_shown);
+    let mut relay: Option<Relay> = None;
     loop {
-        let shown = match client.next_message()? {
+        let message = match client.next_message() {
+            Ok(m) => m,
+            Err(e) => {
+                // A termination signal while relaying closed the connection on purpose: the
+                // daemon cancels the run; the terminal is restored before the process ends.
+                if let Some(sig) = relay.as_ref().and_then(Relay::signalled) {
+                    drop(relay.take());
+                    eprintln!("codex: ended by signal {sig}; the run is cancelled");
+                    return Ok(u8::try_from(128 + sig).unwrap_or(1));
+                }
+                return Err(e);
+            }
+        };
+        let shown = match message {
             Incoming::Request {
                 id: ask_id,
                 method,
@@ -204,10 +236,35 @@ fn run_step(
                 client.respond(ask_id, json!({ "approved": approved }))?;
                 Ok(())
             }
+            Incoming::Notification { method, params }
+                if method == RunStarted::NAME && relay.is_none() =>
+            {
+                let started = serde_json::from_value::<RunStartedParams>(params.clone());
+                let shown = show_notification(out, &method, params);
+                if let (Some((size, signals)), Ok(p)) = (tty, started) {
+                    // Raw only now: the approval questions before were asked in line mode.
+                    match client
+                        .writer()
+                        .and_then(|conn| Relay::start(conn, p.run_id, size, signals))
+                    {
+                        Ok(r) => relay = Some(r),
+                        Err(e) => eprintln!(
+                            "codex: cannot pass this terminal's input to the step ({e}); it \
+                             runs on a terminal that gets none"
+                        ),
+                    }
+                }
+                shown
+            }
             Incoming::Notification { method, params } => show_notification(out, &method, params),
             Incoming::Response(r) if r.id == id || (r.id.is_null() && r.error.is_some()) => {
+                // The terminal is itself again before anything is said about the run.
+                let signalled = relay.as_ref().and_then(Relay::signalled);
+                drop(relay.take());
                 let result = decode::<Run>(r.result, r.error)?;
-                return finish(out, &result, &command);
+                let status = finish(out, &result, &command)?;
+                // A termination signal that came as the run ended still ends codex.
+                return Ok(signalled.map_or(status, |sig| u8::try_from(128 + sig).unwrap_or(1)));
             }
             _ => Ok(()),
         };
@@ -269,6 +326,10 @@ fn dry_run(
 
 fn show_notification(out: Out, method: &str, params: Value) -> std::io::Result<()> {
     match method {
+        RunTty::NAME => match serde_json::from_value::<RunTtyParams>(params) {
+            Ok(p) => crate::relay::show(&p.data.0),
+            Err(_) => Ok(()),
+        },
         RunProgress::NAME => {
             let Ok(p) = serde_json::from_value::<RunProgressParams>(params) else {
                 return Ok(());
@@ -350,7 +411,10 @@ fn finish(out: Out, r: &RunResult, command: &str) -> Result<u8, CliError> {
             (_, true) => " (rate it with `codex rate 1..5`)",
         };
         eprintln!("codex: run {}: {how}{note}", r.run_id);
+        // An interrupt typed at the terminal is no sandbox's doing.
+        let interrupted = matches!(r.outcome, RunOutcome::Signaled { signal: 2 });
         if status != 0
+            && !interrupted
             && let Some(allowed) = &r.sandbox
         {
             eprintln!(

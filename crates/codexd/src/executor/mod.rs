@@ -14,6 +14,7 @@ pub mod containment;
 mod corpus;
 pub mod policy;
 pub mod process;
+pub mod pty;
 mod request;
 pub mod rules;
 mod run_ids;
@@ -108,6 +109,7 @@ pub struct RunReport {
 enum Command {
     Run {
         req: RunRequest,
+        terminal: Option<pty::Terminal>,
         updates: mpsc::Sender<Update>,
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<RunReport, ExecError>>,
@@ -149,10 +151,24 @@ impl ExecutorHandle {
         updates: mpsc::Sender<Update>,
         cancel: CancellationToken,
     ) -> Result<RunReport, ExecError> {
+        self.run_on(req, None, updates, cancel).await
+    }
+
+    /// [`ExecutorHandle::run`], on a pseudo-terminal when `terminal` is given: the step's
+    /// output comes as [`Update::Terminal`], and the terminal takes the client's input. It
+    /// changes nothing about what is asked or how the step is confined.
+    pub async fn run_on(
+        &self,
+        req: RunRequest,
+        terminal: Option<pty::Terminal>,
+        updates: mpsc::Sender<Update>,
+        cancel: CancellationToken,
+    ) -> Result<RunReport, ExecError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Run {
                 req,
+                terminal,
                 updates,
                 cancel,
                 reply,
@@ -378,7 +394,7 @@ impl Actor {
         loop {
             tokio::select! {
                 cmd = inbox.recv() => match cmd {
-                    Some(Command::Run { req, updates, cancel, reply }) => self.start_run(req, updates, cancel, reply),
+                    Some(Command::Run { req, terminal, updates, cancel, reply }) => self.start_run(req, terminal, updates, cancel, reply),
                     Some(Command::Active { reply }) => { let _ = reply.send(self.runs.len() as u64); }
                     Some(Command::Check { req, reply }) => { let _ = reply.send(self.check(&req)); }
                     Some(Command::Rules { change, confirmed, reply }) => { let _ = reply.send(self.change_rules(change, confirmed)); }
@@ -584,6 +600,7 @@ impl Actor {
     fn start_run(
         &mut self,
         req: RunRequest,
+        terminal: Option<pty::Terminal>,
         updates: mpsc::Sender<Update>,
         cancel: CancellationToken,
         reply: oneshot::Sender<Result<RunReport, ExecError>>,
@@ -822,7 +839,7 @@ impl Actor {
                 }),
             };
             let redirects_before = sandbox::roots::redirects(&check.place.pinned);
-            let finished = process::run(&spec, started, &updates, &cancel, limits, &steps).await;
+            let finished = process::run(&spec, started, &updates, &cancel, limits, &steps, terminal).await;
             if mode.is_confined() {
                 // A `commondir` the step made would send git's config and hooks elsewhere;
                 // the sandbox cannot bind what did not exist, so it is undone here.

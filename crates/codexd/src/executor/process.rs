@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use super::pty::{Pty, Terminal};
+
 /// Read size for output pipes.
 const CHUNK: usize = 16 * 1024;
 
@@ -56,6 +58,11 @@ pub enum Update {
         /// The text (invalid UTF-8 replaced).
         data: String,
     },
+    /// Bytes the step wrote to its terminal (a run on a pseudo-terminal), as written.
+    Terminal {
+        /// The bytes.
+        data: Vec<u8>,
+    },
 }
 
 /// Timing limits for a run.
@@ -91,8 +98,9 @@ pub struct Started {
     pub note: Option<String>,
 }
 
-/// Run `spec` to completion or cancellation. Updates that cannot be delivered (client gone)
-/// are dropped; output is still read so the command never blocks on a full pipe. The
+/// Run `spec` to completion or cancellation, on `terminal` when given (else with pipes and
+/// stdin from `/dev/null`). Updates that cannot be delivered (client gone) are dropped;
+/// output is still read so the command never blocks on a full pipe or terminal. The
 /// process is recorded in `steps` as one of codexd's own.
 pub async fn run(
     spec: &Spec,
@@ -101,9 +109,15 @@ pub async fn run(
     cancel: &CancellationToken,
     limits: Limits,
     steps: &super::steps::Steps,
+    terminal: Option<Terminal>,
 ) -> Finished {
-    let tail = Arc::new(Mutex::new(Tail::new(limits.output_tail)));
-    let outcome = run_inner(spec, started, updates, cancel, limits, &tail, steps).await;
+    let out = Streams {
+        updates,
+        tail: Arc::new(Mutex::new(Tail::new(limits.output_tail))),
+        terminal,
+    };
+    let tail = out.tail.clone();
+    let outcome = run_inner(spec, started, out, cancel, limits, steps).await;
     let output_tail = tail.lock().map(|mut t| t.take()).unwrap_or_default();
     Finished {
         outcome,
@@ -111,15 +125,26 @@ pub async fn run(
     }
 }
 
+/// Where a run's output goes, and the terminal it runs on when it has one.
+struct Streams<'a> {
+    updates: &'a mpsc::Sender<Update>,
+    tail: Arc<Mutex<Tail>>,
+    terminal: Option<Terminal>,
+}
+
 async fn run_inner(
     spec: &Spec,
     started: Started,
-    updates: &mpsc::Sender<Update>,
+    out: Streams<'_>,
     cancel: &CancellationToken,
     limits: Limits,
-    tail: &Arc<Mutex<Tail>>,
     steps: &super::steps::Steps,
 ) -> RunOutcome {
+    let Streams {
+        updates,
+        tail,
+        terminal,
+    } = out;
     let Some(program) = spec.argv.first() else {
         return RunOutcome::FailedToStart {
             error: "empty command".into(),
@@ -141,12 +166,28 @@ async fn run_inner(
         };
     };
     let mut cmd = Command::new(first);
-    cmd.args(full)
-        .current_dir(&spec.cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args(full).current_dir(&spec.cwd).kill_on_drop(true);
+    // On a terminal: the slave is all three (the helper makes it the controlling terminal).
+    let (pty, input) = match terminal {
+        Some(t) => match Pty::open(t.size).and_then(|p| p.stdio().map(|io| (p, io))) {
+            Ok((pty, [i, o, e])) => {
+                cmd.stdin(i).stdout(o).stderr(e);
+                (Some(pty), Some(t.input))
+            }
+            Err(e) => {
+                return RunOutcome::FailedToStart {
+                    error: e.to_string(),
+                    not_found: false,
+                };
+            }
+        },
+        None => {
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            (None, None)
+        }
+    };
     if spec.launcher.is_empty() {
         // Its own group, so cancellation reaches every process it starts, and a Ctrl-C in
         // the daemon's terminal (when run in the foreground) does not. (The sandbox helper
@@ -168,6 +209,9 @@ async fn run_inner(
             return RunOutcome::FailedToStart { error, not_found };
         }
     };
+    // The command keeps its copies of the slave until dropped: the terminal would never
+    // read as closed after the step.
+    drop(cmd);
     let pid = child.id();
     if let Some(p) = pid {
         steps.started(p);
@@ -180,7 +224,19 @@ async fn run_inner(
             note: started.note,
         })
         .await;
+    // The terminal stays open until the step is reaped: a step that closes its stdio before
+    // exiting (coreutils do) ends the relay, and closing the last master then would hang the
+    // terminal up and kill the step with SIGHUP before its own exit.
+    let hold_open = pty.as_ref().and_then(|p| p.master.try_clone().ok());
     let mut pumps = tokio::task::JoinSet::new();
+    if let (Some(pty), Some(input)) = (pty, input) {
+        pumps.spawn(super::pty::relay(
+            pty.into_master(),
+            input,
+            updates.clone(),
+            tail.clone(),
+        ));
+    }
     if let Some(out) = child.stdout.take() {
         pumps.spawn(pump(
             out,
@@ -223,6 +279,7 @@ async fn run_inner(
         }
     };
 
+    drop(hold_open);
     // Background children may hold the pipes open after the command exits: read what comes
     // within the drain window, then let go.
     let drained = tokio::time::timeout(limits.drain, async {
@@ -489,6 +546,7 @@ mod tests {
             &CancellationToken::new(),
             LIMITS,
             &Default::default(),
+            None,
         )
         .await;
         drop(tx);
@@ -503,7 +561,7 @@ mod tests {
                     stream: OutputStream::Stderr,
                     data,
                 } => err.push_str(&data),
-                Update::Started { .. } | Update::Approval(_) => {}
+                Update::Started { .. } | Update::Approval(_) | Update::Terminal { .. } => {}
             }
         }
         (outcome, out, err)
@@ -582,6 +640,7 @@ mod tests {
             &CancellationToken::new(),
             limits,
             &Default::default(),
+            None,
         )
         .await;
         assert_eq!(f.outcome, RunOutcome::TimedOut { after_secs: 0 });
@@ -629,7 +688,16 @@ mod tests {
         let task = {
             let cancel = cancel.clone();
             tokio::spawn(async move {
-                run(&s, started(), &tx, &cancel, LIMITS, &Default::default()).await
+                run(
+                    &s,
+                    started(),
+                    &tx,
+                    &cancel,
+                    LIMITS,
+                    &Default::default(),
+                    None,
+                )
+                .await
             })
         };
         assert!(matches!(rx.recv().await, Some(Update::Started { .. })));

@@ -55,6 +55,7 @@ where
     let conn_cancel = shutdown.child_token();
     let mut runs = JoinSet::new();
     let asked: Asked = Arc::default();
+    let terminals: run::Terminals = Arc::default();
     let max = ctx.max_message_bytes;
     let limits = Limits::get();
 
@@ -133,6 +134,7 @@ where
                     run::Channel {
                         out: out.clone(),
                         asked: asked.clone(),
+                        terminals: terminals.clone(),
                     },
                     conn_cancel.child_token(),
                 ));
@@ -145,8 +147,11 @@ where
                     Err(error) => send(&out, &Response::err(id, error)).await,
                 }
             }
-            // Nothing the daemon offers is a notification: per JSON-RPC, notifications are
-            // never answered, not even with an error.
+            // What a client types into its runs' terminals; per JSON-RPC, notifications are
+            // never answered, not even with an error, so any other is dropped.
+            Ok(Incoming::Notification { method, params }) if run::is_terminal_input(&method) => {
+                run::terminal_input(&terminals, &method, params);
+            }
             Ok(Incoming::Notification { method, .. }) => debug!(method, "ignored notification"),
             Ok(Incoming::Response(r)) => {
                 let waiting =

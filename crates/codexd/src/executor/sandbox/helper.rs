@@ -54,9 +54,10 @@ impl Applied {
     }
 }
 
-/// Apply `c` to this (single-threaded) process, every layer that can be. Stops at the first
-/// failure when `c.required`.
-pub fn apply(c: &Confinement) -> Applied {
+/// Apply `c` to this (single-threaded) process, every layer that can be; `terminal` when
+/// the step has a terminal of its own as its controlling terminal (Landlock then lets it
+/// open `/dev/tty`). Stops at the first failure when `c.required`.
+pub fn apply(c: &Confinement, terminal: bool) -> Applied {
     let mounts = if c.namespaces {
         super::mounts::isolate(&c.pinned, &c.read_only, &c.hidden, c.private_shm)
             .map_err(|e| e.to_string())
@@ -75,7 +76,7 @@ pub fn apply(c: &Confinement) -> Applied {
     if c.required && a.caps.is_err() {
         return a;
     }
-    a.landlock = super::landlock::restrict(c).map_err(|e| e.to_string());
+    a.landlock = super::landlock::restrict(c, terminal).map_err(|e| e.to_string());
     if c.required && a.landlock.is_err() {
         return a;
     }
@@ -113,8 +114,16 @@ pub(super) fn main(args: Vec<OsString>) -> ExitCode {
         eprintln!("codex: the step cannot get a session of its own ({e}), so it was not run");
         return ExitCode::from(EXIT_CANNOT_EXEC);
     }
+    // A step on a terminal (codexd passes a pseudo-terminal of its own as stdin): that
+    // terminal becomes the session's controlling terminal, so `/dev/tty`, Ctrl-C and job
+    // control work. Done before the layers, which forbid it afterwards (seccomp), so the
+    // step's terminal stays the one codexd gave it. A step without one keeps none.
+    let stdin = std::io::stdin();
+    let terminal = session.is_ok()
+        && rustix::termios::isatty(&stdin)
+        && rustix::process::ioctl_tiocsctty(&stdin).is_ok();
     if let Some(c) = &confine {
-        let applied = apply(c);
+        let applied = apply(c, terminal);
         if let Some(why) = applied.failure() {
             if c.required {
                 eprintln!("codex: the sandbox could not be set up, so the step was not run: {why}");

@@ -16,8 +16,8 @@ use landlock::{
 
 use super::Confinement;
 
-/// Devices any program may write: sinks and sources of bytes. Not `/dev/tty`: a step has no
-/// terminal, and one it acquired (a free pseudo-terminal) must not take its writes and ioctls.
+/// Devices any program may write: sinks and sources of bytes. Not `/dev/tty`, unless the
+/// step has a terminal of its own (see [`restrict`]).
 const DEVICES: &[&str] = &[
     "/dev/null",
     "/dev/zero",
@@ -46,8 +46,16 @@ pub struct Enforced {
 )]
 pub struct LandlockError(String);
 
-/// Restrict this thread (and what it execs) to `c`.
-pub fn restrict(c: &Confinement) -> Result<Enforced, LandlockError> {
+/// `/dev/tty` always names the caller's controlling terminal, whatever that is.
+const TTY: &str = "/dev/tty";
+
+/// Restrict this thread (and what it execs) to `c`. With `terminal` (codexd's pseudo-terminal
+/// is already the step's controlling terminal) the step may also open `/dev/tty` to write
+/// and set modes, as editors, pagers and password prompts do; that reaches only its own
+/// terminal, since seccomp refuses a confined step TIOCSCTTY and TIOCNOTTY, the calls that
+/// would swap it. Without one, `/dev/tty` stays read-only, so a terminal a step acquired
+/// (a free pseudo-terminal it opened) does not take its writes and ioctls.
+pub fn restrict(c: &Confinement, terminal: bool) -> Result<Enforced, LandlockError> {
     let err = |e: landlock::RulesetError| LandlockError(e.to_string());
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
@@ -65,6 +73,7 @@ pub fn restrict(c: &Confinement) -> Result<Enforced, LandlockError> {
     }
     let devices: Vec<PathBuf> = DEVICES
         .iter()
+        .chain(terminal.then_some(&TTY))
         .map(PathBuf::from)
         .filter(|p| p.exists())
         .collect();

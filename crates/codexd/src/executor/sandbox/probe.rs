@@ -112,7 +112,7 @@ fn probe(dir: &Path) -> Support {
         private_shm: false,
         required: false,
     };
-    let applied = super::helper::apply(&c);
+    let applied = super::helper::apply(&c, false);
     let mut s = Support::default();
     let fails = |r: std::io::Result<()>| r.is_err();
     let write = |p: &PathBuf| std::fs::write(p, "y");

@@ -10,9 +10,11 @@
 //! - Privileged syscalls (modules, reboot, mounts, clocks, namespaces also through `clone`,
 //!   ...) are refused even to root, as are keyrings, extended attributes, the limits,
 //!   priorities and CPUs of other processes, set-user-id and set-group-id bits (`chmod`,
-//!   `open`, `mknod`, `O_TMPFILE`), `TIOCSTI` (typing into a terminal) and `kill(-1, …)`
-//!   (every process of the user). `clone3` and `openat2`, whose arguments are in memory where
-//!   seccomp cannot look, fail as if the kernel had none, so libraries fall back.
+//!   `open`, `mknod`, `O_TMPFILE`), `TIOCSTI` (typing into a terminal), `kill(-1, …)`
+//!   (every process of the user), and `TIOCSCTTY` and `TIOCNOTTY` (a step's controlling
+//!   terminal is the one codexd gave it, or none). `clone3` and `openat2`, whose arguments
+//!   are in memory where seccomp cannot look, fail as if the kernel had none, so libraries
+//!   fall back.
 //!
 //! A refused call fails with EPERM, so programs report "Operation not permitted".
 
@@ -192,12 +194,20 @@ pub fn filter(network: bool, unix_paths: bool) -> Result<BpfProgram, SeccompErro
     ] {
         rules.insert(nr, other_process(0)?);
     }
+    // Typing into a terminal, the console's own requests, and taking or dropping a
+    // controlling terminal: the helper gave a step on a terminal its own before this filter,
+    // and Landlock lets it open `/dev/tty` only because that stays the one.
     rules.insert(
         libc::SYS_ioctl,
-        [libc::TIOCSTI, libc::TIOCLINUX]
-            .into_iter()
-            .map(|req| rule(vec![cond(1, Len::Dword, Op::Eq, req)?]))
-            .collect::<Result<_, _>>()?,
+        [
+            libc::TIOCSTI,
+            libc::TIOCLINUX,
+            libc::TIOCSCTTY,
+            libc::TIOCNOTTY,
+        ]
+        .into_iter()
+        .map(|req| rule(vec![cond(1, Len::Dword, Op::Eq, req)?]))
+        .collect::<Result<_, _>>()?,
     );
     // New namespaces, through clone (clone3 is refused in `fallback_filter`).
     rules.insert(
