@@ -202,7 +202,15 @@ fn a_file_that_is_not_a_socket_is_never_deleted() {
 #[test]
 fn codex_starts_the_daemon_when_none_answers() {
     let h = Home::new();
-    let st = h.codex_autostart(&["--json", "status"]).ok().json();
+    let first = h.codex_autostart(&["--json", "status"]).ok();
+    // The first start is said, once, with where it logs and how to stop it.
+    assert!(
+        first.stderr.contains("started codexd in the background")
+            && first.stderr.contains("codex daemon stop"),
+        "{}",
+        first.stderr
+    );
+    let st = first.json();
     let pid = st["pid"].as_u64().unwrap() as i32;
     assert_eq!(st["home"].as_str().unwrap(), h.home.to_str().unwrap());
     assert!(h.path("log/codexd.log").exists());
@@ -212,6 +220,9 @@ fn codex_starts_the_daemon_when_none_answers() {
     eventually("autostarted daemon exits", || {
         !codex_e2e::process_running(pid)
     });
+    let again = h.codex_autostart(&["status"]).ok();
+    assert!(!again.stderr.contains("started codexd"), "{}", again.stderr);
+    h.codex(&["daemon", "stop"]).ok();
 }
 
 #[test]

@@ -433,3 +433,78 @@ fn opposite_negated_or_other_target_goals_never_borrow_a_plan() {
     let p = h.plan(&dir, "compile it");
     assert_eq!(p["plans"][0]["command"], "echo built", "{p}");
 }
+
+#[test]
+fn verbosity_changes_what_codex_itself_says() {
+    if !codex_e2e::have("make") {
+        return;
+    }
+    let h = Home::new();
+    let _d = h.start();
+    let mk = h.project(
+        "mk",
+        &[("Makefile", "test:\n\t@echo t\ncheck:\n\t@echo c\n")],
+    );
+    let normal_plan = h.codex_in(&mk, &["plan", "run the tests"]).ok();
+    assert!(
+        normal_plan.stdout.contains("why:"),
+        "{}",
+        normal_plan.stdout
+    );
+    let normal_run = h.codex_in(&mk, &["run", "run the tests"]).ok();
+    assert!(
+        normal_run.stderr.contains("plan 1 for"),
+        "{}",
+        normal_run.stderr
+    );
+    assert!(
+        normal_run.stderr.contains("rate it"),
+        "{}",
+        normal_run.stderr
+    );
+
+    h.codex(&["prefs", "set", "verbosity", "terse"]).ok();
+    let terse_plan = h.codex_in(&mk, &["plan", "run the tests"]).ok();
+    assert!(!terse_plan.stdout.contains("why:"), "{}", terse_plan.stdout);
+    assert!(
+        terse_plan.stdout.contains("1. make test"),
+        "{}",
+        terse_plan.stdout
+    );
+    let terse_run = h.codex_in(&mk, &["run", "run the tests"]).ok();
+    assert_eq!(terse_run.stdout, "t\n");
+    assert!(
+        !terse_run.stderr.contains("plan 1 for"),
+        "{}",
+        terse_run.stderr
+    );
+    assert!(
+        !terse_run.stderr.contains("rate it"),
+        "{}",
+        terse_run.stderr
+    );
+    // A failure is said in full whatever the verbosity.
+    let failed = h
+        .codex_in(&mk, &["run", "--", "make", "missing-target"])
+        .code(2);
+    assert!(failed.stderr.contains("run "), "{}", failed.stderr);
+
+    h.codex(&["prefs", "set", "verbosity", "verbose"]).ok();
+    let verbose_plan = h.codex_in(&mk, &["plan", "run the tests"]).ok();
+    assert!(
+        verbose_plan.stdout.contains("score"),
+        "{}",
+        verbose_plan.stdout
+    );
+    let verbose_run = h.codex_in(&mk, &["run", "run the tests"]).ok();
+    assert!(
+        verbose_run.stderr.contains("plan 1 of 2"),
+        "{}",
+        verbose_run.stderr
+    );
+    assert!(
+        verbose_run.stderr.contains("started"),
+        "{}",
+        verbose_run.stderr
+    );
+}

@@ -92,6 +92,29 @@ pub fn start(home: &Path, socket: &Path) -> Result<Client, CliError> {
     }
 }
 
+/// The first time `codex` starts codexd for a CODEX_HOME, say so on stderr, with where it
+/// logs and how to stop it; later starts are silent (a mark in the log folder remembers).
+pub fn say_once(home: &Path) {
+    let log = codex_proto::paths::log_file(home);
+    let Some(mark) = log.parent().map(|d| d.join("autostart-noted")) else {
+        return;
+    };
+    if mark.exists() {
+        return;
+    }
+    eprintln!(
+        "codex: started codexd in the background (it keeps running; log: {}; `codex daemon \
+         stop` stops it, `codex service install` runs it as a service). Said once.",
+        log.display()
+    );
+    if let Err(e) = std::fs::write(&mark, b"") {
+        eprintln!(
+            "codex: cannot note that this was said ({}: {e})",
+            mark.display()
+        );
+    }
+}
+
 fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();

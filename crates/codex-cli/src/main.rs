@@ -58,6 +58,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli, target: Target) -> Result<u8, CliError> {
     let out = commands::Out {
         json: cli.global.json,
+        verbosity: commands::Verbosity::Normal,
     };
     match cli.command {
         Command::Status => commands::status::run(&target, out),

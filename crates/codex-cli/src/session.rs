@@ -40,7 +40,9 @@ impl Target {
         let mut client = match Client::connect(&self.socket) {
             Ok(c) => c,
             Err(e) if is_not_running(&e) && self.autostart => {
-                autostart::start(&self.home, &self.socket)?
+                let c = autostart::start(&self.home, &self.socket)?;
+                autostart::say_once(&self.home);
+                c
             }
             Err(e) if is_not_running(&e) => return Err(CliError::NotRunning(self.socket.clone())),
             Err(e) => return Err(connect_error(&self.socket, e)),

@@ -24,6 +24,31 @@ pub mod teach;
 pub struct Out {
     /// JSON on stdout instead of text.
     pub json: bool,
+    /// How much to say around the results (the user's verbosity, from the daemon's hello).
+    pub verbosity: Verbosity,
+}
+
+/// How much codex itself prints (`codex prefs set verbosity terse|normal|verbose`, or learned
+/// from the flags you use).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// The commands and results only.
+    Terse,
+    /// Each plan with why and its evidence.
+    Normal,
+    /// Also scores, classes and where embeddings came from.
+    Verbose,
+}
+
+impl Verbosity {
+    /// From the daemon's setting value; anything unknown is normal.
+    pub fn of(value: &str) -> Self {
+        match value {
+            "terse" => Verbosity::Terse,
+            "verbose" => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        }
+    }
 }
 
 /// A folder named on the command line, made absolute against the current directory (the

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use codex_proto::methods::{Context, ContextParams, Plan, PlanParams, PlanResult};
 
-use super::Out;
+use super::{Out, Verbosity};
 use crate::client::Client;
 use crate::error::CliError;
 use crate::render;
@@ -128,29 +128,6 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     let quoted = shlex::try_quote(goal).unwrap_or_else(|_| goal.into());
     println!("\n`codex run {quoted}` runs plan 1; `--pick N` runs another");
     Ok(0)
-}
-
-/// How much codex itself prints (`codex prefs set verbosity terse|normal|verbose`, or learned
-/// from the flags you use).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
-    /// The commands and results only.
-    Terse,
-    /// Each plan with why and its evidence.
-    Normal,
-    /// Also scores, classes and where embeddings came from.
-    Verbose,
-}
-
-impl Verbosity {
-    /// From the daemon's setting value; anything unknown is normal.
-    pub fn of(value: &str) -> Self {
-        match value {
-            "terse" => Verbosity::Terse,
-            "verbose" => Verbosity::Verbose,
-            _ => Verbosity::Normal,
-        }
-    }
 }
 
 /// `codex context`: what the daemon sees for the current folder.

@@ -21,7 +21,7 @@ use codex_proto::terminal::{RunTty, RunTtyParams, Tty};
 use codex_proto::types::{OutputStream, RunOutcome, RunPart, SafetyClass};
 use serde_json::{Value, json};
 
-use super::Out;
+use super::{Out, Verbosity};
 use crate::cli::RunArgs;
 use crate::client::decode;
 use crate::error::CliError;
@@ -40,7 +40,11 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
     let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let (mut client, _) = target.connect()?;
+    let (mut client, hello) = target.connect()?;
+    let out = Out {
+        verbosity: Verbosity::of(&hello.verbosity),
+        ..out
+    };
     let mut args = args;
     // What to run: the command given, or the chosen plan's steps.
     let mut steps: Vec<Step> = Vec::new();
@@ -57,10 +61,27 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
         let Some(first) = chosen.steps.first() else {
             return Err(CliError::Usage(format!("plan {pick} has no steps")));
         };
-        eprintln!(
-            "codex: plan {pick} for \"{goal}\": {} ({}; {})",
-            chosen.command, first.rationale, chosen.evidence
-        );
+        match out.verbosity {
+            Verbosity::Terse => {}
+            Verbosity::Normal => eprintln!(
+                "codex: plan {pick} for \"{goal}\": {} ({}; {})",
+                chosen.command, first.rationale, chosen.evidence
+            ),
+            Verbosity::Verbose => eprintln!(
+                "codex: plan {pick} of {} for \"{goal}\": {} ({}; {}; confidence {}, score \
+                 {:.3}{})",
+                plan.plans.len(),
+                chosen.command,
+                first.rationale,
+                chosen.evidence,
+                render::percent(chosen.confidence),
+                chosen.score,
+                chosen
+                    .borrowed
+                    .as_ref()
+                    .map_or(String::new(), |b| format!("; borrowed from {b}"))
+            ),
+        }
         // The choice is about the plans' real commands, never their dry runs.
         let mut picked_over = (pick > 1)
             .then(|| plan.plans.first())
@@ -366,6 +387,18 @@ fn show_notification(out: Out, method: &str, params: Value) -> std::io::Result<(
                     "confined": p.confined, "note": p.note,
                 }));
             }
+            if out.verbosity == Verbosity::Verbose {
+                eprintln!(
+                    "codex: run {} started{}, {}",
+                    p.run_id,
+                    p.pid.map_or(String::new(), |pid| format!(": pid {pid}")),
+                    if p.confined {
+                        "confined (the sandbox)"
+                    } else {
+                        "unconfined (you said yes to it)"
+                    }
+                );
+            }
             if let Some(note) = p.note {
                 eprintln!("codex: {note}");
             }
@@ -406,11 +439,18 @@ fn finish(out: Out, r: &RunResult, command: &str) -> Result<u8, CliError> {
         };
         let note = match (&r.outcome, r.recorded) {
             _ if r.not_saved.is_some() => " (NOT SAVED: see below)",
+            _ if out.verbosity == Verbosity::Terse && status == 0 => "",
             (_, false) => " (not recorded: interaction tracking is off)",
             (RunOutcome::FailedToStart { .. }, true) => "",
             (_, true) => " (rate it with `codex rate 1..5`)",
         };
         eprintln!("codex: run {}: {how}{note}", r.run_id);
+        if out.verbosity == Verbosity::Verbose
+            && let Some(allowed) = &r.sandbox
+            && status == 0
+        {
+            eprintln!("codex: it ran in the sandbox: {allowed}");
+        }
         // An interrupt typed at the terminal is no sandbox's doing.
         let interrupted = matches!(r.outcome, RunOutcome::Signaled { signal: 2 });
         if status != 0
