@@ -27,7 +27,7 @@ use codexd::episode::{Draft, Episode};
 use codexd::feedback::state::{FeedbackOp, FeedbackState, Interner, Signal, SignalKind};
 use codexd::store::Layout;
 use codexd::store::journal::Journaled;
-use codexd::{Daemon, Settings, config, feedback, learning};
+use codexd::{config, feedback, learning};
 
 const EPISODES: u64 = 100_000;
 const CHUNK: usize = 1_024;
@@ -65,22 +65,40 @@ fn main() -> Result<(), Error> {
         clock.elapsed().as_secs_f64()
     );
 
+    drop(runtime);
+    // The real codexd, as a process of its own: a daemon refuses changing requests from its
+    // own process tree (a step's), so the client cannot live in the daemon's process.
     let socket = tmp.path().join("codexd.sock");
     let clock = Instant::now();
-    let daemon = runtime.block_on(Daemon::start(Settings {
-        binary: Some(PathBuf::from(env!("CARGO_BIN_EXE_codexd"))),
-        home: home.clone(),
-        socket: socket.clone(),
-        config: loaded,
-    }))?;
+    let log = std::fs::File::create(tmp.path().join("codexd.log"))?;
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_codexd"))
+        .arg("--home")
+        .arg(&home)
+        .arg("--socket")
+        .arg(&socket)
+        .env_remove("CODEX_CONFIG")
+        .env("XDG_CONFIG_HOME", tmp.path().join("xdg-config"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let mut client = loop {
+        if let Ok(c) = Client::connect(&socket) {
+            break c;
+        }
+        if let Some(status) = daemon.try_wait()? {
+            return Err(format!("codexd exited with {status}; see its log").into());
+        }
+        if clock.elapsed() > Duration::from_secs(300) {
+            return Err("codexd did not answer within 300 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     println!(
-        "daemon start with {EPISODES} episodes and ratings: {:.0} ms",
+        "daemon start with {EPISODES} episodes and ratings: {:.0} ms (process start to first answer)",
         clock.elapsed().as_secs_f64() * 1e3
     );
-    let stop = daemon.shutdown_token();
-    let served = runtime.spawn(daemon.run_until_stopped());
 
-    let mut client = Client::connect(&socket)?;
     let rate = client.time(200, |i| {
         format!(
             "{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"rate\",\"params\":{{\"score\":{}}}}}",
@@ -123,13 +141,12 @@ fn main() -> Result<(), Error> {
         "plan round trip ({GOALS} goals learned, 100,000 episodes): {}",
         plan.describe_with_p99()
     );
-    println!(
-        "bench process peak RSS (daemon and client together): {}",
-        peak_rss()
-    );
-
-    stop.cancel();
-    runtime.block_on(served)?;
+    println!("daemon peak RSS: {}", peak_rss(daemon.id()));
+    client.time(1, |i| format!("{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"daemon/stop\"}}"))?;
+    let status = daemon.wait()?;
+    if !status.success() {
+        return Err(format!("codexd stopped with {status}").into());
+    }
     Ok(())
 }
 
@@ -300,8 +317,8 @@ impl Client {
     }
 }
 
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
+fn peak_rss(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
