@@ -505,3 +505,91 @@ fn kill_9_in_a_burst_loses_no_acknowledged_rating_and_leaves_files_parseable() {
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     assert!(prefs["satisfaction"]["ratings"].as_u64().unwrap() >= acked.len() as u64);
 }
+
+#[test]
+fn importing_a_history_again_adds_only_what_is_new_and_habits_in_a_project_teach_its_plan() {
+    // cargo and its nextest are stand-ins: planning looks for them on PATH.
+    let h = Home::new().with_programs(&["cargo", "cargo-nextest"]);
+    let _d = h.start();
+    let shop = h.project("shop", &[("Cargo.toml", "[package]\nname = \"shop\"\n")]);
+    let other = h.project("other", &[("Cargo.toml", "[package]\nname = \"other\"\n")]);
+    let mut text = format!("cd {}\n", shop.display());
+    for _ in 0..6 {
+        text.push_str("git pull\ncargo nextest run\n");
+    }
+    let file = write(h.scratch(), "bash_history", text.as_bytes());
+    let import = || {
+        h.codex(&[
+            "--json",
+            "import",
+            "shell-history",
+            "--shell",
+            "bash",
+            &file,
+        ])
+        .ok()
+        .json()
+    };
+    let first = import();
+    assert_eq!(first["imported"].as_u64(), Some(13), "{first}");
+    assert_eq!(first["taught"].as_u64(), Some(6), "{first}");
+    // Again: nothing new, nothing counted twice.
+    let again = import();
+    assert_eq!(
+        (
+            again["imported"].as_u64(),
+            again["already_imported"].as_u64()
+        ),
+        (Some(0), Some(13)),
+        "{again}"
+    );
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    let pat = &prefs["patterns"][0];
+    let pulls = pat["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["goal"] == "git pull")
+        .map(|g| g["count"].clone());
+    assert_eq!(pulls, Some(6.into()), "{pat}");
+    // Two lines typed since: only they are added.
+    let mut grown = std::fs::read_to_string(&file).unwrap();
+    grown.push_str("git pull\ncargo nextest run\n");
+    std::fs::write(&file, grown).unwrap();
+    let more = import();
+    assert_eq!(
+        (more["imported"].as_u64(), more["taught"].as_u64()),
+        (Some(2), Some(1)),
+        "{more}"
+    );
+
+    // The habit in the shop is its plan for any goal asking for its tests, and nowhere else.
+    let p = h.plan(&shop, "run the tests");
+    assert_eq!(p["plans"][0]["command"], "cargo nextest run", "{p}");
+    assert!(
+        p["plans"][0]["evidence"]
+            .as_str()
+            .is_some_and(|e| e.contains("typed it 7 times here")),
+        "{p}"
+    );
+    assert!(
+        p["plans"][0]["borrowed"].is_null(),
+        "a habit here is not borrowed: {p}"
+    );
+    let p = h.plan(&shop, "execute the test suite");
+    assert_eq!(p["plans"][0]["command"], "cargo nextest run", "{p}");
+    let p = h.plan(&other, "run the tests");
+    assert_eq!(p["plans"][0]["command"], "cargo test", "{p}");
+    assert!(
+        !p["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["command"] == "cargo nextest run"),
+        "{p}"
+    );
+    // Forgetting everything forgets the marks too: the file can be imported afresh.
+    h.codex(&["forget", "--all", "--yes"]).ok();
+    let fresh = import();
+    assert_eq!(fresh["imported"].as_u64(), Some(15), "{fresh}");
+}

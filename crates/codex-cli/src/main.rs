@@ -12,6 +12,7 @@ mod client;
 mod commands;
 mod confirm;
 mod error;
+mod history_import;
 mod relay;
 mod render;
 mod session;

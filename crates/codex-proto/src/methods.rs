@@ -950,6 +950,21 @@ pub struct ImportEntry {
     /// When it happened (unix seconds), if the source says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<i64>,
+    /// The folder it was typed in (absolute), where the history tells (a `cd` before it): a
+    /// project's own command typed there is evidence for that command in that project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+}
+
+/// How far an import of one history file got: the file, and fingerprints of its last
+/// entries imported, so the next import of that file starts after them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportMark {
+    /// The history file (absolute).
+    pub file: String,
+    /// Fingerprints of the last entries imported, oldest first (at most 16).
+    pub tail: Vec<String>,
 }
 
 /// Params of [`Import`].
@@ -960,6 +975,9 @@ pub struct ImportParams {
     pub source: String,
     /// The interactions, oldest first. Send large imports in several calls.
     pub entries: Vec<ImportEntry>,
+    /// Where the file's import stands once these entries are in; kept with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<ImportMark>,
 }
 
 /// Result of [`Import`].
@@ -969,12 +987,39 @@ pub struct ImportResult {
     pub imported: u64,
     /// Entries skipped (empty after redaction and trimming).
     pub skipped: u64,
+    /// Entries that were a project's own command, typed in that project: evidence for it.
+    #[serde(default)]
+    pub taught: u64,
 }
 
 impl Method for Import {
     const NAME: &'static str = "import";
     type Params = ImportParams;
     type Result = ImportResult;
+}
+
+/// `import/mark`: how far the last import of a history file got.
+pub struct ImportMarkGet;
+
+/// Params of [`ImportMarkGet`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportMarkParams {
+    /// The history file (absolute).
+    pub file: String,
+}
+
+/// Result of [`ImportMarkGet`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportMarkResult {
+    /// Fingerprints of the last entries imported from it, oldest first; empty when it never was.
+    pub tail: Vec<String>,
+}
+
+impl Method for ImportMarkGet {
+    const NAME: &'static str = "import/mark";
+    type Params = ImportMarkParams;
+    type Result = ImportMarkResult;
 }
 
 /// `export`: the dataset as JSONL for existing trainers, streamed in `export/lines`.

@@ -68,6 +68,9 @@ pub struct PlanPrefs {
     pub mean_rating: Option<f64>,
     /// Times the user replaced this plan by another for the same goal.
     pub corrected_away: u64,
+    /// Times the user typed it in a shell (imported history), not run through codex.
+    #[serde(default)]
+    pub typed: u64,
     /// Projects it ran in (roots), most runs first.
     pub projects: Vec<String>,
     /// Its record in each place it ran (evidence is kept per project), most runs first.
@@ -102,6 +105,9 @@ pub struct PlanPlace {
     pub mean_rating: Option<f64>,
     /// Times the user replaced it here.
     pub corrected_away: u64,
+    /// Times the user typed it here in a shell (imported history).
+    #[serde(default)]
+    pub typed: u64,
     /// The user kept it here. False while its runs here were only of a plan borrowed from
     /// another goal or project and neither rated 3 or more nor run twice: such runs add no
     /// evidence yet.

@@ -142,7 +142,9 @@ fn main() -> Result<(), Error> {
         plan.describe_with_p99()
     );
     println!("daemon peak RSS: {}", peak_rss(daemon.id()));
-    client.time(1, |i| format!("{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"daemon/stop\"}}"))?;
+    client.time(1, |i| {
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"daemon/stop\"}}")
+    })?;
     let status = daemon.wait()?;
     if !status.success() {
         return Err(format!("codexd stopped with {status}").into());

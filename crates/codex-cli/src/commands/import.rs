@@ -2,11 +2,14 @@
 
 use std::path::PathBuf;
 
-use codex_proto::methods::{Import, ImportEntry, ImportParams};
+use codex_proto::methods::{
+    Import, ImportEntry, ImportMark, ImportMarkGet, ImportMarkParams, ImportParams,
+};
 
 use super::Out;
 use crate::cli::ImportHistoryArgs;
 use crate::error::CliError;
+use crate::history_import;
 use crate::render;
 use crate::shell_history::{self, Shell};
 
@@ -55,53 +58,80 @@ pub fn shell_history(
     };
     let parsed = shell_history::parse(shell, &bytes);
     let source = format!("{}-history", shell.name());
+    // The file as the daemon knows it: where its last import got to.
+    let file = std::fs::canonicalize(&file).unwrap_or(file);
+    let file_key = file.display().to_string();
     let (mut client, _) = target.connect()?;
-    let (mut imported, mut skipped) = (0u64, parsed.skipped as u64);
-    let (entries, too_long): (Vec<_>, Vec<_>) = parsed
-        .entries
-        .into_iter()
-        .partition(|e| e.command.len() <= LONGEST);
-    skipped += too_long.len() as u64;
+    let entries = parsed.entries;
+    let prints: Vec<String> = entries.iter().map(history_import::fingerprint).collect();
+    let tail = client
+        .call::<ImportMarkGet>(&ImportMarkParams {
+            file: file_key.clone(),
+        })?
+        .tail;
+    let start = history_import::resume_at(&prints, &tail);
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let folders = history_import::folders(&entries, home.as_deref());
+    let (mut imported, mut skipped, mut taught) = (0u64, parsed.skipped as u64, 0u64);
     let mut batch: Vec<ImportEntry> = Vec::new();
     let mut batch_bytes = 0;
-    let mut send = |batch: &mut Vec<ImportEntry>| -> Result<(), CliError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
+    let mut too_long = 0u64;
+    let mut send = |batch: &mut Vec<ImportEntry>, end: usize| -> Result<(), CliError> {
         let r = client.call::<Import>(&ImportParams {
             source: source.clone(),
             entries: std::mem::take(batch),
+            mark: Some(ImportMark {
+                file: file_key.clone(),
+                tail: history_import::tail_before(&prints, end),
+            }),
         })?;
         imported += r.imported;
         skipped += r.skipped;
+        taught += r.taught;
         Ok(())
     };
-    for e in entries {
+    for (i, (e, cwd)) in entries.into_iter().zip(folders).enumerate().skip(start) {
         if batch.len() == BATCH || batch_bytes + e.command.len() > BATCH_BYTES {
-            send(&mut batch)?;
+            send(&mut batch, i)?;
             batch_bytes = 0;
+        }
+        // A "command" this long is a pasted blob, not a habit.
+        if e.command.len() > LONGEST {
+            too_long += 1;
+            continue;
         }
         batch_bytes += e.command.len();
         batch.push(ImportEntry {
             command: e.command,
             at: e.at,
+            cwd,
         });
     }
-    send(&mut batch)?;
+    // The last call says the whole file is in, even when nothing new was left to send.
+    if start < prints.len() || tail != history_import::tail_before(&prints, prints.len()) {
+        send(&mut batch, prints.len())?;
+    }
+    skipped += too_long;
+    let already = start as u64;
     if out.json {
         render::json(&serde_json::json!({
             "file": file,
             "shell": shell.name(),
             "imported": imported,
+            "already_imported": already,
+            "taught": taught,
             "skipped": skipped,
         }))?;
     } else {
+        let s = |n: u64| if n == 1 { "" } else { "s" };
         println!(
-            "imported {imported} command{} from {} ({} history); skipped {skipped} line{} that did not parse",
-            if imported == 1 { "" } else { "s" },
+            "imported {imported} command{} from {} ({} history); {already} imported before \
+             were left out; {taught} were a project's own command typed in it (evidence for \
+             that command there); skipped {skipped} line{} that did not parse",
+            s(imported),
             file.display(),
             shell.name(),
-            if skipped == 1 { "" } else { "s" }
+            s(skipped)
         );
     }
     Ok(0)

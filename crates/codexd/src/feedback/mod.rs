@@ -12,6 +12,7 @@ pub mod model;
 #[cfg(test)]
 mod simulated;
 pub mod state;
+mod typed;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -119,6 +120,10 @@ enum Command {
     Count {
         reply: oneshot::Sender<u64>,
     },
+    Typed {
+        typed: Vec<(crate::episode::Draft, DateTime<Utc>)>,
+        reply: oneshot::Sender<Result<u64, FeedbackError>>,
+    },
     Settled {
         reply: oneshot::Sender<()>,
     },
@@ -199,6 +204,15 @@ impl FeedbackHandle {
     /// published on the watch channel reflects them (planning reads it right after a run).
     pub async fn current(&self) -> Result<(), FeedbackError> {
         self.ask(|reply| Command::Current { reply }).await
+    }
+
+    /// Commands typed in a shell in their project (imported history): each a signal for its
+    /// plan there, on disk before the answer. Answers how many were recorded.
+    pub async fn typed(
+        &self,
+        typed: Vec<(crate::episode::Draft, DateTime<Utc>)>,
+    ) -> Result<u64, FeedbackError> {
+        self.ask(|reply| Command::Typed { typed, reply }).await?
     }
 
     /// How many runs have a rating.
@@ -550,6 +564,9 @@ impl Actor {
             }
             Command::Count { reply } => {
                 let _ = reply.send(self.state.state().ratings.len() as u64);
+            }
+            Command::Typed { typed, reply } => {
+                let _ = reply.send(self.typed(typed));
             }
             Command::Settled { reply } => {
                 let _ = reply.send(());

@@ -83,6 +83,9 @@ pub enum SignalKind {
         #[serde(default)]
         asked: bool,
     },
+    /// The user typed this command in a shell, in its project (imported history): a habit,
+    /// with no exit status known.
+    Typed,
     /// The user chose this plan over the one ranked first (`codex run --pick N`).
     Picked {
         /// The plan passed over.

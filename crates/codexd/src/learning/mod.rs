@@ -10,6 +10,7 @@
 
 pub mod dataset;
 pub mod export;
+pub mod import;
 pub mod knowledge;
 pub mod memory;
 pub mod normalize;
@@ -170,7 +171,12 @@ enum Command {
     Import {
         source: String,
         entries: Vec<ImportEntry>,
+        mark: Option<codex_proto::methods::ImportMark>,
         reply: oneshot::Sender<Result<Imported, LearningError>>,
+    },
+    Mark {
+        file: String,
+        reply: oneshot::Sender<Vec<String>>,
     },
     Readable {
         reply: oneshot::Sender<Result<PathBuf, LearningError>>,
@@ -279,18 +285,26 @@ impl LearningHandle {
         .await?
     }
 
-    /// Record imported interactions.
+    /// Record imported interactions; `mark` says how far the file's import got once they
+    /// are in, and is kept only after them.
     pub async fn import(
         &self,
         source: String,
         entries: Vec<ImportEntry>,
+        mark: Option<codex_proto::methods::ImportMark>,
     ) -> Result<Imported, LearningError> {
         self.ask(|reply| Command::Import {
             source,
             entries,
+            mark,
             reply,
         })
         .await?
+    }
+
+    /// How far the last import of `file` got: fingerprints of its last entries imported.
+    pub async fn import_mark(&self, file: String) -> Result<Vec<String>, LearningError> {
+        self.ask(|reply| Command::Mark { file, reply }).await
     }
 
     /// The dataset file, with every queued record written to it. Appends only add whole
@@ -335,6 +349,7 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
         flush_every: Duration::from_secs(config.learning.flush_interval_secs.get()),
         latest: None,
         unsaved: BTreeMap::new(),
+        imports: import::ImportMarks::open(import::marks_path(&layout.dataset)),
     };
     let task = tokio::spawn(actor.run(rx, bus.subscribe()));
     Ok(Started {
@@ -356,6 +371,8 @@ struct Actor {
     latest: Option<RunId>,
     /// Runs whose episode could not be written, with why (the newest few).
     unsaved: BTreeMap<RunId, String>,
+    /// How far each history file's import got.
+    imports: import::ImportMarks,
 }
 
 /// How many unsaved runs are remembered (for `saved` and `rate`), newest kept.
@@ -551,9 +568,13 @@ impl Actor {
             Command::Import {
                 source,
                 entries,
+                mark,
                 reply,
             } => {
-                let _ = reply.send(self.import(&source, entries));
+                let _ = reply.send(self.import(&source, entries, mark));
+            }
+            Command::Mark { file, reply } => {
+                let _ = reply.send(self.imports.get(&file));
             }
             Command::Readable { reply } => {
                 let done = self
@@ -719,6 +740,10 @@ impl Actor {
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        if matches!(selector, Selector::All) {
+            // Everything imported is gone: every history file may be imported again.
+            self.imports.clear()?;
+        }
         self.memory
             .append(MemoryOp::Forget { runs: ids.clone() }, false)?;
         // Compact at once: the forgotten episodes must not stay readable in the journal.
@@ -729,59 +754,6 @@ impl Actor {
             runs: ids,
             dataset_lines,
         })
-    }
-
-    fn import(
-        &mut self,
-        source: &str,
-        entries: Vec<ImportEntry>,
-    ) -> Result<Imported, LearningError> {
-        let mut done = Imported {
-            imported: 0,
-            skipped: 0,
-        };
-        if !self.tracking {
-            done.skipped = entries.len() as u64;
-            return Ok(done);
-        }
-        for entry in entries {
-            let goal = redact::redact(entry.command.trim()).into_owned();
-            let normalized = normalize::normalize_goal(&goal);
-            if normalized.is_empty() {
-                done.skipped += 1;
-                continue;
-            }
-            let at = entry
-                .at
-                .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
-            if self.patterns {
-                self.knowledge.append(
-                    KnowledgeOp::Observe {
-                        project: String::new(),
-                        kind: String::new(),
-                        goal: normalized.clone(),
-                        at,
-                    },
-                    false,
-                )?;
-            }
-            let record = Record::Interaction {
-                at,
-                goal,
-                goal_normalized: normalized,
-                source: source.to_string(),
-                patterns: self.patterns,
-            };
-            if self.dataset.push(&record)? {
-                self.dataset.flush()?;
-            }
-            done.imported += 1;
-        }
-        // An import is one request the user waits for: make it durable before answering.
-        self.dataset.flush()?;
-        self.dataset.sync()?;
-        self.knowledge.sync()?;
-        Ok(done)
     }
 
     /// A full batch: one `write`, no fsync (that waits for the interval tick).

@@ -48,6 +48,12 @@ const SUBCOMMAND_PROGRAMS: &[&str] = &[
     "yarn",
 ];
 
+/// The category a project task's commands typed in a shell are learned under ("shell habit:
+/// test"): any goal that asks for that task in that project finds them.
+pub fn shell_habit(task: &str) -> String {
+    normalize_goal(&format!("shell habit: {task}"))
+}
+
 /// Lower case, single spaces, no trailing punctuation: "Run the tests!" → "run the tests".
 pub fn normalize_goal(goal: &str) -> String {
     let words: Vec<String> = goal.split_whitespace().map(str::to_lowercase).collect();

@@ -41,10 +41,11 @@ impl Standing {
         self.here.as_ref().is_some_and(|h| h.kept)
     }
 
-    /// It worked at least once where it counts: here when it ran here, else anywhere.
+    /// It worked at least once where it counts (here when it ran here, else anywhere), or
+    /// the user typed it there in a shell.
     pub fn worked(&self) -> bool {
         match &self.here {
-            Some(h) => h.successes > 0,
+            Some(h) => h.successes > 0 || h.typed > 0,
             None => self.elsewhere_successes > 0,
         }
     }
@@ -71,6 +72,7 @@ fn places(pl: &PlanPrefs) -> Vec<PlanPlace> {
         ratings: pl.ratings,
         mean_rating: pl.mean_rating,
         corrected_away: pl.corrected_away,
+        typed: pl.typed,
         kept: true,
     }]
 }
@@ -155,6 +157,12 @@ pub fn evidence_of(s: &Standing, said_alike: Option<&str>) -> String {
         )
     });
     match &s.here {
+        Some(h) if h.runs == 0 && h.typed > 0 => format!(
+            "you typed it {} time{} here in your shell (imported history){}",
+            h.typed,
+            if h.typed == 1 { "" } else { "s" },
+            elsewhere.unwrap_or_default()
+        ),
         Some(h) => format!(
             "you ran it {} time{} here for {goal}, {:.0}% success{}{}{}",
             h.runs,
@@ -190,6 +198,7 @@ mod tests {
             ratings: 0,
             mean_rating: None,
             corrected_away: 0,
+            typed: 0,
             kept: true,
         }
     }

@@ -518,6 +518,37 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             cands.push(c);
         }
     }
+    // Your shell habits here: a project task's commands you typed in this project (imported
+    // history), offered for any goal that asks for that task.
+    let habit = matched
+        .as_ref()
+        .filter(|m| m.project_task && personalized)
+        .and_then(|m| {
+            let name = crate::learning::normalize::shell_habit(&m.category);
+            profile.categories.iter().find(|c| c.category == name)
+        });
+    for pl in habit.map(|h| h.plans.as_slice()).unwrap_or_default() {
+        let Some(here) = pl.place(root.as_deref()).filter(|p| p.typed > 0) else {
+            continue;
+        };
+        if cands.iter().any(|c| c.command() == pl.plan)
+            || pl.plan.contains(crate::learning::redact::MARKER_PREFIX)
+        {
+            continue;
+        }
+        let Some(argv) = shlex::split(&pl.plan) else {
+            continue;
+        };
+        cands.push(Candidate::single(
+            argv,
+            format!(
+                "you typed it {} time{} here (your shell history)",
+                here.typed,
+                if here.typed == 1 { "" } else { "s" }
+            ),
+            None,
+        ));
+    }
     dedup(&mut cands);
     // Every step must be able to start here: its program found, in the project's own
     // environment when that is where it lives. A plan that cannot start is left out, and
@@ -559,6 +590,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             let command = c.command();
             let known = learned
                 .and_then(|cat| cat.plans.iter().find(|p| p.plan == command))
+                .or_else(|| habit.and_then(|h| h.plans.iter().find(|p| p.plan == command)))
                 .map(|pl| learned::standing(pl, root.as_deref()));
             let program = c
                 .steps

@@ -8,13 +8,13 @@ use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
     Approvals, ApprovalsParams, ApprovalsResult, Context, ContextParams, ContextResult, DaemonStop,
     DaemonStopResult, Export, ExportLines, ExportLinesParams, ExportParams, ExportResult, Forget,
-    Hello, HelloParams, HelloResult, History, Import, ImportParams, ImportResult, Method,
-    Notification, PendingApproval, Plan, PlanParams, PlaybookEntry, Playbooks, PlaybooksParams,
-    PlaybooksResult, PrefsReset, PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams,
-    PrefsSetResult, PrefsShow, PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams,
-    Rate, RateParams, RateResult, RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck,
-    RunCheckParams, RunCheckResult, RunDetach, RunDetachResult, RunParams, Status, StatusResult,
-    Teach, TeachParams,
+    Hello, HelloParams, HelloResult, History, Import, ImportMarkGet, Method, Notification,
+    PendingApproval, Plan, PlanParams, PlaybookEntry, Playbooks, PlaybooksParams, PlaybooksResult,
+    PrefsReset, PrefsResetParams, PrefsResetResult, PrefsSet, PrefsSetParams, PrefsSetResult,
+    PrefsShow, PrefsShowParams, PrefsShowResult, PrefsUnset, PrefsUnsetParams, Rate, RateParams,
+    RateResult, RuleEntry, Rules, RulesParams, RulesResult, Run, RunCheck, RunCheckParams,
+    RunCheckResult, RunDetach, RunDetachResult, RunParams, Status, StatusResult, Teach,
+    TeachParams,
 };
 use codex_proto::runs::RunShow;
 use serde::Serialize;
@@ -48,6 +48,7 @@ const METHODS: &[&str] = &[
     Approvals::NAME,
     Rules::NAME,
     Import::NAME,
+    ImportMarkGet::NAME,
     Export::NAME,
     DaemonStop::NAME,
 ];
@@ -115,7 +116,10 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
         RunDetach::NAME => to_json(&run_detach(ctx, params::<RunDetach>(raw)?).await?),
         Approvals::NAME => to_json(&approvals(ctx, params::<Approvals>(raw)?).await?),
         Rules::NAME => to_json(&rules(ctx, params::<Rules>(raw)?).await?),
-        Import::NAME => to_json(&import(ctx, params::<Import>(raw)?).await?),
+        Import::NAME => to_json(&super::import::import(ctx, params::<Import>(raw)?).await?),
+        ImportMarkGet::NAME => {
+            to_json(&super::import::mark(ctx, params::<ImportMarkGet>(raw)?).await?)
+        }
         Export::NAME => to_json(&export(ctx, params::<Export>(raw)?, out).await?),
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
@@ -289,27 +293,6 @@ async fn prefs_reset(ctx: &Ctx, p: PrefsResetParams) -> Result<PrefsResetResult,
     Ok(PrefsResetResult {
         signals: removed.signals,
         settings: removed.settings,
-    })
-}
-
-async fn import(ctx: &Ctx, p: ImportParams) -> Result<ImportResult, ErrorObject> {
-    if p.entries.len() > IMPORT_MAX {
-        return Err(ErrorObject::new(
-            codes::INVALID_PARAMS,
-            format!(
-                "{} entries in one import; send at most {IMPORT_MAX} per call",
-                p.entries.len()
-            ),
-        ));
-    }
-    let done = ctx
-        .learning
-        .import(p.source, p.entries)
-        .await
-        .map_err(learning_error)?;
-    Ok(ImportResult {
-        imported: done.imported,
-        skipped: done.skipped,
     })
 }
 

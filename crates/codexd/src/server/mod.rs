@@ -5,6 +5,7 @@
 pub mod connection;
 pub mod dispatch;
 mod forget;
+mod import;
 pub mod peers;
 pub mod run;
 mod runs;

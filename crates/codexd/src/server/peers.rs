@@ -8,8 +8,8 @@
 
 use codex_proto::jsonrpc::{ErrorObject, codes};
 use codex_proto::methods::{
-    Approvals, Context, Export, Hello, History, Method, Plan, Playbooks, PrefsShow, Rules,
-    RunCheck, Status,
+    Approvals, Context, Export, Hello, History, ImportMarkGet, Method, Plan, Playbooks, PrefsShow,
+    Rules, RunCheck, Status,
 };
 use codex_proto::runs::RunShow;
 use serde_json::Value;
@@ -31,6 +31,7 @@ const READ_ONLY: &[&str] = &[
     Playbooks::NAME,
     Approvals::NAME,
     Rules::NAME,
+    ImportMarkGet::NAME,
 ];
 
 /// Whether `method` with `params` would change permissions or data. Unknown methods count

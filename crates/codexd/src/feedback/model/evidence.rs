@@ -13,6 +13,10 @@ use super::Params;
 /// user is taken to have kept it, when no rating said so first.
 pub const KEEP_AFTER_RUNS: u64 = 2;
 
+/// A command typed in a shell (imported history) weighs this share of an implicit signal: it
+/// says what the user reaches for, not whether it worked.
+pub const TYPED_WEIGHT: f64 = 0.5;
+
 /// How much evidence is left after `dt` seconds and `newer` runs in its category.
 pub(super) fn decay(dt: i64, newer: u64, p: &Params) -> f64 {
     let newer = i32::try_from(newer).unwrap_or(i32::MAX);
@@ -32,6 +36,7 @@ pub(super) struct Evidence {
     pub ratings: u64,
     pub rating_sum: u64,
     pub corrected_away: u64,
+    pub typed: u64,
 }
 
 impl Evidence {
@@ -157,6 +162,15 @@ impl Plan {
             place.kept = true;
         }
         self.add(at, p.implicit_weight, if success { 1.0 } else { 0.0 }, p);
+    }
+
+    /// The user typed it in a shell where `at` says: a habit of theirs there, so kept.
+    pub fn typed(&mut self, at: At<'_>, p: &Params) {
+        self.all.typed += 1;
+        let place = self.place(at);
+        place.ev.typed += 1;
+        place.kept = true;
+        self.add(at, TYPED_WEIGHT * p.implicit_weight, 1.0, p);
     }
 
     /// The user kept it where `at` says: borrowed runs that worked there count from now on.

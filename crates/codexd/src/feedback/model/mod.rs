@@ -412,6 +412,13 @@ impl Model {
                     .or_insert(0) += 1;
                 self.last_pick = Some((s.category.clone(), s.plan.clone()));
             }
+            SignalKind::Typed => {
+                let project = s.project.as_deref().unwrap_or("");
+                let cat = category_entry(&mut self.categories, &s.category);
+                cat.tick(project);
+                let at = cat.at(project, t);
+                plan_entry(cat, &s.plan, &s.tool, at).typed(at, &p);
+            }
             SignalKind::Approval { approved, asked } => {
                 if !*approved && *asked {
                     // A "no" at a prompt is a no at once.
@@ -727,6 +734,7 @@ fn plan_prefs(
                 ratings: place.ev.ratings,
                 mean_rating: mean(place.ev.rating_sum, place.ev.ratings),
                 corrected_away: place.ev.corrected_away,
+                typed: place.ev.typed,
                 kept: place.kept,
             }
         })
@@ -748,6 +756,7 @@ fn plan_prefs(
         ratings: pl.all.ratings,
         mean_rating: mean(pl.all.rating_sum, pl.all.ratings),
         corrected_away: pl.all.corrected_away,
+        typed: pl.all.typed,
         projects,
         places: Vec::new(),
     };
@@ -759,6 +768,7 @@ fn plan_prefs(
         out.ratings = here.ratings;
         out.mean_rating = here.mean_rating;
         out.corrected_away = here.corrected_away;
+        out.typed = here.typed;
     }
     out.places = places;
     out

@@ -574,3 +574,23 @@ fn a_borrowed_plan_is_learned_only_once_kept() {
     let (kept, evidence, _) = score_here(&m);
     assert!(!kept && evidence > 0.9, "{kept} {evidence}");
 }
+
+#[test]
+fn a_typed_command_is_a_habit_where_it_was_typed() {
+    let mut m = Model::new(Params::default());
+    let typed = |sec: i64| Signal {
+        run_id: None,
+        kind: SignalKind::Typed,
+        ..outcome(0, sec, "cargo nextest run", true)
+    };
+    for i in 0..5 {
+        m.apply(&typed(i * 60));
+    }
+    let p = m.profile(t(600), &BTreeMap::new(), None, None, true);
+    let pl = &p.categories[0].plans[0];
+    let here = pl.place(Some("/src/shop")).unwrap();
+    assert_eq!((pl.runs, pl.typed, here.typed), (0, 5, 5));
+    assert!(here.kept && here.score > 0.7, "{here:?}");
+    // No run, so no program record, no working style.
+    assert!(p.programs.is_empty() && p.style.runs == 0);
+}
