@@ -107,7 +107,14 @@ pub fn say_once(home: &Path) {
          stop` stops it, `codex service install` runs it as a service). Said once.",
         log.display()
     );
-    if let Err(e) = std::fs::write(&mark, b"") {
+    // Private like everything under CODEX_HOME.
+    let made = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&mark);
+    if let Err(e) = made {
         eprintln!(
             "codex: cannot note that this was said ({}: {e})",
             mark.display()
