@@ -122,6 +122,13 @@ fn learned_plans_stay_where_they_fit_and_evidence_is_kept_per_project() {
     let p = h.plan(h.scratch(), "run the tests");
     assert!(commands(&p).is_empty(), "{p}");
 
+    // What codex says it knows here is this project's, not the crate's.
+    let ctx = h.codex_in(&node, &["--json", "context"]).ok().json();
+    let prefers = ctx["preferences"].to_string();
+    assert!(
+        prefers.contains("npm run test") && !prefers.contains("nextest"),
+        "{ctx}"
+    );
     // The crate's standing was not touched by the failure in the Node project.
     let a = h.plan(&crate_a, "run the tests");
     assert_eq!(commands(&a)[0], "cargo nextest run", "{a}");
@@ -213,6 +220,15 @@ fn opposites_run_their_own_commands_and_plans_that_cannot_start_say_what_is_miss
             "{goal}: {p}"
         );
     }
+    // An unknown goal lists the built-in tools here and the user's playbooks.
+    h.codex_in(&mk, &["teach", "commit my work", "--", "echo", "committed"])
+        .ok();
+    let p = h.plan(&mk, "commit");
+    let why = p["unknown"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("your playbooks: \"commit my work\"") && why.contains("built-in tools:"),
+        "{why}"
+    );
     // A taught plan whose program is not installed says so and is not run.
     h.codex_in(
         &mk,

@@ -153,4 +153,11 @@ fn approvals_show_the_folder_and_project_of_a_held_step() {
     let listed = h.codex(&["approvals"]).ok().stdout;
     assert!(listed.contains("touch held.txt"), "{listed}");
     assert!(listed.contains("heldproj"), "{listed}");
+    // Why it was held says why the comfort is lower than the user's own.
+    let held = h.codex(&["--json", "approvals"]).ok().json();
+    let why = held["pending"][0]["why_asked"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("nobody is attached") && why.contains("stricter than yours (medium)"),
+        "{why}"
+    );
 }
