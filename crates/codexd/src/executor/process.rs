@@ -480,18 +480,21 @@ const SHELL_BUILTINS: &[&str] = &[
     "shopt", "ulimit", "umask", "history", "fg", "bg", "jobs",
 ];
 
-/// What a shell says of a program it cannot find, except that a shell builtin is named as
-/// one, with how to use it.
-fn not_found_message(program: &str) -> String {
-    if SHELL_BUILTINS.contains(&program) {
+/// When `program` is a shell builtin: that it is one, and how to use it.
+pub(crate) fn shell_builtin(program: &str) -> Option<String> {
+    SHELL_BUILTINS.contains(&program).then(|| {
         format!(
             "{program}: a shell builtin, not a program: codex runs commands without a shell, \
              and a step cannot change your shell's directory or environment; use it inside \
              one step, e.g. `codex run -- sh -c '{program} ... && COMMAND'`"
         )
-    } else {
-        format!("{program}: command not found")
-    }
+    })
+}
+
+/// What a shell says of a program it cannot find, except that a shell builtin is named as
+/// one, with how to use it.
+fn not_found_message(program: &str) -> String {
+    shell_builtin(program).unwrap_or_else(|| format!("{program}: command not found"))
 }
 
 #[cfg(test)]

@@ -169,6 +169,9 @@ pub fn resolve(argv: &[String], at: Place<'_>) -> Result<Vec<String>, String> {
             return Ok(with_program(argv, &shown_path(&bin, at.cwd)));
         }
     }
+    if let Some(builtin) = crate::executor::process::shell_builtin(program) {
+        return Err(builtin);
+    }
     Err(missing(program, python.is_some()))
 }
 
@@ -463,6 +466,8 @@ mod tests {
             v(&["./node_modules/.bin/eslint", "."])
         );
         assert!(resolve(&v(&["./deploy.sh"]), at(&root, &path)).is_err());
+        let why = resolve(&v(&["cd", "src"]), at(&root, &path)).unwrap_err();
+        assert!(why.contains("a shell builtin"), "{why}");
     }
 
     #[test]
