@@ -148,7 +148,8 @@ fn read(root: &Path, file: &str) -> Option<String> {
     std::fs::read_to_string(root.join(file)).ok()
 }
 
-fn package_scripts(root: &Path) -> Option<Vec<String>> {
+/// The script names of the package.json in `root`, if it has one that parses.
+pub(crate) fn package_scripts(root: &Path) -> Option<Vec<String>> {
     let text = read(root, "package.json")?;
     let json: serde_json::Value = serde_json::from_str(&text).ok()?;
     let scripts = json.get("scripts")?.as_object()?;

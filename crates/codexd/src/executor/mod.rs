@@ -563,18 +563,7 @@ impl Actor {
         }
         let command = crate::episode::command_line(&req.spec.argv);
         let holds = self.containment.holds(&place);
-        let mut decided = policy::decide(verdict.class, comfort, req.yes);
-        if let policy::Decision::Ask(why) = &mut decided
-            && comfort != own
-            && why.starts_with("autonomy comfort")
-        {
-            *why = format!(
-                "autonomy comfort is {} for a run nobody is attached to: one level stricter \
-                 than yours ({})",
-                comfort.name(),
-                own.name()
-            );
-        }
+        let decided = policy::decide_at(verdict.class, comfort, own, req.yes);
         let borrowed = req.plan_source.as_ref().and_then(|s| s.borrowed.as_deref());
         let decision = policy::contain(
             policy::with_rule(

@@ -134,16 +134,31 @@ pub fn first_time(
 
 /// Decide for a step of `class` at `comfort`, with or without `--yes`.
 pub fn decide(class: SafetyClass, comfort: Comfort, yes: bool) -> Decision {
+    decide_at(class, comfort, comfort, yes)
+}
+
+/// [`decide`] at `used`, which may be one level stricter than the user's `own` comfort (a run
+/// nobody is attached to); a step asked for that says so.
+pub fn decide_at(class: SafetyClass, used: Comfort, own: Comfort, yes: bool) -> Decision {
     if class >= SafetyClass::Destructive {
         return Decision::Ask(format!("{class} steps are always asked"));
     }
-    if class <= comfort.allows() {
+    if class <= used.allows() {
         return Decision::Run;
     }
     if yes {
         return Decision::PreApproved;
     }
-    Decision::Ask(format!("autonomy comfort is {}", comfort.name()))
+    Decision::Ask(if used == own {
+        format!("autonomy comfort is {}", used.name())
+    } else {
+        format!(
+            "autonomy comfort is {} for a run nobody is attached to: one level stricter than \
+             yours ({})",
+            used.name(),
+            own.name()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -279,7 +279,7 @@ pub fn needs(argv: &[String], at: Place<'_>) -> Result<(), String> {
             };
             if let Some(s) = script
                 && let Some(dir) = above(at.cwd, &["package.json"])
-                && let Some(scripts) = package_scripts(dir)
+                && let Some(scripts) = crate::context::commands::package_scripts(dir)
                 && !scripts.iter().any(|x| x == s)
             {
                 return Err(format!(
@@ -380,12 +380,6 @@ fn make_target<'a>(args: &[&'a str]) -> Option<&'a str> {
         return Some(a);
     }
     None
-}
-
-fn package_scripts(dir: &Path) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    Some(json.get("scripts")?.as_object()?.keys().cloned().collect())
 }
 
 #[cfg(test)]

@@ -458,17 +458,17 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                 continue;
             }
             let how = learned::how_it_went(&st);
+            // Where it was learned, in words ("in /src/shop"), when not here.
+            let learned_in = st
+                .elsewhere
+                .first()
+                .map_or_else(String::new, |r| learned::place_name(r));
             let mut rationale = match (&said_alike, here) {
                 (Some(g), _) => {
                     format!("you ran it here for \"{g}\", which says the same, and {how}")
                 }
                 (None, true) => format!("you ran it here for this goal before and {how}"),
-                (None, false) => format!(
-                    "you ran it for this goal {} and {how}",
-                    st.elsewhere
-                        .first()
-                        .map_or_else(String::new, |r| learned::place_name(r))
-                ),
+                (None, false) => format!("you ran it for this goal {learned_in} and {how}"),
             };
             // Run in another project: its paths become this project's.
             if !here
@@ -488,25 +488,14 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             // Learned elsewhere, it is offered here only when what it needs is here.
             if !here {
                 if let Err(why) = fit::needs(&argv, here_at) {
-                    left_out.push(format!(
-                        "`{}` (learned {}) {why}",
-                        pl.plan,
-                        st.elsewhere
-                            .first()
-                            .map_or_else(String::new, |r| learned::place_name(r))
-                    ));
+                    left_out.push(format!("`{}` (learned {learned_in}) {why}", pl.plan));
                     continue;
                 }
                 rationale.push_str("; what it needs is here");
             }
             let borrowed = match (&said_alike, here) {
                 (Some(g), _) if !st.kept_here() => Some(format!("\"{g}\"")),
-                (_, false) => Some(format!(
-                    "this goal {}",
-                    st.elsewhere
-                        .first()
-                        .map_or_else(String::new, |r| learned::place_name(r))
-                )),
+                (_, false) => Some(format!("this goal {learned_in}")),
                 (_, true) if !st.kept_here() => {
                     Some("a plan run here but not kept yet".to_string())
                 }
