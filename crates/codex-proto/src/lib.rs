@@ -7,6 +7,7 @@
 //! - [`prefs`] — the learned profile as `codex prefs show` receives it.
 //! - [`runs`] — one recorded run in full (`run/show`), and where its plan came from.
 //! - [`paths`] — where CODEX_HOME, the socket and the config live by default.
+//! - [`schedule`] — jobs that run on their own, and the goals codex expects next.
 //! - [`terminal`] — a step on a pseudo-terminal: the `tty` param and the notifications that
 //!   relay its bytes (base64) and sizes.
 //!
@@ -17,6 +18,7 @@ pub mod methods;
 pub mod paths;
 pub mod prefs;
 pub mod runs;
+pub mod schedule;
 pub mod terminal;
 pub mod types;
 

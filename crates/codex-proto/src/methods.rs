@@ -197,6 +197,10 @@ pub struct RunParams {
     /// it (`run/tty` out, `run/input` and `run/resize` in). Ignored by `run/detach`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<crate::terminal::Tty>,
+    /// The step is a suggestion the user chose to run (`codex suggest run N`): recorded
+    /// with that trigger.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suggestion: bool,
 }
 
 /// Result of [`Run`].

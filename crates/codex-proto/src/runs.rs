@@ -124,6 +124,12 @@ pub struct RunDetail {
     pub rating: Option<u8>,
     /// The comment given with it.
     pub comment: Option<String>,
+    /// Who started it.
+    #[serde(default, skip_serializing_if = "crate::types::Trigger::is_user")]
+    pub trigger: crate::types::Trigger,
+    /// The scheduled job it was an occurrence of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<u64>,
 }
 
 impl Method for RunShow {

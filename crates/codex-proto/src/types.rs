@@ -122,6 +122,35 @@ impl RunPart {
     }
 }
 
+/// Who started a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A person, through the CLI.
+    #[default]
+    User,
+    /// A scheduled job.
+    Schedule,
+    /// A suggestion the user accepted (`codex suggest run N`).
+    Suggestion,
+}
+
+impl Trigger {
+    /// The default, left out of stored records.
+    pub fn is_user(&self) -> bool {
+        *self == Trigger::User
+    }
+
+    /// The word shown.
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::User => "user",
+            Trigger::Schedule => "schedule",
+            Trigger::Suggestion => "suggestion",
+        }
+    }
+}
+
 /// How dangerous a command is, least to most. The order is the one comfort levels use:
 /// a command's class is its most dangerous part.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -191,6 +220,12 @@ pub struct HistoryEntry {
     pub rating: Option<u8>,
     /// The comment given with the rating.
     pub comment: Option<String>,
+    /// Who started it.
+    #[serde(default, skip_serializing_if = "Trigger::is_user")]
+    pub trigger: Trigger,
+    /// The scheduled job it was an occurrence of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<u64>,
 }
 
 /// What has been learned about one program (the first word of a command).

@@ -205,6 +205,7 @@ fn overhead() -> Result<(), Error> {
             let req = RunRequest {
                 min_class: None,
                 plan_source: None,
+                origin: Default::default(),
                 picked_over: None,
                 part: Default::default(),
                 spec: Spec {

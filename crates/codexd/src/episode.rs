@@ -41,6 +41,9 @@ pub struct Episode {
     pub cwd: PathBuf,
     /// Who asked for it.
     pub trigger: Trigger,
+    /// The scheduled job it was an occurrence of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<u64>,
     /// The plan's steps as they ran (an explicit command is one step).
     #[serde(default)]
     pub steps: Vec<StepRecord>,
@@ -128,17 +131,7 @@ pub struct ApprovalRecord {
     pub by: String,
 }
 
-/// Who started a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// A person, through the CLI.
-    User,
-    /// A scheduled job.
-    Schedule,
-    /// A suggestion the user accepted.
-    Suggestion,
-}
+pub use codex_proto::types::Trigger;
 
 /// A run's names for learning, known before it runs: goal, category, tool, plan, project.
 /// Built from redacted text, so nothing derived from it can carry a secret.
@@ -222,6 +215,7 @@ impl Draft {
             argv: self.argv,
             cwd,
             trigger: Trigger::User,
+            job: None,
             steps: vec![step],
             approvals,
             started_at,
@@ -240,6 +234,13 @@ impl Episode {
     /// Whether the goal was said in words: a typed command's goal is the command itself.
     pub fn goal_named(&self) -> bool {
         self.goal != command_line(&self.argv)
+    }
+
+    /// The episode as started by `trigger` (and `job`).
+    pub fn by(mut self, trigger: Trigger, job: Option<u64>) -> Episode {
+        self.trigger = trigger;
+        self.job = job;
+        self
     }
 
     /// The episode with how its step ran (in the run's folder); text is redacted here, like

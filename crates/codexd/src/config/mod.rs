@@ -126,6 +126,8 @@ pub struct StorageConfig {
     pub safety_rules: StoragePath,
     /// Playbooks taught with `codex teach` (snapshot).
     pub playbooks: StoragePath,
+    /// Scheduled jobs, their claimed occurrences and dismissed proposals (snapshot).
+    pub jobs: StoragePath,
     /// Minimum journal size before it is folded into its snapshot.
     pub compact_min_bytes: NonZeroU64,
 }
@@ -141,6 +143,7 @@ impl Default for StorageConfig {
             models: p("storage/learning/personalized_models"),
             safety_rules: p("storage/safety/user_rules.json"),
             playbooks: p("storage/planner/playbooks.json"),
+            jobs: p("storage/scheduler/jobs.json"),
             compact_min_bytes: nz64(1024 * 1024),
         }
     }
@@ -202,10 +205,14 @@ impl Default for LearningConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SchedulerConfig {
-    /// Due-job check interval.
+    /// How often occurrences that passed without firing (the machine asleep) are looked for.
     pub tick_secs: NonZeroU64,
-    /// Pattern scan interval.
+    /// How often recurring goals are looked for again.
     pub pattern_scan_secs: NonZeroU64,
+    /// Occurrences running at once; more due at the same time wait, by priority.
+    pub max_concurrent: NonZeroU32,
+    /// How old a missed occurrence may be and still be caught up at start.
+    pub catch_up_grace_secs: NonZeroU64,
     /// Shortest interval a job may be shrunk to.
     pub min_interval_secs: NonZeroU64,
     /// Longest interval a job may be stretched to.
@@ -217,6 +224,8 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             tick_secs: nz64(60),
             pattern_scan_secs: nz64(3600),
+            max_concurrent: nz32(2),
+            catch_up_grace_secs: nz64(12 * 3600),
             min_interval_secs: nz64(300),
             max_interval_secs: nz64(86400),
         }

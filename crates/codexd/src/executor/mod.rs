@@ -89,6 +89,20 @@ pub struct RunRequest {
     pub unconfined: bool,
     /// The plan codex showed for this command, recorded with the run.
     pub plan_source: Option<codex_proto::runs::PlanSource>,
+    /// Who asks for it, and under which job policy.
+    pub origin: Origin,
+}
+
+/// Who asks for a run: a person (the default), a scheduled job or an accepted suggestion.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Origin {
+    /// Recorded with the episode.
+    pub trigger: crate::episode::Trigger,
+    /// The job, for a scheduled run.
+    pub job: Option<u64>,
+    /// A job with policy `allowlist`: a step no allow rule matches is held, whatever the
+    /// comfort would say.
+    pub allowlist_only: bool,
 }
 
 /// How a run went.
@@ -565,12 +579,24 @@ impl Actor {
         let holds = self.containment.holds(&place);
         let decided = policy::decide_at(verdict.class, comfort, own, req.yes);
         let borrowed = req.plan_source.as_ref().and_then(|s| s.borrowed.as_deref());
+        let rule = self.matcher.strongest(&command);
+        let decided = if req.origin.allowlist_only {
+            policy::allowlist_only(decided, rule.map(|(r, _)| r.kind))
+        } else {
+            decided
+        };
+        let ruled = policy::with_rule(
+            policy::first_time(decided, verdict.class, borrowed, req.yes),
+            verdict.class,
+            rule,
+        );
+        let ruled = if req.origin.trigger == crate::episode::Trigger::Schedule {
+            policy::scheduled(ruled, verdict.class)
+        } else {
+            ruled
+        };
         let decision = policy::contain(
-            policy::with_rule(
-                policy::first_time(decided, verdict.class, borrowed, req.yes),
-                verdict.class,
-                self.matcher.strongest(&command),
-            ),
+            ruled,
             verdict.class,
             holds.as_ref().map_err(String::as_str).copied(),
             req.unconfined,
@@ -705,6 +731,7 @@ impl Actor {
                     return;
                 }
                 policy::Decision::Ask(why_asked) if req.unattended => {
+                    let held_why = format!("`{command}` ({}) needs a yes: {why_asked}", verdict.class);
                     let (tx, rx) = oneshot::channel();
                     let (id, expires) = match pending.lock() {
                         Ok(mut p) => p.hold(Held {
@@ -721,6 +748,12 @@ impl Actor {
                         Err(_) => return,
                     };
                     info!(approval = id, command = %command, "held for approval (nobody attached)");
+                    let _ = updates
+                        .send(Update::Held {
+                            approval: id,
+                            why: held_why,
+                        })
+                        .await;
                     let wait = (expires - Utc::now()).to_std().unwrap_or_default();
                     let answered = tokio::select! {
                         a = rx => a.ok().flatten(),
@@ -866,7 +899,8 @@ impl Actor {
                 confined: mode.is_confined(),
                 min_class: req.min_class,
                 plan_source: req.plan_source.clone(),
-            });
+            })
+            .by(req.origin.trigger, req.origin.job);
             // Published before the reply: a client that sees the result and asks again
             // finds the run recorded.
             let _ = bus.send(Event::RunFinished(Arc::new(episode)));

@@ -86,6 +86,29 @@ pub fn with_rule(
     }
 }
 
+/// A job with policy `allowlist`: only a step one of the user's allow rules matches runs
+/// unasked; every other step that would run is asked (held, with nobody attached).
+pub fn allowlist_only(decision: Decision, rule: Option<super::rules::Kind>) -> Decision {
+    match (decision, rule) {
+        (Decision::Run | Decision::PreApproved, Some(super::rules::Kind::Allow)) => Decision::Run,
+        (Decision::Run | Decision::PreApproved, _) => Decision::Ask(
+            "the job's policy is allowlist and none of your allow rules matches this step".into(),
+        ),
+        (other, _) => other,
+    }
+}
+
+/// A scheduled step that is destructive or privileged is asked, whatever a rule says: no
+/// job runs one with nobody there.
+pub fn scheduled(decision: Decision, class: SafetyClass) -> Decision {
+    match decision {
+        Decision::Run | Decision::PreApproved if class >= SafetyClass::Destructive => {
+            Decision::Ask(format!("a scheduled job never runs a {class} step unasked"))
+        }
+        other => other,
+    }
+}
+
 /// What containment changes about a decision. With `--unconfined` every step is asked on the
 /// terminal (a yes there runs it outside the sandbox), whatever its class; `--yes` does not
 /// answer that. Where the sandbox does not hold (`holds` says why), only read-only steps run

@@ -51,6 +51,14 @@ pub enum Update {
         /// Something the user should know about how it runs (once per run).
         note: Option<String>,
     },
+    /// Nobody is attached and the step needs a yes: it waits in `codex approvals` as this
+    /// approval (the run answers once it is given, refused or expired).
+    Held {
+        /// The approval's id.
+        approval: u64,
+        /// Why it needs a yes.
+        why: String,
+    },
     /// A chunk of output.
     Output {
         /// Which stream.
@@ -564,7 +572,10 @@ mod tests {
                     stream: OutputStream::Stderr,
                     data,
                 } => err.push_str(&data),
-                Update::Started { .. } | Update::Approval(_) | Update::Terminal { .. } => {}
+                Update::Started { .. }
+                | Update::Approval(_)
+                | Update::Held { .. }
+                | Update::Terminal { .. } => {}
             }
         }
         (outcome, out, err)

@@ -83,6 +83,9 @@ pub struct Example {
     pub cwd: std::path::PathBuf,
     /// Who asked.
     pub trigger: Trigger,
+    /// The scheduled job it was an occurrence of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<u64>,
     /// How it ended.
     pub outcome: RunOutcome,
     /// Exit code 0.
@@ -121,6 +124,7 @@ impl Record {
             argv: e.argv.clone(),
             cwd: e.cwd.clone(),
             trigger: e.trigger,
+            job: e.job,
             outcome: e.outcome.clone(),
             success: e.outcome.success(),
             duration_ms: e.duration_ms,

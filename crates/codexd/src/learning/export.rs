@@ -309,6 +309,7 @@ mod tests {
             argv: plan.split(' ').map(String::from).collect(),
             cwd: "/src/shop/api".into(),
             trigger: crate::episode::Trigger::User,
+            job: None,
             outcome: RunOutcome::Exited {
                 code: if success { 0 } else { 1 },
             },

@@ -159,6 +159,7 @@ pub fn rebuild_from_dataset(
                 argv: e.argv,
                 cwd: e.cwd,
                 trigger: e.trigger,
+                job: e.job,
                 steps: Vec::new(),
                 approvals: e.approvals,
                 started_at,

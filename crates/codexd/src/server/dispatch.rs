@@ -471,6 +471,7 @@ async fn run_check(ctx: &Ctx, p: RunCheckParams) -> Result<RunCheckResult, Error
         part: Default::default(),
         unconfined: p.unconfined,
         plan_source,
+        origin: Default::default(),
     };
     let check = ctx.executor.check(req).await.map_err(|e| match e {
         crate::executor::ExecError::Gone => ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()),

@@ -56,6 +56,14 @@ pub fn request(p: RunParams, unattended: bool, shown: &ShownPlans) -> RunRequest
         part: p.part,
         unconfined: p.unconfined,
         plan_source,
+        origin: crate::executor::Origin {
+            trigger: if p.suggestion {
+                crate::episode::Trigger::Suggestion
+            } else {
+                crate::episode::Trigger::User
+            },
+            ..Default::default()
+        },
     }
 }
 
@@ -242,6 +250,8 @@ async fn forward(
 ) {
     let out = &chan.out;
     let note = match update {
+        // Only runs with nobody attached are held; an attached run is asked instead.
+        Update::Held { .. } => return,
         Update::Approval(ask) => {
             let approved = ask_client(chan, &ask, cancel).await;
             let _ = ask.reply.send(approved);

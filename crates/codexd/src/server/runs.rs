@@ -47,6 +47,8 @@ pub async fn history(ctx: &Ctx, p: HistoryParams) -> Result<HistoryResult, Error
                 duration_ms: e.duration_ms,
                 rating: r.as_ref().map(|r| r.score),
                 comment: r.and_then(|r| r.comment),
+                trigger: e.trigger,
+                job: e.job,
             }
         })
         .collect();
@@ -82,6 +84,8 @@ pub async fn show(ctx: &Ctx, p: RunShowParams) -> Result<RunDetail, ErrorObject>
 fn detail(e: Episode, rating: Option<u8>, comment: Option<String>) -> RunDetail {
     let command = e.command();
     RunDetail {
+        trigger: e.trigger,
+        job: e.job,
         run_id: e.run_id,
         goal_given: e.goal_named(),
         redacted: e.argv.iter().any(|w| w.contains(MARKER_PREFIX)),

@@ -71,6 +71,8 @@ pub struct Layout {
     pub safety_rules: PathBuf,
     /// Taught playbooks.
     pub playbooks: PathBuf,
+    /// Scheduled jobs and their claims.
+    pub jobs: PathBuf,
 }
 
 impl Layout {
@@ -85,6 +87,7 @@ impl Layout {
             models: cfg.models.under(home),
             safety_rules: cfg.safety_rules.under(home),
             playbooks: cfg.playbooks.under(home),
+            jobs: cfg.jobs.under(home),
         }
     }
 
@@ -97,6 +100,7 @@ impl Layout {
             &self.semantic,
             &self.safety_rules,
             &self.playbooks,
+            &self.jobs,
         ]
         .into_iter()
         .filter_map(|p| p.parent());
