@@ -85,6 +85,9 @@ pub enum Command {
         /// Its id (see `codex approvals`).
         id: u64,
     },
+    /// Jobs that run on their own: add, list, show, pause, resume, remove, run now, re-plan.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
     /// Install, remove or inspect codexd as a systemd user service.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -179,6 +182,94 @@ pub enum RulesAction {
     },
 }
 
+/// `codex schedule ...`
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Add a job: a goal in words (planned now, here, and kept) or `-- CMD ARGS`.
+    Add(ScheduleAddArgs),
+    /// Every job: when it runs, its policy, its last and next occurrence.
+    List,
+    /// One job: its plan, its last runs (time, result, rating, duration) and next times.
+    Show {
+        /// The job's id (see `codex schedule list`).
+        id: u64,
+    },
+    /// Remove a job (its past runs stay in `codex history`).
+    Rm {
+        /// The job's id.
+        id: u64,
+    },
+    /// Pause a job: nothing runs until it is resumed.
+    Pause {
+        /// The job's id.
+        id: u64,
+    },
+    /// Resume a paused job (occurrences missed while paused do not run).
+    Resume {
+        /// The job's id.
+        id: u64,
+    },
+    /// Run an occurrence now, unattended as if scheduled, and wait for how it ends.
+    Run {
+        /// The job's id.
+        id: u64,
+    },
+    /// Plan the job's goal again, here and now, and keep the new plan.
+    Replan {
+        /// The job's id.
+        id: u64,
+    },
+}
+
+/// `codex schedule add ...`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("when").required(true).args(["cron", "every"])))]
+pub struct ScheduleAddArgs {
+    /// A cron expression in your local time zone: 5 fields (minute hour day-of-month month
+    /// day-of-week, e.g. "0 9 * * 1-5"), or 6 with seconds first.
+    #[arg(long, value_name = "EXPR")]
+    pub cron: Option<String>,
+    /// An interval from now: 90s, 10m, 2h, 1d, 1h30m.
+    #[arg(long, value_name = "DURATION", value_parser = crate::when::parse_interval)]
+    pub every: Option<u64>,
+    /// The folder it runs in [default: the current one].
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// deny (default): what your comfort runs unattended runs, anything else is held in
+    /// `codex approvals`; allowlist: only steps matching your `codex rules allow` run.
+    /// Destructive and privileged steps are always held for a yes.
+    #[arg(long, value_enum, default_value = "deny")]
+    pub policy: PolicyArg,
+    /// once (default): an occurrence missed while codexd was down runs once at start (if
+    /// within scheduler.catch_up_grace_secs); skip: it does not.
+    #[arg(long, value_enum, default_value = "once")]
+    pub catch_up: CatchUpArg,
+    /// A name for the job.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The goal in words; or, after `--`, the command to run.
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    pub goal: Vec<String>,
+}
+
+/// `--policy`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PolicyArg {
+    /// Hold what would need asking.
+    Deny,
+    /// Run only what an allow rule matches.
+    Allowlist,
+}
+
+/// `--catch-up`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CatchUpArg {
+    /// Run the latest missed occurrence once.
+    Once,
+    /// Run nothing missed.
+    Skip,
+}
+
 /// `codex daemon ...`
 #[derive(Debug, Subcommand)]
 pub enum DaemonCommand {
@@ -228,6 +319,9 @@ pub struct RunArgs {
     /// keeps it): the command is treated as at least this dangerous. Not a flag.
     #[arg(skip)]
     pub min_class: Option<codex_proto::types::SafetyClass>,
+    /// The run is a suggestion chosen with `codex suggest run N` (recorded so).
+    #[arg(skip)]
+    pub suggestion: bool,
 }
 
 /// A run named on the command line: its id, or `last` for the last run.

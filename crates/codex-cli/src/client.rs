@@ -208,6 +208,23 @@ impl Client {
         }
     }
 
+    /// Send a request whose answer comes when work the daemon does has ended (a job's
+    /// occurrence): no answer timeout, since that work takes as long as it takes.
+    pub fn call_waiting<M: Method>(
+        &mut self,
+        params: &M::Params,
+    ) -> Result<M::Result, CliError> {
+        let id = self.send::<M>(params)?;
+        loop {
+            self.due = None;
+            if let Incoming::Response(r) = self.next_message()?
+                && (r.id == id || (r.id.is_null() && r.error.is_some()))
+            {
+                return decode::<M>(r.result, r.error);
+            }
+        }
+    }
+
     fn timeout(&self, method: &str) -> CliError {
         CliError::Timeout {
             socket: self.socket.clone(),

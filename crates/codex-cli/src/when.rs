@@ -44,6 +44,44 @@ fn ago(s: &str) -> Option<Duration> {
     Duration::try_seconds(n.checked_mul(secs)?)
 }
 
+/// `--every`: an interval as `90s`, `10m`, `2h`, `1d`, `1w` or a sum (`1h30m`), in seconds.
+pub fn parse_interval(s: &str) -> Result<u64, String> {
+    let bad = || {
+        format!("`{s}` is not an interval: use a number and a unit (s, m, h, d, w), e.g. 90s, 10m, 1h30m")
+    };
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut any = false;
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        digits.clear();
+        any = true;
+    }
+    if !any || !digits.is_empty() {
+        return Err(bad());
+    }
+    if total == 0 {
+        return Err(format!("`{s}` is zero: an interval must be at least 1s"));
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +140,17 @@ mod tests {
                 e.contains("RFC 3339") || e.contains("midnight"),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("90s"), Ok(90));
+        assert_eq!(parse_interval("10m"), Ok(600));
+        assert_eq!(parse_interval("1h30m"), Ok(5400));
+        assert_eq!(parse_interval("2d"), Ok(172_800));
+        for bad in ["", "10", "m", "10x", "1.5h", "0s", "99999999999999999999w"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
         }
     }
 }

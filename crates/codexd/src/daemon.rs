@@ -1,13 +1,16 @@
 //! Starting and stopping the whole daemon, in the order that keeps data safe.
 //!
 //! Start: CODEX_HOME → instance lock → storage folders → learning and feedback (which load
-//! and repair their files) → executor → socket → server. Stop (SIGTERM, SIGINT or
+//! and repair their files) → executor → planner → scheduler (which finishes occurrences a
+//! crash cut short and catches up missed ones) → socket → server. Stop (SIGTERM, SIGINT or
 //! SIGHUP or `daemon/stop` cancel one token): the server stops accepting and finishes its
-//! connections (their runs are cancelled and recorded) → the executor ends once its last run
-//! (detached ones too) is on the bus → feedback drains the bus and flushes → learning drains
-//! the bus and flushes → the socket file is removed → the lock is released on exit. The
-//! order is carried by ownership: the executor holds feedback's and learning's handles, so
-//! their inboxes stay open until its last run has published.
+//! connections (their runs are cancelled and recorded) → the scheduler cancels its running
+//! occurrences and records how they ended → the executor ends once its last run (detached
+//! ones too) is on the bus → feedback drains the bus and flushes → learning drains the bus
+//! and flushes → the socket file is removed → the lock is released on exit. The order is
+//! carried by ownership: the scheduler and the server hold executor handles, so the executor
+//! outlives them; the executor holds feedback's and learning's handles, so their inboxes stay
+//! open until its last run has published.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,6 +79,7 @@ pub struct Daemon {
     server: JoinHandle<()>,
     executor: JoinHandle<()>,
     planner: JoinHandle<()>,
+    scheduler: JoinHandle<()>,
     feedback: JoinHandle<()>,
     learning: JoinHandle<()>,
     _lock: InstanceLock,
@@ -123,11 +127,20 @@ impl Daemon {
             feedback.handle.watch_profile(),
             learning.handle.clone(),
         )?;
+        let shutdown = CancellationToken::new();
+        let scheduler = crate::scheduler::start(
+            &layout,
+            config,
+            &bus,
+            executor.clone(),
+            feedback.handle.watch_profile(),
+            shutdown.clone(),
+        )
+        .await?;
         drop(bus); // the actors hold what they need; the bus closes when they are done
 
         socket::prepare(&socket_path)?;
         let listener = socket::bind(&socket_path)?;
-        let shutdown = CancellationToken::new();
         let ctx = Arc::new(Ctx {
             info: DaemonInfo {
                 pid: std::process::id(),
@@ -143,6 +156,7 @@ impl Daemon {
             feedback: feedback.handle,
             executor,
             planner,
+            scheduler: scheduler.handle,
             shutdown: shutdown.clone(),
             max_message_bytes: config.server.max_message_bytes.bytes(),
             shown: Default::default(),
@@ -165,6 +179,7 @@ impl Daemon {
             server,
             executor: executor_task,
             planner: planner_task,
+            scheduler: scheduler.task,
             feedback: feedback.task,
             learning: learning.task,
             _lock: lock,
@@ -187,6 +202,7 @@ impl Daemon {
         info!("shutting down");
         for (name, task) in [
             ("server", self.server),
+            ("scheduler", self.scheduler),
             ("executor", self.executor),
             ("planner", self.planner),
             ("feedback collector", self.feedback),

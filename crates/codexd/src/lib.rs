@@ -12,12 +12,14 @@
 //! - [`episode`] — the record of one finished run, and how a run is named before it runs.
 //! - [`context`] — project detection and the commands a project offers.
 //! - [`planner`] — goals in words become ranked, explained plans.
+//! - [`scheduler`] — jobs that run on their own (claimed once each), and the goals codex
+//!   expects next.
 //! - [`config`] — `personalized_learning.yaml`, validated on load.
 //! - [`telemetry`] — logs.
 //! - [`doctor`] — `--check-storage`: every storage file read as the daemon would, changing nothing.
 //!
-//! The optimizer, scheduler, context builder actor and planner arrive in later work, each as its
-//! own folder here; docs/ARCHITECTURE.md says where they plug in.
+//! The optimizer arrives in later work, as its own folder here; docs/ARCHITECTURE.md says
+//! where it plugs in.
 
 pub mod bus;
 pub mod config;
@@ -29,6 +31,7 @@ pub mod executor;
 pub mod feedback;
 pub mod learning;
 pub mod planner;
+pub mod scheduler;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -14,6 +14,7 @@ pub mod rate;
 pub mod rerun;
 pub mod rules;
 pub mod run;
+pub mod schedule;
 pub mod service;
 pub mod show;
 pub mod status;

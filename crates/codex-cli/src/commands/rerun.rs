@@ -93,6 +93,7 @@ fn repeat(d: &RunDetail, args: &RerunArgs) -> Result<RunArgs, CliError> {
         task: None,
         argv: d.argv.clone(),
         min_class: d.min_class,
+        suggestion: false,
     })
 }
 

@@ -143,6 +143,7 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             part: step.part,
             unconfined: args.unconfined,
             tty: None,
+            suggestion: args.suggestion,
         })?;
         if out.json {
             crate::render::json(&r)?;
@@ -227,6 +228,7 @@ fn run_step(
             cols: size.cols,
             term: std::env::var("TERM").ok(),
         }),
+        suggestion: args.suggestion,
     })?;
     let command = crate::render::command(&argv_shown);
     let mut relay: Option<Relay> = None;

@@ -17,11 +17,16 @@ use codex_proto::methods::{
     TeachParams,
 };
 use codex_proto::runs::RunShow;
+use codex_proto::schedule::{
+    ScheduleAdd, ScheduleList, SchedulePause, ScheduleRemove, ScheduleReplan, ScheduleResume,
+    ScheduleRun, ScheduleShow,
+};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Ctx;
 use super::connection::{Json, Outbox, send, to_json};
+use super::schedule::{self, scheduler_error};
 use crate::context::project;
 use crate::feedback::FeedbackError;
 use crate::learning::{LearningError, export, normalize, redact};
@@ -50,6 +55,14 @@ const METHODS: &[&str] = &[
     Import::NAME,
     ImportMarkGet::NAME,
     Export::NAME,
+    ScheduleAdd::NAME,
+    ScheduleList::NAME,
+    ScheduleShow::NAME,
+    ScheduleRemove::NAME,
+    SchedulePause::NAME,
+    ScheduleResume::NAME,
+    ScheduleRun::NAME,
+    ScheduleReplan::NAME,
     DaemonStop::NAME,
 ];
 
@@ -121,6 +134,28 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             to_json(&super::import::mark(ctx, params::<ImportMarkGet>(raw)?).await?)
         }
         Export::NAME => to_json(&export(ctx, params::<Export>(raw)?, out).await?),
+        ScheduleAdd::NAME => to_json(&schedule::add(ctx, params::<ScheduleAdd>(raw)?).await?),
+        ScheduleList::NAME => {
+            params::<ScheduleList>(raw)?;
+            to_json(&schedule::list(ctx).await?)
+        }
+        ScheduleShow::NAME => to_json(&schedule::show(ctx, params::<ScheduleShow>(raw)?).await?),
+        ScheduleRemove::NAME => {
+            let p = params::<ScheduleRemove>(raw)?;
+            to_json(&ctx.scheduler.remove(p.id).await.map_err(scheduler_error)?)
+        }
+        SchedulePause::NAME | ScheduleResume::NAME => {
+            let p = params::<SchedulePause>(raw)?;
+            let paused = method == SchedulePause::NAME;
+            to_json(&ctx.scheduler.pause(p.id, paused).await.map_err(scheduler_error)?)
+        }
+        ScheduleRun::NAME => {
+            let p = params::<ScheduleRun>(raw)?;
+            to_json(&ctx.scheduler.run_now(p.id).await.map_err(scheduler_error)?)
+        }
+        ScheduleReplan::NAME => {
+            to_json(&schedule::replan(ctx, params::<ScheduleReplan>(raw)?).await?)
+        }
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
             ctx.shutdown.cancel();

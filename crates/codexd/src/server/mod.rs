@@ -9,6 +9,7 @@ mod import;
 pub mod peers;
 pub mod run;
 mod runs;
+mod schedule;
 pub mod shown;
 pub mod socket;
 
@@ -66,6 +67,8 @@ pub struct Ctx {
     pub executor: ExecutorHandle,
     /// The planner.
     pub planner: crate::planner::actor::PlannerHandle,
+    /// The scheduler.
+    pub scheduler: crate::scheduler::SchedulerHandle,
     /// Cancelled to stop the daemon (`daemon/stop`).
     pub shutdown: CancellationToken,
     /// Longest accepted request line.

@@ -32,10 +32,15 @@ pub fn init(level: Option<&str>) -> Result<(), FilterError> {
                 .filter(|s| !s.trim().is_empty())
         })
         .unwrap_or_else(|| "info".into());
-    let filter = Targets::from_str(&spec).map_err(|source| FilterError {
+    // The job timer's crate logs every job it adds at info; that is its business, not the
+    // user's, unless they name it.
+    let mut filter = Targets::from_str(&spec).map_err(|source| FilterError {
         filter: spec.clone(),
         source,
     })?;
+    if !spec.contains("tokio_cron_scheduler") {
+        filter = filter.with_target("tokio_cron_scheduler", tracing::Level::WARN);
+    }
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(Redacting)
         .with_ansi(std::io::stderr().is_terminal())

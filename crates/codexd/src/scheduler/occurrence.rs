@@ -1,0 +1,175 @@
+//! One occurrence of a job: its fixed plan's steps, one after another, through the executor's
+//! unattended policy. Nobody is attached, so nothing ever waits on a prompt: a step that needs
+//! a yes is held in `codex approvals` and the occurrence ends there ("held"); if the user says
+//! yes later, that step runs then, recorded with the job.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::Utc;
+use codex_proto::runs::PlanSource;
+use codex_proto::schedule::{JobPolicy, OccurrenceResult};
+use codex_proto::types::RunPart;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::jobs::{Finished, Job};
+use crate::episode::Trigger;
+use crate::executor::{ExecError, ExecutorHandle, Origin, RunRequest, Spec, Update};
+
+/// Updates buffered from a step nobody watches (drained; the episode keeps the tail).
+const UPDATES: usize = 64;
+
+/// The environment a job's steps run with: codexd's own, with the `PATH` the job was added
+/// with, so its programs are the ones its plan was checked against.
+fn env(job: &Job) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    if let Some(path) = &job.path {
+        env.insert("PATH".into(), path.clone());
+    }
+    env
+}
+
+/// The request for step `i` of the job's plan.
+pub fn request(job: &Job, i: usize) -> Option<RunRequest> {
+    let plan = &job.plan;
+    let step = plan.steps.get(i)?;
+    Some(RunRequest {
+        spec: Spec {
+            argv: step.argv.clone(),
+            cwd: job.cwd.clone(),
+            env: Some(env(job)),
+            launcher: Vec::new(),
+        },
+        // An explicit command is its own goal, so it is learned by its tool like one typed.
+        goal: (!job.explicit).then(|| job.goal.clone()),
+        yes: false,
+        interactive: false,
+        unattended: true,
+        min_class: step.class,
+        picked_over: None,
+        part: if i == 0 {
+            RunPart::Whole
+        } else {
+            RunPart::Continues
+        },
+        unconfined: false,
+        plan_source: (!job.explicit).then(|| PlanSource {
+            pick: 1,
+            of: 1,
+            command: plan.command.clone(),
+            rationale: step.rationale.clone(),
+            evidence: plan.evidence.clone(),
+            ranking: format!("the plan of job {}, fixed when it was added", job.id),
+            borrowed: plan.borrowed.clone(),
+        }),
+        origin: Origin {
+            trigger: Trigger::Schedule,
+            job: Some(job.id),
+            allowlist_only: job.policy == JobPolicy::Allowlist,
+        },
+    })
+}
+
+/// Run the job's plan; the result says how far it got. `cancel` (codexd stopping) stops the
+/// running step and makes the occurrence "interrupted".
+pub async fn run(executor: ExecutorHandle, job: Job, cancel: CancellationToken) -> Finished {
+    let clock = Instant::now();
+    let mut runs = Vec::new();
+    let steps = job.plan.steps.len();
+    let end = |result: OccurrenceResult, detail: String, runs: Vec<_>| Finished {
+        result,
+        detail,
+        runs,
+        duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+        at: Utc::now(),
+    };
+    for i in 0..steps {
+        let Some(req) = request(&job, i) else { break };
+        let command = crate::episode::command_line(&req.spec.argv);
+        let (tx, mut updates) = mpsc::channel(UPDATES);
+        let step = tokio::spawn({
+            let executor = executor.clone();
+            let cancel = cancel.clone();
+            async move { executor.run(req, tx, cancel).await }
+        });
+        let mut held = None;
+        while let Some(u) = updates.recv().await {
+            match u {
+                Update::Held { approval, why } => {
+                    held = Some((approval, why));
+                    break;
+                }
+                Update::Started { run_id, .. } => runs.push(run_id),
+                _ => {}
+            }
+        }
+        if let Some((approval, why)) = held {
+            // The step waits for its answer on its own; its updates still need a reader.
+            tokio::spawn(async move { while updates.recv().await.is_some() {} });
+            let rest = steps - i - 1;
+            let after = if rest == 0 {
+                String::new()
+            } else {
+                format!("; the {rest} step(s) after it did not run")
+            };
+            return end(
+                OccurrenceResult::Held,
+                format!("{why}: approval {approval} in `codex approvals`{after}"),
+                runs,
+            );
+        }
+        let report = match step.await {
+            Ok(r) => r,
+            Err(e) => Err(ExecError::Invalid(format!("the step's task failed: {e}"))),
+        };
+        match report {
+            Ok(r) if cancel.is_cancelled() && !r.outcome.success() => {
+                return end(
+                    OccurrenceResult::Interrupted,
+                    format!("codexd stopped while `{command}` ran"),
+                    runs,
+                );
+            }
+            Ok(r) if r.outcome.success() => {
+                if !runs.contains(&r.run_id) {
+                    runs.push(r.run_id);
+                }
+            }
+            Ok(r) => {
+                if !runs.contains(&r.run_id) {
+                    runs.push(r.run_id);
+                }
+                return end(
+                    OccurrenceResult::Failed,
+                    format!("`{command}` {} (run {})", r.outcome.label(), r.run_id),
+                    runs,
+                );
+            }
+            Err(ExecError::Gone) => {
+                return end(
+                    OccurrenceResult::Interrupted,
+                    format!("codexd stopped before `{command}` ran"),
+                    runs,
+                );
+            }
+            Err(ExecError::Refused(r)) => {
+                return end(OccurrenceResult::Refused, r.reason, runs);
+            }
+            Err(e) => {
+                return end(
+                    OccurrenceResult::Refused,
+                    format!("`{command}` did not run: {e}"),
+                    runs,
+                );
+            }
+        }
+    }
+    end(
+        OccurrenceResult::Succeeded,
+        format!("{steps} step(s) succeeded"),
+        runs,
+    )
+}
