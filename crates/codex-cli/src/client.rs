@@ -210,10 +210,7 @@ impl Client {
 
     /// Send a request whose answer comes when work the daemon does has ended (a job's
     /// occurrence): no answer timeout, since that work takes as long as it takes.
-    pub fn call_waiting<M: Method>(
-        &mut self,
-        params: &M::Params,
-    ) -> Result<M::Result, CliError> {
+    pub fn call_waiting<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, CliError> {
         let id = self.send::<M>(params)?;
         loop {
             self.due = None;

@@ -47,7 +47,9 @@ fn ago(s: &str) -> Option<Duration> {
 /// `--every`: an interval as `90s`, `10m`, `2h`, `1d`, `1w` or a sum (`1h30m`), in seconds.
 pub fn parse_interval(s: &str) -> Result<u64, String> {
     let bad = || {
-        format!("`{s}` is not an interval: use a number and a unit (s, m, h, d, w), e.g. 90s, 10m, 1h30m")
+        format!(
+            "`{s}` is not an interval: use a number and a unit (s, m, h, d, w), e.g. 90s, 10m, 1h30m"
+        )
     };
     let mut total: u64 = 0;
     let mut digits = String::new();

@@ -31,7 +31,11 @@ pub fn run(target: &Target, out: Out, cmd: ScheduleCommand) -> Result<u8, CliErr
         ScheduleCommand::Pause { id } => {
             let (mut client, _) = target.connect()?;
             let j = client.call::<SchedulePause>(&JobIdParams { id, path: None })?;
-            changed(out, &j, "paused: nothing runs until `codex schedule resume`")
+            changed(
+                out,
+                &j,
+                "paused: nothing runs until `codex schedule resume`",
+            )
         }
         ScheduleCommand::Resume { id } => {
             let (mut client, _) = target.connect()?;
@@ -45,7 +49,9 @@ pub fn run(target: &Target, out: Out, cmd: ScheduleCommand) -> Result<u8, CliErr
         ScheduleCommand::Run { id } => {
             let (mut client, _) = target.connect()?;
             if !out.json {
-                eprintln!("codex: running job {id} now, unattended; Ctrl-C stops waiting, not the job");
+                eprintln!(
+                    "codex: running job {id} now, unattended; Ctrl-C stops waiting, not the job"
+                );
             }
             let o = client.call_waiting::<ScheduleRun>(&JobIdParams { id, path: None })?;
             if out.json {
@@ -121,7 +127,10 @@ fn add(target: &Target, out: Out, args: ScheduleAddArgs) -> Result<u8, CliError>
     if let Some(next) = d.next.first() {
         println!("  next:   {}", render::when(*next));
     }
-    println!("the plan is fixed; `codex schedule replan {}` plans it again", d.job.id);
+    println!(
+        "the plan is fixed; `codex schedule replan {}` plans it again",
+        d.job.id
+    );
     Ok(0)
 }
 
@@ -139,7 +148,10 @@ fn list(target: &Target, out: Out) -> Result<u8, CliError> {
         );
         return Ok(0);
     }
-    let mut t = render::table(&["ID", "JOB", "WHEN", "POLICY", "STATE", "LAST", "NEXT"], &[0]);
+    let mut t = render::table(
+        &["ID", "JOB", "WHEN", "POLICY", "STATE", "LAST", "NEXT"],
+        &[0],
+    );
     for j in &r.jobs {
         let state = if j.running {
             "running"

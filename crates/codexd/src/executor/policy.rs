@@ -186,6 +186,43 @@ pub fn decide_at(class: SafetyClass, used: Comfort, own: Comfort, yes: bool) -> 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_scheduled_destructive_or_privileged_step_is_always_asked() {
+        for class in [SafetyClass::Destructive, SafetyClass::Privileged] {
+            for d in [Decision::Run, Decision::PreApproved] {
+                assert!(matches!(scheduled(d, class), Decision::Ask(_)), "{class:?}");
+            }
+        }
+        assert_eq!(
+            scheduled(Decision::Run, SafetyClass::Network),
+            Decision::Run
+        );
+        assert!(matches!(
+            scheduled(Decision::Denied("no".into()), SafetyClass::Destructive),
+            Decision::Denied(_)
+        ));
+    }
+
+    #[test]
+    fn allowlist_only_runs_what_an_allow_rule_matches() {
+        use crate::executor::rules::Kind;
+        assert_eq!(
+            allowlist_only(Decision::Run, Some(Kind::Allow)),
+            Decision::Run
+        );
+        assert!(matches!(
+            allowlist_only(Decision::Run, None),
+            Decision::Ask(_)
+        ));
+        assert!(matches!(
+            allowlist_only(Decision::Run, Some(Kind::Ask)),
+            Decision::Ask(_)
+        ));
+        let asked = Decision::Ask("comfort".into());
+        assert_eq!(allowlist_only(asked.clone(), None), asked);
+    }
+
     use super::*;
     use crate::executor::rules::{Kind, UserRule};
     use SafetyClass::*;

@@ -88,7 +88,9 @@ pub fn missed(
         },
         CatchUp::Once => Missed::Run {
             at: latest,
-            detail: format!("caught up: missed {how_many} while codexd was not running; the latest runs once"),
+            detail: format!(
+                "caught up: missed {how_many} while codexd was not running; the latest runs once"
+            ),
         },
     }
 }
@@ -97,9 +99,9 @@ pub fn missed(
 mod tests {
     use super::*;
     use crate::scheduler::jobs::{JobOp, Occurrence};
+    use crate::store::journal::State;
     use codex_proto::methods::PlannedCommand;
     use codex_proto::schedule::{JobPolicy, OccurrenceKind, When};
-    use crate::store::journal::State;
 
     fn t(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
@@ -196,17 +198,29 @@ mod tests {
     fn nothing_is_missed_when_claimed_paused_or_not_yet_late() {
         let j = job(CatchUp::Once);
         let s = state_with(&j, Some(300));
-        assert_eq!(missed(&j, &s, &every_minute(), t(330), LATE, GRACE), Missed::Nothing);
+        assert_eq!(
+            missed(&j, &s, &every_minute(), t(330), LATE, GRACE),
+            Missed::Nothing
+        );
         // 300 is due but only 2 s ago: the timer still has time to fire it.
         let s = state_with(&j, Some(240));
-        assert_eq!(missed(&j, &s, &every_minute(), t(302), LATE, GRACE), Missed::Nothing);
+        assert_eq!(
+            missed(&j, &s, &every_minute(), t(302), LATE, GRACE),
+            Missed::Nothing
+        );
         let mut paused = j.clone();
         paused.paused = true;
         let s = state_with(&paused, Some(60));
-        assert_eq!(missed(&paused, &s, &every_minute(), t(330), LATE, GRACE), Missed::Nothing);
+        assert_eq!(
+            missed(&paused, &s, &every_minute(), t(330), LATE, GRACE),
+            Missed::Nothing
+        );
         // Before its first occurrence nothing is missed.
         let s = state_with(&j, None);
-        assert_eq!(missed(&j, &s, &every_minute(), t(50), LATE, GRACE), Missed::Nothing);
+        assert_eq!(
+            missed(&j, &s, &every_minute(), t(50), LATE, GRACE),
+            Missed::Nothing
+        );
     }
 
     #[test]

@@ -22,12 +22,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use codex_proto::methods::PlannedCommand;
 use codex_proto::prefs::Profile;
 use codex_proto::schedule::{
-    CatchUp, JobDetail, JobPolicy, JobView, OccurrenceKind, OccurrenceResult, OccurrenceView,
-    When,
+    CatchUp, JobDetail, JobPolicy, JobView, OccurrenceKind, OccurrenceResult, OccurrenceView, When,
 };
 use codex_proto::types::RunId;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -152,10 +151,7 @@ impl std::fmt::Debug for Command {
 }
 
 impl SchedulerHandle {
-    async fn ask<T>(
-        &self,
-        make: impl FnOnce(Reply<T>) -> Command,
-    ) -> Result<T, SchedulerError> {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, SchedulerError> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(make(reply))
@@ -200,16 +196,11 @@ impl SchedulerHandle {
 
     /// Pause (or resume) a job.
     pub async fn pause(&self, id: u64, paused: bool) -> Result<JobView, SchedulerError> {
-        self.ask(|reply| Command::Pause { id, paused, reply })
-            .await
+        self.ask(|reply| Command::Pause { id, paused, reply }).await
     }
 
     /// Keep a new plan for a job.
-    pub async fn replan(
-        &self,
-        id: u64,
-        plan: PlannedCommand,
-    ) -> Result<JobDetail, SchedulerError> {
+    pub async fn replan(&self, id: u64, plan: PlannedCommand) -> Result<JobDetail, SchedulerError> {
         self.ask(|reply| Command::Replan {
             id,
             plan: Box::new(plan),
@@ -295,7 +286,9 @@ pub async fn start(
         Ok(t) => match t.start().await {
             Ok(()) => Some(t),
             Err(e) => {
-                error!("the job timer did not start ({e}); jobs run only with `codex schedule run`");
+                error!(
+                    "the job timer did not start ({e}); jobs run only with `codex schedule run`"
+                );
                 None
             }
         },
@@ -524,12 +517,7 @@ impl Actor {
                 if self.armed.get(&id).is_some_and(|(t, _)| *t == at) {
                     self.armed.remove(&id);
                 }
-                let ok = self
-                    .store
-                    .state()
-                    .jobs
-                    .get(&id)
-                    .is_some_and(|j| !j.paused);
+                let ok = self.store.state().jobs.get(&id).is_some_and(|j| !j.paused);
                 if ok && !self.store.state().claimed(id, at) && !self.queued(id, at) {
                     self.queue.push(Due {
                         id,
@@ -548,7 +536,9 @@ impl Actor {
     }
 
     async fn add(&mut self, new: NewJob) -> Result<JobDetail, SchedulerError> {
-        let now = Utc::now();
+        // Whole seconds: the timer fires on whole seconds, so an interval's occurrences must
+        // fall on them too, or they would run before their time.
+        let now = Utc::now().trunc_subsecs(0);
         timing::validate(&new.when, now)?;
         let id = self.store.state().next_id.max(1);
         let job = Job {
@@ -567,12 +557,7 @@ impl Actor {
             active_since: now,
             proposal: new.proposal,
         };
-        self.store.append(
-            JobOp::Add {
-                job: Box::new(job),
-            },
-            true,
-        )?;
+        self.store.append(JobOp::Add { job: Box::new(job) }, true)?;
         info!(job = id, "job added");
         self.arm(id, now).await;
         self.detail(id)
@@ -597,8 +582,15 @@ impl Actor {
         if !self.store.state().jobs.contains_key(&id) {
             return Err(SchedulerError::UnknownJob(id));
         }
-        let now = Utc::now();
-        self.store.append(JobOp::Pause { id, paused, at: now }, true)?;
+        let now = Utc::now().trunc_subsecs(0);
+        self.store.append(
+            JobOp::Pause {
+                id,
+                paused,
+                at: now,
+            },
+            true,
+        )?;
         if paused {
             self.disarm(id).await;
             self.queue
@@ -687,7 +679,8 @@ impl Actor {
                 claims::Missed::Run { at, .. } if self.queued(job.id, at) => {}
                 claims::Missed::Run { at, detail } => {
                     info!(job = job.id, at = %at, "catching up a missed occurrence");
-                    self.queue.retain(|d| d.id != job.id || d.kind == OccurrenceKind::Manual);
+                    self.queue
+                        .retain(|d| d.id != job.id || d.kind == OccurrenceKind::Manual);
                     self.queue.push(Due {
                         id: job.id,
                         at,
@@ -829,7 +822,10 @@ impl Actor {
             true,
         ) {
             // Not claimed, so not run: exactly once means at most once first.
-            error!(job = due.id, "cannot claim an occurrence, so it does not run: {e}");
+            error!(
+                job = due.id,
+                "cannot claim an occurrence, so it does not run: {e}"
+            );
             self.answer(due.id, due.at, Err(e.into()));
             return;
         }
@@ -867,14 +863,7 @@ impl Actor {
             }
         };
         info!(job = id, at = %at, result = finished.result.name(), "occurrence finished");
-        if let Err(e) = self.store.append(
-            JobOp::Finish {
-                id,
-                at,
-                finished,
-            },
-            true,
-        ) {
+        if let Err(e) = self.store.append(JobOp::Finish { id, at, finished }, true) {
             error!(job = id, "cannot record how an occurrence ended: {e}");
         }
         let view = self
@@ -975,7 +964,12 @@ impl Actor {
 
 fn occurrence_view(o: &Occurrence) -> OccurrenceView {
     let (result, detail, runs, duration_ms) = match &o.finished {
-        Some(f) => (f.result, f.detail.clone(), f.runs.clone(), Some(f.duration_ms)),
+        Some(f) => (
+            f.result,
+            f.detail.clone(),
+            f.runs.clone(),
+            Some(f.duration_ms),
+        ),
         None => (OccurrenceResult::Running, String::new(), Vec::new(), None),
     };
     OccurrenceView {

@@ -44,7 +44,10 @@ pub enum TimingError {
 pub fn cron(expr: &str) -> Result<Cron, TimingError> {
     let fields = expr.split_whitespace().count();
     let full = match fields {
-        5 => format!("0 {}", expr.split_whitespace().collect::<Vec<_>>().join(" ")),
+        5 => format!(
+            "0 {}",
+            expr.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
         6 | 7 => expr.split_whitespace().collect::<Vec<_>>().join(" "),
         n => {
             return Err(TimingError::Cron {
@@ -184,7 +187,10 @@ impl Schedule {
 /// A schedule in words: `cron 0 9 * * 1-5`, `every 10m`.
 pub fn describe(when: &When) -> String {
     match when {
-        When::Cron(expr) => format!("cron {}", expr.split_whitespace().collect::<Vec<_>>().join(" ")),
+        When::Cron(expr) => format!(
+            "cron {}",
+            expr.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
         When::EverySecs(secs) => format!("every {}", interval_words(*secs)),
     }
 }
@@ -222,7 +228,10 @@ mod tests {
         assert!(cron("0 9 * * 1-5").is_ok());
         assert!(cron("*/2 * * * * *").is_ok());
         let e = cron("0 9 * *").unwrap_err().to_string();
-        assert!(e.contains("4 fields") && e.contains("expected 5 fields"), "{e}");
+        assert!(
+            e.contains("4 fields") && e.contains("expected 5 fields"),
+            "{e}"
+        );
         let e = cron("61 9 * * *").unwrap_err().to_string();
         assert!(e.contains("invalid cron expression `61 9 * * *`"), "{e}");
         let e = validate(&When::Cron("0 0 30 2 *".into()), Utc::now()).unwrap_err();
@@ -259,7 +268,10 @@ mod tests {
             s.next_after(utc(2026, 12, 7, 10, 25)),
             Some(utc(2026, 12, 7, 10, 30))
         );
-        assert_eq!(s.next_after(utc(2026, 12, 7, 9, 0)), Some(utc(2026, 12, 7, 10, 10)));
+        assert_eq!(
+            s.next_after(utc(2026, 12, 7, 9, 0)),
+            Some(utc(2026, 12, 7, 10, 10))
+        );
         assert_eq!(s.latest_at_or_before(utc(2026, 12, 7, 10, 5), anchor), None);
         assert_eq!(
             s.latest_at_or_before(utc(2026, 12, 7, 10, 25), anchor),
@@ -280,6 +292,9 @@ mod tests {
         assert_eq!(describe(&When::EverySecs(600)), "every 10m");
         assert_eq!(describe(&When::EverySecs(5400)), "every 1h30m");
         assert_eq!(describe(&When::EverySecs(2)), "every 2s");
-        assert_eq!(describe(&When::Cron("0  9 * * 1-5".into())), "cron 0 9 * * 1-5");
+        assert_eq!(
+            describe(&When::Cron("0  9 * * 1-5".into())),
+            "cron 0 9 * * 1-5"
+        );
     }
 }

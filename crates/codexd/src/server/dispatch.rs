@@ -147,7 +147,12 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
         SchedulePause::NAME | ScheduleResume::NAME => {
             let p = params::<SchedulePause>(raw)?;
             let paused = method == SchedulePause::NAME;
-            to_json(&ctx.scheduler.pause(p.id, paused).await.map_err(scheduler_error)?)
+            to_json(
+                &ctx.scheduler
+                    .pause(p.id, paused)
+                    .await
+                    .map_err(scheduler_error)?,
+            )
         }
         ScheduleRun::NAME => {
             let p = params::<ScheduleRun>(raw)?;

@@ -91,8 +91,13 @@ fn check_folder(cwd: &Path) -> Result<(), ErrorObject> {
 /// `schedule/add`.
 pub async fn add(ctx: &Ctx, p: ScheduleAddParams) -> Result<JobDetail, ErrorObject> {
     check_folder(&p.cwd)?;
-    if p.name.as_ref().is_some_and(|n| n.chars().count() > NAME_MAX) {
-        return Err(invalid(format!("a job name is at most {NAME_MAX} characters")));
+    if p.name
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > NAME_MAX)
+    {
+        return Err(invalid(format!(
+            "a job name is at most {NAME_MAX} characters"
+        )));
     }
     if p.goal.trim().is_empty() && p.command.is_none() {
         return Err(invalid(

@@ -1,0 +1,426 @@
+//! Scheduled jobs, end to end: they fire and run unattended, hold what needs a yes, survive
+//! `kill -9` with no double run and no stuck job, catch up once (or skip) what was missed,
+//! and pause, resume and go away when told. Intervals are seconds long; waits poll for the
+//! event (an occurrence recorded, the clock passing a time), never sleep a fixed time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use codex_e2e::{Home, eventually};
+use serde_json::Value;
+
+/// `codex --json schedule show ID`.
+fn show(h: &Home, id: u64) -> Value {
+    h.codex(&["--json", "schedule", "show", &id.to_string()])
+        .ok()
+        .json()
+}
+
+/// The job's occurrences, newest first.
+fn runs(h: &Home, id: u64) -> Vec<Value> {
+    show(h, id)["runs"].as_array().cloned().unwrap_or_default()
+}
+
+fn finished(o: &Value) -> bool {
+    o["result"] != "running"
+}
+
+/// Wait until the job has at least `n` finished occurrences; return them (newest first).
+fn wait_finished(h: &Home, id: u64, n: usize) -> Vec<Value> {
+    let mut got = Vec::new();
+    eventually(&format!("{n} finished occurrences of job {id}"), || {
+        got = runs(h, id);
+        got.iter().filter(|o| finished(o)).count() >= n
+    });
+    got
+}
+
+/// Wait until the wall clock is past `t` (an RFC 3339 time) plus `extra`.
+fn wait_past(t: &str, extra: Duration) {
+    let t = chrono::DateTime::parse_from_rfc3339(t).unwrap();
+    let until = t + chrono::Duration::from_std(extra).unwrap();
+    eventually("the clock to pass the time", || chrono::Utc::now() > until);
+}
+
+fn add(h: &Home, dir: &Path, args: &[&str]) -> u64 {
+    let mut all = vec!["--json", "schedule", "add"];
+    all.extend_from_slice(args);
+    let d = h.codex_in(dir, &all).ok().json();
+    d["job"]["id"].as_u64().unwrap()
+}
+
+fn assert_claims_unique(runs: &[Value]) {
+    let mut ats: Vec<&str> = runs.iter().map(|o| o["at"].as_str().unwrap()).collect();
+    let n = ats.len();
+    ats.sort_unstable();
+    ats.dedup();
+    assert_eq!(ats.len(), n, "an occurrence ran twice: {runs:#?}");
+}
+
+#[test]
+fn a_job_fires_and_runs_unattended_recorded_as_the_jobs_run() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let id = add(
+        &h,
+        &proj,
+        &["--every", "1s", "--name", "tick", "--", "echo", "tick"],
+    );
+    let list = h.codex(&["--json", "schedule", "list"]).ok().json();
+    let job = &list["jobs"][0];
+    assert_eq!(job["policy"], "deny");
+    assert_eq!(job["schedule"], "every 1s");
+    assert_eq!(job["catch_up"], "once");
+    let got = wait_finished(&h, id, 2);
+    let done: Vec<&Value> = got.iter().filter(|o| finished(o)).collect();
+    assert!(done.iter().all(|o| o["result"] == "succeeded"), "{got:#?}");
+    assert!(done.iter().all(|o| o["kind"] == "scheduled"), "{got:#?}");
+    // Each occurrence is a run in history, marked as the job's.
+    let history = h.codex(&["--json", "history"]).ok().json();
+    let scheduled: Vec<&Value> = history["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["trigger"] == "schedule" && r["job"] == id)
+        .collect();
+    assert!(scheduled.len() >= 2, "{history:#}");
+    let run_id = done[0]["runs"][0].as_u64().unwrap();
+    let detail = h
+        .codex(&["--json", "show", &run_id.to_string()])
+        .ok()
+        .json();
+    assert_eq!(detail["trigger"], "schedule");
+    assert_eq!(detail["job"], id);
+    // A rating of a job's run shows in `schedule show`.
+    h.codex(&["rate", "--run", &run_id.to_string(), "4"]).ok();
+    let rated = runs(&h, id);
+    assert!(
+        rated
+            .iter()
+            .any(|o| o["runs"][0] == run_id && o["rating"] == 4),
+        "{rated:#?}"
+    );
+    // The text form names what ran and when it runs next.
+    let text = h.codex(&["schedule", "show", &id.to_string()]).ok().stdout;
+    assert!(text.contains("plan:     echo tick"), "{text}");
+    assert!(text.contains("next:"), "{text}");
+    assert!(text.contains("succeeded"), "{text}");
+    assert_claims_unique(&runs(&h, id));
+}
+
+#[test]
+fn a_step_that_needs_a_yes_is_held_and_the_job_goes_on_without_it() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    // Writing in the project is asked at the unattended comfort (one level below medium).
+    let id = add(&h, &proj, &["--every", "1s", "--", "touch", "made.txt"]);
+    let got = wait_finished(&h, id, 2);
+    let held: Vec<&Value> = got.iter().filter(|o| o["result"] == "held").collect();
+    assert!(held.len() >= 2, "{got:#?}");
+    assert!(
+        held[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("codex approvals"),
+        "{got:#?}"
+    );
+    assert!(!proj.join("made.txt").exists());
+    let pending = h.codex(&["--json", "approvals"]).ok().json();
+    let commands: Vec<&str> = pending["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["command"].as_str().unwrap())
+        .collect();
+    assert!(commands.contains(&"touch made.txt"), "{pending:#}");
+    // A yes given later runs the held step, recorded as the job's.
+    let approval = pending["pending"][0]["id"].as_u64().unwrap();
+    h.codex(&["schedule", "pause", &id.to_string()]).ok();
+    h.codex(&["approve", &approval.to_string()]).ok();
+    eventually("the approved step to run", || {
+        proj.join("made.txt").exists()
+    });
+    eventually("its run to be recorded", || {
+        let history = h.codex(&["--json", "history"]).ok().json();
+        history["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["job"] == id && r["command"] == "touch made.txt")
+    });
+}
+
+#[test]
+fn an_allowlist_job_runs_only_what_an_allow_rule_matches() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let id = add(
+        &h,
+        &proj,
+        &[
+            "--every",
+            "1s",
+            "--policy",
+            "allowlist",
+            "--",
+            "echo",
+            "listed",
+        ],
+    );
+    let got = wait_finished(&h, id, 1);
+    let first = got.iter().find(|o| finished(o)).unwrap();
+    assert_eq!(first["result"], "held", "{got:#?}");
+    assert!(
+        first["detail"].as_str().unwrap().contains("allow rules"),
+        "{got:#?}"
+    );
+    h.codex(&["rules", "allow", "echo *"]).ok();
+    eventually("an occurrence to run once the rule is there", || {
+        runs(&h, id).iter().any(|o| o["result"] == "succeeded")
+    });
+    let list = h.codex(&["schedule", "list"]).ok().stdout;
+    assert!(list.contains("allowlist"), "{list}");
+}
+
+#[test]
+fn jobs_and_claims_survive_kill_9_with_no_double_run_and_no_stuck_job() {
+    let h = Home::new();
+    let d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let id = add(&h, &proj, &["--every", "1s", "--", "sleep", "30"]);
+    eventually("an occurrence to be running", || {
+        runs(&h, id).iter().any(|o| o["result"] == "running")
+    });
+    let list = h.codex(&["--json", "schedule", "list"]).ok().json();
+    assert_eq!(list["jobs"][0]["running"], true);
+    d.kill9();
+    let _d = h.start();
+    let after = runs(&h, id);
+    assert!(
+        after.iter().any(|o| o["result"] == "interrupted"),
+        "{after:#?}"
+    );
+    // Nothing is left running from before the crash; what runs now started after it.
+    let list = h.codex(&["--json", "schedule", "list"]).ok().json();
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1);
+    assert_claims_unique(&after);
+    h.codex(&["schedule", "rm", &id.to_string()]).ok();
+    let list = h.codex(&["--json", "schedule", "list"]).ok().json();
+    assert!(list["jobs"].as_array().unwrap().is_empty(), "{list:#}");
+}
+
+/// A job every 2 s; the daemon stops after its first occurrence and starts again after at
+/// least two more were due.
+fn missed_while_down(catch_up: &str) -> (Home, codex_e2e::Daemon, u64, Vec<Value>) {
+    let h = Home::new();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let id = {
+        let d = h.start();
+        let id = add(
+            &h,
+            &proj,
+            &["--every", "2s", "--catch-up", catch_up, "--", "echo", "x"],
+        );
+        wait_finished(&h, id, 1);
+        d.stop();
+        id
+    };
+    let stopped = chrono::Utc::now().to_rfc3339();
+    wait_past(&stopped, Duration::from_secs(5));
+    let d = h.start();
+    let got = {
+        let mut got = Vec::new();
+        eventually("the missed occurrence to be dealt with", || {
+            got = runs(&h, id);
+            got.iter().any(|o| o["kind"] == "catch_up" && finished(o))
+        });
+        got
+    };
+    (h, d, id, got)
+}
+
+#[test]
+fn a_missed_occurrence_runs_once_with_catch_up_once_and_never_a_burst() {
+    let (h, _d, id, got) = missed_while_down("once");
+    let caught: Vec<&Value> = got.iter().filter(|o| o["kind"] == "catch_up").collect();
+    assert_eq!(caught.len(), 1, "{got:#?}");
+    assert_eq!(caught[0]["result"], "succeeded", "{got:#?}");
+    assert!(
+        caught[0]["detail"].as_str().unwrap().contains("missed"),
+        "{got:#?}"
+    );
+    // Later restarts do not catch it up again.
+    assert_claims_unique(&runs(&h, id));
+}
+
+#[test]
+fn a_missed_occurrence_is_skipped_with_catch_up_skip() {
+    let (_h, _d, _id, got) = missed_while_down("skip");
+    let caught: Vec<&Value> = got.iter().filter(|o| o["kind"] == "catch_up").collect();
+    assert_eq!(caught.len(), 1, "{got:#?}");
+    assert_eq!(caught[0]["result"], "skipped", "{got:#?}");
+    assert!(caught[0]["runs"].is_null(), "{got:#?}");
+}
+
+#[test]
+fn pause_stops_occurrences_resume_brings_them_back_and_run_runs_one_now() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let id = add(&h, &proj, &["--every", "1s", "--", "echo", "p"]);
+    wait_finished(&h, id, 1);
+    let paused = h
+        .codex(&["--json", "schedule", "pause", &id.to_string()])
+        .ok()
+        .json();
+    assert_eq!(paused["paused"], true);
+    assert!(paused["next"].is_null(), "{paused:#}");
+    let count = runs(&h, id).len();
+    let at = chrono::Utc::now().to_rfc3339();
+    wait_past(&at, Duration::from_secs(3));
+    assert_eq!(runs(&h, id).len(), count, "a paused job ran");
+    // `run` runs one now even while paused, and answers once it has ended.
+    let now = h
+        .codex(&["--json", "schedule", "run", &id.to_string()])
+        .ok()
+        .json();
+    assert_eq!(now["kind"], "manual");
+    assert_eq!(now["result"], "succeeded");
+    let resumed = h
+        .codex(&["--json", "schedule", "resume", &id.to_string()])
+        .ok()
+        .json();
+    assert_eq!(resumed["paused"], false);
+    assert!(resumed["next"].is_string(), "{resumed:#}");
+    eventually("occurrences after resume", || {
+        runs(&h, id).len() >= count + 2
+    });
+}
+
+#[test]
+fn a_goal_in_words_keeps_its_plan_until_replanned() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    h.codex_in(&proj, &["teach", "say hello", "--", "echo", "hello"])
+        .ok();
+    let id = add(&h, &proj, &["--cron", "0 9 * * 1-5", "say", "hello"]);
+    let d = show(&h, id);
+    assert_eq!(d["plan"]["command"], "echo hello");
+    assert_eq!(d["job"]["goal"], "say hello");
+    assert_eq!(d["next"].as_array().unwrap().len(), 5);
+    // Teaching another plan does not change what the job runs...
+    h.codex_in(&proj, &["teach", "say hello", "--", "echo", "bonjour"])
+        .ok();
+    assert_eq!(show(&h, id)["plan"]["command"], "echo hello");
+    // ...until the user asks.
+    let text = h
+        .codex_in(&proj, &["schedule", "replan", &id.to_string()])
+        .ok()
+        .stdout;
+    assert!(text.contains("echo bonjour (was echo hello)"), "{text}");
+    assert_eq!(show(&h, id)["plan"]["command"], "echo bonjour");
+    // A goal nothing maps is refused with what to do.
+    let out = h
+        .codex_in(
+            &proj,
+            &[
+                "schedule",
+                "add",
+                "--every",
+                "1h",
+                "frobnicate",
+                "the",
+                "widgets",
+            ],
+        )
+        .code(2);
+    assert!(out.stderr.contains("no plan for"), "{}", out.stderr);
+}
+
+#[test]
+fn bad_schedules_and_unknown_jobs_exit_2_naming_what_is_wrong() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[]);
+    let out = h
+        .codex_in(
+            &proj,
+            &["schedule", "add", "--cron", "61 9 * * *", "--", "echo"],
+        )
+        .code(2);
+    assert!(
+        out.stderr.contains("invalid cron expression `61 9 * * *`"),
+        "{}",
+        out.stderr
+    );
+    let out = h
+        .codex_in(
+            &proj,
+            &["schedule", "add", "--cron", "0 9 * *", "--", "echo"],
+        )
+        .code(2);
+    assert!(out.stderr.contains("4 fields"), "{}", out.stderr);
+    let out = h
+        .codex_in(
+            &proj,
+            &["schedule", "add", "--cron", "0 0 30 2 *", "--", "echo"],
+        )
+        .code(2);
+    assert!(out.stderr.contains("never occurs"), "{}", out.stderr);
+    let out = h
+        .codex_in(
+            &proj,
+            &["schedule", "add", "--every", "ten minutes", "--", "echo"],
+        )
+        .code(2);
+    assert!(out.stderr.contains("is not an interval"), "{}", out.stderr);
+    let out = h
+        .codex_in(&proj, &["schedule", "add", "--", "echo"])
+        .code(2);
+    assert!(out.stderr.contains("--cron"), "{}", out.stderr);
+    for verb in ["show", "rm", "pause", "resume", "run", "replan"] {
+        let out = h.codex(&["schedule", verb, "42"]).code(2);
+        assert!(out.stderr.contains("no job 42"), "{verb}: {}", out.stderr);
+    }
+    // Malformed params on the wire get a clear error too.
+    let mut raw = h.connect();
+    let r = raw.call(1, "schedule/add", serde_json::json!({"goal": "x"}));
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field"),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_corrupt_job_store_is_moved_aside_and_the_daemon_starts() {
+    let h = Home::new();
+    let proj = h.project("p", &[]);
+    let d = h.start();
+    add(&h, &proj, &["--cron", "0 9 * * *", "--", "echo", "a"]);
+    d.stop();
+    let store = h.path("storage/scheduler/jobs.json");
+    std::fs::write(&store, b"{ not json").unwrap();
+    let _d = h.start();
+    let moved: Vec<_> = std::fs::read_dir(store.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("jobs.json.corrupt-")
+        })
+        .collect();
+    assert_eq!(moved.len(), 1);
+    // The journal still holds the job.
+    let list = h.codex(&["--json", "schedule", "list"]).ok().json();
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list:#}");
+}
