@@ -185,10 +185,15 @@ mod tests {
             missed(&j, &s, &every_minute(), t(330), LATE, GRACE),
             Missed::Skip { at, .. } if at == t(300)
         ));
+        // A daily job whose latest missed occurrence was 13 hours ago.
         let j = job(CatchUp::Once);
-        let s = state_with(&j, Some(60));
         let day = 86_400;
-        match missed(&j, &s, &every_minute(), t(day + 30), LATE, GRACE) {
+        let s = state_with(&j, Some(day));
+        let daily = Schedule::Every {
+            secs: day as u64,
+            anchor: t(0),
+        };
+        match missed(&j, &s, &daily, t(2 * day + 13 * 3600), LATE, GRACE) {
             Missed::Skip { detail, .. } => assert!(detail.contains("grace"), "{detail}"),
             other => panic!("{other:?}"),
         }
