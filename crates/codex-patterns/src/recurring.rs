@@ -1,0 +1,1 @@
+//! Recurring goals, proposed as jobs.
