@@ -32,6 +32,8 @@ fn main() {
                     "decay0" => params.decay[0] = v,
                     "stat" => params.stat_decay = v,
                     "feature" => params.feature_decay = v,
+                    "slow0" => params.slow_decay[0] = v,
+                    "slow" => params.slow_decay[1] = v,
                     "cap" => params.cap = v as usize,
                     _ => panic!("unknown param {k}"),
                 }

@@ -206,6 +206,7 @@ struct User {
     projects: Vec<String>,
     /// Chance of `ls` after `cd`, of `clear`, of an interruption: habits differ by user.
     ls_after_cd: f64,
+    habit: u64,
     interrupt: f64,
     start_hour: f64,
     out: Vec<Interaction>,
@@ -281,7 +282,13 @@ impl User {
             guard += 1;
             let step = &self.flows[chosen].1[i];
             let (take, back) = (step.take, step.back);
-            let alt = step.alts[self.rng.zipf(step.alts.len())];
+            // People are creatures of habit: each keeps a favourite way of doing each step.
+            let favourite = (fnv(step.alts[0]) ^ self.habit) as usize % step.alts.len();
+            let alt = if self.rng.chance(0.85) {
+                step.alts[favourite]
+            } else {
+                step.alts[self.rng.zipf(step.alts.len())]
+            };
             if self.rng.chance(take) {
                 let cmd = self.fill(alt, x);
                 self.run(cmd);
@@ -349,6 +356,7 @@ pub fn history(kind: Archetype, seed: u64, len: usize) -> Vec<Interaction> {
     let mut user = User {
         kind,
         ls_after_cd: rng.f64() * 0.8,
+        habit: rng.next_u64(),
         interrupt: 0.02 + rng.f64() * 0.08,
         start_hour: 7.0 + rng.f64() * 4.0,
         rng,

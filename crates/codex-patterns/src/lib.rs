@@ -30,6 +30,7 @@ pub use baselines::Predictor;
 pub use eval::{Report, replay};
 pub use evidence::{Evidence, Prediction};
 pub use model::Model;
+pub use recurring::{Proposal, RecurringConfig, propose};
 
 
 /// One thing the user did: a goal (a shell command or a named goal), when, and where.

@@ -31,8 +31,10 @@ const PROJECT_AFTER: usize = ORDERS + 3;
 const TABLES: usize = ORDERS + 4;
 const RECENCY: usize = TABLES;
 const REPEAT: usize = TABLES + 1;
+/// The same tables read with their slow-decaying counts: experts `SLOW + e`.
+const SLOW: usize = TABLES + 2;
 /// All experts.
-const EXPERTS: usize = TABLES + 2;
+const EXPERTS: usize = SLOW + TABLES;
 /// Distinct recent goals the recency expert ranks.
 const MRU: usize = 32;
 /// Steps back the repeat expert looks.
@@ -47,6 +49,8 @@ pub struct Params {
     pub decay: [f32; ORDERS],
     /// Per-visit decay of the hour, weekday and project tables.
     pub feature_decay: f32,
+    /// Per-visit decay of the slow twin of every table (order 0: per step).
+    pub slow_decay: [f32; 2],
     /// Decay of the recency and repeat statistics, per step.
     pub stat_decay: f32,
     /// Candidates kept per context of order 1 and above, and per feature.
@@ -64,6 +68,7 @@ impl Default for Params {
         Self {
             decay: [0.995, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
             feature_decay: 0.98,
+            slow_decay: [0.9995, 0.995],
             stat_decay: 0.995,
             cap: 16,
             cap0: 48,
@@ -78,6 +83,7 @@ impl Default for Params {
 struct Slot {
     sym: Sym,
     w: f32,
+    slow: f32,
     n: u32,
 }
 
@@ -87,26 +93,32 @@ struct Counts {
     slots: Vec<Slot>,
     /// Decayed number of visits, including candidates since evicted.
     total: f32,
+    /// The same, decaying slowly.
+    slow: f32,
     /// Plain number of visits.
     seen: u32,
 }
 
 impl Counts {
-    fn add(&mut self, sym: Sym, decay: f32, cap: usize) {
+    fn add(&mut self, sym: Sym, decay: f32, slow: f32, cap: usize) {
         for s in &mut self.slots {
             s.w *= decay;
+            s.slow *= slow;
         }
         self.total = self.total * decay + 1.0;
+        self.slow = self.slow * slow + 1.0;
         self.seen += 1;
+        let fresh = Slot { sym, w: 1.0, slow: 1.0, n: 1 };
         if let Some(s) = self.slots.iter_mut().find(|s| s.sym == sym) {
             s.w += 1.0;
+            s.slow += 1.0;
             s.n += 1;
         } else if self.slots.len() < cap {
-            self.slots.push(Slot { sym, w: 1.0, n: 1 });
+            self.slots.push(fresh);
         } else if let Some(weakest) =
-            self.slots.iter_mut().min_by(|a, b| a.w.total_cmp(&b.w))
+            self.slots.iter_mut().min_by(|a, b| (a.w + a.slow).total_cmp(&(b.w + b.slow)))
         {
-            *weakest = Slot { sym, w: 1.0, n: 1 };
+            *weakest = fresh;
         }
     }
 
@@ -219,12 +231,12 @@ impl<Tz: TimeZone> Model<Tz> {
         let p = &self.params;
         for (e, key) in keys.iter().enumerate() {
             let Some(key) = key else { continue };
-            let (decay, cap) = match e {
-                0 => (p.decay[0], p.cap0),
-                e if e < ORDERS => (p.decay[e], p.cap),
-                _ => (p.feature_decay, p.cap),
+            let (decay, slow, cap) = match e {
+                0 => (p.decay[0], p.slow_decay[0], p.cap0),
+                e if e < ORDERS => (p.decay[e], p.slow_decay[1], p.cap),
+                _ => (p.feature_decay, p.slow_decay[1], p.cap),
             };
-            self.tables.entry(*key).or_default().add(sym, decay, cap);
+            self.tables.entry(*key).or_default().add(sym, decay, slow, cap);
         }
         self.back.copy_within(0..BACK - 1, 1);
         self.back[0] = sym;
@@ -319,7 +331,10 @@ impl<Tz: TimeZone> Model<Tz> {
         let mut p = [0.0; EXPERTS];
         for (e, table) in view.tables.iter().enumerate() {
             if let Some(c) = table {
-                p[e] = c.slot(sym).map_or(0.0, |s| s.w / (c.total + self.params.escape));
+                if let Some(s) = c.slot(sym) {
+                    p[e] = s.w / (c.total + self.params.escape);
+                    p[SLOW + e] = s.slow / (c.slow + self.params.escape);
+                }
             }
         }
         if let Some(r) = self.mru.iter().position(|&s| s == sym) {
@@ -385,9 +400,10 @@ impl<Tz: TimeZone> Model<Tz> {
         let mut cand = Candidates::new();
         for (e, table) in view.tables.iter().enumerate() {
             if let Some(c) = table {
-                let scale = w[e] / (c.total + self.params.escape);
+                let fast = w[e] / (c.total + self.params.escape);
+                let slow = w[SLOW + e] / (c.slow + self.params.escape);
                 for s in &c.slots {
-                    cand.add(s.sym, scale * s.w);
+                    cand.add(s.sym, fast * s.w + slow * s.slow);
                 }
             }
         }
@@ -413,7 +429,7 @@ impl<Tz: TimeZone> Model<Tz> {
         let p = self.expert_probs(view, sym);
         let best = (0..EXPERTS)
             .max_by(|&a, &b| (weights[a] * p[a]).total_cmp(&(weights[b] * p[b])))
-            .unwrap_or(RECENCY);
+            .map_or(RECENCY, |e| if e >= SLOW { e - SLOW } else { e });
         let times = |e: usize| {
             view.tables[e].and_then(|c| c.slot(sym)).map_or(0, |s| s.n)
         };
