@@ -46,14 +46,20 @@ fn main() {
         Some("tune") => {
             for &seed in TUNE.0 {
                 for &kind in TUNE.1 {
-                    histories.push((format!("{kind:?}-{seed}"), generate::history(kind, seed, 5000)));
+                    histories.push((
+                        format!("{kind:?}-{seed}"),
+                        generate::history(kind, seed, 5000),
+                    ));
                 }
             }
         }
         Some("held") => {
             for &seed in HELD_OUT {
                 for kind in Archetype::ALL {
-                    histories.push((format!("{kind:?}-{seed}"), generate::history(kind, seed, 5000)));
+                    histories.push((
+                        format!("{kind:?}-{seed}"),
+                        generate::history(kind, seed, 5000),
+                    ));
                 }
             }
         }
@@ -65,7 +71,11 @@ fn main() {
     }
     let mut reports = Vec::new();
     for (name, h) in &histories {
-        let h = if strip { generate::strip_args(h) } else { h.clone() };
+        let h = if strip {
+            generate::strip_args(h)
+        } else {
+            h.clone()
+        };
         let r = replay_with(Model::with_params(chrono::Utc, params.clone()), &h, None);
         if !quiet {
             line(name, &r);

@@ -88,7 +88,11 @@ impl Predictor for MostRecent {
         self.mru.truncate(TOP);
     }
     fn top(&self, _: Option<DateTime<Utc>>, _: Option<&str>, k: usize) -> Vec<&str> {
-        self.mru.iter().take(k).map(|&s| self.names.name(s)).collect()
+        self.mru
+            .iter()
+            .take(k)
+            .map(|&s| self.names.name(s))
+            .collect()
     }
 }
 
@@ -103,7 +107,9 @@ impl MostFrequent {
     fn learn(&mut self, goal: &str) -> Sym {
         let sym = self.names.intern(goal);
         let names = &self.names;
-        self.ranking.bump(sym, f64::from(names.count(sym)), |s| f64::from(names.count(s)));
+        self.ranking.bump(sym, f64::from(names.count(sym)), |s| {
+            f64::from(names.count(s))
+        });
         sym
     }
 }
@@ -116,7 +122,12 @@ impl Predictor for MostFrequent {
         self.learn(&i.goal);
     }
     fn top(&self, _: Option<DateTime<Utc>>, _: Option<&str>, k: usize) -> Vec<&str> {
-        self.ranking.items.iter().take(k).map(|&s| self.names.name(s)).collect()
+        self.ranking
+            .items
+            .iter()
+            .take(k)
+            .map(|&s| self.names.name(s))
+            .collect()
     }
 }
 
@@ -147,7 +158,10 @@ impl Predictor for Bigram {
         self.last = Some(sym);
     }
     fn top(&self, _: Option<DateTime<Utc>>, _: Option<&str>, k: usize) -> Vec<&str> {
-        let after = self.last.and_then(|l| self.next.get(&l)).map_or(&[][..], |r| &r.items);
+        let after = self
+            .last
+            .and_then(|l| self.next.get(&l))
+            .map_or(&[][..], |r| &r.items);
         let mut out: Vec<Sym> = Vec::with_capacity(k);
         for &s in after.iter().chain(&self.frequent.ranking.items) {
             if out.len() == k {
@@ -157,7 +171,9 @@ impl Predictor for Bigram {
                 out.push(s);
             }
         }
-        out.into_iter().map(|s| self.frequent.names.name(s)).collect()
+        out.into_iter()
+            .map(|s| self.frequent.names.name(s))
+            .collect()
     }
 }
 
@@ -209,7 +225,7 @@ impl Backoff3 {
     }
 
     fn key(&self, order: usize) -> Option<u64> {
-        let mut key = 0x0b0f_f3u64;
+        let mut key = 0x000b_0ff3_u64;
         for &s in &self.back[..order] {
             if s == Sym::MAX {
                 return None;
@@ -233,13 +249,26 @@ impl Predictor for Backoff3 {
             let slots = self.contexts.entry(key).or_default();
             let weight = |d: &Decayed| d.w * (ln_decay * (now - d.at) as f64).exp();
             if let Some(d) = slots.iter_mut().find(|d| d.sym == sym) {
-                *d = Decayed { sym, w: weight(d) + 1.0, at: now };
+                *d = Decayed {
+                    sym,
+                    w: weight(d) + 1.0,
+                    at: now,
+                };
             } else if slots.len() < TOP {
-                slots.push(Decayed { sym, w: 1.0, at: now });
-            } else if let Some(weakest) =
-                slots.iter_mut().min_by(|a, b| weight(a).total_cmp(&weight(b)))
+                slots.push(Decayed {
+                    sym,
+                    w: 1.0,
+                    at: now,
+                });
+            } else if let Some(weakest) = slots
+                .iter_mut()
+                .min_by(|a, b| weight(a).total_cmp(&weight(b)))
             {
-                *weakest = Decayed { sym, w: 1.0, at: now };
+                *weakest = Decayed {
+                    sym,
+                    w: 1.0,
+                    at: now,
+                };
             }
         }
         if sym as usize == self.log_weight.len() {
@@ -265,7 +294,13 @@ impl Predictor for Backoff3 {
             };
             let mut ranked: Vec<(f64, u64, Sym)> = slots
                 .iter()
-                .map(|d| (d.w * (self.ln_decay * (now - d.at) as f64).exp(), d.at, d.sym))
+                .map(|d| {
+                    (
+                        d.w * (self.ln_decay * (now - d.at) as f64).exp(),
+                        d.at,
+                        d.sym,
+                    )
+                })
                 .collect();
             // Heavier first; between equals, the more recent.
             ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
@@ -281,5 +316,40 @@ impl Predictor for Backoff3 {
             }
         }
         out.into_iter().map(|s| self.names.name(s)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::{Scores, replay};
+    use crate::parse_plain;
+
+    fn close(a: Scores, top1: f64, top5: f64, mrr: f64) {
+        let ok = (a.top1 - top1).abs() < 1e-9 && (a.top5 - top5).abs() < 1e-9;
+        assert!(
+            ok && (a.mrr - mrr).abs() < 1e-9,
+            "{a:?} != {top1} {top5} {mrr}"
+        );
+    }
+
+    #[test]
+    fn baselines_score_a_tiny_history_as_computed_by_hand() {
+        // a b a b c a b: the top-5 lists before each entry, worked out by hand.
+        let r = replay(&parse_plain("a\nb\na\nb\nc\na\nb"), None);
+        assert_eq!(r.entries, 7);
+        // most recent: [] [a] [b,a] [a,b] [b,a] [c,b,a] [a,c,b]: hits at ranks 2,2,3,3
+        // (entries 3,4,6,7); entry 5 (c) is new. mrr = (1/2+1/2+1/3+1/3)/7 = 5/21.
+        close(r.baselines.most_recent, 0.0, 4.0 / 7.0, 5.0 / 21.0);
+        // most frequent (ties: first to the count): [] [a] [a,b] [a,b] [a,b] [a,b,c]
+        // [a,b,c]: a at rank 1 (entries 3, 6), b at rank 2 (entries 4, 7).
+        close(r.baselines.most_frequent, 2.0 / 7.0, 4.0 / 7.0, 3.0 / 7.0);
+        // bigram: before 3, b has no follower so frequency gives [a,b]: hit; before 4, a→b:
+        // hit; before 5, b→a: miss (c); before 6, c has no follower, [a,b,c]: hit; before 7,
+        // a→b (twice): hit. Four first-rank hits.
+        close(r.baselines.bigram, 4.0 / 7.0, 4.0 / 7.0, 4.0 / 7.0);
+        // backoff3: before 3, no context has a follower; decayed frequency puts the more
+        // recent b ahead of a: rank 2. Before 4, (a)→b: rank 1. Before 5, (a,b)→a: miss.
+        // Before 6, (c) is new; decayed frequency b > a > c: rank 2. Before 7, (a)→b: rank 1.
+        close(r.baselines.backoff3, 2.0 / 7.0, 4.0 / 7.0, 3.0 / 7.0);
     }
 }

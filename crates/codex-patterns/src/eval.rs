@@ -93,7 +93,11 @@ impl Tally {
 
     fn scores(&self, n: usize) -> Scores {
         let n = n.max(1) as f64;
-        Scores { top1: self.top1 as f64 / n, top5: self.top5 as f64 / n, mrr: self.rr / n }
+        Scores {
+            top1: self.top1 as f64 / n,
+            top5: self.top5 as f64 / n,
+            mrr: self.rr / n,
+        }
     }
 }
 
@@ -117,8 +121,13 @@ pub fn replay_with<Tz: chrono::TimeZone>(
     let mut backoff3 = Backoff3::default();
     let mut tallies = [Tally::default(); 5];
     {
-        let mut predictors: [&mut dyn Predictor; 5] =
-            [&mut model, &mut most_recent, &mut most_frequent, &mut bigram, &mut backoff3];
+        let mut predictors: [&mut dyn Predictor; 5] = [
+            &mut model,
+            &mut most_recent,
+            &mut most_frequent,
+            &mut bigram,
+            &mut backoff3,
+        ];
         for entry in entries {
             for (p, tally) in predictors.iter_mut().zip(&mut tallies) {
                 let top = p.top(entry.at, entry.project.as_deref(), K);
@@ -139,5 +148,38 @@ pub fn replay_with<Tz: chrono::TimeZone>(
             bigram: tallies[3].scores(n),
             backoff3: tallies[4].scores(n),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_plain;
+
+    #[test]
+    fn a_report_serializes_to_the_agreed_shape() {
+        let r = replay(&parse_plain("ls\ncd\nls\ncd"), None);
+        let json = serde_json::to_value(r).unwrap();
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&json), ["baselines", "entries", "model"]);
+        assert_eq!(json["entries"], 4);
+        assert_eq!(keys(&json["model"]), ["mrr", "top1", "top5"]);
+        assert_eq!(
+            keys(&json["baselines"]),
+            ["backoff3", "bigram", "most_frequent", "most_recent"]
+        );
+        assert_eq!(keys(&json["baselines"]["bigram"]), ["mrr", "top1", "top5"]);
+    }
+
+    #[test]
+    fn limit_replays_only_the_first_entries() {
+        let r = replay(&parse_plain("ls\ncd\nls\ncd"), Some(2));
+        assert_eq!(r.entries, 2);
+        // The first entry is a miss for everyone; `cd` is new at the second.
+        assert_eq!(r.model.top5, 0.0);
     }
 }

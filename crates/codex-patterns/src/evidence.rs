@@ -103,25 +103,41 @@ mod tests {
     fn evidence_reads_as_a_sentence() {
         let cases = [
             (
-                Evidence::Follows { after: "git pull".into(), times: 41, of: 52 },
+                Evidence::Follows {
+                    after: "git pull".into(),
+                    times: 41,
+                    of: 52,
+                },
                 "after `git pull` you ran `cargo test` 41 of 52 times",
             ),
             (
-                Evidence::Frequent { times: 120, of: 900 },
+                Evidence::Frequent {
+                    times: 120,
+                    of: 900,
+                },
                 "you ran `cargo test` 120 of your last 900 goals",
             ),
             (Evidence::Recent { ago: 1 }, "you just ran `cargo test`"),
-            (Evidence::Recent { ago: 3 }, "you ran `cargo test` 3 goals ago"),
+            (
+                Evidence::Recent { ago: 3 },
+                "you ran `cargo test` 3 goals ago",
+            ),
             (
                 Evidence::TimeOfDay { hour: 9, times: 14 },
                 "you ran `cargo test` 14 times around 09:00",
             ),
             (
-                Evidence::OnWeekday { weekday: "Mon".into(), times: 2 },
+                Evidence::OnWeekday {
+                    weekday: "Mon".into(),
+                    times: 2,
+                },
                 "you ran `cargo test` twice on a Mon",
             ),
             (
-                Evidence::InProject { project: "/p".into(), times: 1 },
+                Evidence::InProject {
+                    project: "/p".into(),
+                    times: 1,
+                },
                 "you ran `cargo test` once in /p",
             ),
         ];

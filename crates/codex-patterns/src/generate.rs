@@ -24,7 +24,7 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x5eed_0f_c0de)
+        Self(seed ^ 0x005e_ed0f_c0de)
     }
 
     /// The next 64 random bits.
@@ -77,53 +77,99 @@ pub enum Archetype {
 
 impl Archetype {
     /// Every archetype.
-    pub const ALL: [Archetype; 4] =
-        [Archetype::RustDev, Archetype::WebDev, Archetype::Ops, Archetype::Data];
+    pub const ALL: [Archetype; 4] = [
+        Archetype::RustDev,
+        Archetype::WebDev,
+        Archetype::Ops,
+        Archetype::Data,
+    ];
 
     /// (weight, workflow) pairs of this kind of user.
     fn flows(self) -> &'static [(f64, &'static str)] {
         match self {
             Archetype::RustDev => &[
-                (5.0, "vim {rs}~nvim {rs} > ?0.6 cargo build~cargo check > cargo test|cargo test {test} @0:0.55"),
-                (2.0, "git status > ?0.5 git diff > git add .|git add {rs}|git add -p > git commit -m {msg}|git commit > ?0.6 git push"),
-                (0.8, "cargo clippy > vim {rs}~nvim {rs} > cargo clippy @1:0.3"),
+                (
+                    5.0,
+                    "vim {rs}~nvim {rs} > ?0.6 cargo build~cargo check > cargo test|cargo test {test} @0:0.55",
+                ),
+                (
+                    2.0,
+                    "git status > ?0.5 git diff > git add .|git add {rs}|git add -p > git commit -m {msg}|git commit > ?0.6 git push",
+                ),
+                (
+                    0.8,
+                    "cargo clippy > vim {rs}~nvim {rs} > cargo clippy @1:0.3",
+                ),
                 (0.8, "cargo run|cargo run --release > ?0.4 cargo run"),
                 (0.6, "ls > cd {dir} > ls > vim {rs}~nvim {rs}"),
                 (0.5, "git log|git log --oneline > ?0.3 git show"),
-                (0.4, "git checkout {branch}~git switch {branch} > git pull > cargo build~cargo check"),
+                (
+                    0.4,
+                    "git checkout {branch}~git switch {branch} > git pull > cargo build~cargo check",
+                ),
                 (0.4, "cargo fmt > git diff > ?0.5 git status"),
                 (0.3, "rg {word}|grep -rn {word} . > vim {rs}~nvim {rs}"),
                 (0.2, "cargo update > cargo build~cargo check > cargo test"),
             ],
             Archetype::WebDev => &[
-                (4.0, "code .~vim {js} > npm run dev|npm start > ?0.5 npm test @0:0.4"),
-                (2.0, "git status > git add .|git add {js} > git commit -m {msg} > git push|git push origin {branch}"),
+                (
+                    4.0,
+                    "code .~vim {js} > npm run dev|npm start > ?0.5 npm test @0:0.4",
+                ),
+                (
+                    2.0,
+                    "git status > git add .|git add {js} > git commit -m {msg} > git push|git push origin {branch}",
+                ),
                 (1.0, "npm install|npm i > npm run dev"),
-                (0.8, "npm install {pkg}~yarn add {pkg} > npm run dev~yarn dev"),
+                (
+                    0.8,
+                    "npm install {pkg}~yarn add {pkg} > npm run dev~yarn dev",
+                ),
                 (0.8, "npm run build > npm run lint > ?0.5 npm run build"),
                 (0.6, "ls > cd {dir} > ls"),
                 (0.5, "git pull > npm install > npm run dev"),
                 (0.4, "git checkout {branch} > git pull"),
                 (0.3, "docker compose up|docker-compose up -d > docker ps"),
-                (0.3, "curl localhost:3000/{word} > ?0.5 curl localhost:3000/{word}"),
+                (
+                    0.3,
+                    "curl localhost:3000/{word} > ?0.5 curl localhost:3000/{word}",
+                ),
             ],
             Archetype::Ops => &[
-                (3.0, "kubectl get pods > kubectl logs {pod}|kubectl describe pod {pod} > ?0.5 kubectl get pods @0:0.3"),
+                (
+                    3.0,
+                    "kubectl get pods > kubectl logs {pod}|kubectl describe pod {pod} > ?0.5 kubectl get pods @0:0.3",
+                ),
                 (2.0, "ssh {host} > ?0.4 ssh {host}"),
-                (1.5, "docker ps > docker logs {ctr} > ?0.4 docker restart {ctr}"),
-                (1.0, "vim {yaml} > kubectl apply -f {yaml} > kubectl get pods"),
+                (
+                    1.5,
+                    "docker ps > docker logs {ctr} > ?0.4 docker restart {ctr}",
+                ),
+                (
+                    1.0,
+                    "vim {yaml} > kubectl apply -f {yaml} > kubectl get pods",
+                ),
                 (1.0, "terraform plan > ?0.7 terraform apply"),
                 (0.8, "cd {dir} > ls > cat {file}|less {file}"),
                 (0.6, "git pull > ?0.5 git log > vim {yaml}"),
                 (0.5, "git add . > git commit -m {msg} > git push"),
-                (0.5, "sudo systemctl status {svc} > sudo systemctl restart {svc} > sudo journalctl -u {svc}"),
+                (
+                    0.5,
+                    "sudo systemctl status {svc} > sudo systemctl restart {svc} > sudo journalctl -u {svc}",
+                ),
                 (0.4, "htop|top > df -h > du -sh *"),
-                (0.3, "kubectl config use-context {ctx}~kubectx {ctx} > kubectl get nodes"),
+                (
+                    0.3,
+                    "kubectl config use-context {ctx}~kubectx {ctx} > kubectl get nodes",
+                ),
             ],
             Archetype::Data => &[
                 (3.0, "python {py}|python3 {py} > vim {py} @0:0.5"),
                 (2.0, "jupyter notebook~jupyter lab"),
-                (1.0, "source venv/bin/activate~conda activate {env} > ?0.5 python {py}"),
+                (
+                    1.0,
+                    "source venv/bin/activate~conda activate {env} > ?0.5 python {py}",
+                ),
                 (1.0, "ls > head {csv} > wc -l {csv}"),
                 (0.8, "pip install {pkg} > python {py}"),
                 (0.7, "git add . > git commit -m {msg} > ?0.5 git push"),
@@ -138,11 +184,30 @@ impl Archetype {
     /// Names to fill a hole, per kind of hole.
     fn words(self, hole: &str) -> &'static [&'static str] {
         match hole {
-            "rs" => &["src/main.rs", "src/lib.rs", "src/model.rs", "src/parse.rs", "Cargo.toml", "src/cli.rs", "tests/it.rs"],
+            "rs" => &[
+                "src/main.rs",
+                "src/lib.rs",
+                "src/model.rs",
+                "src/parse.rs",
+                "Cargo.toml",
+                "src/cli.rs",
+                "tests/it.rs",
+            ],
             "test" => &["parse", "model", "roundtrip", "cli"],
-            "js" => &["src/App.tsx", "src/index.ts", "package.json", "src/api.ts", "src/components/Nav.tsx"],
+            "js" => &[
+                "src/App.tsx",
+                "src/index.ts",
+                "package.json",
+                "src/api.ts",
+                "src/components/Nav.tsx",
+            ],
             "py" => &["train.py", "clean.py", "plot.py", "features.py", "eval.py"],
-            "csv" => &["data/train.csv", "data/test.csv", "out/preds.csv", "raw.csv"],
+            "csv" => &[
+                "data/train.csv",
+                "data/test.csv",
+                "out/preds.csv",
+                "raw.csv",
+            ],
             "yaml" => &["deploy.yaml", "service.yaml", "values.yaml", "ingress.yaml"],
             "pod" => &["api-7f9c", "worker-5d2a", "web-1b3e", "db-0"],
             "ctr" => &["web", "redis", "postgres", "nginx"],
@@ -150,7 +215,15 @@ impl Archetype {
             "svc" => &["nginx", "postgresql", "docker", "app"],
             "ctx" => &["prod", "staging", "dev"],
             "env" => &["ml", "base", "torch"],
-            "pkg" => &["numpy", "pandas", "requests", "react-query", "zod", "lodash", "torch"],
+            "pkg" => &[
+                "numpy",
+                "pandas",
+                "requests",
+                "react-query",
+                "zod",
+                "lodash",
+                "torch",
+            ],
             "branch" => &["main", "dev", "feature/login", "fix/parse", "release"],
             "dir" => &["src", "..", "tests", "docs", "scripts", "~/notes"],
             "file" => &["README.md", "notes.txt", "config.toml", "log.txt"],
@@ -162,9 +235,31 @@ impl Archetype {
 
 /// Commands anyone runs now and then, between workflows.
 const ONE_OFFS: &[&str] = &[
-    "ls", "ls", "ll", "clear", "clear", "cd", "cd ..", "pwd", "history", "man grep", "htop",
-    "df -h", "which python", "echo $PATH", "ping 8.8.8.8", "sudo apt update", "exit", "date",
-    "cat ~/.bashrc", "source ~/.bashrc", "ps aux", "uptime", "free -h", "whoami", "tmux a",
+    "ls",
+    "ls",
+    "ll",
+    "clear",
+    "clear",
+    "cd",
+    "cd ..",
+    "pwd",
+    "history",
+    "man grep",
+    "htop",
+    "df -h",
+    "which python",
+    "echo $PATH",
+    "ping 8.8.8.8",
+    "sudo apt update",
+    "exit",
+    "date",
+    "cat ~/.bashrc",
+    "source ~/.bashrc",
+    "ps aux",
+    "uptime",
+    "free -h",
+    "whoami",
+    "tmux a",
 ];
 
 /// One step of a parsed workflow.
@@ -191,7 +286,11 @@ fn parse_flow(flow: &'static str) -> Vec<Step> {
                 }
                 step = rest;
             }
-            Step { alts: step.split('|').map(str::trim).collect(), take, back }
+            Step {
+                alts: step.split('|').map(str::trim).collect(),
+                take,
+                back,
+            }
         })
         .collect()
 }
@@ -237,7 +336,9 @@ impl User {
             text = if late { b } else { a }.to_owned();
         }
         while let Some(open) = text.find('{') {
-            let Some(close) = text[open..].find('}') else { break };
+            let Some(close) = text[open..].find('}') else {
+                break;
+            };
             let hole = &text[open + 1..open + close];
             let words = self.kind.words(hole);
             // Each project favours its own files: rotate the Zipf ranking by project.
@@ -309,7 +410,11 @@ impl User {
         // Later projects take over as the history goes on.
         let n = self.projects.len();
         let newest = ((x * n as f64) as usize).min(n - 1);
-        self.project = if self.rng.chance(0.7) { newest } else { self.rng.below(newest + 1) };
+        self.project = if self.rng.chance(0.7) {
+            newest
+        } else {
+            self.rng.below(newest + 1)
+        };
         let dir = self.projects[self.project].clone();
         self.run(format!("cd {dir}"));
         if first_of_day && self.rng.chance(0.7) {
@@ -343,16 +448,25 @@ fn typo(cmd: &str, rng: &mut Rng) -> String {
 /// user's usual hours on weekdays, fewer at weekends) and projects.
 pub fn history(kind: Archetype, seed: u64, len: usize) -> Vec<Interaction> {
     let mut rng = Rng::new(seed.wrapping_mul(31).wrapping_add(kind as u64));
-    let flows = kind.flows().iter().map(|&(w, f)| (w * (0.5 + rng.f64()), parse_flow(f))).collect();
+    let flows = kind
+        .flows()
+        .iter()
+        .map(|&(w, f)| (w * (0.5 + rng.f64()), parse_flow(f)))
+        .collect();
     let mut switch = [0.0; 8];
     for s in &mut switch {
         *s = 0.2 + 0.6 * rng.f64();
     }
-    let names = ["api", "site", "infra", "tool", "notes", "lab", "core", "cli"];
+    let names = [
+        "api", "site", "infra", "tool", "notes", "lab", "core", "cli",
+    ];
     let projects = (0..2 + rng.below(3))
         .map(|i| format!("~/{}", names[(i + seed as usize) % names.len()]))
         .collect();
-    let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let start = Utc
+        .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default();
     let mut user = User {
         kind,
         ls_after_cd: rng.f64() * 0.8,
@@ -394,13 +508,18 @@ pub fn history(kind: Archetype, seed: u64, len: usize) -> Vec<Interaction> {
 pub fn strip_args(history: &[Interaction]) -> Vec<Interaction> {
     history
         .iter()
-        .map(|i| Interaction { goal: crate::program(&i.goal).to_owned(), ..i.clone() })
+        .map(|i| Interaction {
+            goal: crate::program(&i.goal).to_owned(),
+            ..i.clone()
+        })
         .collect()
 }
 
 /// Seeds to tune on, with the archetypes tuned on (the data person is never tuned on).
-pub const TUNE: (&[u64], &[Archetype]) =
-    (&[1, 2, 3, 4], &[Archetype::RustDev, Archetype::WebDev, Archetype::Ops]);
+pub const TUNE: (&[u64], &[Archetype]) = (
+    &[1, 2, 3, 4],
+    &[Archetype::RustDev, Archetype::WebDev, Archetype::Ops],
+);
 
 /// Seeds held out from tuning; every archetype.
 pub const HELD_OUT: &[u64] = &[101, 102, 103, 104, 105, 106];

@@ -31,11 +31,6 @@ impl Interner {
         id
     }
 
-    /// The id of `name` if it was ever seen.
-    pub(crate) fn get(&self, name: &str) -> Option<Sym> {
-        self.ids.get(name).copied()
-    }
-
     /// The string behind an id.
     pub(crate) fn name(&self, id: Sym) -> &str {
         &self.names[id as usize]

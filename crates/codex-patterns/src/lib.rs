@@ -32,7 +32,6 @@ pub use evidence::{Evidence, Prediction};
 pub use model::Model;
 pub use recurring::{Proposal, RecurringConfig, propose};
 
-
 /// One thing the user did: a goal (a shell command or a named goal), when, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interaction {
@@ -47,7 +46,11 @@ pub struct Interaction {
 impl Interaction {
     /// A goal with neither time nor project, as in a plain shell history.
     pub fn plain(goal: impl Into<String>) -> Self {
-        Self { goal: goal.into(), at: None, project: None }
+        Self {
+            goal: goal.into(),
+            at: None,
+            project: None,
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! - orders 0..=6: what followed the last `o` goals (order 0: what is frequent overall);
 //! - recency: how often the next goal is the `r`-th most recent distinct goal;
 //! - repeat: how often the next goal is the one run exactly `k` steps ago (loops of k);
-//! - hour of day, weekday, project, and project plus the last goal, when known.
+//! - hour of day, weekday, project, and the last goal plus the project or the hour, when
+//!   known (a linear mixture cannot say "after `ls`, but in the morning" any other way).
 //!
 //! Counts decay each time their context is seen again, so a changed habit wins over an old
 //! one after a few repetitions, while a context seen once a month keeps its memory.
@@ -17,9 +18,9 @@
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc, Weekday};
 
+use crate::Interaction;
 use crate::evidence::{Evidence, Prediction};
 use crate::intern::{IdMap, Interner, Sym, fnv1a, mix};
-use crate::Interaction;
 
 /// Orders of context kept: 0 (no context) to `ORDERS - 1` previous goals.
 const ORDERS: usize = 7;
@@ -27,8 +28,9 @@ const HOUR: usize = ORDERS;
 const WEEKDAY: usize = ORDERS + 1;
 const PROJECT: usize = ORDERS + 2;
 const PROJECT_AFTER: usize = ORDERS + 3;
+const HOUR_AFTER: usize = ORDERS + 4;
 /// Experts backed by a table of counts.
-const TABLES: usize = ORDERS + 4;
+const TABLES: usize = ORDERS + 5;
 const RECENCY: usize = TABLES;
 const REPEAT: usize = TABLES + 1;
 /// The same tables read with their slow-decaying counts: experts `SLOW + e`.
@@ -108,15 +110,22 @@ impl Counts {
         self.total = self.total * decay + 1.0;
         self.slow = self.slow * slow + 1.0;
         self.seen += 1;
-        let fresh = Slot { sym, w: 1.0, slow: 1.0, n: 1 };
+        let fresh = Slot {
+            sym,
+            w: 1.0,
+            slow: 1.0,
+            n: 1,
+        };
         if let Some(s) = self.slots.iter_mut().find(|s| s.sym == sym) {
             s.w += 1.0;
             s.slow += 1.0;
             s.n += 1;
         } else if self.slots.len() < cap {
             self.slots.push(fresh);
-        } else if let Some(weakest) =
-            self.slots.iter_mut().min_by(|a, b| (a.w + a.slow).total_cmp(&(b.w + b.slow)))
+        } else if let Some(weakest) = self
+            .slots
+            .iter_mut()
+            .min_by(|a, b| (a.w + a.slow).total_cmp(&(b.w + b.slow)))
         {
             *weakest = fresh;
         }
@@ -236,7 +245,10 @@ impl<Tz: TimeZone> Model<Tz> {
                 e if e < ORDERS => (p.decay[e], p.slow_decay[1], p.cap),
                 _ => (p.feature_decay, p.slow_decay[1], p.cap),
             };
-            self.tables.entry(*key).or_default().add(sym, decay, slow, cap);
+            self.tables
+                .entry(*key)
+                .or_default()
+                .add(sym, decay, slow, cap);
         }
         self.back.copy_within(0..BACK - 1, 1);
         self.back[0] = sym;
@@ -271,11 +283,19 @@ impl<Tz: TimeZone> Model<Tz> {
     }
 
     /// The `k` most likely next goals without evidence: the replay's hot path.
-    pub(crate) fn top(&self, now: Option<DateTime<Utc>>, project: Option<&str>, k: usize) -> Vec<&str> {
+    pub(crate) fn top(
+        &self,
+        now: Option<DateTime<Utc>>,
+        project: Option<&str>,
+        k: usize,
+    ) -> Vec<&str> {
         let moment = self.moment(now, project);
         let keys = self.keys(&moment);
         let view = self.view(&keys);
-        self.rank(&view, k).into_iter().map(|(sym, _)| self.names.name(sym)).collect()
+        self.rank(&view, k)
+            .into_iter()
+            .map(|(sym, _)| self.names.name(sym))
+            .collect()
     }
 
     fn moment(&self, at: Option<DateTime<Utc>>, project: Option<&str>) -> Moment {
@@ -292,20 +312,22 @@ impl<Tz: TimeZone> Model<Tz> {
         let mut keys = [None; TABLES];
         let mut key = mix(0x0c0d_e000);
         keys[0] = Some(key);
-        for o in 1..ORDERS {
-            let sym = self.back[o - 1];
+        for (o, slot) in keys.iter_mut().enumerate().take(ORDERS).skip(1) {
             if o > self.len {
                 break;
             }
-            key = mix(key ^ u64::from(sym) ^ ((o as u64) << 40));
-            keys[o] = Some(key);
+            key = mix(key ^ u64::from(self.back[o - 1]) ^ ((o as u64) << 40));
+            *slot = Some(key);
         }
         keys[HOUR] = m.hour.map(|h| mix(0x1_0000 + u64::from(h)));
-        keys[WEEKDAY] = m.weekday.map(|d| mix(0x2_0000 + u64::from(d.num_days_from_monday())));
+        keys[WEEKDAY] = m
+            .weekday
+            .map(|d| mix(0x2_0000 + u64::from(d.num_days_from_monday())));
         keys[PROJECT] = m.project.map(|p| mix(p ^ 0x3_0000));
         if self.len > 0 {
-            keys[PROJECT_AFTER] =
-                m.project.map(|p| mix(mix(p ^ 0x4_0000) ^ u64::from(self.back[0])));
+            let last = u64::from(self.back[0]);
+            keys[PROJECT_AFTER] = m.project.map(|p| mix(mix(p ^ 0x4_0000) ^ last));
+            keys[HOUR_AFTER] = m.hour.map(|h| mix(mix(0x5_0000 + u64::from(h)) ^ last));
         }
         keys
     }
@@ -315,7 +337,10 @@ impl<Tz: TimeZone> Model<Tz> {
         for (t, key) in tables.iter_mut().zip(keys) {
             *t = key.and_then(|k| self.tables.get(&k));
         }
-        let longest = (1..ORDERS).rev().find(|&o| tables[o].is_some()).unwrap_or(0);
+        let longest = (1..ORDERS)
+            .rev()
+            .find(|&o| tables[o].is_some())
+            .unwrap_or(0);
         let seen = tables[longest].map_or(0, |c| c.seen);
         let bucket = match seen {
             0..=1 => 0,
@@ -323,18 +348,19 @@ impl<Tz: TimeZone> Model<Tz> {
             4..=8 => 2,
             _ => 3,
         };
-        View { tables, set: longest * BUCKETS + bucket }
+        View {
+            tables,
+            set: longest * BUCKETS + bucket,
+        }
     }
 
     /// Each expert's probability of `sym` in this view.
     fn expert_probs(&self, view: &View<'_>, sym: Sym) -> [f32; EXPERTS] {
         let mut p = [0.0; EXPERTS];
         for (e, table) in view.tables.iter().enumerate() {
-            if let Some(c) = table {
-                if let Some(s) = c.slot(sym) {
-                    p[e] = s.w / (c.total + self.params.escape);
-                    p[SLOW + e] = s.slow / (c.slow + self.params.escape);
-                }
+            if let Some((c, s)) = table.and_then(|c| Some((c, c.slot(sym)?))) {
+                p[e] = s.w / (c.total + self.params.escape);
+                p[SLOW + e] = s.slow / (c.slow + self.params.escape);
             }
         }
         if let Some(r) = self.mru.iter().position(|&s| s == sym) {
@@ -430,18 +456,22 @@ impl<Tz: TimeZone> Model<Tz> {
         let best = (0..EXPERTS)
             .max_by(|&a, &b| (weights[a] * p[a]).total_cmp(&(weights[b] * p[b])))
             .map_or(RECENCY, |e| if e >= SLOW { e - SLOW } else { e });
-        let times = |e: usize| {
-            view.tables[e].and_then(|c| c.slot(sym)).map_or(0, |s| s.n)
-        };
+        let times = |e: usize| view.tables[e].and_then(|c| c.slot(sym)).map_or(0, |s| s.n);
         let ago = self.len + 1 - self.last_step.get(sym as usize).copied().unwrap_or(0);
         match best {
-            0 => Evidence::Frequent { times: self.names.count(sym), of: self.len as u32 },
+            0 => Evidence::Frequent {
+                times: self.names.count(sym),
+                of: self.len as u32,
+            },
             o if o < ORDERS => Evidence::Follows {
                 after: self.after(o),
                 times: times(o),
                 of: view.tables[o].map_or(0, |c| c.seen),
             },
-            HOUR => Evidence::TimeOfDay { hour: moment.hour.unwrap_or(0), times: times(HOUR) },
+            HOUR | HOUR_AFTER => Evidence::TimeOfDay {
+                hour: moment.hour.unwrap_or(0),
+                times: times(HOUR),
+            },
             WEEKDAY => Evidence::OnWeekday {
                 weekday: moment.weekday.map(|d| d.to_string()).unwrap_or_default(),
                 times: times(WEEKDAY),
@@ -456,7 +486,11 @@ impl<Tz: TimeZone> Model<Tz> {
 
     /// The last `o` goals, oldest first, joined as a shell would run them.
     fn after(&self, o: usize) -> String {
-        let names: Vec<&str> = self.back[..o].iter().rev().map(|&s| self.names.name(s)).collect();
+        let names: Vec<&str> = self.back[..o]
+            .iter()
+            .rev()
+            .map(|&s| self.names.name(s))
+            .collect();
         names.join("; ")
     }
 }
@@ -472,7 +506,11 @@ impl Candidates {
     const SIZE: usize = 1024;
 
     fn new() -> Self {
-        Self { keys: [Sym::MAX; Self::SIZE], scores: [0.0; Self::SIZE], used: Vec::with_capacity(256) }
+        Self {
+            keys: [Sym::MAX; Self::SIZE],
+            scores: [0.0; Self::SIZE],
+            used: Vec::with_capacity(256),
+        }
     }
 
     fn add(&mut self, sym: Sym, score: f32) {
@@ -499,8 +537,11 @@ impl Candidates {
     }
 
     fn best(&self, k: usize) -> Vec<(Sym, f32)> {
-        let mut all: Vec<(Sym, f32)> =
-            self.used.iter().map(|&i| (self.keys[i as usize], self.scores[i as usize])).collect();
+        let mut all: Vec<(Sym, f32)> = self
+            .used
+            .iter()
+            .map(|&i| (self.keys[i as usize], self.scores[i as usize]))
+            .collect();
         let k = k.min(all.len());
         if k == 0 {
             return Vec::new();
@@ -510,5 +551,150 @@ impl Candidates {
         all.truncate(k);
         all.sort_by(by_score);
         all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, FixedOffset};
+
+    fn plain(goals: &str) -> Vec<Interaction> {
+        crate::parse_plain(&goals.replace(';', "\n"))
+    }
+
+    #[test]
+    fn an_empty_model_predicts_nothing() {
+        let m = Model::new();
+        assert!(m.predict(None, None, 5).is_empty());
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn what_follows_is_predicted_with_its_counts() {
+        let mut m = Model::new();
+        for _ in 0..6 {
+            for i in plain("git pull;cargo test;vim src/lib.rs;ls") {
+                m.observe(&i);
+            }
+        }
+        m.observe(&Interaction::plain("git pull"));
+        assert_eq!(m.len(), 25);
+        let top = m.predict(None, None, 3);
+        assert_eq!(top[0].goal, "cargo test");
+        assert!(
+            top[0].score > 0.5 && top[0].score <= 1.0,
+            "{}",
+            top[0].score
+        );
+        assert!(top.windows(2).all(|w| w[0].score >= w[1].score));
+        let words = top[0].evidence.words(&top[0].goal);
+        assert!(
+            words.contains("you ran `cargo test` 6 of 6 times"),
+            "{words}"
+        );
+    }
+
+    #[test]
+    fn a_changed_habit_takes_over() {
+        let mut m = Model::new();
+        for _ in 0..30 {
+            for i in plain("vim;cargo build") {
+                m.observe(&i);
+            }
+        }
+        for _ in 0..5 {
+            for i in plain("vim;cargo check") {
+                m.observe(&i);
+            }
+        }
+        m.observe(&Interaction::plain("vim"));
+        assert_eq!(m.predict(None, None, 1)[0].goal, "cargo check");
+    }
+
+    #[test]
+    fn hours_are_read_in_the_model_time_zone() {
+        // In UTC+2 the stand-up is at 09:00 local (07:00 UTC), the deploy at 16:00 local; each
+        // follows `ls`, and days have one or the other at random, so only the hour tells.
+        let tz = FixedOffset::east_opt(2 * 3600).unwrap();
+        let mut m = Model::with_tz(tz);
+        let mut rng = crate::generate::Rng::new(1);
+        let day0 = Utc.with_ymd_and_hms(2024, 5, 6, 0, 0, 0).unwrap();
+        for day in 0..30 {
+            let (goal, hour) = if rng.chance(0.5) {
+                ("standup", 7)
+            } else {
+                ("deploy", 14)
+            };
+            let at = Some(day0 + Duration::days(day) + Duration::hours(hour));
+            m.observe(&Interaction {
+                goal: "ls".into(),
+                at,
+                project: None,
+            });
+            m.observe(&Interaction {
+                goal: goal.into(),
+                at,
+                project: None,
+            });
+        }
+        let at = |hour| Some(day0 + Duration::days(30) + Duration::hours(hour));
+        m.observe(&Interaction {
+            goal: "ls".into(),
+            at: at(7),
+            project: None,
+        });
+        let morning = m.predict(at(7), None, 2);
+        assert_eq!(morning[0].goal, "standup", "{morning:?}");
+        let afternoon = m.predict(at(14), None, 2);
+        assert_eq!(afternoon[0].goal, "deploy", "{afternoon:?}");
+        let hour_words = Evidence::TimeOfDay { hour: 16, times: 1 }.words("deploy");
+        if let Evidence::TimeOfDay { .. } = afternoon[0].evidence {
+            assert_eq!(
+                afternoon[0]
+                    .evidence
+                    .words("deploy")
+                    .split(" around ")
+                    .nth(1),
+                hour_words.split(" around ").nth(1)
+            );
+        }
+    }
+
+    #[test]
+    fn the_project_counts() {
+        let mut m = Model::new();
+        for _ in 0..10 {
+            for (goal, project) in [("cargo test", "/rust"), ("npm test", "/web")] {
+                let i = Interaction {
+                    goal: goal.into(),
+                    at: None,
+                    project: Some(project.into()),
+                };
+                m.observe(&i);
+                m.observe(&Interaction {
+                    goal: "ls".into(),
+                    ..i
+                });
+            }
+        }
+        m.observe(&Interaction {
+            goal: "ls".into(),
+            at: None,
+            project: Some("/web".into()),
+        });
+        assert_eq!(m.predict(None, Some("/web"), 1)[0].goal, "npm test");
+        assert_eq!(m.predict(None, Some("/rust"), 1)[0].goal, "cargo test");
+    }
+
+    #[test]
+    fn tables_stay_bounded() {
+        let mut m = Model::new();
+        for n in 0..5000 {
+            m.observe(&Interaction::plain(format!("cmd {}", n % 700)));
+        }
+        let biggest = m.tables.values().map(|c| c.slots.len()).max().unwrap();
+        assert!(biggest <= m.params.cap0.max(m.params.cap));
+        assert_eq!(m.predict(None, None, 5).len(), 5);
     }
 }

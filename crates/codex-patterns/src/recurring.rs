@@ -26,7 +26,11 @@ pub struct RecurringConfig {
 
 impl Default for RecurringConfig {
     fn default() -> Self {
-        Self { min_days: 3, window_minutes: 30, min_share: 0.6 }
+        Self {
+            min_days: 3,
+            window_minutes: 30,
+            min_share: 0.6,
+        }
     }
 }
 
@@ -64,11 +68,15 @@ pub fn propose<Tz: TimeZone>(
         latest = latest.max(Some(at));
         let local = tz.from_utc_datetime(&at.naive_utc());
         let minute = local.hour() * 60 + local.minute();
-        let days = firsts.entry((i.goal.as_str(), i.project.as_deref())).or_default();
+        let days = firsts
+            .entry((i.goal.as_str(), i.project.as_deref()))
+            .or_default();
         let first = days.entry(local.date_naive()).or_insert(minute);
         *first = (*first).min(minute);
     }
-    let Some(latest) = latest else { return Vec::new() };
+    let Some(latest) = latest else {
+        return Vec::new();
+    };
     let today = tz.from_utc_datetime(&latest.naive_utc()).date_naive();
     let mut out: Vec<Proposal> = firsts
         .into_iter()
@@ -100,8 +108,11 @@ fn proposal(
     let best = days
         .iter()
         .map(|&(_, centre)| {
-            let inside: Vec<(NaiveDate, u32)> =
-                days.iter().copied().filter(|&(_, m)| near(m, centre)).collect();
+            let inside: Vec<(NaiveDate, u32)> = days
+                .iter()
+                .copied()
+                .filter(|&(_, m)| near(m, centre))
+                .collect();
             inside
         })
         .max_by(|a, b| a.len().cmp(&b.len()).then(spread(b).cmp(&spread(a))))?;
@@ -123,24 +134,38 @@ fn proposal(
     // Which days the job would run on: workdays, every day, or the days seen.
     let (dow, kind, runs_on): (String, &str, Box<dyn Fn(NaiveDate) -> bool>) =
         if only_workdays && weekdays.len() >= 4 {
-            ("1-5".into(), "weekdays", Box::new(|d| d.weekday().num_days_from_monday() < 5))
+            (
+                "1-5".into(),
+                "weekdays",
+                Box::new(|d| d.weekday().num_days_from_monday() < 5),
+            )
         } else if weekdays.len() >= 6 || (!only_workdays && weekdays.len() >= 4) {
             ("*".into(), "days", Box::new(|_| true))
         } else {
-            let list: Vec<String> =
-                weekdays.iter().map(|d| d.num_days_from_sunday().to_string()).collect();
+            let list: Vec<String> = weekdays
+                .iter()
+                .map(|d| d.num_days_from_sunday().to_string())
+                .collect();
             let days = weekdays.clone();
-            (list.join(","), "days", Box::new(move |d| days.contains(&d.weekday())))
+            (
+                list.join(","),
+                "days",
+                Box::new(move |d| days.contains(&d.weekday())),
+            )
         };
     let first = best.iter().map(|(d, _)| *d).min()?;
     // Regularity: of the days the job would have run since the first, how many the user did.
-    let possible = first.iter_days().take_while(|d| *d <= today).filter(|d| runs_on(*d)).count();
+    let possible = first
+        .iter_days()
+        .take_while(|d| *d <= today)
+        .filter(|d| runs_on(*d))
+        .count();
     let regularity = (best.len() as f64 / possible.max(1) as f64).min(1.0);
     let tightness = 1.0 - spread(&best) as f64 / (2 * window) as f64;
     let support = 1.0 - (-(best.len() as f64) / 5.0).exp();
-    let confidence = (support * (0.3 + 0.7 * regularity) * (0.5 + 0.5 * tightness.max(0.0))
-        * share)
-        .clamp(0.0, 1.0);
+    let confidence =
+        (support * (0.3 + 0.7 * regularity) * (0.5 + 0.5 * tightness.max(0.0)) * share)
+            .clamp(0.0, 1.0);
     let cron = format!("{} {} * * {dow}", at % 60, at / 60);
     let (lo, hi) = (minutes[0], minutes[minutes.len() - 1]);
     let weeks = (today - first).num_days() / 7 + 1;
@@ -149,12 +174,15 @@ fn proposal(
         best.len(),
         clock(lo),
         clock(hi),
-        if weeks == 1 { "week".to_owned() } else { format!("{weeks} weeks") }
+        if weeks == 1 {
+            "week".to_owned()
+        } else {
+            format!("{weeks} weeks")
+        }
     );
     let id = format!(
         "{:012x}",
-        crate::intern::fnv1a(&format!("{goal}\u{0}{}\u{0}{cron}", project.unwrap_or("")))
-            >> 16
+        crate::intern::fnv1a(&format!("{goal}\u{0}{}\u{0}{cron}", project.unwrap_or(""))) >> 16
     );
     Some(Proposal {
         goal: goal.to_owned(),
@@ -194,7 +222,11 @@ mod tests {
     }
 
     fn run(goal: &str, project: &str, when: DateTime<Utc>) -> Interaction {
-        Interaction { goal: goal.into(), at: Some(when), project: Some(project.into()) }
+        Interaction {
+            goal: goal.into(),
+            at: Some(when),
+            project: Some(project.into()),
+        }
     }
 
     /// Noise: a few goals at random times on every day of the three weeks.
@@ -225,44 +257,70 @@ mod tests {
         }
         history.sort_by_key(|i| i.at);
         let proposals = propose(&history, &tz(), &RecurringConfig::default());
-        let p = proposals.iter().find(|p| p.goal == "cargo test").expect("proposed");
+        let p = proposals
+            .iter()
+            .find(|p| p.goal == "cargo test")
+            .expect("proposed");
         assert_eq!(p.cron, "0 9 * * 1-5");
         assert_eq!(p.project.as_deref(), Some("/p"));
         assert_eq!(p.days, 15);
-        assert!(p.evidence.starts_with("on 15 weekdays between 08:5"), "{}", p.evidence);
-        assert!(p.evidence.ends_with("in the last 3 weeks"), "{}", p.evidence);
+        assert!(
+            p.evidence.starts_with("on 15 weekdays between 08:5"),
+            "{}",
+            p.evidence
+        );
+        assert!(
+            p.evidence.ends_with("in the last 3 weeks"),
+            "{}",
+            p.evidence
+        );
         assert!(p.confidence > 0.7, "{}", p.confidence);
         assert_eq!(p.id.len(), 12);
         // The noise runs at all hours, so none of it is proposed.
         assert_eq!(proposals.len(), 1, "{proposals:?}");
         // The same history gives the same id.
-        assert_eq!(propose(&history, &tz(), &RecurringConfig::default())[0].id, p.id);
+        assert_eq!(
+            propose(&history, &tz(), &RecurringConfig::default())[0].id,
+            p.id
+        );
     }
 
     #[test]
     fn a_goal_on_two_days_is_not_proposed() {
-        let history = vec![run("make deploy", "/p", at(0, 600)), run("make deploy", "/p", at(1, 602))];
+        let history = vec![
+            run("make deploy", "/p", at(0, 600)),
+            run("make deploy", "/p", at(1, 602)),
+        ];
         assert!(propose(&history, &tz(), &RecurringConfig::default()).is_empty());
-        let three = RecurringConfig { min_days: 2, ..RecurringConfig::default() };
+        let three = RecurringConfig {
+            min_days: 2,
+            ..RecurringConfig::default()
+        };
         assert_eq!(propose(&history, &tz(), &three).len(), 1);
     }
 
     #[test]
     fn a_goal_at_random_hours_is_not_proposed() {
         let mut rng = Rng::new(3);
-        let history: Vec<Interaction> =
-            (0..21).map(|day| run("backup", "/p", at(day, rng.below(1440) as i64))).collect();
+        let history: Vec<Interaction> = (0..21)
+            .map(|day| run("backup", "/p", at(day, rng.below(1440) as i64)))
+            .collect();
         assert!(propose(&history, &tz(), &RecurringConfig::default()).is_empty());
     }
 
     #[test]
     fn a_weekly_goal_gets_its_day() {
         // Mondays (day 0, 7, 14) at 17:30.
-        let history: Vec<Interaction> =
-            [0, 7, 14].iter().map(|&d| run("git push", "/q", at(d, 17 * 60 + 30))).collect();
+        let history: Vec<Interaction> = [0, 7, 14]
+            .iter()
+            .map(|&d| run("git push", "/q", at(d, 17 * 60 + 30)))
+            .collect();
         let p = &propose(&history, &tz(), &RecurringConfig::default())[0];
         assert_eq!(p.cron, "30 17 * * 1");
-        assert_eq!(p.evidence, "on 3 days between 17:30 and 17:30 in the last 3 weeks");
+        assert_eq!(
+            p.evidence,
+            "on 3 days between 17:30 and 17:30 in the last 3 weeks"
+        );
         assert!(p.confidence > 0.3, "{}", p.confidence);
     }
 }
