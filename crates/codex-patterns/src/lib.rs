@@ -12,6 +12,12 @@
 //! - [`generate`] — seeded synthetic histories of several kinds of users, for tests and
 //!   benchmarks.
 //!
+//! Figures (top-1/top-5, mean over users; `cargo run --release -p codex-patterns --example
+//! replay -- --set held [--strip]`): on held-out generated histories (6 seeds x 4 archetypes,
+//! 5,000 entries each) the model scores 0.585/0.860 on program names against 0.568/0.855 for
+//! the best baseline (bigram), and 0.340/0.625 on full commands against 0.314/0.611. The
+//! tuning was done on other seeds, without the data archetype.
+//!
 //! Everything takes [`Interaction`]s: a goal (compared as a whole string), and where known the
 //! time it was run and the project it was run in. Order alone is enough; time and project help.
 
