@@ -187,9 +187,11 @@ struct Decayed {
 
 /// An order-3 backoff model with exponential recency decay: what followed the last three
 /// goals, then the last two, the last one, and finally the decayed frequency overall; each
-/// order fills the slots the longer ones left.
+/// order fills the slots the longer ones left. [`Backoff3::with_order`] makes other orders
+/// (order 5 is a reference in the replay example).
 #[derive(Debug, Clone)]
 pub struct Backoff3 {
+    order: usize,
     names: Interner,
     /// ln of the per-step decay factor.
     ln_decay: f64,
@@ -197,7 +199,7 @@ pub struct Backoff3 {
     /// Per goal, ln of its weight scaled to step 0, so that weights compare without decaying.
     log_weight: Vec<f64>,
     overall: Ranking,
-    back: [Sym; 3],
+    back: [Sym; Self::MAX_ORDER],
     step: u64,
 }
 
@@ -211,15 +213,24 @@ impl Backoff3 {
     /// The default half-life of a count, in steps.
     pub const HALF_LIFE: f64 = 200.0;
 
+    /// The longest order [`Backoff3::with_order`] takes.
+    pub const MAX_ORDER: usize = 8;
+
     /// A model whose counts halve every `half_life` steps.
     pub fn new(half_life: f64) -> Self {
+        Self::with_order(3, half_life)
+    }
+
+    /// A backoff of another order (1..=[`Self::MAX_ORDER`]), counts halving every `half_life`.
+    pub fn with_order(order: usize, half_life: f64) -> Self {
         Self {
+            order: order.clamp(1, Self::MAX_ORDER),
             names: Interner::default(),
             ln_decay: -std::f64::consts::LN_2 / half_life.max(1.0),
             contexts: IdMap::default(),
             log_weight: Vec::new(),
             overall: Ranking::default(),
-            back: [Sym::MAX; 3],
+            back: [Sym::MAX; Self::MAX_ORDER],
             step: 0,
         }
     }
@@ -238,12 +249,16 @@ impl Backoff3 {
 
 impl Predictor for Backoff3 {
     fn name(&self) -> &'static str {
-        "backoff3"
+        match self.order {
+            3 => "backoff3",
+            5 => "backoff5",
+            _ => "backoff",
+        }
     }
     fn observe(&mut self, i: &Interaction) {
         let sym = self.names.intern(&i.goal);
         let now = self.step;
-        for order in 1..=3 {
+        for order in 1..=self.order {
             let Some(key) = self.key(order) else { break };
             let ln_decay = self.ln_decay;
             let slots = self.contexts.entry(key).or_default();
@@ -281,14 +296,14 @@ impl Predictor for Backoff3 {
         let score = *lw;
         let log_weight = &self.log_weight;
         self.overall.bump(sym, score, |s| log_weight[s as usize]);
-        self.back.copy_within(0..2, 1);
+        self.back.copy_within(0..Self::MAX_ORDER - 1, 1);
         self.back[0] = sym;
         self.step += 1;
     }
     fn top(&self, _: Option<DateTime<Utc>>, _: Option<&str>, k: usize) -> Vec<&str> {
         let mut out: Vec<Sym> = Vec::with_capacity(k);
         let now = self.step;
-        for order in (1..=3).rev() {
+        for order in (1..=self.order).rev() {
             let Some(slots) = self.key(order).and_then(|key| self.contexts.get(&key)) else {
                 continue;
             };

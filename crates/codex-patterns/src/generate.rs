@@ -523,3 +523,636 @@ pub const TUNE: (&[u64], &[Archetype]) = (
 
 /// Seeds held out from tuning; every archetype.
 pub const HELD_OUT: &[u64] = &[101, 102, 103, 104, 105, 106];
+
+/// Programs a shell user runs, the common ones first; a user's vocabulary is drawn from these.
+const PROGRAMS: &[&str] = &[
+    "ls",
+    "cd",
+    "vim",
+    "git",
+    "make",
+    "cat",
+    "grep",
+    "python",
+    "ssh",
+    "sudo",
+    "rm",
+    "mv",
+    "cp",
+    "mkdir",
+    "less",
+    "man",
+    "tmux",
+    "htop",
+    "clear",
+    "exit",
+    "ping",
+    "curl",
+    "docker",
+    "cargo",
+    "npm",
+    "gcc",
+    "./a.out",
+    "nvim",
+    "emacs",
+    "code",
+    "find",
+    "tar",
+    "wget",
+    "head",
+    "tail",
+    "echo",
+    "pwd",
+    "which",
+    "history",
+    "df",
+    "du",
+    "ps",
+    "kill",
+    "top",
+    "chmod",
+    "chown",
+    "scp",
+    "rsync",
+    "node",
+    "go",
+    "java",
+    "javac",
+    "rustc",
+    "gdb",
+    "valgrind",
+    "pacman",
+    "apt",
+    "brew",
+    "pip",
+    "conda",
+    "jupyter",
+    "kubectl",
+    "terraform",
+    "ansible",
+    "systemctl",
+    "journalctl",
+    "nano",
+    "open",
+    "xdg-open",
+    "firefox",
+    "feh",
+    "mpv",
+    "zathura",
+    "latexmk",
+    "pdflatex",
+    "bibtex",
+    "ranger",
+    "fzf",
+    "rg",
+    "fd",
+    "bat",
+    "jq",
+    "yarn",
+    "pnpm",
+    "deno",
+    "ruby",
+    "irb",
+    "bundle",
+    "rails",
+    "php",
+    "composer",
+    "lua",
+    "perl",
+    "ghci",
+    "stack",
+    "cabal",
+    "ocaml",
+    "dune",
+    "clang",
+    "cmake",
+    "ninja",
+    "meson",
+    "gradle",
+    "mvn",
+    "sbt",
+    "zig",
+    "nix",
+    "nix-shell",
+    "direnv",
+    "source",
+    "export",
+    "alias",
+    "env",
+    "diff",
+    "patch",
+    "sort",
+    "uniq",
+    "wc",
+    "awk",
+    "sed",
+    "xargs",
+    "tr",
+    "cut",
+    "tee",
+    "date",
+    "cal",
+    "bc",
+    "calc",
+    "whoami",
+    "uptime",
+    "free",
+    "lsblk",
+    "mount",
+    "umount",
+    "ip",
+    "ifconfig",
+    "nmcli",
+    "iwctl",
+    "bluetoothctl",
+    "pactl",
+    "alsamixer",
+    "xrandr",
+    "startx",
+    "reboot",
+    "shutdown",
+    "poweroff",
+    "neofetch",
+    "screen",
+    "mosh",
+    "ssh-add",
+    "gpg",
+    "pass",
+    "unzip",
+    "zip",
+    "gzip",
+    "7z",
+    "file",
+    "stat",
+    "touch",
+    "ln",
+    "tree",
+    "watch",
+    "time",
+    "strace",
+    "perf",
+    "objdump",
+    "nm",
+    "hexdump",
+    "xxd",
+    "nc",
+    "nmap",
+    "dig",
+    "whois",
+    "traceroute",
+    "ffmpeg",
+    "convert",
+    "youtube-dl",
+    "yt-dlp",
+    "aria2c",
+    "transmission-cli",
+    "weechat",
+    "irssi",
+    "mutt",
+    "newsboat",
+    "cmus",
+    "ncmpcpp",
+    "mpc",
+    "pipenv",
+    "poetry",
+    "pytest",
+    "black",
+    "mypy",
+    "flake8",
+    "ipython",
+    "R",
+    "Rscript",
+    "julia",
+    "octave",
+    "matlab",
+    "sqlite3",
+    "psql",
+    "mysql",
+    "redis-cli",
+    "mongo",
+    "helm",
+    "minikube",
+    "kind",
+    "vagrant",
+    "virsh",
+    "qemu-system-x86_64",
+    "podman",
+    "docker-compose",
+    "aws",
+    "gcloud",
+    "az",
+    "heroku",
+    "fly",
+    "gh",
+    "hub",
+    "tig",
+    "lazygit",
+    "git-lfs",
+    "svn",
+    "hg",
+    "fossil",
+    "ctags",
+    "cscope",
+    "entr",
+    "inotifywait",
+    "crontab",
+    "at",
+    "sleep",
+    "yes",
+    "true",
+    "false",
+    "test",
+    "type",
+    "command",
+    "hash",
+    "jobs",
+    "fg",
+    "bg",
+    "disown",
+    "nohup",
+    "exec",
+    "set",
+    "unset",
+    "shopt",
+    "bind",
+    "complete",
+    "dirs",
+    "pushd",
+    "popd",
+    "umask",
+    "ulimit",
+    "logout",
+    "su",
+    "passwd",
+    "useradd",
+    "groups",
+    "id",
+    "last",
+    "w",
+    "who",
+    "finger",
+    "locate",
+    "updatedb",
+    "whereis",
+    "apropos",
+    "info",
+    "tldr",
+    "cheat",
+    "vimtutor",
+];
+
+/// Arguments a program may take in a full command, per kind of program.
+fn args_of(program: &str) -> &'static [&'static str] {
+    match program {
+        "cd" => &[
+            "..", "src", "~", "project", "build", "docs", "-", "tests", "www", "notes",
+        ],
+        "ls" => &["", "-la", "-l", "src", "..", "-lh"],
+        "git" => &[
+            "status",
+            "add .",
+            "commit",
+            "push",
+            "pull",
+            "diff",
+            "log",
+            "checkout main",
+        ],
+        "vim" | "nvim" | "emacs" | "nano" | "code" => &[
+            "main.c",
+            "Makefile",
+            "src/lib.rs",
+            "notes.md",
+            "app.py",
+            "index.js",
+            ".vimrc",
+            "README.md",
+            "config.toml",
+            "test.c",
+        ],
+        "make" | "cargo" | "npm" | "go" | "yarn" => {
+            &["", "test", "build", "run", "clean", "install"]
+        }
+        "python" | "python3" | "node" | "ruby" | "./a.out" | "gcc" => &[
+            "",
+            "main.py",
+            "app.py",
+            "test.py",
+            "-o main main.c",
+            "script.js",
+            "input.txt",
+        ],
+        "ssh" | "scp" | "ping" | "mosh" => &["server", "prod", "pi", "box", "8.8.8.8"],
+        "sudo" => &[
+            "pacman -Syu",
+            "apt update",
+            "systemctl restart nginx",
+            "vim /etc/hosts",
+        ],
+        _ => &["", "", "file.txt", "-h", "out.log", "data"],
+    }
+}
+
+/// One step of a routine: a full command, and how reliably it is taken.
+#[derive(Debug, Clone)]
+struct RoutineStep {
+    cmd: String,
+    skip: f64,
+    again: f64,
+}
+
+/// A routine: steps run in order, with a span that may be looped (edit, build, run, edit...).
+#[derive(Debug, Clone)]
+struct Routine {
+    steps: Vec<RoutineStep>,
+    /// Steps `loop_from..loop_to` may run again with probability `loop_p` after each pass.
+    loop_span: Option<(usize, usize, f64)>,
+}
+
+/// Knobs of [`routine_history`]: per-user values are drawn around these.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutineKnobs {
+    /// Chance of a one-off command (drawn from the whole vocabulary) between routines.
+    pub one_off: f64,
+    /// Chance that a step of a routine is skipped.
+    pub skip: f64,
+    /// Chance that a step is run twice.
+    pub again: f64,
+    /// Chance that a random command slips in after a step.
+    pub noise: f64,
+    /// Chance that the same routine runs again right away.
+    pub sticky: f64,
+    /// Chance per routine run that one routine is replaced by a new one (habits drift).
+    pub drift: f64,
+    /// Chance that a routine's full command takes another argument this time.
+    pub arg_change: f64,
+    /// Chance that a routine step is one of the user's few core programs.
+    pub core: f64,
+    /// Chance that a routine goes on with a segment shared with other routines.
+    pub shared: f64,
+    /// Chance that an edit-build-run loop goes round again.
+    pub loop_again: f64,
+}
+
+/// How many of a user's programs are core (`ls`, `cd`, `git`, their editor...).
+const CORE: usize = 16;
+
+impl Default for RoutineKnobs {
+    fn default() -> Self {
+        Self {
+            one_off: 0.4,
+            skip: 0.1,
+            again: 0.2,
+            noise: 0.01,
+            sticky: 0.6,
+            drift: 0.01,
+            arg_change: 0.15,
+            core: 0.3,
+            shared: 0.6,
+            loop_again: 0.7,
+        }
+    }
+}
+
+/// A user of routines in the making.
+struct Habits {
+    rng: Rng,
+    knobs: RoutineKnobs,
+    /// The user's programs, most used first.
+    vocab: Vec<&'static str>,
+    /// The editor, build and run programs of their edit loops.
+    tools: [&'static str; 3],
+    routines: Vec<Routine>,
+    /// Segments shared by routines, and whether each may loop.
+    segments: Vec<(Vec<String>, bool)>,
+    out: Vec<Interaction>,
+}
+
+impl Habits {
+    fn program(&mut self) -> &'static str {
+        let n = self.vocab.len();
+        self.vocab[self.rng.zipf(n)]
+    }
+
+    fn command(&mut self, program: &'static str) -> String {
+        let args = args_of(program);
+        let arg = args[self.rng.zipf(args.len())];
+        if arg.is_empty() {
+            program.to_owned()
+        } else {
+            format!("{program} {arg}")
+        }
+    }
+
+    fn step(&mut self, cmd: String) -> RoutineStep {
+        // Habits are firm: a step is either optional or not, run twice or not.
+        let k = &self.knobs;
+        let (skip, again) = (k.skip, k.again);
+        let skip = if self.rng.chance(skip) { 0.5 } else { 0.01 };
+        let again = if self.rng.chance(again) { 0.85 } else { 0.01 };
+        RoutineStep { cmd, skip, again }
+    }
+
+    /// A program for a routine step: one of the few core programs, or any from the long tail.
+    fn step_program(&mut self) -> &'static str {
+        if self.rng.chance(self.knobs.core) {
+            self.vocab[self.rng.below(CORE)]
+        } else {
+            let n = self.vocab.len() - CORE;
+            self.vocab[CORE + self.rng.below(n)]
+        }
+    }
+
+    /// A short segment several routines share: `cd` then `ls`, the edit-build-run loop (the
+    /// only loop), commit and push, or a few programs.
+    fn segment(&mut self) -> (Vec<String>, bool) {
+        let motif = self.rng.f64();
+        if motif < 0.25 {
+            (vec![self.command("cd"), self.command("ls")], false)
+        } else if motif < 0.45 {
+            let tools = self.tools;
+            (tools.iter().map(|t| self.command(t)).collect(), true)
+        } else if motif < 0.6 {
+            let cmds = ["git add .", "git commit", "git push"];
+            (cmds.iter().map(|c| (*c).to_owned()).collect(), false)
+        } else {
+            let n = 2 + self.rng.below(3);
+            let cmds = (0..n)
+                .map(|_| {
+                    let p = self.step_program();
+                    self.command(p)
+                })
+                .collect();
+            (cmds, false)
+        }
+    }
+
+    fn routine(&mut self) -> Routine {
+        let len = 3 + self.rng.below(13);
+        let mut steps = Vec::with_capacity(len + 4);
+        let mut loop_span = None;
+        while steps.len() < len {
+            if self.rng.chance(self.knobs.shared) {
+                let at = self.rng.zipf(self.segments.len());
+                let (cmds, loops) = self.segments[at].clone();
+                let from = steps.len();
+                for cmd in cmds {
+                    let s = self.step(cmd);
+                    steps.push(s);
+                }
+                if loops && loop_span.is_none() {
+                    loop_span = Some((from, steps.len(), self.knobs.loop_again));
+                }
+            } else {
+                let p = self.step_program();
+                let cmd = self.command(p);
+                let s = self.step(cmd);
+                steps.push(s);
+            }
+        }
+        Routine { steps, loop_span }
+    }
+
+    fn emit(&mut self, cmd: String) {
+        self.out.push(Interaction::plain(cmd));
+    }
+
+    fn run_step(&mut self, step: &RoutineStep) {
+        if self.rng.chance(step.skip) {
+            return;
+        }
+        let times = if self.rng.chance(step.again) { 2 } else { 1 };
+        for _ in 0..times {
+            let cmd = if self.rng.chance(self.knobs.arg_change) {
+                let program = PROGRAMS
+                    .iter()
+                    .find(|p| **p == crate::program(&step.cmd))
+                    .copied()
+                    .unwrap_or("ls");
+                self.command(program)
+            } else {
+                step.cmd.clone()
+            };
+            self.emit(cmd);
+        }
+        if self.rng.chance(self.knobs.noise) {
+            let p = self.program();
+            let cmd = self.command(p);
+            self.emit(cmd);
+        }
+    }
+
+    fn run_routine(&mut self, r: usize) {
+        let routine = self.routines[r].clone();
+        let mut i = 0;
+        let mut guard = 0;
+        while i < routine.steps.len() && guard < 200 {
+            guard += 1;
+            self.run_step(&routine.steps[i]);
+            i += 1;
+            if let Some((from, to, p)) = routine.loop_span
+                && i == to
+                && self.rng.chance(p)
+            {
+                i = from;
+            }
+        }
+    }
+}
+
+/// A history of program names and arguments, without times or projects, as real shell
+/// histories are kept: the user has a handful of routines (3 to 15 commands: `cd` then `ls`,
+/// edit-build-run loops, commit and push) that they run again and again with small variations
+/// (a step skipped or run twice, another argument, a command slipped in), picked by Zipf
+/// frequency and often run twice in a row, with one-off commands in between and routines
+/// replaced now and then. A vocabulary of 50 to 300 programs with Zipf frequencies.
+/// Calibrated so that the baselines score about what they score on real histories of program
+/// names (see the crate docs).
+pub fn routine_history(seed: u64, len: usize) -> Vec<Interaction> {
+    routine_history_with(seed, len, &RoutineKnobs::default())
+}
+
+/// [`routine_history`] with other knobs, for calibration.
+pub fn routine_history_with(seed: u64, len: usize, knobs: &RoutineKnobs) -> Vec<Interaction> {
+    let mut rng = Rng::new(seed.wrapping_mul(0x9e37).wrapping_add(0xabc));
+    let size = 50 + rng.below(251);
+    // The common programs stay near the top, shuffled a little; the rest at random.
+    let mut vocab: Vec<&'static str> = PROGRAMS.to_vec();
+    for i in (1..vocab.len()).rev() {
+        let j = if i < 12 {
+            rng.below(i + 1)
+        } else {
+            12 + rng.below(i - 11)
+        };
+        vocab.swap(i, j);
+    }
+    vocab.truncate(size.min(PROGRAMS.len()));
+    let editors = ["vim", "nvim", "emacs", "code", "nano"];
+    let builds = ["make", "cargo", "gcc", "npm", "go"];
+    let runs = ["./a.out", "python", "node", "cargo", "make"];
+    let tools = [
+        editors[rng.zipf(editors.len())],
+        builds[rng.below(builds.len())],
+        runs[rng.below(runs.len())],
+    ];
+    let mut knobs = knobs.clone();
+    // Users differ: each knob scaled by 0.5..1.5.
+    for k in [
+        &mut knobs.one_off,
+        &mut knobs.skip,
+        &mut knobs.again,
+        &mut knobs.noise,
+        &mut knobs.sticky,
+    ] {
+        *k *= 0.5 + rng.f64();
+    }
+    let mut user = Habits {
+        rng,
+        knobs,
+        vocab,
+        tools,
+        routines: Vec::new(),
+        segments: Vec::new(),
+        out: Vec::with_capacity(len + 64),
+    };
+    for _ in 0..4 + user.rng.below(8) {
+        let s = user.segment();
+        user.segments.push(s);
+    }
+    let count = 6 + user.rng.below(15);
+    for _ in 0..count {
+        let r = user.routine();
+        user.routines.push(r);
+    }
+    let mut last = 0;
+    while user.out.len() < len {
+        let r = if user.rng.chance(user.knobs.sticky) {
+            last
+        } else {
+            user.rng.zipf(count)
+        };
+        user.run_routine(r);
+        last = r;
+        while user.rng.chance(user.knobs.one_off) {
+            // Anything at all: one-offs are what no habit predicts.
+            let p = user.vocab[user.rng.below(user.vocab.len())];
+            let cmd = user.command(p);
+            user.emit(cmd);
+        }
+        if user.rng.chance(user.knobs.drift) {
+            let at = user.rng.below(count);
+            user.routines[at] = user.routine();
+        }
+    }
+    user.out.truncate(len);
+    user.out
+}
+
+/// Seeds of [`routine_history`] to tune on.
+pub const ROUTINE_TUNE: &[u64] = &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+/// Seeds of [`routine_history`] held out from tuning.
+pub const ROUTINE_HELD_OUT: &[u64] = &[
+    101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
+    120, 121, 122, 123, 124,
+];
