@@ -363,6 +363,9 @@ pub struct SuggestResult {
     /// The project it looked at, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// Why there are no suggestions at all (`workflow_pattern_tracking: false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<String>,
 }
 
 impl Method for Suggest {
@@ -403,6 +406,9 @@ pub struct SuggestJobsParams {}
 pub struct SuggestJobsResult {
     /// Most confident first.
     pub proposals: Vec<Proposal>,
+    /// Why there are none at all (`workflow_pattern_tracking: false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off: Option<String>,
 }
 
 impl Method for SuggestJobs {

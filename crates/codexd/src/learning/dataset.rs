@@ -98,6 +98,9 @@ pub struct Example {
     /// Whether workflow patterns were tracked for it (`workflow_pattern_tracking`).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub patterns: bool,
+    /// Which part of a plan it was (a plan's later steps are not new goals).
+    #[serde(default, skip_serializing_if = "codex_proto::types::RunPart::is_whole")]
+    pub part: codex_proto::types::RunPart,
 }
 
 fn yes() -> bool {
@@ -130,6 +133,7 @@ impl Record {
             duration_ms: e.duration_ms,
             approvals: e.approvals.clone(),
             patterns,
+            part: e.part,
         }))
     }
 

@@ -310,6 +310,7 @@ mod tests {
             cwd: "/src/shop/api".into(),
             trigger: crate::episode::Trigger::User,
             job: None,
+            part: Default::default(),
             outcome: RunOutcome::Exited {
                 code: if success { 0 } else { 1 },
             },
