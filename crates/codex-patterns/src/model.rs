@@ -1,7 +1,10 @@
 //! The next-goal model: which goal will the user run next, and why.
 //!
 //! It is a mixture of experts, each a small table of decayed counts that proposes goals:
-//! - orders 0..=6: what followed the last `o` goals (order 0: what is frequent overall);
+//! - orders 0..=8: what followed the last `o` goals (order 0: what is frequent overall);
+//! - match: what followed the most recent earlier occurrence of the longest match of the
+//!   last goals (found through hashes of the last 2, 4, 8, 16 goals, followed while it keeps
+//!   predicting right; as in lpaq), trusted by how often matches of that length were right;
 //! - recency: how often the next goal is the `r`-th most recent distinct goal;
 //! - repeat: how often the next goal is the one run exactly `k` steps ago (loops of k);
 //! - hour of day, weekday, project, and the last goal plus the project or the hour, when
@@ -11,10 +14,11 @@
 //! one after a few repetitions, while a context seen once a month keeps its memory.
 //! The experts are combined linearly with weights learned online by exponentiated gradient on
 //! the log-loss of the goal actually run (as in PAQ's context mixing); one weight set per
-//! mixer context (the longest order whose context was seen before, and how often), because how
-//! far to trust a long context depends on how much it has seen. Every table keeps a bounded
-//! number of candidates, so `predict` and `observe` cost the same after a million goals as
-//! after a hundred.
+//! mixer context (the longest order whose context was seen before, how often, and the match
+//! length), because how far to trust a long context depends on how much it has seen. Every
+//! table keeps a bounded number of candidates, so `predict` and `observe` cost the same after
+//! a million goals as after a hundred; the match model keeps every goal's id (4 bytes each)
+//! and one hash entry per distinct context it saw.
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc, Weekday};
 
