@@ -16,9 +16,9 @@
 //! Figures (top-1/top-5, mean over users; `cargo run --release -p codex-patterns --example
 //! replay -- --set routines-held --strip`): on [`generate::routine_history`] (24 held-out
 //! seeds x 5,000 program names, calibrated so the baselines land near their figures on real
-//! histories) the model scores 0.749/0.894 against 0.712/0.886 for `backoff3` and 0.736/0.888
+//! histories) the model scores 0.746/0.893 against 0.712/0.886 for `backoff3` and 0.736/0.888
 //! for an order-5 backoff; bigram 0.628/0.872, most frequent 0.211/0.632, most recent
-//! 0.191/0.571. With arguments: 0.603/0.793 against 0.567/0.783 (`backoff3`). Tuning used
+//! 0.191/0.571. With arguments: 0.598/0.792 against 0.567/0.783 (`backoff3`). Tuning used
 //! other seeds ([`generate::ROUTINE_TUNE`]).
 //!
 //! Everything takes [`Interaction`]s: a goal (compared as a whole string), and where known the
