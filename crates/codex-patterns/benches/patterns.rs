@@ -45,6 +45,19 @@ fn main() {
             times[times.len() - 1],
         );
     }
+    let routines: Vec<_> = (0..4)
+        .map(|seed| generate::strip_args(&generate::routine_history(seed, 25_000)))
+        .collect();
+    let t = Instant::now();
+    let entries: usize = routines
+        .iter()
+        .map(|h| black_box(replay(h, None)).entries)
+        .sum();
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "routine program names: replay (model + 4 baselines) {entries} entries in {secs:.2} s: {:.0} entries/s",
+        entries as f64 / secs
+    );
     for (label, strip) in [("full commands", false), ("program names", true)] {
         let histories: Vec<_> = Archetype::ALL
             .iter()

@@ -1,7 +1,10 @@
 //! The next-goal model: which goal will the user run next, and why.
 //!
 //! It is a mixture of experts, each a small table of decayed counts that proposes goals:
-//! - orders 0..=6: what followed the last `o` goals (order 0: what is frequent overall);
+//! - orders 0..=8: what followed the last `o` goals (order 0: what is frequent overall);
+//! - match: what followed the most recent earlier occurrence of the longest match of the
+//!   last goals (found through hashes of the last 2, 4, 8, 16 goals, followed while it keeps
+//!   predicting right; as in lpaq), trusted by how often matches of that length were right;
 //! - recency: how often the next goal is the `r`-th most recent distinct goal;
 //! - repeat: how often the next goal is the one run exactly `k` steps ago (loops of k);
 //! - hour of day, weekday, project, and the last goal plus the project or the hour, when
@@ -11,10 +14,11 @@
 //! one after a few repetitions, while a context seen once a month keeps its memory.
 //! The experts are combined linearly with weights learned online by exponentiated gradient on
 //! the log-loss of the goal actually run (as in PAQ's context mixing); one weight set per
-//! mixer context (the longest order whose context was seen before, and how often), because how
-//! far to trust a long context depends on how much it has seen. Every table keeps a bounded
-//! number of candidates, so `predict` and `observe` cost the same after a million goals as
-//! after a hundred.
+//! mixer context (the longest order whose context was seen before, how often, and the match
+//! length), because how far to trust a long context depends on how much it has seen. Every
+//! table keeps a bounded number of candidates, so `predict` and `observe` cost the same after
+//! a million goals as after a hundred; the match model keeps every goal's id (4 bytes each)
+//! and one hash entry per distinct context it saw.
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc, Weekday};
 
@@ -23,7 +27,7 @@ use crate::evidence::{Evidence, Prediction};
 use crate::intern::{IdMap, Interner, Sym, fnv1a, mix};
 
 /// Orders of context kept: 0 (no context) to `ORDERS - 1` previous goals.
-const ORDERS: usize = 7;
+const ORDERS: usize = 9;
 const HOUR: usize = ORDERS;
 const WEEKDAY: usize = ORDERS + 1;
 const PROJECT: usize = ORDERS + 2;
@@ -33,8 +37,10 @@ const HOUR_AFTER: usize = ORDERS + 4;
 const TABLES: usize = ORDERS + 5;
 const RECENCY: usize = TABLES;
 const REPEAT: usize = TABLES + 1;
+/// What followed the longest earlier match of the recent goals.
+const MATCH: usize = TABLES + 2;
 /// The same tables read with their slow-decaying counts: experts `SLOW + e`.
-const SLOW: usize = TABLES + 2;
+const SLOW: usize = TABLES + 3;
 /// All experts.
 const EXPERTS: usize = SLOW + TABLES;
 /// Distinct recent goals the recency expert ranks.
@@ -43,6 +49,23 @@ const MRU: usize = 32;
 const BACK: usize = 8;
 /// Count buckets of the mixer context.
 const BUCKETS: usize = 4;
+/// Match-length buckets of the mixer context.
+const MATCH_BUCKETS: usize = 5;
+/// Context lengths hashed to find a match, longest first.
+const MATCH_ORDERS: [usize; 4] = [16, 8, 4, 2];
+/// The longest match length told apart.
+const MAX_MATCH: usize = 32;
+
+/// The mixer bucket of a match length.
+fn match_bucket(len: usize) -> usize {
+    match len {
+        0 => 0,
+        1..=3 => 1,
+        4..=7 => 2,
+        8..=15 => 3,
+        _ => 4,
+    }
+}
 
 /// Tuning knobs of the model; [`Params::default`] is what the figures in the docs use.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,14 +91,14 @@ pub struct Params {
 impl Default for Params {
     fn default() -> Self {
         Self {
-            decay: [0.995, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
+            decay: [0.995, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9],
             feature_decay: 0.98,
             slow_decay: [0.9995, 0.995],
             stat_decay: 0.995,
             cap: 16,
             cap0: 48,
             escape: 0.5,
-            rate: 0.3,
+            rate: 0.1,
         }
     }
 }
@@ -170,6 +193,18 @@ pub struct Model<Tz: TimeZone = Utc> {
     back_hits: [f32; BACK + 1],
     /// Mixture weights, one set per mixer context, each summing to 1.
     mixer: Vec<[f32; EXPERTS]>,
+    /// Updates of each mixer weight set: a young set learns faster.
+    mixer_seen: Vec<u32>,
+    /// Every goal observed, in order (the match model reads it).
+    history: Vec<Sym>,
+    /// Hash of the last `k` goals (per length of [`MATCH_ORDERS`]) to where what followed
+    /// them was stored last.
+    match_at: IdMap<u32>,
+    /// The position in `history` the match predicts, and how long the match is.
+    match_ptr: Option<usize>,
+    match_len: usize,
+    /// Decayed hits and tries of the match prediction, per match length.
+    match_hits: [(f32, f32); MAX_MATCH + 1],
 }
 
 impl Default for Model<Utc> {
@@ -213,7 +248,13 @@ impl<Tz: TimeZone> Model<Tz> {
             mru: Vec::with_capacity(MRU + 1),
             rank_hits,
             back_hits,
-            mixer: vec![[1.0 / EXPERTS as f32; EXPERTS]; ORDERS * BUCKETS],
+            mixer: vec![[1.0 / EXPERTS as f32; EXPERTS]; ORDERS * BUCKETS * MATCH_BUCKETS],
+            mixer_seen: vec![0; ORDERS * BUCKETS * MATCH_BUCKETS],
+            history: Vec::new(),
+            match_at: IdMap::default(),
+            match_ptr: None,
+            match_len: 0,
+            match_hits: [(1.0, 2.0); MAX_MATCH + 1],
         }
     }
 
@@ -237,6 +278,7 @@ impl<Tz: TimeZone> Model<Tz> {
         }
         self.learn_mixer(&keys, sym);
         self.learn_stats(sym);
+        self.learn_match(sym);
         let p = &self.params;
         for (e, key) in keys.iter().enumerate() {
             let Some(key) = key else { continue };
@@ -259,6 +301,70 @@ impl<Tz: TimeZone> Model<Tz> {
         self.mru.truncate(MRU);
         self.len += 1;
         self.last_step[sym as usize] = self.len;
+    }
+
+    /// What the match model predicts: the goal, and its probability from the match length.
+    fn matched(&self) -> Option<(Sym, f32)> {
+        let at = self.match_ptr?;
+        let (hits, tries) = self.match_hits[self.match_len.min(MAX_MATCH)];
+        Some((self.history[at], hits / tries))
+    }
+
+    /// Follows the match with `sym`, or looks for a new one; then records where the last
+    /// goals (now ending with `sym`) occurred.
+    fn learn_match(&mut self, sym: Sym) {
+        let d = self.params.stat_decay;
+        if let Some((predicted, _)) = self.matched() {
+            let h = &mut self.match_hits[self.match_len.min(MAX_MATCH)];
+            *h = (h.0 * d + f32::from(predicted == sym), h.1 * d + 1.0);
+        }
+        self.history.push(sym);
+        let n = self.history.len();
+        match self.match_ptr {
+            Some(at) if self.history[at] == sym => {
+                self.match_ptr = Some(at + 1);
+                self.match_len = (self.match_len + 1).min(MAX_MATCH);
+            }
+            _ => {
+                self.match_ptr = None;
+                self.match_len = 0;
+            }
+        }
+        let mut keys = [0u64; MATCH_ORDERS.len()];
+        for (key, &k) in keys.iter_mut().zip(&MATCH_ORDERS) {
+            if k > n {
+                continue;
+            }
+            let mut h = mix(0x3a7c_0000 + k as u64);
+            for &s in &self.history[n - k..] {
+                h = mix(h ^ u64::from(s));
+            }
+            *key = h;
+        }
+        if self.match_ptr.is_none() {
+            for (&key, &k) in keys.iter().zip(&MATCH_ORDERS) {
+                if k > n {
+                    continue;
+                }
+                if let Some(&at) = self.match_at.get(&key) {
+                    let at = at as usize;
+                    // Verify: hashes collide, and the match may be longer than `k`.
+                    let len = (1..=MAX_MATCH.min(at))
+                        .take_while(|&j| self.history[at - j] == self.history[n - j])
+                        .count();
+                    if len > 0 {
+                        self.match_ptr = Some(at);
+                        self.match_len = len;
+                        break;
+                    }
+                }
+            }
+        }
+        for (&key, &k) in keys.iter().zip(&MATCH_ORDERS) {
+            if k <= n {
+                self.match_at.insert(key, n as u32);
+            }
+        }
     }
 
     /// The `k` most likely next goals at `now` in `project`, best first, with evidence.
@@ -350,7 +456,7 @@ impl<Tz: TimeZone> Model<Tz> {
         };
         View {
             tables,
-            set: longest * BUCKETS + bucket,
+            set: (longest * BUCKETS + bucket) * MATCH_BUCKETS + match_bucket(self.match_len),
         }
     }
 
@@ -372,6 +478,11 @@ impl<Tz: TimeZone> Model<Tz> {
                 p[REPEAT] += self.back_hits[k] / back_total;
             }
         }
+        if let Some((s, q)) = self.matched()
+            && s == sym
+        {
+            p[MATCH] = q;
+        }
         p
     }
 
@@ -379,7 +490,10 @@ impl<Tz: TimeZone> Model<Tz> {
         let view = self.view(keys);
         let set = view.set;
         let p = self.expert_probs(&view, sym);
-        let rate = self.params.rate;
+        // Fast while a weight set has seen little (there are many), then the tuned rate.
+        let seen = &mut self.mixer_seen[set];
+        *seen = seen.saturating_add(1);
+        let rate = self.params.rate.max((*seen as f32).powf(-0.5));
         let w = &mut self.mixer[set];
         let py: f32 = w.iter().zip(&p).map(|(w, p)| w * p).sum();
         if py <= 0.0 {
@@ -441,6 +555,9 @@ impl<Tz: TimeZone> Model<Tz> {
         for (b, &sym) in self.back.iter().enumerate().take(self.len) {
             cand.add(sym, w[REPEAT] * self.back_hits[b] / back_total);
         }
+        if let Some((sym, q)) = self.matched() {
+            cand.add(sym, w[MATCH] * q);
+        }
         cand.best(k)
     }
 
@@ -479,6 +596,15 @@ impl<Tz: TimeZone> Model<Tz> {
             PROJECT | PROJECT_AFTER => Evidence::InProject {
                 project: project.unwrap_or_default().to_owned(),
                 times: times(PROJECT),
+            },
+            // A long match is told by the longest context whose counts back it.
+            MATCH => match (1..ORDERS).rev().find(|&o| times(o) > 0) {
+                Some(o) => Evidence::Follows {
+                    after: self.after(o),
+                    times: times(o),
+                    of: view.tables[o].map_or(0, |c| c.seen),
+                },
+                None => Evidence::Recent { ago },
             },
             _ => Evidence::Recent { ago },
         }

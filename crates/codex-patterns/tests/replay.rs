@@ -20,6 +20,18 @@ fn held_out(strip: bool) -> Report {
     Report::mean(&reports)
 }
 
+/// The calibrated routine histories held out from tuning, as program names.
+fn routines_held_out() -> Report {
+    let reports: Vec<Report> = generate::ROUTINE_HELD_OUT
+        .iter()
+        .map(|&seed| {
+            let h = generate::strip_args(&generate::routine_history(seed, LEN));
+            replay(&h, None)
+        })
+        .collect();
+    Report::mean(&reports)
+}
+
 fn assert_beats_every_baseline(r: &Report) {
     let b = &r.baselines;
     let named: [(&str, &Scores); 4] = [
@@ -42,6 +54,21 @@ fn assert_beats_every_baseline(r: &Report) {
             s.top5
         );
     }
+}
+
+#[test]
+fn the_model_beats_every_baseline_on_held_out_routines() {
+    let r = routines_held_out();
+    eprintln!("{}", serde_json::to_string(&r).unwrap());
+    assert_beats_every_baseline(&r);
+}
+
+#[test]
+#[should_panic(expected = "top-1: model")]
+fn the_check_fails_when_the_model_only_ties_a_baseline() {
+    let mut r = routines_held_out();
+    r.model = r.baselines.backoff3;
+    assert_beats_every_baseline(&r);
 }
 
 #[test]
