@@ -85,6 +85,10 @@ pub enum Command {
         /// Its id (see `codex approvals`).
         id: u64,
     },
+    /// What codex expects you to do next here, each with the plan it would run; `run N` runs
+    /// one; `jobs`, `accept`, `dismiss` for recurring goals proposed as jobs; `eval` measures
+    /// the model on a history file.
+    Suggest(SuggestArgs),
     /// Jobs that run on their own: add, list, show, pause, resume, remove, run now, re-plan.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -180,6 +184,70 @@ pub enum RulesAction {
         /// Its pattern, exactly as listed.
         pattern: String,
     },
+}
+
+/// `codex suggest [--limit N] [run N | jobs | accept ID | dismiss ID | eval ...]`
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// At most this many suggestions.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub limit: u32,
+    /// What to do (default: list the suggestions).
+    #[command(subcommand)]
+    pub action: Option<SuggestAction>,
+}
+
+/// `codex suggest ...`
+#[derive(Debug, Subcommand)]
+pub enum SuggestAction {
+    /// Run suggestion N (as `codex run` would: asked and confined the same way).
+    Run {
+        /// Its number in `codex suggest`.
+        #[arg(value_parser = clap::value_parser!(u32).range(1..=20))]
+        n: u32,
+    },
+    /// Recurring goals codex proposes as jobs, with the cron expression it inferred.
+    Jobs,
+    /// Make a proposed job a job (policy deny).
+    Accept {
+        /// The proposal's id (see `codex suggest jobs`).
+        id: String,
+    },
+    /// Never propose this job again.
+    Dismiss {
+        /// The proposal's id.
+        id: String,
+    },
+    /// Replay a shell history on a scratch model (your data is not touched): top-1, top-5
+    /// and mean reciprocal rank for the model and four baselines.
+    Eval(SuggestEvalArgs),
+}
+
+/// `codex suggest eval ...`
+#[derive(Debug, Args)]
+pub struct SuggestEvalArgs {
+    /// The history file.
+    #[arg(long, value_name = "FILE")]
+    pub history: PathBuf,
+    /// Its format [default: guessed from its content].
+    #[arg(long, value_enum)]
+    pub format: Option<HistoryFormat>,
+    /// Replay only the first N entries.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// `--format` of a history file.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HistoryFormat {
+    /// One command per line.
+    Plain,
+    /// bash (with `#TIMESTAMP` lines when HISTTIMEFORMAT is set).
+    Bash,
+    /// zsh (plain or extended).
+    Zsh,
+    /// fish (`- cmd:` records).
+    Fish,
 }
 
 /// `codex schedule ...`

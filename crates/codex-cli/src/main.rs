@@ -88,6 +88,7 @@ fn dispatch(cli: Cli, target: Target) -> Result<u8, CliError> {
         Command::Teach(args) => commands::teach::teach(&target, out, args),
         Command::Context => commands::plan::context(&target, out),
         Command::Playbooks(args) => commands::teach::playbooks(&target, out, args),
+        Command::Suggest(args) => commands::suggest::run(&target, out, args),
         Command::Schedule(cmd) => commands::schedule::run(&target, out, cmd),
         Command::Approvals => commands::approvals::run(&target, out, None),
         Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),

@@ -18,6 +18,7 @@ pub mod schedule;
 pub mod service;
 pub mod show;
 pub mod status;
+pub mod suggest;
 pub mod teach;
 
 /// How to print results.

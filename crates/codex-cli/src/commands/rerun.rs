@@ -126,6 +126,8 @@ mod tests {
             approvals: Vec::new(),
             rating: None,
             comment: None,
+            trigger: Default::default(),
+            job: None,
         }
     }
 

@@ -16,6 +16,7 @@
 pub mod claims;
 pub mod jobs;
 pub mod occurrence;
+pub mod patterns;
 pub mod timing;
 
 use std::collections::HashMap;
@@ -62,6 +63,9 @@ pub enum SchedulerError {
     /// The scheduler has stopped.
     #[error("the scheduler has stopped; the daemon is shutting down")]
     Gone,
+    /// Pattern recognition is off.
+    #[error("pattern recognition is off (workflow_pattern_tracking: false in the config)")]
+    PatternsOff,
 }
 
 /// A job to add: everything but what the scheduler gives it (id, times).
@@ -136,6 +140,33 @@ enum Command {
         id: u64,
         at: DateTime<Utc>,
     },
+    Observe {
+        items: Vec<patterns::Observed>,
+        reply: oneshot::Sender<()>,
+    },
+    Predict {
+        project: Option<String>,
+        k: usize,
+        reply: Reply<Predicted>,
+    },
+    Recurring {
+        reply: Reply<Vec<patterns::Recurring>>,
+    },
+    Rebuild {
+        dataset: PathBuf,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// What the model expects next, with what the server needs to plan each goal.
+#[derive(Debug, Clone)]
+pub struct Predicted {
+    /// Best first.
+    pub predictions: Vec<codex_patterns::Prediction>,
+    /// For each prediction, the words of the command when the goal was a typed command.
+    pub commands: Vec<Option<Vec<String>>>,
+    /// Interactions learned from.
+    pub learned: u64,
 }
 
 /// Cheap, cloneable access to the scheduler.
@@ -224,6 +255,42 @@ impl SchedulerHandle {
         rx.await.map_err(|_| SchedulerError::Gone)
     }
 
+    /// Learn what the user did (imported or recorded commands); answered once learned, so a
+    /// `suggest` after it sees them.
+    pub async fn observe(&self, items: Vec<patterns::Observed>) -> Result<(), SchedulerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Observe { items, reply })
+            .await
+            .map_err(|_| SchedulerError::Gone)?;
+        rx.await.map_err(|_| SchedulerError::Gone)
+    }
+
+    /// The `k` goals expected next in `project`, now.
+    pub async fn predict(
+        &self,
+        project: Option<String>,
+        k: usize,
+    ) -> Result<Predicted, SchedulerError> {
+        self.ask(|reply| Command::Predict { project, k, reply })
+            .await
+    }
+
+    /// Recurring goals as proposed jobs, dismissed ones and ones already scheduled left out.
+    pub async fn recurring(&self) -> Result<Vec<patterns::Recurring>, SchedulerError> {
+        self.ask(|reply| Command::Recurring { reply }).await
+    }
+
+    /// Learn everything again from the dataset (after `forget`).
+    pub async fn rebuild(&self, dataset: PathBuf) -> Result<(), SchedulerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Rebuild { dataset, reply })
+            .await
+            .map_err(|_| SchedulerError::Gone)?;
+        rx.await.map_err(|_| SchedulerError::Gone)
+    }
+
     /// Never make this proposal again.
     pub async fn dismiss(&self, proposal: String) -> Result<(), SchedulerError> {
         self.ask(|reply| Command::Dismiss { proposal, reply }).await
@@ -263,6 +330,8 @@ struct Actor {
     max_concurrent: usize,
     grace: chrono::Duration,
     cancel: CancellationToken,
+    /// The next-goal model; `None` when pattern recognition is off.
+    patterns: Option<patterns::Patterns>,
 }
 
 /// Open the job store (finishing occurrences a crash cut short), arm the timer, catch up
@@ -313,10 +382,14 @@ pub async fn start(
             i64::try_from(config.scheduler.catch_up_grace_secs.get()).unwrap_or(i64::MAX / 4),
         ),
         cancel: shutdown.child_token(),
+        patterns: (config.workflow_pattern_tracking && config.interaction_tracking_enabled)
+            .then(patterns::Patterns::default),
     };
     actor.finish_interrupted()?;
+    let dataset = layout.dataset.clone();
     let tick = std::time::Duration::from_secs(config.scheduler.tick_secs.get());
     let task = tokio::spawn(async move {
+        actor.rebuild(dataset).await;
         actor.catch_up(Utc::now(), chrono::Duration::zero());
         actor.arm_all().await;
         actor.start_due();
@@ -408,9 +481,50 @@ impl Actor {
         info!("scheduler stopped");
     }
 
+    /// Learn again, in order, everything the dataset records the user did.
+    async fn rebuild(&mut self, dataset: PathBuf) {
+        if self.patterns.is_none() {
+            return;
+        }
+        let read = tokio::task::spawn_blocking(move || {
+            let mut fresh = patterns::Patterns::default();
+            let text = match std::fs::read(&dataset) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return fresh,
+                Err(e) => {
+                    warn!(file = %dataset.display(), "cannot read the dataset to learn patterns from: {e}");
+                    return fresh;
+                }
+            };
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                if let Ok(r) = serde_json::from_slice::<crate::learning::dataset::Record>(line)
+                    && let Some(o) = patterns::Observed::of_record(&r)
+                {
+                    fresh.observe(o);
+                }
+            }
+            fresh
+        })
+        .await;
+        match read {
+            Ok(p) => {
+                info!(
+                    interactions = p.learned(),
+                    "next-goal model learned from the dataset"
+                );
+                self.patterns = Some(p);
+            }
+            Err(e) => error!("learning patterns from the dataset failed: {e}"),
+        }
+    }
+
     fn on_event(&mut self, ev: Event) {
         match ev {
             Event::RunFinished(e) => {
+                if let (Some(p), Some(o)) = (self.patterns.as_mut(), patterns::Observed::of_run(&e))
+                {
+                    p.observe(o);
+                }
                 if e.job.is_some()
                     && let Some(r) = e.rating
                 {
@@ -512,6 +626,65 @@ impl Actor {
                     .append(JobOp::Dismiss { proposal }, true)
                     .map_err(SchedulerError::from);
                 let _ = reply.send(r);
+            }
+            Command::Observe { items, reply } => {
+                if let Some(p) = self.patterns.as_mut() {
+                    for o in items {
+                        p.observe(o);
+                    }
+                }
+                let _ = reply.send(());
+            }
+            Command::Predict { project, k, reply } => {
+                let r = match &self.patterns {
+                    None => Err(SchedulerError::PatternsOff),
+                    Some(p) => {
+                        let predictions = p.predict(Utc::now(), project.as_deref(), k);
+                        let commands = predictions
+                            .iter()
+                            .map(|x| p.command(&x.goal).cloned())
+                            .collect();
+                        Ok(Predicted {
+                            predictions,
+                            commands,
+                            learned: p.learned(),
+                        })
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::Recurring { reply } => {
+                let r = match &self.patterns {
+                    None => Err(SchedulerError::PatternsOff),
+                    Some(p) => {
+                        let state = self.store.state();
+                        let scheduled: Vec<(String, String)> = state
+                            .jobs
+                            .values()
+                            .map(|j| {
+                                let root = crate::context::project::detect(&j.cwd)
+                                    .map(|p| p.root.display().to_string())
+                                    .unwrap_or_else(|| j.cwd.display().to_string());
+                                (j.goal.clone(), root)
+                            })
+                            .collect();
+                        Ok(p.recurring()
+                            .into_iter()
+                            .filter(|x| !state.dismissed.contains(&x.proposal.id))
+                            .filter(|x| {
+                                !scheduled.iter().any(|(g, root)| {
+                                    *g == x.proposal.goal
+                                        && Some(root) == x.proposal.project.as_ref()
+                                })
+                            })
+                            .collect())
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::Rebuild { dataset, reply } => {
+                self.rebuild(dataset).await;
+                let _ = reply.send(());
             }
             Command::Fired { id, at } => {
                 if self.armed.get(&id).is_some_and(|(t, _)| *t == at) {

@@ -52,6 +52,15 @@ impl Default for Patterns {
     }
 }
 
+/// A recurring goal proposed as a job.
+#[derive(Debug, Clone)]
+pub struct Recurring {
+    /// The proposal.
+    pub proposal: codex_patterns::Proposal,
+    /// The command's words, when the goal was a typed command.
+    pub argv: Option<Vec<String>>,
+}
+
 /// One thing the user did, as the scheduler learns it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
@@ -96,10 +105,7 @@ impl Observed {
                 })
             }
             Record::Interaction {
-                at,
-                goal,
-                patterns,
-                ..
+                at, goal, patterns, ..
             } if *patterns => Some(Observed::typed(goal, *at, None)),
             _ => None,
         }
@@ -164,11 +170,16 @@ impl Patterns {
     }
 
     /// Recurring goals (same goal, same project, similar local time, several days), as
-    /// proposed jobs; only goals seen in a project are proposed.
-    pub fn recurring(&self) -> Vec<codex_patterns::Proposal> {
+    /// proposed jobs, each with its command's words when it was typed; only goals seen in a
+    /// project are proposed.
+    pub fn recurring(&self) -> Vec<Recurring> {
         codex_patterns::propose(&self.timed, &Local, &RecurringConfig::default())
             .into_iter()
             .filter(|p| p.project.is_some())
+            .map(|p| Recurring {
+                argv: self.command(&p.goal).cloned(),
+                proposal: p,
+            })
             .collect()
     }
 }

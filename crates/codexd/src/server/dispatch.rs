@@ -19,7 +19,7 @@ use codex_proto::methods::{
 use codex_proto::runs::RunShow;
 use codex_proto::schedule::{
     ScheduleAdd, ScheduleList, SchedulePause, ScheduleRemove, ScheduleReplan, ScheduleResume,
-    ScheduleRun, ScheduleShow,
+    ScheduleRun, ScheduleShow, Suggest, SuggestAccept, SuggestDismiss, SuggestJobs,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -63,6 +63,10 @@ const METHODS: &[&str] = &[
     ScheduleResume::NAME,
     ScheduleRun::NAME,
     ScheduleReplan::NAME,
+    Suggest::NAME,
+    SuggestJobs::NAME,
+    SuggestAccept::NAME,
+    SuggestDismiss::NAME,
     DaemonStop::NAME,
 ];
 
@@ -160,6 +164,17 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
         }
         ScheduleReplan::NAME => {
             to_json(&schedule::replan(ctx, params::<ScheduleReplan>(raw)?).await?)
+        }
+        Suggest::NAME => to_json(&super::suggest::suggest(ctx, params::<Suggest>(raw)?).await?),
+        SuggestJobs::NAME => {
+            params::<SuggestJobs>(raw)?;
+            to_json(&super::suggest::jobs(ctx).await?)
+        }
+        SuggestAccept::NAME => {
+            to_json(&super::suggest::accept(ctx, params::<SuggestAccept>(raw)?).await?)
+        }
+        SuggestDismiss::NAME => {
+            to_json(&super::suggest::dismiss(ctx, params::<SuggestDismiss>(raw)?).await?)
         }
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;

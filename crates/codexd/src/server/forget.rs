@@ -87,6 +87,10 @@ pub(super) async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, E
         .forget(selector.clone(), false)
         .await
         .map_err(learning_error)?;
+    // The next-goal model learns again from what is left.
+    if let Ok(dataset) = ctx.learning.readable_dataset().await {
+        let _ = ctx.scheduler.rebuild(dataset).await;
+    }
     // Runs that finished in between.
     let late: Vec<_> = found
         .runs

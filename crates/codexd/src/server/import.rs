@@ -52,17 +52,36 @@ pub async fn import(ctx: &Ctx, p: ImportParams) -> Result<ImportResult, ErrorObj
     } else {
         Vec::new()
     };
+    let observed = observed(&p.entries);
     let done = ctx
         .learning
         .import(p.source, p.entries, p.mark)
         .await
         .map_err(learning_error)?;
+    // Imported only once they are in the dataset the model is rebuilt from.
+    if ctx.info.tracking {
+        let _ = ctx.scheduler.observe(observed).await;
+    }
     let taught = ctx.feedback.typed(habits).await.map_err(feedback_error)?;
     Ok(ImportResult {
         imported: done.imported,
         skipped: done.skipped,
         taught,
     })
+}
+
+/// The entries as the next-goal model learns them: typed commands, with time and project
+/// where the history tells.
+fn observed(entries: &[ImportEntry]) -> Vec<crate::scheduler::patterns::Observed> {
+    entries
+        .iter()
+        .map(|e| {
+            let command = redact::redact(e.command.trim()).into_owned();
+            let project = e.cwd.as_deref().and_then(project::detect).map(|p| p.root);
+            let at = e.at.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0));
+            crate::scheduler::patterns::Observed::typed(&command, at, project.as_deref())
+        })
+        .collect()
 }
 
 /// How far the last import of a file got.

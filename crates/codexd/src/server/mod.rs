@@ -12,6 +12,7 @@ mod runs;
 mod schedule;
 pub mod shown;
 pub mod socket;
+mod suggest;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -27,6 +27,7 @@ pub fn scheduler_error(e: SchedulerError) -> ErrorObject {
         SchedulerError::Timing(_) => codes::INVALID_PARAMS,
         SchedulerError::Store(_) => codes::STORAGE,
         SchedulerError::Gone => codes::SHUTTING_DOWN,
+        SchedulerError::PatternsOff => codes::INVALID_PARAMS,
     };
     ErrorObject::new(code, e.to_string())
 }
@@ -36,12 +37,12 @@ fn invalid(msg: String) -> ErrorObject {
 }
 
 /// The plan of an explicit command: that command, one step.
-fn explicit_plan(argv: &[String]) -> PlannedCommand {
+pub fn explicit_plan(argv: &[String]) -> PlannedCommand {
     PlannedCommand {
         command: crate::episode::command_line(argv),
         steps: vec![PlanStep {
             argv: argv.to_vec(),
-            rationale: "the command you scheduled".into(),
+            rationale: "the command as typed".into(),
             class: None,
             dry_run: false,
         }],

@@ -1,0 +1,215 @@
+//! `suggest`, `suggest/jobs`, `suggest/accept` and `suggest/dismiss`: what codex expects the
+//! user to do next here, each goal with the plan it would run and whether that plan fits the
+//! user's comfort; and the recurring goals it proposes as jobs.
+
+use codex_proto::jsonrpc::{ErrorObject, codes};
+use codex_proto::methods::PlannedCommand;
+use codex_proto::schedule::{
+    CatchUp, JobDetail, JobPolicy, Proposal, ProposalIdParams, SuggestDismissResult,
+    SuggestJobsResult, SuggestParams, SuggestResult, Suggestion, When,
+};
+
+use super::Ctx;
+use super::schedule::{explicit_plan, plan_for, scheduler_error};
+use crate::executor::policy::Decision;
+use crate::scheduler::{NewJob, SchedulerError};
+
+/// Most suggestions one call answers.
+const LIMIT_MAX: u32 = 20;
+
+fn off(e: &SchedulerError) -> Option<String> {
+    matches!(e, SchedulerError::PatternsOff).then(|| e.to_string())
+}
+
+/// `suggest`.
+pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, ErrorObject> {
+    if !p.cwd.is_absolute() {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!("folder {} is not absolute", p.cwd.display()),
+        ));
+    }
+    let limit = p.limit.clamp(1, LIMIT_MAX) as usize;
+    let project = crate::context::project::detect(&p.cwd).map(|x| x.root.display().to_string());
+    let predicted = match ctx.scheduler.predict(project.clone(), limit).await {
+        Ok(x) => x,
+        Err(e) if off(&e).is_some() => {
+            return Ok(SuggestResult {
+                suggestions: Vec::new(),
+                learned_from: 0,
+                project,
+                off: off(&e),
+            });
+        }
+        Err(e) => return Err(scheduler_error(e)),
+    };
+    let mut suggestions = Vec::new();
+    for (i, (pr, argv)) in predicted
+        .predictions
+        .into_iter()
+        .zip(predicted.commands)
+        .enumerate()
+    {
+        let plan = match argv {
+            Some(argv) => Some(explicit_plan(&argv)),
+            None => plan_for(ctx, &pr.goal, &p.cwd, p.path.clone()).await.ok(),
+        };
+        let (runnable, why_not) = match &plan {
+            None => (false, Some("no plan for it here".to_string())),
+            Some(plan) => fits(ctx, plan, &pr.goal, &p.cwd).await,
+        };
+        suggestions.push(Suggestion {
+            n: u32::try_from(i + 1).unwrap_or(u32::MAX),
+            evidence: pr.evidence.words(&pr.goal),
+            goal: pr.goal,
+            score: pr.score,
+            plan,
+            runnable,
+            why_not,
+        });
+    }
+    Ok(SuggestResult {
+        suggestions,
+        learned_from: predicted.learned,
+        project,
+        off: None,
+    })
+}
+
+/// Whether every step of `plan` runs here without asking, at the user's comfort.
+async fn fits(
+    ctx: &Ctx,
+    plan: &PlannedCommand,
+    goal: &str,
+    cwd: &std::path::Path,
+) -> (bool, Option<String>) {
+    for step in &plan.steps {
+        let req = crate::executor::RunRequest {
+            spec: crate::executor::Spec {
+                argv: step.argv.clone(),
+                cwd: cwd.to_path_buf(),
+                env: None,
+                launcher: Vec::new(),
+            },
+            goal: Some(goal.to_string()),
+            yes: false,
+            interactive: true,
+            unattended: false,
+            min_class: step.class,
+            picked_over: None,
+            part: Default::default(),
+            unconfined: false,
+            plan_source: None,
+            origin: Default::default(),
+        };
+        let command = crate::episode::command_line(&step.argv);
+        match ctx.executor.check(req).await {
+            Ok(c) => match c.decision {
+                Decision::Run | Decision::PreApproved => {}
+                Decision::Ask(why) => {
+                    return (false, Some(format!("`{command}` would be asked: {why}")));
+                }
+                Decision::Denied(why) => {
+                    return (false, Some(format!("`{command}` never runs: {why}")));
+                }
+            },
+            Err(e) => return (false, Some(format!("`{command}`: {e}"))),
+        }
+    }
+    (true, None)
+}
+
+fn proposal(r: crate::scheduler::patterns::Recurring) -> Proposal {
+    let p = r.proposal;
+    Proposal {
+        id: p.id,
+        goal: p.goal,
+        project: p.project.unwrap_or_default(),
+        cron: p.cron,
+        evidence: p.evidence,
+        confidence: p.confidence,
+        days: u32::try_from(p.days).unwrap_or(u32::MAX),
+    }
+}
+
+/// `suggest/jobs`.
+pub async fn jobs(ctx: &Ctx) -> Result<SuggestJobsResult, ErrorObject> {
+    match ctx.scheduler.recurring().await {
+        Ok(found) => {
+            let mut proposals: Vec<Proposal> = found.into_iter().map(proposal).collect();
+            proposals.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+            Ok(SuggestJobsResult {
+                proposals,
+                off: None,
+            })
+        }
+        Err(e) if off(&e).is_some() => Ok(SuggestJobsResult {
+            proposals: Vec::new(),
+            off: off(&e),
+        }),
+        Err(e) => Err(scheduler_error(e)),
+    }
+}
+
+async fn find(ctx: &Ctx, id: &str) -> Result<crate::scheduler::patterns::Recurring, ErrorObject> {
+    let found = ctx.scheduler.recurring().await.map_err(scheduler_error)?;
+    found.into_iter().find(|r| r.proposal.id == id).ok_or_else(|| {
+        ErrorObject::new(
+            codes::NOT_FOUND,
+            format!("no proposal {id}: see `codex suggest jobs` (it may have been accepted or dismissed)"),
+        )
+    })
+}
+
+/// `suggest/accept`: the proposal becomes a job with policy deny, planned now in its project.
+pub async fn accept(ctx: &Ctx, p: ProposalIdParams) -> Result<JobDetail, ErrorObject> {
+    let crate::scheduler::patterns::Recurring {
+        proposal: found,
+        argv,
+    } = find(ctx, &p.id).await?;
+    let cwd = std::path::PathBuf::from(found.project.clone().unwrap_or_default());
+    if !cwd.is_dir() {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!(
+                "the proposal's project {} is not there any more",
+                cwd.display()
+            ),
+        ));
+    }
+    let (explicit, plan) = match &argv {
+        Some(argv) => (true, explicit_plan(argv)),
+        None => (
+            false,
+            plan_for(ctx, &found.goal, &cwd, p.path.clone()).await?,
+        ),
+    };
+    ctx.scheduler
+        .add(NewJob {
+            name: None,
+            goal: found.goal,
+            explicit,
+            cwd,
+            path: p.path,
+            when: When::Cron(found.cron),
+            policy: JobPolicy::Deny,
+            catch_up: CatchUp::Once,
+            plan,
+            proposal: Some(found.id),
+        })
+        .await
+        .map_err(scheduler_error)
+}
+
+/// `suggest/dismiss`: never proposed again.
+pub async fn dismiss(ctx: &Ctx, p: ProposalIdParams) -> Result<SuggestDismissResult, ErrorObject> {
+    let found = find(ctx, &p.id).await?.proposal;
+    ctx.scheduler
+        .dismiss(found.id.clone())
+        .await
+        .map_err(scheduler_error)?;
+    Ok(SuggestDismissResult {
+        id: found.id,
+        goal: found.goal,
+    })
+}
