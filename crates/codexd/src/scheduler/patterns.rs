@@ -212,14 +212,14 @@ mod tests {
         let r: Record = serde_json::from_str(
             r#"{"type":"example","run_id":1,"at":"2026-12-01T09:00:00Z","goal":"x",
                 "program":"x","argv":["x"],"cwd":"/p","trigger":"schedule",
-                "outcome":{"exited":{"code":0}},"success":true,"duration_ms":5}"#,
+                "outcome":{"status":"exited","code":0},"success":true,"duration_ms":5}"#,
         )
         .unwrap();
         assert_eq!(Observed::of_record(&r), None);
         let r: Record = serde_json::from_str(
             r#"{"type":"example","run_id":1,"at":"2026-12-01T09:00:00Z","goal":"x",
                 "program":"x","argv":["x"],"cwd":"/p","trigger":"user","part":"continues",
-                "outcome":{"exited":{"code":0}},"success":true,"duration_ms":5}"#,
+                "outcome":{"status":"exited","code":0},"success":true,"duration_ms":5}"#,
         )
         .unwrap();
         assert_eq!(Observed::of_record(&r), None);
