@@ -30,6 +30,7 @@ pub mod evidence;
 pub mod generate;
 mod intern;
 pub mod model;
+mod rank;
 pub mod recurring;
 
 use chrono::{DateTime, Utc};
