@@ -1,10 +1,12 @@
 //! Replays histories and prints the model against the baselines.
 //!
 //! `cargo run --release --example replay -- [--strip] [--set tune|held|routines-tune|routines-held]
-//! [--len N] [--param name=value]... [--knob name=value]... [FILE...]`
+//! [--len N] [--param name=value]... [--knob name=value]... [--diag] [FILE...]`
 //! Files hold one command a line (`#` lines skipped); `--set` uses generated histories
 //! (`routines-*`: [`generate::routine_history`], whose `--knob`s set its calibration).
-//! Besides the report, an order-5 backoff is printed as a reference (`backoff5`).
+//! Besides the report, an order-5 backoff is printed as a reference (`backoff5`), and the
+//! share of entries seen before (no predictor can name a goal it never saw); `--diag` adds
+//! the model's recall at ranks 1 to 64.
 #![allow(clippy::unwrap_used)]
 
 use codex_patterns::baselines::{Backoff3, Predictor};

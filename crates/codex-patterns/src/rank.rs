@@ -16,6 +16,8 @@ pub(crate) type Features = [f32; FEATURES];
 #[derive(Debug, Clone)]
 pub(crate) struct Ranker {
     weights: Vec<Features>,
+    /// Sums of squared gradients of every weight (AdaGrad).
+    squares: Vec<Features>,
     seen: Vec<u32>,
 }
 
@@ -25,6 +27,7 @@ impl Ranker {
         prior[0] = 1.0;
         Self {
             weights: vec![prior; sets],
+            squares: vec![[1.0; FEATURES]; sets],
             seen: vec![0; sets],
         }
     }
@@ -64,15 +67,21 @@ impl Ranker {
         Self::softmax(&mut p);
         let seen = &mut self.seen[set];
         *seen = seen.saturating_add(1);
-        let w = &mut self.weights[set];
+        let mut grad = [0.0; FEATURES];
         for (i, (f, p)) in list.iter().zip(&p).enumerate() {
             let g = f32::from(i == truth) - p;
             if g.abs() < 1e-4 {
                 continue;
             }
-            for (w, x) in w.iter_mut().zip(f) {
-                *w += rate * g * x;
+            for (d, x) in grad.iter_mut().zip(f) {
+                *d += g * x;
             }
+        }
+        let w = &mut self.weights[set];
+        let sq = &mut self.squares[set];
+        for ((w, sq), g) in w.iter_mut().zip(sq.iter_mut()).zip(grad) {
+            *sq += g * g;
+            *w += rate * g / sq.sqrt();
         }
         rank
     }
