@@ -1,10 +1,12 @@
 //! Replays histories and prints the model against the baselines.
 //!
 //! `cargo run --release --example replay -- [--strip] [--set tune|held|routines-tune|routines-held]
-//! [--len N] [--param name=value]... [--knob name=value]... [FILE...]`
+//! [--len N] [--param name=value]... [--knob name=value]... [--diag] [FILE...]`
 //! Files hold one command a line (`#` lines skipped); `--set` uses generated histories
 //! (`routines-*`: [`generate::routine_history`], whose `--knob`s set its calibration).
-//! Besides the report, an order-5 backoff is printed as a reference (`backoff5`).
+//! Besides the report, an order-5 backoff is printed as a reference (`backoff5`), and the
+//! share of entries seen before (no predictor can name a goal it never saw); `--diag` adds
+//! the model's recall at ranks 1 to 64.
 #![allow(clippy::unwrap_used)]
 
 use codex_patterns::baselines::{Backoff3, Predictor};
@@ -21,6 +23,7 @@ fn main() {
     let mut files = Vec::new();
     let mut params = Params::default();
     let mut quiet = false;
+    let mut diag = false;
     let mut len = 5000;
     let mut knobs = RoutineKnobs::default();
     let mut args = std::env::args().skip(1);
@@ -28,6 +31,7 @@ fn main() {
         match a.as_str() {
             "--strip" => strip = true,
             "--quiet" => quiet = true,
+            "--diag" => diag = true,
             "--set" => set = args.next(),
             "--len" => len = args.next().unwrap().parse().unwrap(),
             "--knob" => {
@@ -62,6 +66,8 @@ fn main() {
                     "slow0" => params.slow_decay[0] = v,
                     "slow" => params.slow_decay[1] = v,
                     "cap" => params.cap = v as usize,
+                    "rank_rate" => params.rank_rate = v,
+                    "shortlist" => params.shortlist = v as usize,
                     _ => panic!("unknown param {k}"),
                 }
             }
@@ -111,6 +117,8 @@ fn main() {
     }
     let mut reports = Vec::new();
     let mut order5 = Scores::default();
+    let mut seen_share = 0.0;
+    let mut at_rank = [0usize; 66];
     for (name, h) in &histories {
         let h = if strip {
             generate::strip_args(h)
@@ -119,6 +127,18 @@ fn main() {
         };
         let r = replay_with(Model::with_params(chrono::Utc, params.clone()), &h, None);
         let o5 = backoff5(&h);
+        if diag {
+            let mut m = Model::with_params(chrono::Utc, params.clone());
+            for i in &h {
+                let top = m.predict(None, None, 64);
+                let r = top.iter().position(|p| p.goal == i.goal).unwrap_or(64);
+                at_rank[r] += 1;
+                m.observe(i);
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        let repeats = h.iter().filter(|i| !seen.insert(i.goal.as_str())).count();
+        seen_share += repeats as f64 / h.len().max(1) as f64 / histories.len() as f64;
         if !quiet {
             line(name, &r, &o5);
         }
@@ -129,6 +149,19 @@ fn main() {
         reports.push(r);
     }
     line("MEAN", &Report::mean(&reports), &order5);
+    if diag {
+        let total: usize = at_rank.iter().sum();
+        let mut cum = 0;
+        for (r, n) in at_rank.iter().enumerate().take(65) {
+            cum += n;
+            if [0, 1, 2, 3, 4, 5, 7, 9, 15, 31, 63].contains(&r) {
+                println!("recall@{}: {:.3}", r + 1, cum as f64 / total as f64);
+            }
+        }
+    }
+    if !quiet {
+        println!("entries seen before (the ceiling of top-5): {seen_share:.3}");
+    }
 }
 
 /// An order-5 backoff's scores: a reference beyond the report's four baselines.
