@@ -13,8 +13,6 @@
 //! 3. A daemon starts on that home; a client times `rate` (fsynced before it answers) and
 //!    `prefs/show` round trips over the socket.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +33,10 @@ const GOALS: u64 = 50;
 const PLANS: u64 = 3;
 const PROJECTS: u64 = 20;
 
-type Error = Box<dyn std::error::Error>;
+#[path = "common/client.rs"]
+mod client;
+
+use client::{Client, Error, peak_rss};
 
 fn main() -> Result<(), Error> {
     let keep = std::env::var_os("CODEX_BENCH_HOME").map(PathBuf::from);
@@ -253,79 +254,3 @@ fn add_ratings(
     Ok(())
 }
 
-struct Client {
-    writer: UnixStream,
-    reader: BufReader<UnixStream>,
-}
-
-struct Timings(Vec<Duration>);
-
-impl Timings {
-    fn describe_with_p99(mut self) -> String {
-        self.0.sort();
-        let at = |p: usize| self.0[(self.0.len() - 1) * p / 100].as_secs_f64() * 1e3;
-        format!(
-            "median {:.3} ms, p99 {:.3} ms, max {:.3} ms ({} calls)",
-            at(50),
-            at(99),
-            at(100),
-            self.0.len()
-        )
-    }
-
-    fn describe(mut self) -> String {
-        self.0.sort();
-        let at = |p: usize| self.0[(self.0.len() - 1) * p / 100].as_secs_f64() * 1e3;
-        format!(
-            "median {:.3} ms, p90 {:.3} ms, max {:.3} ms ({} calls)",
-            at(50),
-            at(90),
-            at(100),
-            self.0.len()
-        )
-    }
-}
-
-impl Client {
-    fn connect(socket: &Path) -> Result<Client, Error> {
-        let writer = UnixStream::connect(socket)?;
-        let reader = BufReader::new(writer.try_clone()?);
-        let mut c = Client { writer, reader };
-        c.call("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":1}}")?;
-        Ok(c)
-    }
-
-    fn call(&mut self, line: &str) -> Result<serde_json::Value, Error> {
-        self.writer.write_all(line.as_bytes())?;
-        self.writer.write_all(b"\n")?;
-        let mut answer = String::new();
-        self.reader.read_line(&mut answer)?;
-        let v: serde_json::Value = serde_json::from_str(&answer)?;
-        if v.get("result").is_none() {
-            return Err(format!("request failed: {answer}").into());
-        }
-        Ok(v)
-    }
-
-    fn time(&mut self, n: usize, line: impl Fn(usize) -> String) -> Result<Timings, Error> {
-        let mut out = Vec::with_capacity(n);
-        for i in 1..=n {
-            let l = line(i);
-            let clock = Instant::now();
-            self.call(&l)?;
-            out.push(clock.elapsed());
-        }
-        Ok(Timings(out))
-    }
-}
-
-fn peak_rss(pid: u32) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
