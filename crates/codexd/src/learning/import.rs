@@ -117,6 +117,10 @@ impl Actor {
                 goal_normalized: normalized,
                 source: source.to_string(),
                 patterns: self.patterns,
+                cwd: None,
+                project: None,
+                exit: None,
+                duration_ms: None,
             };
             if self.dataset.push(&record)? {
                 self.dataset.flush()?;

@@ -4,6 +4,7 @@ use codex_proto::PROTOCOL_VERSION;
 use codex_proto::jsonrpc::{ErrorObject, codes};
 use std::path::{Path, PathBuf};
 
+use codex_proto::capture::{CaptureRecord, CaptureState};
 use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
     Approvals, ApprovalsParams, ApprovalsResult, Context, ContextParams, ContextResult, DaemonStop,
@@ -51,6 +52,8 @@ const METHODS: &[&str] = &[
     ImportMarkGet::NAME,
     Export::NAME,
     DaemonStop::NAME,
+    CaptureRecord::NAME,
+    CaptureState::NAME,
 ];
 
 /// Lines per `export/lines` notification: big enough to be cheap, small enough to stay far
@@ -121,6 +124,11 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             to_json(&super::import::mark(ctx, params::<ImportMarkGet>(raw)?).await?)
         }
         Export::NAME => to_json(&export(ctx, params::<Export>(raw)?, out).await?),
+        CaptureRecord::NAME => {
+            let recorded = super::capture::record(ctx, params::<CaptureRecord>(raw)?).await?;
+            to_json(&recorded.result)
+        }
+        CaptureState::NAME => to_json(&super::capture::state(ctx, params::<CaptureState>(raw)?)?),
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
             ctx.shutdown.cancel();
