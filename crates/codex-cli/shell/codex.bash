@@ -9,19 +9,17 @@ __codex_bin=@CODEX@
 __codex_armed=
 __codex_t0=
 __codex_dir=
-__codex_hist=
 __codex_first=
 __codex_last_hist=
 
-# DEBUG trap: the first command after a prompt is the line typed. Only its start, folder,
-# history number and first simple command are noted here (no fork, nothing slow).
+# DEBUG trap: the first command after a prompt is the line typed. Only its start, folder and
+# first simple command are noted here (no fork, nothing slow).
 __codex_preexec() {
   [[ -n $__codex_armed && $BASH_COMMAND != __codex_precmd ]] || return 0
   __codex_armed=
   [[ -z ${COMP_LINE-} ]] || return 0
   __codex_t0=$EPOCHREALTIME
   __codex_dir=$PWD
-  __codex_hist=$HISTCMD
   __codex_first=$BASH_COMMAND
 }
 
@@ -34,19 +32,22 @@ __codex_send() {
   [[ $line =~ $re ]] || return 0
   line=${BASH_REMATCH[1]}
   if [[ -n $4 && $line != "$5"* ]]; then return 0; fi
-  exec "$__codex_bin" capture record --shell bash --exit "$1" --start "$2" --end "$3" \
+  exec "$__codex_bin" capture record --shell bash --exit "$1" ${2:+--start "$2"} --end "$3" \
     --cwd "$6" -- "$line" </dev/null >/dev/null 2>&1
 }
 
-# First in PROMPT_COMMAND, so $? is the command's.
+# First in PROMPT_COMMAND, so $? is the command's. A line the DEBUG trap did not see (a
+# subshell alone, `( ... )`) is still recorded when history has it, without a start.
 __codex_precmd() {
-  local status=$? t1=$EPOCHREALTIME same=
+  local status=$? t1=$EPOCHREALTIME hist=$HISTCMD same=
   __codex_armed=
+  [[ $hist == "$__codex_last_hist" ]] && same=1
   if [[ -n $__codex_t0 ]]; then
-    [[ $__codex_hist == "$__codex_last_hist" ]] && same=1
-    __codex_last_hist=$__codex_hist
     (__codex_send "$status" "$__codex_t0" "$t1" "$same" "$__codex_first" "$__codex_dir" &)
+  elif [[ -n $__codex_last_hist && -z $same ]]; then
+    (__codex_send "$status" "" "$t1" "" "" "$PWD" &)
   fi
+  __codex_last_hist=$hist
   __codex_t0=
   return $status
 }

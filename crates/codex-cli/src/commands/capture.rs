@@ -1,10 +1,11 @@
 //! `codex capture pause|resume|status` and `codex capture record` (what the shell hook runs).
 //!
-//! `record` is fire-and-forget: it never starts the daemon, never says hello, never waits for
-//! the answer and never prints; it connects (giving up at once when nothing listens, and
-//! after [`CONNECT_LIMIT`] when the daemon does not accept), writes one request line and
-//! exits 0 whatever happened. The daemon answers a request whose client has gone like any
-//! other, so the line is recorded all the same.
+//! `record` is fire-and-forget for the shell, which starts it in the background: it never
+//! starts the daemon, never says hello and never prints; it connects (giving up at once when
+//! nothing listens, and after [`LIMIT`] when the daemon does not accept), writes one request
+//! line, reads the answer for at most [`LIMIT`] and exits 0 whatever happened. It stays for
+//! the answer because the daemon checks who asks (`server/peers.rs`: codexd's own steps may
+//! not record) from the client's process, and refuses a client it can no longer see.
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
@@ -25,9 +26,9 @@ use crate::error::CliError;
 use crate::render;
 use crate::session::Target;
 
-/// Longest wait for a daemon that does not accept (its backlog full): the hook runs this in
-/// the background, so this only bounds how long a stray process lingers.
-const CONNECT_LIMIT: Duration = Duration::from_millis(500);
+/// Longest wait for a daemon that does not accept (its backlog full), and for its answer:
+/// the hook runs this in the background, so this only bounds how long it lingers.
+const LIMIT: Duration = Duration::from_secs(2);
 
 /// Pause, resume or show capture.
 pub fn state(target: &Target, out: Out, action: CaptureAction) -> Result<u8, CliError> {
@@ -157,12 +158,15 @@ fn send(socket: &Path, line: &str) {
     std::thread::spawn(move || {
         let _ = tx.send(UnixStream::connect(path));
     });
-    let Ok(Ok(mut stream)) = rx.recv_timeout(CONNECT_LIMIT) else {
+    let Ok(Ok(mut stream)) = rx.recv_timeout(LIMIT) else {
         return;
     };
-    let _ = stream.set_write_timeout(Some(CONNECT_LIMIT));
-    let _ = stream.write_all(line.as_bytes());
-    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_write_timeout(Some(LIMIT));
+    let _ = stream.set_read_timeout(Some(LIMIT));
+    if stream.write_all(line.as_bytes()).is_err() {
+        return;
+    }
+    let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stream), &mut String::new());
 }
 
 #[cfg(test)]
