@@ -43,9 +43,11 @@ __codex_precmd() {
   __codex_armed=
   [[ $hist == "$__codex_last_hist" ]] && same=1
   if [[ -n $__codex_t0 ]]; then
-    (__codex_send "$status" "$__codex_t0" "$t1" "$same" "$__codex_first" "$__codex_dir" &)
+    { __codex_send "$status" "$__codex_t0" "$t1" "$same" "$__codex_first" "$__codex_dir" & } 2>/dev/null
+    disown $! 2>/dev/null
   elif [[ -n $__codex_last_hist && -z $same ]]; then
-    (__codex_send "$status" "" "$t1" "" "" "$PWD" &)
+    { __codex_send "$status" "" "$t1" "" "" "$PWD" & } 2>/dev/null
+    disown $! 2>/dev/null
   fi
   __codex_last_hist=$hist
   __codex_t0=
