@@ -157,6 +157,11 @@ fn a_weekday_morning_goal_is_proposed_as_a_job_accept_and_dismiss_work() {
     .ok();
     let r = h.codex(&["--json", "suggest", "jobs"]).ok().json();
     let proposals = r["proposals"].as_array().unwrap().clone();
+    // Learned again from the dataset at start: the same proposals after a restart.
+    drop(_d);
+    let _d = h.start();
+    let again = h.codex(&["--json", "suggest", "jobs"]).ok().json();
+    assert_eq!(again["proposals"], r["proposals"], "{again:#}");
     let find = |goal: &str| {
         proposals
             .iter()

@@ -99,6 +99,18 @@ pub enum Command {
     /// version, free disk, sandbox; says what to do about each problem. Changes nothing.
     /// Exits 0 when all is well, 1 when a problem is found.
     Doctor,
+    /// Print the shell hook that records each command you type (with its folder, exit status
+    /// and duration) for codex to learn from: add `eval "$(codex init bash)"` to ~/.bashrc,
+    /// `eval "$(codex init zsh)"` to ~/.zshrc, or `codex init fish | source` to
+    /// ~/.config/fish/config.fish.
+    Init {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Pause, resume or show shell capture (`codex init`); `record` is what the hook runs.
+    #[command(subcommand)]
+    Capture(CaptureCommand),
     /// Print a shell completion script for bash, zsh or fish on stdout.
     Completions {
         /// The shell.
@@ -645,4 +657,46 @@ pub struct ExportArgs {
     /// Only runs in the project containing this folder.
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
+}
+
+/// `codex capture ...`
+#[derive(Debug, Subcommand)]
+pub enum CaptureCommand {
+    /// Stop recording the commands you type, until `codex capture resume` (kept across
+    /// daemon restarts).
+    Pause,
+    /// Record the commands you type again.
+    Resume,
+    /// Whether capture is on or paused, how many commands were recorded since the daemon
+    /// started, and the filters in force.
+    Status,
+    /// Record one finished command (the shell hook runs this in the background). Never starts
+    /// the daemon, never waits for an answer, prints nothing, and exits 0 whatever happens.
+    Record(CaptureRecordArgs),
+}
+
+/// `codex capture record ...`
+#[derive(Debug, Args)]
+pub struct CaptureRecordArgs {
+    /// The shell it was typed in.
+    #[arg(long, value_name = "bash|zsh|fish")]
+    pub shell: Option<String>,
+    /// Its exit status.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub exit: Option<i32>,
+    /// When it started: unix seconds, with a fraction (`$EPOCHREALTIME`).
+    #[arg(long, value_name = "SECONDS")]
+    pub start: Option<String>,
+    /// When it ended, likewise; with --start, gives the duration.
+    #[arg(long, value_name = "SECONDS")]
+    pub end: Option<String>,
+    /// How long it ran, when the shell says so itself (fish's `$CMD_DURATION`).
+    #[arg(long, value_name = "MS")]
+    pub duration_ms: Option<u64>,
+    /// The folder it was typed in [default: the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// The command line, as one argument.
+    #[arg(allow_hyphen_values = true, num_args = 0..)]
+    pub command: Vec<String>,
 }

@@ -23,8 +23,11 @@ mod when;
 use std::process::ExitCode;
 
 use clap::Parser;
+use codex_proto::capture::CaptureAction;
 
-use cli::{Cli, Command, DaemonCommand, ImportCommand, PrefsCommand, ServiceCommand};
+use cli::{
+    CaptureCommand, Cli, Command, DaemonCommand, ImportCommand, PrefsCommand, ServiceCommand,
+};
 use error::CliError;
 use session::Target;
 
@@ -40,8 +43,13 @@ fn main() -> ExitCode {
     let offline = match &cli.command {
         Command::Completions { shell } => Some(commands::completions::completions(*shell)),
         Command::Man { out_dir } => Some(commands::completions::man(out_dir.as_deref())),
+        Command::Init { shell } => Some(commands::init::init(*shell)),
         _ => None,
     };
+    // What the shell hook runs after every command: never a word, never a failure.
+    if let Command::Capture(CaptureCommand::Record(args)) = cli.command {
+        return ExitCode::from(commands::capture::record(&cli.global, args));
+    }
     let result = match offline {
         Some(r) => r,
         None => Target::resolve(&cli.global).and_then(|target| dispatch(cli, target)),
@@ -104,6 +112,19 @@ fn dispatch(cli: Cli, target: Target) -> Result<u8, CliError> {
         Command::Doctor => commands::doctor::run(&target, out),
         Command::Completions { shell } => commands::completions::completions(shell),
         Command::Man { out_dir } => commands::completions::man(out_dir.as_deref()),
+        Command::Init { shell } => commands::init::init(shell),
+        Command::Capture(CaptureCommand::Pause) => {
+            commands::capture::state(&target, out, CaptureAction::Pause)
+        }
+        Command::Capture(CaptureCommand::Resume) => {
+            commands::capture::state(&target, out, CaptureAction::Resume)
+        }
+        Command::Capture(CaptureCommand::Status) => {
+            commands::capture::state(&target, out, CaptureAction::Status)
+        }
+        Command::Capture(CaptureCommand::Record(args)) => {
+            Ok(commands::capture::record(&cli.global, args))
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`types`] — the data carried by methods (run ids, outcomes, history rows, preferences).
 //! - [`prefs`] — the learned profile as `codex prefs show` receives it.
 //! - [`runs`] — one recorded run in full (`run/show`), and where its plan came from.
+//! - [`capture`] — shell capture: commands typed in a shell with codex's hook.
 //! - [`paths`] — where CODEX_HOME, the socket and the config live by default.
 //! - [`schedule`] — jobs that run on their own, and the goals codex expects next.
 //! - [`terminal`] — a step on a pseudo-terminal: the `tty` param and the notifications that
@@ -13,6 +14,7 @@
 //!
 //! No tokio and no I/O here: the CLI links this crate and must start fast.
 
+pub mod capture;
 pub mod jsonrpc;
 pub mod methods;
 pub mod paths;

@@ -253,4 +253,3 @@ fn add_ratings(
     state.compact()?;
     Ok(())
 }
-

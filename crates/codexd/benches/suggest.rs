@@ -32,7 +32,10 @@ fn main() -> Result<(), Error> {
     let history = codex_patterns::generate::routine_history(7, ENTRIES);
 
     let (mut daemon, mut client, started) = start(tmp.path(), &home)?;
-    println!("daemon start on an empty home: {:.0} ms", started.as_secs_f64() * 1e3);
+    println!(
+        "daemon start on an empty home: {:.0} ms",
+        started.as_secs_f64() * 1e3
+    );
     let clock = Instant::now();
     let t0 = chrono::Utc::now().timestamp() - ENTRIES as i64 * 60;
     for (b, chunk) in history.chunks(BATCH).enumerate() {

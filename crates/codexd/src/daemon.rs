@@ -160,6 +160,11 @@ impl Daemon {
             shutdown: shutdown.clone(),
             max_message_bytes: config.server.max_message_bytes.bytes(),
             shown: Default::default(),
+            capture: crate::capture::Capture::open(
+                &home,
+                &config.capture,
+                config.interaction_tracking_enabled,
+            ),
         });
         let server = tokio::spawn(server::serve(
             listener,

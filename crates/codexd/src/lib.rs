@@ -7,6 +7,7 @@
 //! - [`learning`] — episodes, the dataset, workflow patterns, consolidated knowledge,
 //!   secret redaction, import and export.
 //! - [`feedback`] — signals (ratings, outcomes, approvals, corrections) and the profile.
+//! - [`capture`] — shell capture: the hook's filters and the paused state.
 //! - [`store`] — durable files (atomic snapshots, journals, JSONL, the instance lock).
 //! - [`bus`] — the broadcast of facts (`RunFinished`, `Rated`) the learning parts subscribe to.
 //! - [`episode`] — the record of one finished run, and how a run is named before it runs.
@@ -22,6 +23,7 @@
 //! where it plugs in.
 
 pub mod bus;
+pub mod capture;
 pub mod config;
 pub mod context;
 pub mod daemon;

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod approvals;
+pub mod capture;
 pub mod completions;
 pub mod daemon;
 pub mod doctor;
@@ -8,6 +9,7 @@ pub mod export;
 pub mod forget;
 pub mod history;
 pub mod import;
+pub mod init;
 pub mod plan;
 pub mod prefs;
 pub mod rate;

@@ -86,6 +86,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// How plans are made and ranked.
     pub planner: PlannerConfig,
+    /// Shell capture: the commands you type, through `codex init`'s hook.
+    pub capture: CaptureConfig,
 }
 
 impl Default for Config {
@@ -104,6 +106,29 @@ impl Default for Config {
             safety: SafetyConfig::default(),
             server: ServerConfig::default(),
             planner: PlannerConfig::default(),
+            capture: CaptureConfig::default(),
+        }
+    }
+}
+
+/// `capture:` what the shell hook (`codex init bash|zsh|fish`) records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureConfig {
+    /// Record the commands typed in a shell with the hook; false records none.
+    pub enabled: bool,
+    /// Folders whose commands are never recorded (globs; `~` expands; a folder's subfolders too).
+    pub exclude_dirs: Vec<String>,
+    /// Command lines never recorded (globs over the whole line).
+    pub exclude_patterns: Vec<String>,
+}
+
+impl Default for CaptureConfig {
+    fn default() -> Self {
+        CaptureConfig {
+            enabled: true,
+            exclude_dirs: Vec::new(),
+            exclude_patterns: Vec::new(),
         }
     }
 }
@@ -679,6 +704,14 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
                 });
             }
         }
+    }
+    if let Err((key, message)) = crate::capture::Filters::new(&c.capture) {
+        return Err(ConfigError::Invalid {
+            origin: origin.into(),
+            key: key.into(),
+            line: line_of_key(text, key),
+            message,
+        });
     }
     if let Some(url) = &c.planner.embeddings.endpoint {
         let invalid = |key: &str, message: String| ConfigError::Invalid {

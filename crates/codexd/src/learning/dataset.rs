@@ -34,7 +34,8 @@ pub enum Record {
         #[serde(default)]
         comment: Option<String>,
     },
-    /// An imported interaction (a shell history line): a goal with no known outcome.
+    /// An interaction from the shell (an imported history line, or a command the shell hook
+    /// captured): a goal that is no run of codex's.
     Interaction {
         /// When, if the source said.
         #[serde(default)]
@@ -48,6 +49,18 @@ pub enum Record {
         /// Whether workflow patterns were tracked for it.
         #[serde(default = "yes", skip_serializing_if = "is_true")]
         patterns: bool,
+        /// The folder it was typed in (shell capture).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cwd: Option<PathBuf>,
+        /// That folder's project (shell capture).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<Project>,
+        /// Its exit status (shell capture).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit: Option<i32>,
+        /// How long it ran (shell capture).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
     },
 }
 

@@ -90,6 +90,11 @@ impl Actor {
             done.skipped = entries.len() as u64;
             return Ok(done);
         }
+        // Each folder's project is read once per batch.
+        let mut projects: std::collections::HashMap<
+            PathBuf,
+            Option<crate::context::project::Project>,
+        > = std::collections::HashMap::new();
         for entry in entries {
             let goal = redact::redact(entry.command.trim()).into_owned();
             let normalized = normalize::normalize_goal(&goal);
@@ -100,11 +105,20 @@ impl Actor {
             let at = entry
                 .at
                 .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+            // Where the history tells (a `cd` before it), the folder and its project go with
+            // the line, so the scheduler's recurring goals find it in its project again.
+            let project = entry.cwd.as_ref().and_then(|cwd| {
+                projects
+                    .entry(cwd.clone())
+                    .or_insert_with(|| crate::context::project::detect(cwd))
+                    .clone()
+            });
             if self.patterns {
+                let (project, kind) = super::knowledge::project_key(project.as_ref());
                 self.knowledge.append(
                     KnowledgeOp::Observe {
-                        project: String::new(),
-                        kind: String::new(),
+                        project,
+                        kind,
                         goal: normalized.clone(),
                         at,
                     },
@@ -117,6 +131,10 @@ impl Actor {
                 goal_normalized: normalized,
                 source: source.to_string(),
                 patterns: self.patterns,
+                cwd: entry.cwd.clone(),
+                project,
+                exit: None,
+                duration_ms: None,
             };
             if self.dataset.push(&record)? {
                 self.dataset.flush()?;

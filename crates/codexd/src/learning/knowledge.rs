@@ -374,10 +374,11 @@ impl<'a> Rebuild<'a> {
                 at,
                 goal_normalized,
                 patterns: true,
+                project,
                 ..
             } => {
-                self.k
-                    .observe(String::new(), String::new(), goal_normalized.clone(), *at);
+                let (project, kind) = project_key(project.as_ref());
+                self.k.observe(project, kind, goal_normalized.clone(), *at);
             }
             Record::Interaction { .. } => {}
         }

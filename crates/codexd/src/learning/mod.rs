@@ -1,6 +1,6 @@
 //! Learning pipeline: turns every finished run into an episode (episodic memory), a learning
 //! example (the dataset) and workflow patterns (knowledge); every rating into a label; old
-//! episodes into consolidated knowledge; imported shell history into patterns.
+//! episodes into consolidated knowledge; imported and captured shell history into patterns.
 //!
 //! An actor: it owns episodic memory, knowledge and the dataset writer, takes facts from the
 //! bus and questions through [`LearningHandle`]. Episodes and knowledge changes are appended
@@ -8,6 +8,7 @@
 //! flushed in batches (size, interval, shutdown). `interaction_tracking_enabled: false`
 //! makes it record nothing; `workflow_pattern_tracking: false` skips only the patterns.
 
+pub mod capture;
 pub mod dataset;
 pub mod export;
 pub mod import;
@@ -178,6 +179,10 @@ enum Command {
         file: String,
         reply: oneshot::Sender<Vec<String>>,
     },
+    Capture {
+        captured: Box<capture::Captured>,
+        reply: oneshot::Sender<Result<bool, LearningError>>,
+    },
     Readable {
         reply: oneshot::Sender<Result<PathBuf, LearningError>>,
     },
@@ -297,6 +302,16 @@ impl LearningHandle {
             source,
             entries,
             mark,
+            reply,
+        })
+        .await?
+    }
+
+    /// Record a command the shell hook captured (filtered and redacted); false when tracking
+    /// is off or it was empty.
+    pub async fn capture(&self, captured: capture::Captured) -> Result<bool, LearningError> {
+        self.ask(|reply| Command::Capture {
+            captured: Box::new(captured),
             reply,
         })
         .await?
@@ -576,6 +591,9 @@ impl Actor {
             Command::Mark { file, reply } => {
                 let _ = reply.send(self.imports.get(&file));
             }
+            Command::Capture { captured, reply } => {
+                let _ = reply.send(self.capture(*captured));
+            }
             Command::Readable { reply } => {
                 let done = self
                     .dataset
@@ -687,11 +705,17 @@ impl Actor {
             Record::Interaction {
                 goal: g,
                 goal_normalized: n,
+                cwd,
+                project,
                 ..
             } => match selector {
                 Selector::All => true,
                 Selector::Goal(_) => goal_hit(g, n),
-                _ => false,
+                Selector::Project(dir) => {
+                    cwd.as_ref().is_some_and(|c| c.starts_with(dir))
+                        || project.as_ref().is_some_and(|p| p.root.starts_with(dir))
+                }
+                Selector::Run(_) => false,
             },
             other => other.run_id().is_some_and(|id| runs.contains(&id)),
         };

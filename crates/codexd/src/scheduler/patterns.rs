@@ -105,8 +105,16 @@ impl Observed {
                 })
             }
             Record::Interaction {
-                at, goal, patterns, ..
-            } if *patterns => Some(Observed::typed(goal, *at, None)),
+                at,
+                goal,
+                patterns,
+                project,
+                ..
+            } if *patterns => Some(Observed::typed(
+                goal,
+                *at,
+                project.as_ref().map(|p| p.root.as_path()),
+            )),
             _ => None,
         }
     }

@@ -4,6 +4,7 @@ use codex_proto::PROTOCOL_VERSION;
 use codex_proto::jsonrpc::{ErrorObject, codes};
 use std::path::{Path, PathBuf};
 
+use codex_proto::capture::{CaptureRecord, CaptureState};
 use codex_proto::jsonrpc::Request;
 use codex_proto::methods::{
     Approvals, ApprovalsParams, ApprovalsResult, Context, ContextParams, ContextResult, DaemonStop,
@@ -68,6 +69,8 @@ const METHODS: &[&str] = &[
     SuggestAccept::NAME,
     SuggestDismiss::NAME,
     DaemonStop::NAME,
+    CaptureRecord::NAME,
+    CaptureState::NAME,
 ];
 
 /// Lines per `export/lines` notification: big enough to be cheap, small enough to stay far
@@ -176,6 +179,20 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
         SuggestDismiss::NAME => {
             to_json(&super::suggest::dismiss(ctx, params::<SuggestDismiss>(raw)?).await?)
         }
+        CaptureRecord::NAME => {
+            let recorded = super::capture::record(ctx, params::<CaptureRecord>(raw)?).await?;
+            // The next-goal model learns a recorded command like an imported one.
+            if let Some(c) = &recorded.accepted {
+                let o = crate::scheduler::patterns::Observed::typed(
+                    &c.command,
+                    Some(c.at),
+                    c.project.as_ref().map(|p| p.root.as_path()),
+                );
+                let _ = ctx.scheduler.observe(vec![o]).await;
+            }
+            to_json(&recorded.result)
+        }
+        CaptureState::NAME => to_json(&super::capture::state(ctx, params::<CaptureState>(raw)?)?),
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
             ctx.shutdown.cancel();

@@ -96,7 +96,7 @@ pub async fn mark(ctx: &Ctx, p: ImportMarkParams) -> Result<ImportMarkResult, Er
 
 /// The entries typed in a project that are one of its commands for a task, each named for
 /// that task's shell habit in that project. Each folder's project is read once.
-fn habits(entries: &[ImportEntry]) -> Vec<(Draft, DateTime<Utc>)> {
+pub(super) fn habits(entries: &[ImportEntry]) -> Vec<(Draft, DateTime<Utc>)> {
     let mut folders: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     let mut projects: HashMap<PathBuf, (Project, Vec<Offered>)> = HashMap::new();
     let mut out = Vec::new();

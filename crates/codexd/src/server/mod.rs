@@ -2,6 +2,7 @@
 //! serves each connection in its own task ([`connection`]). Requests are routed by
 //! [`dispatch`] (quick methods) and [`run`] (the streaming `run` method).
 
+pub mod capture;
 pub mod connection;
 pub mod dispatch;
 mod forget;
@@ -76,6 +77,8 @@ pub struct Ctx {
     pub max_message_bytes: usize,
     /// The plans answered lately, which name the runs of their steps.
     pub shown: shown::ShownPlans,
+    /// Shell capture: its filters, paused state and counts.
+    pub capture: crate::capture::Capture,
 }
 
 /// Accept connections until `ctx.shutdown` fires, then wait for every connection to end.

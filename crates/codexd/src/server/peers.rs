@@ -6,6 +6,7 @@
 //! step would run unasked. Confined steps cannot reach the socket at all; this check is for
 //! the rest, on every request, from the peer's credentials.
 
+use codex_proto::capture::CaptureState;
 use codex_proto::jsonrpc::{ErrorObject, codes};
 use codex_proto::methods::{
     Approvals, Context, Export, Hello, History, ImportMarkGet, Method, Plan, Playbooks, PrefsShow,
@@ -32,6 +33,7 @@ const READ_ONLY: &[&str] = &[
     Approvals::NAME,
     Rules::NAME,
     ImportMarkGet::NAME,
+    CaptureState::NAME,
 ];
 
 /// Whether `method` with `params` would change permissions or data. Unknown methods count
@@ -46,6 +48,9 @@ pub fn changes_something(method: &str, params: &Value) -> bool {
         m if m == Playbooks::NAME => has("remove"),
         m if m == Approvals::NAME => has("answer"),
         m if m == Rules::NAME => has("add") || has("remove"),
+        m if m == CaptureState::NAME => params
+            .get("action")
+            .is_some_and(|a| !a.is_null() && a != "status"),
         _ => false,
     }
 }
