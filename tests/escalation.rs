@@ -50,6 +50,7 @@ struct State {
     playbooks: String,
     pending: Vec<u64>,
     sibling: Vec<String>,
+    jobs: String,
 }
 
 /// A daemon with something to lose: two runs, a deny rule, a setting, a playbook, and an
@@ -163,6 +164,7 @@ impl World {
             playbooks: json_of(&self.h, &["--json", "playbooks"])["playbooks"].to_string(),
             pending: pending(&self.h),
             sibling,
+            jobs: json_of(&self.h, &["--json", "schedule", "list"])["jobs"].to_string(),
         }
     }
 
@@ -193,6 +195,9 @@ impl World {
         }
         if now.sibling != b.sibling {
             differs("../sibling", &b.sibling, &now.sibling);
+        }
+        if now.jobs != b.jobs {
+            differs("scheduled jobs", &b.jobs, &now.jobs);
         }
         let ids = run_ids(&self.h);
         let lost: Vec<u64> = self
@@ -317,6 +322,18 @@ const CLI_ATTEMPTS: &[&[&str]] = &[
     &["playbooks", "rm", "build it"],
     &["approve", "@ID@"],
     &["deny", "@ID@"],
+    &[
+        "schedule",
+        "add",
+        "--every",
+        "1s",
+        "--",
+        "touch",
+        "../sibling/from-a-job",
+    ],
+    &["schedule", "rm", "1"],
+    &["schedule", "run", "1"],
+    &["suggest", "dismiss", "x"],
     &["run", "--yes", "--", "touch", "../sibling/from-a-step"],
     &[
         "run",

@@ -13,6 +13,7 @@ use codex_proto::methods::{
     Rules, RunCheck, Status,
 };
 use codex_proto::runs::RunShow;
+use codex_proto::schedule::{ScheduleList, ScheduleShow, Suggest, SuggestJobs};
 use serde_json::Value;
 
 use super::Ctx;
@@ -34,6 +35,10 @@ const READ_ONLY: &[&str] = &[
     Rules::NAME,
     ImportMarkGet::NAME,
     CaptureState::NAME,
+    ScheduleList::NAME,
+    ScheduleShow::NAME,
+    Suggest::NAME,
+    SuggestJobs::NAME,
 ];
 
 /// Whether `method` with `params` would change permissions or data. Unknown methods count
