@@ -87,6 +87,13 @@ fn a_job_fires_and_runs_unattended_recorded_as_the_jobs_run() {
         .filter(|r| r["trigger"] == "schedule" && r["job"] == id)
         .collect();
     assert!(scheduled.len() >= 2, "{history:#}");
+    let table = h.codex(&["history"]).ok().stdout;
+    assert!(
+        table.contains("BY") && table.contains(&format!("job {id}")),
+        "{table}"
+    );
+    let status = h.codex(&["status"]).ok().stdout;
+    assert!(status.contains("jobs      1 job, next"), "{status}");
     let run_id = done[0]["runs"][0].as_u64().unwrap();
     let detail = h
         .codex(&["--json", "show", &run_id.to_string()])

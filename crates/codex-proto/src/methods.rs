@@ -106,6 +106,23 @@ pub struct StatusResult {
     /// The sandbox steps run in.
     #[serde(default)]
     pub sandbox: SandboxStatus,
+    /// Scheduled jobs (absent from daemons that predate the scheduler).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<JobsStatus>,
+}
+
+/// Scheduled jobs at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobsStatus {
+    /// Jobs.
+    pub total: u64,
+    /// Of which paused.
+    pub paused: u64,
+    /// Occurrences running now.
+    pub running: u64,
+    /// The next occurrence of any job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<DateTime<Utc>>,
 }
 
 /// The sandbox as `codex status` shows it.

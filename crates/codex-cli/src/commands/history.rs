@@ -44,12 +44,15 @@ pub fn run(target: &Target, out: Out, args: HistoryArgs) -> Result<u8, CliError>
         }
         return Ok(0);
     }
-    let mut t = render::table(
-        &[
-            "RUN", "WHEN", "RESULT", "TIME", "RATING", "PROJECT", "GOAL", "COMMAND",
-        ],
-        &[0, 3],
-    );
+    // Who started a run is said only when some were not started by you.
+    let by = res.runs.iter().any(|r| !r.trigger.is_user());
+    let mut header = vec![
+        "RUN", "WHEN", "RESULT", "TIME", "RATING", "PROJECT", "GOAL", "COMMAND",
+    ];
+    if by {
+        header.insert(1, "BY");
+    }
+    let mut t = render::table(&header, &[0, 3 + usize::from(by)]);
     for r in &res.runs {
         // An explicit command's goal is its command line: say it once.
         let goal = if r.goal == r.command {
@@ -60,7 +63,7 @@ pub fn run(target: &Target, out: Out, args: HistoryArgs) -> Result<u8, CliError>
         let project = r.project.as_deref().map_or("-".to_string(), |p| {
             render::truncate_left(&render::home_path(p), PROJECT_WIDTH)
         });
-        t.add_row(vec![
+        let mut row = vec![
             Cell::new(r.run_id),
             Cell::new(render::when(r.started_at)),
             Cell::new(r.outcome.label()),
@@ -69,7 +72,17 @@ pub fn run(target: &Target, out: Out, args: HistoryArgs) -> Result<u8, CliError>
             Cell::new(project),
             Cell::new(goal),
             Cell::new(render::truncate(&r.command, COMMAND_WIDTH)),
-        ]);
+        ];
+        if by {
+            let who = match (r.trigger, r.job) {
+                (_, Some(job)) => format!("job {job}"),
+                (codex_proto::types::Trigger::Suggestion, None) => "suggestion".into(),
+                (codex_proto::types::Trigger::Schedule, None) => "schedule".into(),
+                (codex_proto::types::Trigger::User, None) => "you".into(),
+            };
+            row.insert(1, Cell::new(who));
+        }
+        t.add_row(row);
     }
     render::print_table(&t);
     Ok(0)

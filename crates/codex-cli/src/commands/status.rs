@@ -41,6 +41,19 @@ pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
         render::count(s.ratings, "rating", "ratings")
     );
     println!("running   {}", render::count(s.active_runs, "run", "runs"));
+    if let Some(j) = s.jobs.as_ref().filter(|j| j.total > 0) {
+        let mut line = render::count(j.total, "job", "jobs");
+        if j.paused > 0 {
+            line.push_str(&format!(", {} paused", j.paused));
+        }
+        if j.running > 0 {
+            line.push_str(&format!(", {} running", j.running));
+        }
+        if let Some(next) = j.next {
+            line.push_str(&format!(", next {}", render::when(next)));
+        }
+        println!("jobs      {line} (`codex schedule list`)");
+    }
     let sb = &s.sandbox;
     if sb.enforced {
         println!(

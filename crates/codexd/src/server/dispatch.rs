@@ -256,11 +256,18 @@ fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
 
 async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
     // Asked at once: under load each actor answers after its own queue, not after all three.
-    let (stats, ratings, active) = tokio::join!(
+    let (stats, ratings, active, jobs) = tokio::join!(
         ctx.learning.stats(),
         ctx.feedback.count(),
-        ctx.executor.active()
+        ctx.executor.active(),
+        ctx.scheduler.list()
     );
+    let jobs = jobs.ok().map(|jobs| codex_proto::methods::JobsStatus {
+        total: jobs.len() as u64,
+        paused: jobs.iter().filter(|j| j.paused).count() as u64,
+        running: jobs.iter().filter(|j| j.running).count() as u64,
+        next: jobs.iter().filter_map(|j| j.next).min(),
+    });
     let active_runs = active.map_err(|e| ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()))?;
     let i = &ctx.info;
     Ok(StatusResult {
@@ -277,6 +284,7 @@ async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
         ratings: ratings.map_err(feedback_error)?,
         active_runs,
         sandbox: ctx.executor.containment.status(),
+        jobs,
     })
 }
 
