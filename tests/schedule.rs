@@ -101,6 +101,13 @@ fn a_job_fires_and_runs_unattended_recorded_as_the_jobs_run() {
         .json();
     assert_eq!(detail["trigger"], "schedule");
     assert_eq!(detail["job"], id);
+    let export = h.codex(&["export", "--format", "episodes"]).ok().stdout;
+    assert!(
+        export
+            .lines()
+            .any(|l| l.contains("\"trigger\":\"schedule\"") && l.contains(&format!("\"job\":{id}"))),
+        "{export}"
+    );
     // A rating of a job's run shows in `schedule show`.
     h.codex(&["rate", "--run", &run_id.to_string(), "4"]).ok();
     let rated = runs(&h, id);
