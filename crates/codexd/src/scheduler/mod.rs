@@ -488,16 +488,28 @@ impl Actor {
         }
         let read = tokio::task::spawn_blocking(move || {
             let mut fresh = patterns::Patterns::default();
-            let text = match std::fs::read(&dataset) {
-                Ok(t) => t,
+            // Streamed: the dataset may be tens of megabytes.
+            let file = match std::fs::File::open(&dataset) {
+                Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return fresh,
                 Err(e) => {
                     warn!(file = %dataset.display(), "cannot read the dataset to learn patterns from: {e}");
                     return fresh;
                 }
             };
-            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                if let Ok(r) = serde_json::from_slice::<crate::learning::dataset::Record>(line)
+            let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(file = %dataset.display(), "stopped reading the dataset for patterns: {e}");
+                        break;
+                    }
+                }
+                if let Ok(r) = serde_json::from_slice::<crate::learning::dataset::Record>(&line)
                     && let Some(o) = patterns::Observed::of_record(&r)
                 {
                     fresh.observe(o);

@@ -50,7 +50,7 @@ pub fn request(job: &Job, i: usize) -> Option<RunRequest> {
         unattended: true,
         min_class: step.class,
         picked_over: None,
-        part: if i == 0 {
+        part: if job.plan.steps[..i].iter().all(|s| s.dry_run) {
             RunPart::Whole
         } else {
             RunPart::Continues
@@ -87,6 +87,11 @@ pub async fn run(executor: ExecutorHandle, job: Job, cancel: CancellationToken) 
         at: Utc::now(),
     };
     for i in 0..steps {
+        // A dry run put first for a user who dry-runs is for a person to read: nobody is
+        // there to read it.
+        if job.plan.steps[i].dry_run {
+            continue;
+        }
         let Some(req) = request(&job, i) else { break };
         let command = crate::episode::command_line(&req.spec.argv);
         let (tx, mut updates) = mpsc::channel(UPDATES);
@@ -172,4 +177,74 @@ pub async fn run(executor: ExecutorHandle, job: Job, cancel: CancellationToken) 
         format!("{steps} step(s) succeeded"),
         runs,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codex_proto::methods::{PlanStep, PlannedCommand};
+    use codex_proto::schedule::{CatchUp, When};
+
+    fn step(argv: &[&str], dry_run: bool) -> PlanStep {
+        PlanStep {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            rationale: "why".into(),
+            class: None,
+            dry_run,
+        }
+    }
+
+    fn job(policy: JobPolicy, steps: Vec<PlanStep>) -> Job {
+        Job {
+            id: 7,
+            name: None,
+            goal: "deploy it".into(),
+            explicit: false,
+            cwd: "/p".into(),
+            path: Some("/only/here".into()),
+            when: When::EverySecs(60),
+            policy,
+            catch_up: CatchUp::Once,
+            plan: PlannedCommand {
+                command: "make deploy".into(),
+                steps,
+                score: 0.5,
+                confidence: 0.5,
+                alignment: 0.5,
+                evidence: "ran 3 times".into(),
+                borrowed: None,
+            },
+            paused: false,
+            created: chrono::DateTime::UNIX_EPOCH,
+            active_since: chrono::DateTime::UNIX_EPOCH,
+            proposal: None,
+        }
+    }
+
+    #[test]
+    fn a_jobs_step_runs_unattended_as_the_jobs_with_its_path() {
+        let j = job(
+            JobPolicy::Allowlist,
+            vec![
+                step(&["make", "-n", "deploy"], true),
+                step(&["make", "deploy"], false),
+                step(&["echo", "done"], false),
+            ],
+        );
+        let r = request(&j, 1).unwrap();
+        assert!(r.unattended && !r.interactive && !r.yes && !r.unconfined);
+        assert_eq!(r.origin.trigger, Trigger::Schedule);
+        assert_eq!(r.origin.job, Some(7));
+        assert!(r.origin.allowlist_only);
+        // The first step after a planned dry run is the plan's first choice.
+        assert_eq!(r.part, RunPart::Whole);
+        assert_eq!(request(&j, 2).unwrap().part, RunPart::Continues);
+        let env = r.spec.env.unwrap();
+        assert_eq!(env.get("PATH").map(String::as_str), Some("/only/here"));
+        assert_eq!(r.goal.as_deref(), Some("deploy it"));
+        assert!(r.plan_source.unwrap().ranking.contains("job 7"));
+        assert!(request(&j, 3).is_none());
+        let deny = job(JobPolicy::Deny, vec![step(&["ls"], false)]);
+        assert!(!request(&deny, 0).unwrap().origin.allowlist_only);
+    }
 }
