@@ -36,7 +36,7 @@ const PROJECTS: u64 = 20;
 #[path = "common/client.rs"]
 mod client;
 
-use client::{Client, Error, peak_rss};
+use client::{Error, peak_rss, spawn_daemon};
 
 fn main() -> Result<(), Error> {
     let keep = std::env::var_os("CODEX_BENCH_HOME").map(PathBuf::from);
@@ -69,35 +69,10 @@ fn main() -> Result<(), Error> {
     drop(runtime);
     // The real codexd, as a process of its own: a daemon refuses changing requests from its
     // own process tree (a step's), so the client cannot live in the daemon's process.
-    let socket = tmp.path().join("codexd.sock");
-    let clock = Instant::now();
-    let log = std::fs::File::create(tmp.path().join("codexd.log"))?;
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_codexd"))
-        .arg("--home")
-        .arg(&home)
-        .arg("--socket")
-        .arg(&socket)
-        .env_remove("CODEX_CONFIG")
-        .env("XDG_CONFIG_HOME", tmp.path().join("xdg-config"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()?;
-    let mut client = loop {
-        if let Ok(c) = Client::connect(&socket) {
-            break c;
-        }
-        if let Some(status) = daemon.try_wait()? {
-            return Err(format!("codexd exited with {status}; see its log").into());
-        }
-        if clock.elapsed() > Duration::from_secs(300) {
-            return Err("codexd did not answer within 300 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (mut daemon, mut client, started) = spawn_daemon(tmp.path(), &home)?;
     println!(
         "daemon start with {EPISODES} episodes and ratings: {:.0} ms (process start to first answer)",
-        clock.elapsed().as_secs_f64() * 1e3
+        started.as_secs_f64() * 1e3
     );
 
     let rate = client.time(200, |i| {

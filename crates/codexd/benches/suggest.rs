@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 #[path = "common/client.rs"]
 mod client;
 
-use client::{Client, Error, peak_rss};
+use client::{Client, Error, peak_rss, spawn_daemon};
 
 const ENTRIES: usize = 100_000;
 const BATCH: usize = 5_000;
@@ -93,35 +93,8 @@ fn main() -> Result<(), Error> {
 /// The real codexd, as a process of its own, and a connection to it once it answers (and the
 /// model has been learned: the first `suggest` waits for that).
 fn start(dir: &Path, home: &Path) -> Result<(std::process::Child, Client, Duration), Error> {
-    let socket = dir.join("codexd.sock");
     let clock = Instant::now();
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("codexd.log"))?;
-    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_codexd"))
-        .arg("--home")
-        .arg(home)
-        .arg("--socket")
-        .arg(&socket)
-        .env_remove("CODEX_CONFIG")
-        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()?;
-    let mut client = loop {
-        if let Ok(c) = Client::connect(&socket) {
-            break c;
-        }
-        if let Some(status) = daemon.try_wait()? {
-            return Err(format!("codexd exited with {status}; see its log").into());
-        }
-        if clock.elapsed() > Duration::from_secs(300) {
-            return Err("codexd did not answer within 300 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let (daemon, mut client, _) = spawn_daemon(dir, home)?;
     client.call(&format!(
         "{{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"suggest\",\"params\":{{\"cwd\":\"{}\",\"limit\":1}}}}",
         dir.display()

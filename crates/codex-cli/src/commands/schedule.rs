@@ -153,13 +153,7 @@ fn list(target: &Target, out: Out) -> Result<u8, CliError> {
         &[0],
     );
     for j in &r.jobs {
-        let state = if j.running {
-            "running"
-        } else if j.paused {
-            "paused"
-        } else {
-            "active"
-        };
+        let state = state(j);
         let last = j
             .last
             .as_ref()
@@ -178,6 +172,16 @@ fn list(target: &Target, out: Out) -> Result<u8, CliError> {
     }
     render::print_table(&t);
     Ok(0)
+}
+
+fn state(j: &JobView) -> &'static str {
+    if j.running {
+        "running"
+    } else if j.paused {
+        "paused"
+    } else {
+        "active"
+    }
 }
 
 fn title(j: &JobView) -> String {
@@ -245,14 +249,7 @@ fn print_detail(out: Out, d: &JobDetail, before: Option<&str>) -> Result<u8, Cli
     println!("  when:     {}", j.schedule);
     println!("  policy:   {}", policy_words(j.policy));
     println!("  catch-up: {}", j.catch_up.name());
-    let state = if j.running {
-        "running"
-    } else if j.paused {
-        "paused"
-    } else {
-        "active"
-    };
-    println!("  state:    {state}");
+    println!("  state:    {}", state(j));
     match before {
         Some(old) if old != d.plan.command => {
             println!("  plan:     {} (was {old})", d.plan.command)

@@ -95,3 +95,43 @@ pub fn peak_rss(pid: u32) -> String {
         })
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// Start the real codexd on `home` as a process of its own (a daemon refuses changing
+/// requests from its own process tree, so the client cannot live in the daemon's process),
+/// with its socket and log in `dir`, and connect once it answers. Returns the process, the
+/// connection and the time from spawn to the first answer.
+pub fn spawn_daemon(
+    dir: &Path,
+    home: &Path,
+) -> Result<(std::process::Child, Client, Duration), Error> {
+    let socket = dir.join("codexd.sock");
+    let clock = Instant::now();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("codexd.log"))?;
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_codexd"))
+        .arg("--home")
+        .arg(home)
+        .arg("--socket")
+        .arg(&socket)
+        .env_remove("CODEX_CONFIG")
+        .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let client = loop {
+        if let Ok(c) = Client::connect(&socket) {
+            break c;
+        }
+        if let Some(status) = daemon.try_wait()? {
+            return Err(format!("codexd exited with {status}; see its log").into());
+        }
+        if clock.elapsed() > Duration::from_secs(300) {
+            return Err("codexd did not answer within 300 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ok((daemon, client, clock.elapsed()))
+}
