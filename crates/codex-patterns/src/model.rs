@@ -121,7 +121,7 @@ impl Default for Params {
             stat_decay: 0.995,
             cap: 16,
             cap0: 48,
-            escape: 0.5,
+            escape: 0.25,
             rate: 0.1,
             rank_rate: 0.03,
             shortlist: 16,
