@@ -438,3 +438,46 @@ fn a_corrupt_job_store_is_moved_aside_and_the_daemon_starts() {
     let list = h.codex(&["--json", "schedule", "list"]).ok().json();
     assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list:#}");
 }
+
+#[test]
+fn a_cron_occurrence_runs_once_on_its_second_through_ticks_and_restarts() {
+    // A tick every second looks for missed occurrences all the time.
+    let h = Home::new().with_config("scheduler:\n  tick_secs: 1\n");
+    let d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let id = add(&h, &proj, &["--cron", "*/2 * * * * *", "--", "echo", "c"]);
+    let got = wait_finished(&h, id, 3);
+    d.kill9();
+    let d = h.start();
+    let first = runs(&h, id).len();
+    let stopped = chrono::Utc::now().to_rfc3339();
+    wait_past(&stopped, Duration::from_secs(1));
+    d.stop();
+    let _d = h.start();
+    let after = runs(&h, id);
+    assert_claims_unique(&after);
+    let history = h.codex(&["--json", "history", "--limit", "1000"]).ok().json();
+    let started_at = |run: &Value| {
+        history["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run_id"] == *run)
+            .map(|r| chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap()).unwrap())
+    };
+    for o in after.iter().chain(got.iter()) {
+        let at = chrono::DateTime::parse_from_rfc3339(o["at"].as_str().unwrap()).unwrap();
+        assert_eq!(at.timestamp_subsec_nanos(), 0, "off the cron grid: {o:#}");
+        assert_eq!(at.timestamp() % 2, 0, "off the cron grid: {o:#}");
+        // A step never starts before its occurrence's time.
+        if let Some(run) = o["runs"].get(0)
+            && let Some(started) = started_at(run)
+        {
+            assert!(started >= at, "ran before its time: {o:#}");
+        }
+    }
+    // Only missed occurrences are caught up, and each was missed while codexd was down.
+    let caught = after.iter().filter(|o| o["kind"] == "catch_up").count();
+    assert!(caught <= 2, "{after:#?}");
+    assert!(after.len() >= first, "{after:#?}");
+}

@@ -131,9 +131,11 @@ pub async fn start(
         waiters: HashMap::new(),
         ratings: HashMap::new(),
         max_concurrent: config.scheduler.max_concurrent.get() as usize,
-        grace: chrono::Duration::seconds(
-            i64::try_from(config.scheduler.catch_up_grace_secs.get()).unwrap_or(i64::MAX / 4),
-        ),
+        // The config bounds it to ten years, far inside what a duration holds.
+        grace: i64::try_from(config.scheduler.catch_up_grace_secs.get())
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .unwrap_or(chrono::Duration::MAX),
         cancel: shutdown.child_token(),
         patterns: (config.workflow_pattern_tracking && config.interaction_tracking_enabled)
             .then(patterns::Patterns::default),

@@ -192,7 +192,25 @@ impl Actor {
         let note = due.note;
         let (id, at) = (due.id, due.at);
         self.running.spawn(async move {
-            let mut finished = occurrence::run(executor, job, cancel).await;
+            // The timer works in whole seconds and may fire a little early: an occurrence
+            // never starts before its time (a midnight job must see the new day).
+            if let Ok(early) = (at - Utc::now()).to_std() {
+                tokio::select! {
+                    _ = tokio::time::sleep(early) => {}
+                    _ = cancel.cancelled() => {}
+                }
+            }
+            let mut finished = if cancel.is_cancelled() {
+                Finished {
+                    result: OccurrenceResult::Interrupted,
+                    detail: "codexd stopped before it started".into(),
+                    runs: Vec::new(),
+                    duration_ms: 0,
+                    at: Utc::now(),
+                }
+            } else {
+                occurrence::run(executor, job, cancel).await
+            };
             if let Some(note) = note {
                 finished.detail = format!("{note}; {}", finished.detail);
             }

@@ -8,6 +8,9 @@ use tracing::{error, warn};
 use super::timing::Schedule;
 use super::{Actor, Command, LATE};
 
+/// How long after an occurrence's time its one-shot is set for.
+const FIRE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Actor {
     /// Arm the timer for job `id`'s next occurrence after `after`.
     pub(super) async fn arm(&mut self, id: u64, after: DateTime<Utc>) {
@@ -32,7 +35,8 @@ impl Actor {
         let (Some(timer), Some(tx)) = (&self.timer, self.inbox_tx.upgrade()) else {
             return;
         };
-        let wait = (next - now).to_std().unwrap_or_default();
+        // A little after the time: the timer rounds to whole seconds, down.
+        let wait = (next - now).to_std().unwrap_or_default() + FIRE_AFTER;
         let instant = std::time::Instant::now() + wait;
         let made = TimerJob::new_one_shot_at_instant_async(instant, move |_, _| {
             let tx = tx.clone();

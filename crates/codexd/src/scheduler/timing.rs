@@ -8,7 +8,7 @@
 //! (`*/15 * * * *`) skips what falls in the gap and runs in both copies of the repeated hour.
 //! Intervals (`--every`) are real elapsed time and ignore the clock change.
 
-use chrono::{DateTime, Local, TimeZone, Utc};
+use chrono::{DateTime, Local, SubsecRound as _, TimeZone, Utc};
 use codex_proto::schedule::When;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
@@ -16,13 +16,20 @@ use croner::parser::{CronParser, Seconds};
 /// Occurrences listed by `schedule show`.
 pub const SHOWN_NEXT: usize = 5;
 
+/// The longest interval a job may have: ten years (past it, times overflow long before a
+/// job would run).
+pub const MAX_INTERVAL_SECS: u64 = 10 * 365 * 86_400;
+
+/// The longest cron expression taken.
+const MAX_CRON_LEN: usize = 200;
+
 /// Why a schedule cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TimingError {
     /// The cron expression does not parse.
     #[error(
         "invalid cron expression `{expr}`: {why}; expected 5 fields (minute hour day-of-month \
-         month day-of-week, e.g. \"0 9 * * 1-5\"), or 6 with seconds first"
+         month day-of-week, e.g. \"0 9 * * 1-5\"), 6 with seconds first, or 7 with a year last"
     )]
     Cron {
         /// As given.
@@ -36,12 +43,21 @@ pub enum TimingError {
     /// An interval of zero.
     #[error("an interval must be at least 1 second")]
     Zero,
+    /// An interval past [`MAX_INTERVAL_SECS`].
+    #[error("an interval of {0} seconds is too long: at most 10 years ({MAX_INTERVAL_SECS} s)")]
+    TooLong(u64),
 }
 
 /// Parse a cron expression: 5 fields get a seconds field of 0 in front, 6 and 7 (with a
 /// year) are taken as they are. Day-of-month and day-of-week, when both are set, must both
 /// match (tokio-cron-scheduler's reading).
 pub fn cron(expr: &str) -> Result<Cron, TimingError> {
+    if expr.len() > MAX_CRON_LEN {
+        return Err(TimingError::Cron {
+            expr: format!("{}…", expr.chars().take(40).collect::<String>()),
+            why: format!("it is longer than {MAX_CRON_LEN} characters"),
+        });
+    }
     let fields = expr.split_whitespace().count();
     let full = match fields {
         5 => format!(
@@ -71,6 +87,7 @@ pub fn cron(expr: &str) -> Result<Cron, TimingError> {
 pub fn validate(when: &When, now: DateTime<Utc>) -> Result<(), TimingError> {
     match when {
         When::EverySecs(0) => Err(TimingError::Zero),
+        When::EverySecs(s) if *s > MAX_INTERVAL_SECS => Err(TimingError::TooLong(*s)),
         When::EverySecs(_) => Ok(()),
         When::Cron(expr) => {
             let c = cron(expr)?;
@@ -81,16 +98,19 @@ pub fn validate(when: &When, now: DateTime<Utc>) -> Result<(), TimingError> {
     }
 }
 
+// Occurrences fall on whole seconds: croner keeps the fraction of the time it searches from,
+// and an occurrence is claimed by its exact time, so the same slot asked for at two moments
+// must come out the same.
 fn next_cron<Tz: TimeZone>(c: &Cron, after: DateTime<Utc>, tz: &Tz) -> Option<DateTime<Utc>> {
-    c.find_next_occurrence(&after.with_timezone(tz), false)
+    c.find_next_occurrence(&after.trunc_subsecs(0).with_timezone(tz), false)
         .ok()
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
 }
 
 fn prev_cron<Tz: TimeZone>(c: &Cron, at: DateTime<Utc>, tz: &Tz) -> Option<DateTime<Utc>> {
-    c.find_previous_occurrence(&at.with_timezone(tz), true)
+    c.find_previous_occurrence(&at.trunc_subsecs(0).with_timezone(tz), true)
         .ok()
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
 }
 
 /// A job's schedule, ready to answer when.
@@ -112,9 +132,11 @@ impl Schedule {
     pub fn new(when: &When, anchor: DateTime<Utc>) -> Result<Schedule, TimingError> {
         match when {
             When::EverySecs(0) => Err(TimingError::Zero),
+            When::EverySecs(s) if *s > MAX_INTERVAL_SECS => Err(TimingError::TooLong(*s)),
             When::EverySecs(secs) => Ok(Schedule::Every {
                 secs: *secs,
-                anchor,
+                // Whole seconds, as the timer fires (stores written before this rule too).
+                anchor: anchor.trunc_subsecs(0),
             }),
             When::Cron(expr) => Ok(Schedule::Cron(Box::new(cron(expr)?))),
         }
@@ -157,7 +179,7 @@ impl Schedule {
                 let step = i64::try_from(*secs).ok()?;
                 let since = (t - *anchor).num_seconds();
                 let k = if since < 0 { 1 } else { since / step + 1 };
-                anchor.checked_add_signed(chrono::Duration::seconds(k.checked_mul(step)?))
+                anchor.checked_add_signed(chrono::Duration::try_seconds(k.checked_mul(step)?)?)
             }
         }
     }
@@ -177,7 +199,7 @@ impl Schedule {
                     return None;
                 }
                 let k = since_anchor / step;
-                anchor.checked_add_signed(chrono::Duration::seconds(k.checked_mul(step)?))
+                anchor.checked_add_signed(chrono::Duration::try_seconds(k.checked_mul(step)?)?)
             }
         }?;
         (found >= since).then_some(found)
@@ -296,5 +318,37 @@ mod tests {
             describe(&When::Cron("0  9 * * 1-5".into())),
             "cron 0 9 * * 1-5"
         );
+    }
+
+    #[test]
+    fn cron_occurrences_fall_on_whole_seconds_whatever_the_time_asked_from() {
+        let s = Schedule::Cron(Box::new(cron("* * * * *").unwrap()));
+        let from = utc(2026, 12, 7, 10, 0) + chrono::Duration::milliseconds(309);
+        let next = s.next_after(from).unwrap();
+        assert_eq!(next, utc(2026, 12, 7, 10, 1));
+        let latest = s
+            .latest_at_or_before(from + chrono::Duration::seconds(90), utc(2026, 1, 1, 0, 0))
+            .unwrap();
+        assert_eq!(latest, utc(2026, 12, 7, 10, 1));
+        // An interval job added at a fractional time still runs on whole seconds.
+        let anchor = utc(2026, 12, 7, 10, 0) + chrono::Duration::milliseconds(700);
+        let every = Schedule::new(&When::EverySecs(60), anchor).unwrap();
+        assert_eq!(every.next_after(anchor), Some(utc(2026, 12, 7, 10, 1)));
+    }
+
+    #[test]
+    fn intervals_past_ten_years_are_refused_and_nothing_overflows() {
+        for secs in [MAX_INTERVAL_SECS + 1, 10_u64.pow(16), u64::MAX] {
+            assert_eq!(
+                validate(&When::EverySecs(secs), Utc::now()),
+                Err(TimingError::TooLong(secs))
+            );
+            assert!(Schedule::new(&When::EverySecs(secs), Utc::now()).is_err());
+        }
+        let s = Schedule::new(&When::EverySecs(MAX_INTERVAL_SECS), Utc::now()).unwrap();
+        assert!(s.next_after(DateTime::<Utc>::MAX_UTC).is_none());
+        assert!(s.upcoming(Utc::now(), 5).len() == 5);
+        let e = cron(&"* ".repeat(2000)).unwrap_err().to_string();
+        assert!(e.len() < 400, "{e}");
     }
 }
