@@ -126,46 +126,98 @@ fn a_job_fires_and_runs_unattended_recorded_as_the_jobs_run() {
 }
 
 #[test]
-fn a_step_that_needs_a_yes_is_held_and_the_job_goes_on_without_it() {
+fn a_step_that_needs_a_yes_is_held_once_and_the_job_goes_on_without_it() {
     let h = Home::new();
     let _d = h.start();
     let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
     // Writing in the project is asked at the unattended comfort (one level below medium).
     let id = add(&h, &proj, &["--every", "1s", "--", "touch", "made.txt"]);
-    let got = wait_finished(&h, id, 2);
-    let held: Vec<&Value> = got.iter().filter(|o| o["result"] == "held").collect();
-    assert!(held.len() >= 2, "{got:#?}");
+    let got = wait_finished(&h, id, 3);
+    let done: Vec<&Value> = got.iter().filter(|o| finished(o)).collect();
+    // Oldest first: the first occurrence is held, the next ones do not ask again.
+    let oldest = done.last().unwrap();
+    assert_eq!(oldest["result"], "held", "{got:#?}");
     assert!(
-        held[0]["detail"]
+        oldest["detail"]
             .as_str()
             .unwrap()
             .contains("codex approvals"),
         "{got:#?}"
     );
+    let later: Vec<&&Value> = done.iter().filter(|o| o["at"] != oldest["at"]).collect();
+    assert!(
+        later.iter().all(|o| o["result"] == "skipped"
+            && o["detail"]
+                .as_str()
+                .unwrap()
+                .contains("still waits for a yes")),
+        "{got:#?}"
+    );
     assert!(!proj.join("made.txt").exists());
     let pending = h.codex(&["--json", "approvals"]).ok().json();
-    let commands: Vec<&str> = pending["pending"]
+    let mine: Vec<&Value> = pending["pending"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["command"].as_str().unwrap())
+        .filter(|p| p["job"] == id)
         .collect();
-    assert!(commands.contains(&"touch made.txt"), "{pending:#}");
-    // A yes given later runs the held step, recorded as the job's.
-    let approval = pending["pending"][0]["id"].as_u64().unwrap();
+    assert_eq!(mine.len(), 1, "one question per job: {pending:#}");
+    assert_eq!(mine[0]["command"], "touch made.txt");
+    let text = h.codex(&["approvals"]).ok().stdout;
+    assert!(text.contains(&format!("from: job {id}")), "{text}");
+    // A yes given later runs the held step, recorded as the job's, and its occurrence says so.
+    let approval = mine[0]["id"].as_u64().unwrap();
     h.codex(&["schedule", "pause", &id.to_string()]).ok();
     h.codex(&["approve", &approval.to_string()]).ok();
     eventually("the approved step to run", || {
         proj.join("made.txt").exists()
     });
-    eventually("its run to be recorded", || {
-        let history = h.codex(&["--json", "history"]).ok().json();
+    eventually("its occurrence to say it ran", || {
+        runs(&h, id).iter().any(|o| {
+            o["at"] == oldest["at"]
+                && o["result"] == "succeeded"
+                && o["detail"].as_str().unwrap().contains("after your yes")
+        })
+    });
+    let history = h.codex(&["--json", "history"]).ok().json();
+    assert!(
         history["runs"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r["job"] == id && r["command"] == "touch made.txt")
-    });
+            .any(|r| r["job"] == id && r["command"] == "touch made.txt"),
+        "{history:#}"
+    );
+}
+
+#[test]
+fn a_held_occurrence_is_not_left_waiting_on_a_question_a_restart_forgot() {
+    let h = Home::new();
+    let d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let id = add(&h, &proj, &["--every", "1h", "--", "touch", "made.txt"]);
+    let o = h
+        .codex(&["--json", "schedule", "run", &id.to_string()])
+        .code(1)
+        .json();
+    assert_eq!(o["result"], "held", "{o:#}");
+    d.stop();
+    let _d = h.start();
+    let after = runs(&h, id);
+    assert_eq!(after[0]["result"], "interrupted", "{after:#?}");
+    assert!(
+        after[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("schedule run"),
+        "{after:#?}"
+    );
+    // And a new question can be asked: the job is not stuck behind the old one.
+    let o = h
+        .codex(&["--json", "schedule", "run", &id.to_string()])
+        .code(1)
+        .json();
+    assert_eq!(o["result"], "held", "{o:#}");
 }
 
 #[test]
@@ -456,14 +508,19 @@ fn a_cron_occurrence_runs_once_on_its_second_through_ticks_and_restarts() {
     let _d = h.start();
     let after = runs(&h, id);
     assert_claims_unique(&after);
-    let history = h.codex(&["--json", "history", "--limit", "1000"]).ok().json();
+    let history = h
+        .codex(&["--json", "history", "--limit", "1000"])
+        .ok()
+        .json();
     let started_at = |run: &Value| {
         history["runs"]
             .as_array()
             .unwrap()
             .iter()
             .find(|r| r["run_id"] == *run)
-            .map(|r| chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap()).unwrap())
+            .map(|r| {
+                chrono::DateTime::parse_from_rfc3339(r["started_at"].as_str().unwrap()).unwrap()
+            })
     };
     for o in after.iter().chain(got.iter()) {
         let at = chrono::DateTime::parse_from_rfc3339(o["at"].as_str().unwrap()).unwrap();

@@ -430,6 +430,9 @@ pub struct PendingApproval {
     /// The project root of that folder, if it is in a project.
     #[serde(default)]
     pub project: Option<String>,
+    /// The scheduled job whose step it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<u64>,
 }
 
 /// Result of [`Approvals`].

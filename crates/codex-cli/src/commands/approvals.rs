@@ -53,8 +53,12 @@ pub fn run(target: &Target, out: Out, answer: Option<(u64, bool)>) -> Result<u8,
     // Every command in full: an approval is given to exactly what is shown.
     for p in &r.pending {
         let left = (p.expires - now).num_seconds().max(0) as u64;
+        let job = p
+            .job
+            .map(|j| format!("    from: job {j} (`codex schedule show {j}`)\n"))
+            .unwrap_or_default();
         println!(
-            "{}  {} (asked because {}; expires in {})\n    {}\n    in: {}\n    why: {}",
+            "{}  {} (asked because {}; expires in {})\n    {}\n    in: {}\n{job}    why: {}",
             p.id,
             p.class,
             p.why_asked,

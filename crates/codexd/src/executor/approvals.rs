@@ -26,6 +26,8 @@ pub struct PendingView {
     pub cwd: std::path::PathBuf,
     /// That folder's project root, if any.
     pub project: Option<std::path::PathBuf>,
+    /// The scheduled job whose step it is.
+    pub job: Option<u64>,
 }
 
 pub(super) struct Held {
@@ -37,6 +39,7 @@ pub(super) struct Held {
     pub(super) expires: chrono::DateTime<Utc>,
     pub(super) cwd: std::path::PathBuf,
     pub(super) project: Option<std::path::PathBuf>,
+    pub(super) job: Option<u64>,
     /// `Some` for an answer, `None` when it expired.
     pub(super) reply: oneshot::Sender<Option<bool>>,
 }
@@ -88,6 +91,7 @@ impl Pending {
                 expires: h.expires,
                 cwd: h.cwd.clone(),
                 project: h.project.clone(),
+                job: h.job,
             })
             .collect()
     }

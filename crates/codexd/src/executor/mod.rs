@@ -743,6 +743,7 @@ impl Actor {
                             expires: Utc::now() + expiry,
                             cwd: req.spec.cwd.clone(),
                             project: draft.project.as_ref().map(|p| p.root.clone()),
+                            job: req.origin.job,
                             reply: tx,
                         }),
                         Err(_) => return,

@@ -101,6 +101,7 @@ pub(super) enum Command {
         id: u64,
         at: DateTime<Utc>,
     },
+    HeldDone(Box<HeldDone>),
     Observe {
         items: Vec<patterns::Observed>,
         reply: oneshot::Sender<()>,
@@ -117,6 +118,17 @@ pub(super) enum Command {
         dataset: PathBuf,
         reply: oneshot::Sender<()>,
     },
+}
+
+/// A held step of a job, answered: how its run went (or why it did not run).
+#[derive(Debug)]
+pub(super) struct HeldDone {
+    pub(super) id: u64,
+    pub(super) at: DateTime<Utc>,
+    pub(super) approval: u64,
+    pub(super) command: String,
+    pub(super) rest: usize,
+    pub(super) report: Result<crate::executor::RunReport, String>,
 }
 
 /// What the model expects next, with what the server needs to plan each goal.

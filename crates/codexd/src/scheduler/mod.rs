@@ -59,6 +59,9 @@ pub struct Started {
     pub task: JoinHandle<()>,
 }
 
+/// An occurrence that ended: job, scheduled time, how, and the step it left waiting for a yes.
+type Ended = (u64, DateTime<Utc>, Finished, Option<occurrence::HeldStep>);
+
 /// An occurrence waiting for a free slot.
 #[derive(Debug, Clone)]
 struct Due {
@@ -76,7 +79,9 @@ struct Actor {
     armed: HashMap<u64, (DateTime<Utc>, uuid::Uuid)>,
     inbox_tx: mpsc::WeakSender<Command>,
     queue: Vec<Due>,
-    running: JoinSet<(u64, DateTime<Utc>, Finished)>,
+    running: JoinSet<Ended>,
+    /// Per job, the step held in `codex approvals` (its occurrence and approval).
+    held: HashMap<u64, (DateTime<Utc>, u64)>,
     waiters: HashMap<(u64, DateTime<Utc>), Vec<Reply<OccurrenceView>>>,
     /// Ratings of the jobs' runs, for their recent satisfaction.
     ratings: HashMap<RunId, u8>,
@@ -128,6 +133,7 @@ pub async fn start(
         inbox_tx: tx.downgrade(),
         queue: Vec::new(),
         running: JoinSet::new(),
+        held: HashMap::new(),
         waiters: HashMap::new(),
         ratings: HashMap::new(),
         max_concurrent: config.scheduler.max_concurrent.get() as usize,
@@ -172,6 +178,38 @@ impl Actor {
                         runs: Vec::new(),
                         duration_ms: 0,
                         at: Utc::now(),
+                    },
+                },
+                true,
+            )?;
+        }
+        // Held approvals live in memory: after a restart nothing waits on them any more.
+        let held: Vec<(u64, DateTime<Utc>, Finished)> = self
+            .store
+            .state()
+            .occurrences
+            .iter()
+            .flat_map(|(id, l)| {
+                l.iter().filter_map(move |o| {
+                    let f = o.finished.as_ref()?;
+                    (f.result == OccurrenceResult::Held).then(|| (*id, o.at, f.clone()))
+                })
+            })
+            .collect();
+        for (id, at, before) in held {
+            self.store.append(
+                JobOp::Finish {
+                    id,
+                    at,
+                    finished: Finished {
+                        result: OccurrenceResult::Interrupted,
+                        detail: format!(
+                            "{}; codexd stopped before it was answered, and the question with \
+                             it: `codex schedule run {id}` asks again",
+                            before.detail
+                        ),
+                        at: Utc::now(),
+                        ..before
                     },
                 },
                 true,
@@ -450,6 +488,7 @@ impl Actor {
                 self.rebuild(dataset).await;
                 let _ = reply.send(());
             }
+            Command::HeldDone(done) => self.held_done(*done),
             Command::Fired { id, at } => {
                 if self.armed.get(&id).is_some_and(|(t, _)| *t == at) {
                     self.armed.remove(&id);

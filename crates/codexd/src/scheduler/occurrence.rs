@@ -73,9 +73,26 @@ pub fn request(job: &Job, i: usize) -> Option<RunRequest> {
     })
 }
 
-/// Run the job's plan; the result says how far it got. `cancel` (codexd stopping) stops the
-/// running step and makes the occurrence "interrupted".
-pub async fn run(executor: ExecutorHandle, job: Job, cancel: CancellationToken) -> Finished {
+/// A step held in `codex approvals`: it runs if the user says yes, and its task answers then.
+#[derive(Debug)]
+pub struct HeldStep {
+    /// The approval it waits on.
+    pub approval: u64,
+    /// Its command line.
+    pub command: String,
+    /// Steps of the plan after it (they do not run).
+    pub rest: usize,
+    /// The step's run, answered once approved and run, or denied, or expired.
+    pub step: tokio::task::JoinHandle<Result<crate::executor::RunReport, ExecError>>,
+}
+
+/// Run the job's plan; the result says how far it got, and which step waits for a yes.
+/// `cancel` (codexd stopping) stops the running step and makes the occurrence "interrupted".
+pub async fn run(
+    executor: ExecutorHandle,
+    job: Job,
+    cancel: CancellationToken,
+) -> (Finished, Option<HeldStep>) {
     let clock = Instant::now();
     let mut runs = Vec::new();
     let steps = job.plan.steps.len();
@@ -120,62 +137,62 @@ pub async fn run(executor: ExecutorHandle, job: Job, cancel: CancellationToken) 
             } else {
                 format!("; the {rest} step(s) after it did not run")
             };
-            return end(
-                OccurrenceResult::Held,
-                format!("{why}: approval {approval} in `codex approvals`{after}"),
-                runs,
+            let held = HeldStep {
+                approval,
+                command,
+                rest,
+                step,
+            };
+            return (
+                end(
+                    OccurrenceResult::Held,
+                    format!("{why}: approval {approval} in `codex approvals`{after}"),
+                    runs,
+                ),
+                Some(held),
             );
         }
         let report = match step.await {
             Ok(r) => r,
             Err(e) => Err(ExecError::Invalid(format!("the step's task failed: {e}"))),
         };
-        match report {
-            Ok(r) if cancel.is_cancelled() && !r.outcome.success() => {
-                return end(
-                    OccurrenceResult::Interrupted,
-                    format!("codexd stopped while `{command}` ran"),
-                    runs,
-                );
-            }
-            Ok(r) if r.outcome.success() => {
-                if !runs.contains(&r.run_id) {
-                    runs.push(r.run_id);
-                }
-            }
+        let ended = match report {
+            Ok(r) if cancel.is_cancelled() && !r.outcome.success() => Some((
+                OccurrenceResult::Interrupted,
+                format!("codexd stopped while `{command}` ran"),
+            )),
             Ok(r) => {
                 if !runs.contains(&r.run_id) {
                     runs.push(r.run_id);
                 }
-                return end(
-                    OccurrenceResult::Failed,
-                    format!("`{command}` {} (run {})", r.outcome.label(), r.run_id),
-                    runs,
-                );
+                (!r.outcome.success()).then(|| {
+                    (
+                        OccurrenceResult::Failed,
+                        format!("`{command}` {} (run {})", r.outcome.label(), r.run_id),
+                    )
+                })
             }
-            Err(ExecError::Gone) => {
-                return end(
-                    OccurrenceResult::Interrupted,
-                    format!("codexd stopped before `{command}` ran"),
-                    runs,
-                );
-            }
-            Err(ExecError::Refused(r)) => {
-                return end(OccurrenceResult::Refused, r.reason, runs);
-            }
-            Err(e) => {
-                return end(
-                    OccurrenceResult::Refused,
-                    format!("`{command}` did not run: {e}"),
-                    runs,
-                );
-            }
+            Err(ExecError::Gone) => Some((
+                OccurrenceResult::Interrupted,
+                format!("codexd stopped before `{command}` ran"),
+            )),
+            Err(ExecError::Refused(r)) => Some((OccurrenceResult::Refused, r.reason)),
+            Err(e) => Some((
+                OccurrenceResult::Refused,
+                format!("`{command}` did not run: {e}"),
+            )),
+        };
+        if let Some((result, detail)) = ended {
+            return (end(result, detail, runs), None);
         }
     }
-    end(
-        OccurrenceResult::Succeeded,
-        format!("{steps} step(s) succeeded"),
-        runs,
+    (
+        end(
+            OccurrenceResult::Succeeded,
+            format!("{steps} step(s) succeeded"),
+            runs,
+        ),
+        None,
     )
 }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use codex_proto::schedule::{OccurrenceKind, OccurrenceResult, OccurrenceView};
 use tracing::{error, info};
 
+use super::handle::{Command, HeldDone};
 use super::jobs::{Finished, Job, JobOp, Occurrence};
 use super::timing::Schedule;
 use super::views::occurrence_view;
@@ -175,15 +176,28 @@ impl Actor {
             self.answer(due.id, due.at, Err(e.into()));
             return;
         }
-        if overlapping {
+        // One question at a time per job: while a step of it waits for a yes, its next
+        // occurrences do not pile up more of them in `codex approvals`.
+        let waiting = self.held.get(&due.id).map(|(t, approval)| {
+            format!(
+                "a step of the occurrence at {t} still waits for a yes (approval {approval} in \
+                 `codex approvals`); nothing more is asked until it is answered"
+            )
+        });
+        let skipped = if overlapping {
+            Some("the previous occurrence was still running".to_string())
+        } else {
+            waiting
+        };
+        if let Some(detail) = skipped {
             let finished = Finished {
                 result: OccurrenceResult::Skipped,
-                detail: "the previous occurrence was still running".into(),
+                detail,
                 runs: Vec::new(),
                 duration_ms: 0,
                 at: Utc::now(),
             };
-            self.finished(Ok((due.id, due.at, finished)));
+            self.finished(Ok((due.id, due.at, finished, None)));
             return;
         }
         info!(job = due.id, at = %due.at, kind = ?due.kind, "occurrence started");
@@ -200,29 +214,29 @@ impl Actor {
                     _ = cancel.cancelled() => {}
                 }
             }
-            let mut finished = if cancel.is_cancelled() {
-                Finished {
-                    result: OccurrenceResult::Interrupted,
-                    detail: "codexd stopped before it started".into(),
-                    runs: Vec::new(),
-                    duration_ms: 0,
-                    at: Utc::now(),
-                }
+            let (mut finished, held) = if cancel.is_cancelled() {
+                (
+                    Finished {
+                        result: OccurrenceResult::Interrupted,
+                        detail: "codexd stopped before it started".into(),
+                        runs: Vec::new(),
+                        duration_ms: 0,
+                        at: Utc::now(),
+                    },
+                    None,
+                )
             } else {
                 occurrence::run(executor, job, cancel).await
             };
             if let Some(note) = note {
                 finished.detail = format!("{note}; {}", finished.detail);
             }
-            (id, at, finished)
+            (id, at, finished, held)
         });
     }
 
-    pub(super) fn finished(
-        &mut self,
-        done: Result<(u64, DateTime<Utc>, Finished), tokio::task::JoinError>,
-    ) {
-        let (id, at, finished) = match done {
+    pub(super) fn finished(&mut self, done: Result<super::Ended, tokio::task::JoinError>) {
+        let (id, at, finished, held) = match done {
             Ok(d) => d,
             Err(e) => {
                 error!("an occurrence's task failed: {e}");
@@ -230,6 +244,9 @@ impl Actor {
             }
         };
         info!(job = id, at = %at, result = finished.result.name(), "occurrence finished");
+        if let Some(h) = held {
+            self.watch_held(id, at, h);
+        }
         if let Err(e) = self.store.append(JobOp::Finish { id, at, finished }, true) {
             error!(job = id, "cannot record how an occurrence ended: {e}");
         }
@@ -243,6 +260,94 @@ impl Actor {
         match view {
             Some(v) => self.answer(id, at, Ok(v)),
             None => self.answer(id, at, Err(SchedulerError::UnknownJob(id))),
+        }
+    }
+
+    /// Keep track of a held step until it is answered; then its occurrence says how it went.
+    fn watch_held(&mut self, id: u64, at: DateTime<Utc>, h: occurrence::HeldStep) {
+        self.held.insert(id, (at, h.approval));
+        let Some(tx) = self.inbox_tx.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let report = match h.step.await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(e) => Err(format!("the step's task failed: {e}")),
+            };
+            let _ = tx
+                .send(Command::HeldDone(Box::new(HeldDone {
+                    id,
+                    at,
+                    approval: h.approval,
+                    command: h.command,
+                    rest: h.rest,
+                    report,
+                })))
+                .await;
+        });
+    }
+
+    /// A held step was answered (and ran, or not): its occurrence is finished again with
+    /// what happened.
+    pub(super) fn held_done(&mut self, done: HeldDone) {
+        if self.held.get(&done.id) == Some(&(done.at, done.approval)) {
+            self.held.remove(&done.id);
+        }
+        let after = if done.rest == 0 {
+            String::new()
+        } else {
+            format!("; the {} step(s) after it did not run", done.rest)
+        };
+        let (result, detail, run) = match done.report {
+            Ok(r) if r.outcome.success() => (
+                OccurrenceResult::Succeeded,
+                format!(
+                    "`{}` ran after your yes (approval {}){after}",
+                    done.command, done.approval
+                ),
+                Some(r.run_id),
+            ),
+            Ok(r) => (
+                OccurrenceResult::Failed,
+                format!(
+                    "`{}` {} after your yes (approval {}, run {})",
+                    done.command,
+                    r.outcome.label(),
+                    done.approval,
+                    r.run_id
+                ),
+                Some(r.run_id),
+            ),
+            Err(why) => (OccurrenceResult::Refused, why, None),
+        };
+        let Some(before) = self
+            .store
+            .state()
+            .occurrences
+            .get(&done.id)
+            .and_then(|l| l.iter().rev().find(|o| o.at == done.at))
+            .and_then(|o| o.finished.clone())
+        else {
+            return;
+        };
+        let mut runs = before.runs;
+        runs.extend(run);
+        let finished = Finished {
+            result,
+            detail,
+            runs,
+            duration_ms: before.duration_ms,
+            at: Utc::now(),
+        };
+        if let Err(e) = self.store.append(
+            JobOp::Finish {
+                id: done.id,
+                at: done.at,
+                finished,
+            },
+            true,
+        ) {
+            error!(job = done.id, "cannot record how a held step ended: {e}");
         }
     }
 

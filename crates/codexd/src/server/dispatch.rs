@@ -524,6 +524,7 @@ async fn approvals(ctx: &Ctx, p: ApprovalsParams) -> Result<ApprovalsResult, Err
                 expires: v.expires,
                 cwd: Some(v.cwd.display().to_string()),
                 project: v.project.map(|p| p.display().to_string()),
+                job: v.job,
             })
             .collect(),
     })
