@@ -246,6 +246,10 @@ fn an_allowlist_job_runs_only_what_an_allow_rule_matches() {
         "{got:#?}"
     );
     h.codex(&["rules", "allow", "echo *"]).ok();
+    // The question already asked is answered (no); the next occurrence needs none.
+    let pending = h.codex(&["--json", "approvals"]).ok().json();
+    let approval = pending["pending"][0]["id"].as_u64().unwrap().to_string();
+    h.codex(&["deny", &approval]).ok();
     eventually("an occurrence to run once the rule is there", || {
         runs(&h, id).iter().any(|o| o["result"] == "succeeded")
     });
