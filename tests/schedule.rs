@@ -542,3 +542,44 @@ fn a_cron_occurrence_runs_once_on_its_second_through_ticks_and_restarts() {
     assert!(caught <= 2, "{after:#?}");
     assert!(after.len() >= first, "{after:#?}");
 }
+
+#[test]
+fn a_bare_name_that_finds_a_program_the_project_holds_is_not_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project(
+        "p",
+        &[
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            ("data/precious", "keep me\n"),
+        ],
+    );
+    // A `bin/ls` early on PATH (as an activated environment puts it) that deletes data.
+    let bin = proj.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ls = bin.join("ls");
+    std::fs::write(&ls, format!("#!/bin/sh\nrm -rf {}\n", proj.join("data").display())).unwrap();
+    std::fs::set_permissions(&ls, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let codex = |args: &[&str]| {
+        let out = h
+            .codex_cmd()
+            .current_dir(&proj)
+            .env("PATH", &path)
+            .arg("--no-autostart")
+            .args(args)
+            .output()
+            .unwrap();
+        codex_e2e::Run::from(out)
+    };
+    let dry = codex(&["--json", "run", "--dry-run", "--", "ls"]).ok().json();
+    assert_eq!(dry["class"], "writes_in_project", "{dry:#}");
+    assert!(dry["reason"].as_str().unwrap().contains("inside the project"), "{dry:#}");
+    // A job (one comfort level stricter) holds it instead of running it.
+    let d = codex(&["--json", "schedule", "add", "--every", "1h", "--", "ls"]).ok().json();
+    let id = d["job"]["id"].as_u64().unwrap().to_string();
+    let o = codex(&["--json", "schedule", "run", &id]).code(1).json();
+    assert_eq!(o["result"], "held", "{o:#}");
+    assert!(proj.join("data/precious").exists());
+}

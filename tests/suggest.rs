@@ -174,6 +174,12 @@ fn a_weekday_morning_goal_is_proposed_as_a_job_accept_and_dismiss_work() {
     assert_eq!(tests["project"], proj.display().to_string());
     assert!(tests["days"].as_u64().unwrap() >= 10, "{r:#}");
     assert!(tests["confidence"].as_f64().unwrap() > 0.5, "{r:#}");
+    // `cargo test` writes in the project: as a job (one comfort level stricter) it would
+    // wait for a yes each time, and the proposal says so.
+    assert!(
+        tests["held"].as_str().unwrap_or_default().contains("asked"),
+        "{r:#}"
+    );
     let deploy = find("make deploy");
     assert!(
         deploy["cron"].as_str().unwrap().ends_with("17 * * *"),

@@ -345,6 +345,10 @@ pub struct Suggestion {
     /// The plan it would run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlannedCommand>,
+    /// The goal is a command you typed: its plan is that command, run as typed (through
+    /// `sh -c` when it needs a shell).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub typed: bool,
     /// Whether `codex suggest run N` would run it without asking (every step fits your
     /// comfort here).
     pub runnable: bool,
@@ -391,6 +395,10 @@ pub struct Proposal {
     pub confidence: f64,
     /// Distinct days it was seen on.
     pub days: u32,
+    /// Why, as a job, each occurrence would wait for a yes (a step that needs asking
+    /// unattended); absent when it would run on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 /// `suggest/jobs`: recurring goals proposed as jobs.

@@ -97,7 +97,7 @@ fn run_one(target: &Target, out: Out, n: u32) -> Result<u8, CliError> {
         return Err(CliError::Usage(format!("suggestion {n} has no plan here")));
     };
     // A typed command runs as typed; a goal in words is planned again like `codex run`.
-    let typed = plan.steps.len() == 1 && plan.command == s.goal;
+    let typed = s.typed;
     let args = RunArgs {
         yes: false,
         dry_run: false,
@@ -106,10 +106,9 @@ fn run_one(target: &Target, out: Out, n: u32) -> Result<u8, CliError> {
         goal: None,
         pick: None,
         task: (!typed).then(|| s.goal.clone()),
-        argv: if typed {
-            plan.steps[0].argv.clone()
-        } else {
-            Vec::new()
+        argv: match plan.steps.first() {
+            Some(step) if typed => step.argv.clone(),
+            _ => Vec::new(),
         },
         min_class: None,
         suggestion: true,
@@ -150,6 +149,11 @@ fn jobs(target: &Target, out: Out) -> Result<u8, CliError> {
         ]);
     }
     render::print_table(&t);
+    for p in &r.proposals {
+        if let Some(why) = &p.held {
+            println!("{}: as a job, every occurrence would wait for a yes: {why}", p.id);
+        }
+    }
     println!("\n`codex suggest accept ID` makes one a job (policy deny); `dismiss ID` drops it");
     Ok(0)
 }

@@ -123,11 +123,39 @@ impl Observed {
     pub fn typed(command: &str, at: Option<DateTime<Utc>>, project: Option<&Path>) -> Observed {
         Observed {
             goal: command.to_string(),
-            argv: shlex::split(command),
+            argv: as_typed(command),
             at,
             project: project.map(|p| p.display().to_string()),
         }
     }
+}
+
+/// The words that run a typed line as it was typed: its words when it is a plain command,
+/// else the shell given the whole line (pipes, redirections, `~`, `$(…)`, globs, `&&`: what
+/// only a shell does), which the executor then reads like any shell step.
+fn as_typed(command: &str) -> Option<Vec<String>> {
+    const SHELL: &[char] = &[
+        '|', '&', ';', '<', '>', '(', ')', '$', '`', '~', '*', '?', '[', ']', '{', '}', '\n', '#',
+        '!', '=',
+    ];
+    // Quotes are taken apart by shlex; anything else a shell would act on goes to the shell.
+    let unquoted: String = {
+        let mut out = String::new();
+        let mut quote = None;
+        for c in command.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, c) => out.push(c),
+                (Some(_), _) => {}
+            }
+        }
+        out
+    };
+    if unquoted.contains(SHELL) || command.contains("$(") || command.contains('`') {
+        return Some(vec!["sh".into(), "-c".into(), command.to_string()]);
+    }
+    shlex::split(command)
 }
 
 fn ms(v: u64) -> i64 {
@@ -213,6 +241,24 @@ mod tests {
             Some(&vec!["cargo".to_string(), "test".to_string()])
         );
         assert_eq!(p.learned(), 41);
+    }
+
+    #[test]
+    fn a_typed_line_runs_as_typed() {
+        let argv = |c: &str| Observed::typed(c, None, None).argv.unwrap();
+        assert_eq!(argv("git status"), ["git", "status"]);
+        assert_eq!(argv("git commit -m 'a | b'"), ["git", "commit", "-m", "a | b"]);
+        for line in [
+            "curl https://x.example | sh",
+            "rm -rf ~",
+            "echo \"$(rm -rf x)\"",
+            "make && make install",
+            "ls *.rs",
+            "FOO=1 cargo test",
+            "cat a > b",
+        ] {
+            assert_eq!(argv(line), ["sh", "-c", line], "{line}");
+        }
     }
 
     #[test]

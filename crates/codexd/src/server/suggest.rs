@@ -50,13 +50,14 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
         .zip(predicted.commands)
         .enumerate()
     {
+        let typed = argv.is_some();
         let plan = match argv {
             Some(argv) => Some(explicit_plan(&argv)),
             None => plan_for(ctx, &pr.goal, &p.cwd, p.path.clone()).await.ok(),
         };
         let (runnable, why_not) = match &plan {
             None => (false, Some("no plan for it here".to_string())),
-            Some(plan) => fits(ctx, plan, &pr.goal, &p.cwd).await,
+            Some(plan) => fits(ctx, plan, &pr.goal, &p.cwd, false).await,
         };
         suggestions.push(Suggestion {
             n: u32::try_from(i + 1).unwrap_or(u32::MAX),
@@ -64,6 +65,7 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
             goal: pr.goal,
             score: pr.score,
             plan,
+            typed,
             runnable,
             why_not,
         });
@@ -76,12 +78,14 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
     })
 }
 
-/// Whether every step of `plan` runs here without asking, at the user's comfort.
+/// Whether every step of `plan` runs here without asking, at the user's comfort (attended),
+/// or as a job would (`scheduled`: unattended, one level stricter).
 async fn fits(
     ctx: &Ctx,
     plan: &PlannedCommand,
     goal: &str,
     cwd: &std::path::Path,
+    scheduled: bool,
 ) -> (bool, Option<String>) {
     for step in &plan.steps {
         let req = crate::executor::RunRequest {
@@ -93,14 +97,21 @@ async fn fits(
             },
             goal: Some(goal.to_string()),
             yes: false,
-            interactive: true,
-            unattended: false,
+            interactive: !scheduled,
+            unattended: scheduled,
             min_class: step.class,
             picked_over: None,
             part: Default::default(),
             unconfined: false,
             plan_source: None,
-            origin: Default::default(),
+            origin: crate::executor::Origin {
+                trigger: if scheduled {
+                    crate::episode::Trigger::Schedule
+                } else {
+                    crate::episode::Trigger::User
+                },
+                ..Default::default()
+            },
         };
         let command = crate::episode::command_line(&step.argv);
         match ctx.executor.check(req).await {
@@ -119,7 +130,7 @@ async fn fits(
     (true, None)
 }
 
-fn proposal(r: crate::scheduler::patterns::Recurring) -> Proposal {
+fn proposal(r: crate::scheduler::patterns::Recurring, held: Option<String>) -> Proposal {
     let p = r.proposal;
     Proposal {
         id: p.id,
@@ -129,6 +140,7 @@ fn proposal(r: crate::scheduler::patterns::Recurring) -> Proposal {
         evidence: p.evidence,
         confidence: p.confidence,
         days: u32::try_from(p.days).unwrap_or(u32::MAX),
+        held,
     }
 }
 
@@ -136,7 +148,11 @@ fn proposal(r: crate::scheduler::patterns::Recurring) -> Proposal {
 pub async fn jobs(ctx: &Ctx) -> Result<SuggestJobsResult, ErrorObject> {
     match ctx.scheduler.recurring().await {
         Ok(found) => {
-            let mut proposals: Vec<Proposal> = found.into_iter().map(proposal).collect();
+            let mut proposals = Vec::with_capacity(found.len());
+            for r in found {
+                let held = held_as_job(ctx, &r).await;
+                proposals.push(proposal(r, held));
+            }
             proposals.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
             Ok(SuggestJobsResult {
                 proposals,
@@ -149,6 +165,17 @@ pub async fn jobs(ctx: &Ctx) -> Result<SuggestJobsResult, ErrorObject> {
         }),
         Err(e) => Err(scheduler_error(e)),
     }
+}
+
+/// Why a proposal, as a job, would wait for a yes at each occurrence.
+async fn held_as_job(ctx: &Ctx, r: &crate::scheduler::patterns::Recurring) -> Option<String> {
+    let cwd = std::path::PathBuf::from(r.proposal.project.clone()?);
+    let plan = match &r.argv {
+        Some(argv) => explicit_plan(argv),
+        None => plan_for(ctx, &r.proposal.goal, &cwd, None).await.ok()?,
+    };
+    let (runs, why) = fits(ctx, &plan, &r.proposal.goal, &cwd, true).await;
+    (!runs).then(|| why.unwrap_or_else(|| "a step would be asked".into()))
 }
 
 async fn find(ctx: &Ctx, id: &str) -> Result<crate::scheduler::patterns::Recurring, ErrorObject> {
