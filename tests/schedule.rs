@@ -559,9 +559,17 @@ fn a_bare_name_that_finds_a_program_the_project_holds_is_not_read_only() {
     let bin = proj.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let ls = bin.join("ls");
-    std::fs::write(&ls, format!("#!/bin/sh\nrm -rf {}\n", proj.join("data").display())).unwrap();
+    std::fs::write(
+        &ls,
+        format!("#!/bin/sh\nrm -rf {}\n", proj.join("data").display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&ls, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let codex = |args: &[&str]| {
         let out = h
             .codex_cmd()
@@ -573,13 +581,73 @@ fn a_bare_name_that_finds_a_program_the_project_holds_is_not_read_only() {
             .unwrap();
         codex_e2e::Run::from(out)
     };
-    let dry = codex(&["--json", "run", "--dry-run", "--", "ls"]).ok().json();
+    let dry = codex(&["--json", "run", "--dry-run", "--", "ls"])
+        .ok()
+        .json();
     assert_eq!(dry["class"], "writes_in_project", "{dry:#}");
-    assert!(dry["reason"].as_str().unwrap().contains("inside the project"), "{dry:#}");
+    assert!(
+        dry["reason"]
+            .as_str()
+            .unwrap()
+            .contains("inside the project"),
+        "{dry:#}"
+    );
     // A job (one comfort level stricter) holds it instead of running it.
-    let d = codex(&["--json", "schedule", "add", "--every", "1h", "--", "ls"]).ok().json();
+    let d = codex(&["--json", "schedule", "add", "--every", "1h", "--", "ls"])
+        .ok()
+        .json();
     let id = d["job"]["id"].as_u64().unwrap().to_string();
     let o = codex(&["--json", "schedule", "run", &id]).code(1).json();
     assert_eq!(o["result"], "held", "{o:#}");
     assert!(proj.join("data/precious").exists());
+}
+
+#[test]
+fn odd_input_to_jobs_and_suggestions_is_refused_clearly() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[]);
+    let p = proj.to_str().unwrap();
+    let out = h
+        .codex_in(
+            &proj,
+            &["schedule", "add", "--every", "1000000w", "--", "echo"],
+        )
+        .code(2);
+    assert!(out.stderr.contains("too long"), "{}", out.stderr);
+    let mut raw = h.connect();
+    let ask = |raw: &mut codex_e2e::Raw, method: &str, params: Value| {
+        let r = raw.call(1, method, params);
+        assert_eq!(r["error"]["code"], -32602, "{method}: {r}");
+        r["error"]["message"].as_str().unwrap().to_string()
+    };
+    let huge = serde_json::json!({"goal": "", "command": ["echo"], "cwd": p, "when": {"every_secs": u64::MAX}});
+    assert!(ask(&mut raw, "schedule/add", huge).contains("too long"));
+    let nul = serde_json::json!({"goal": "", "command": ["echo", "a\u{0}b"], "cwd": p, "when": {"every_secs": 60}});
+    assert!(ask(&mut raw, "schedule/add", nul).contains("NUL"));
+    let name = serde_json::json!({"goal": "", "command": ["echo"], "cwd": p, "when": {"every_secs": 60}, "name": "evil\u{202e}txt"});
+    assert!(ask(&mut raw, "schedule/add", name).contains("printable"));
+    let long_goal = "do the thing ".repeat(10_000);
+    let long = serde_json::json!({"goal": long_goal, "cwd": p, "when": {"every_secs": 60}});
+    let m = ask(&mut raw, "schedule/add", long);
+    assert!(m.contains("at most 1000") && m.len() < 200, "{m}");
+    let cron = serde_json::json!({"goal": "", "command": ["echo"], "cwd": p, "when": {"cron": "* ".repeat(5000)}});
+    assert!(ask(&mut raw, "schedule/add", cron).len() < 400);
+    for limit in [0, 21, 1_000_000_000] {
+        let m = ask(
+            &mut raw,
+            "suggest",
+            serde_json::json!({"cwd": p, "limit": limit}),
+        );
+        assert!(m.contains("limit"), "{m}");
+    }
+    let m = ask(
+        &mut raw,
+        "suggest",
+        serde_json::json!({"cwd": "/no/such/folder", "limit": 5}),
+    );
+    assert!(m.contains("does not exist"), "{m}");
+    // A bad id is named before anything is said about running it.
+    let out = h.codex(&["schedule", "run", "42"]).code(2);
+    assert!(!out.stderr.contains("running job"), "{}", out.stderr);
 }

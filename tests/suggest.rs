@@ -305,4 +305,29 @@ fn suggest_eval_on_a_generated_history_beats_all_four_baselines() {
         .codex(&["suggest", "eval", "--history", "/nonexistent/file"])
         .code(2);
     assert!(out.stderr.contains("cannot read"), "{}", out.stderr);
+    let out = h
+        .codex(&[
+            "suggest",
+            "eval",
+            "--history",
+            file.to_str().unwrap(),
+            "--limit",
+            "0",
+        ])
+        .code(2);
+    assert!(out.stderr.contains("--limit"), "{}", out.stderr);
+    let binary = h.scratch().join("binary");
+    std::fs::write(&binary, b"ls\0\x01\x02\ncd\n").unwrap();
+    let out = h
+        .codex(&["suggest", "eval", "--history", binary.to_str().unwrap()])
+        .code(2);
+    assert!(out.stderr.contains("NUL"), "{}", out.stderr);
+    let out = h
+        .codex(&["suggest", "eval", "--history", "/dev/zero"])
+        .code(2);
+    assert!(
+        out.stderr.contains("NUL") || out.stderr.contains("larger"),
+        "{}",
+        out.stderr
+    );
 }

@@ -245,8 +245,8 @@ pub struct SuggestEvalArgs {
     #[arg(long, value_enum)]
     pub format: Option<HistoryFormat>,
     /// Replay only the first N entries.
-    #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
 }
 
 /// `--format` of a history file.

@@ -42,6 +42,13 @@ pub fn when(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// `2026-11-24 14:13:05` in local time: for jobs, whose occurrences may be seconds apart.
+pub fn when_exact(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 /// `850ms`, `12.3s`, `4m 05s`, `2h 03m`.
 pub fn duration_ms(ms: u64) -> String {
     match ms {

@@ -42,12 +42,14 @@ pub fn run(target: &Target, out: Out, cmd: ScheduleCommand) -> Result<u8, CliErr
             let j = client.call::<ScheduleResume>(&JobIdParams { id, path: None })?;
             let next = j
                 .next
-                .map(|t| format!("; next {}", render::when(t)))
+                .map(|t| format!("; next {}", render::when_exact(t)))
                 .unwrap_or_default();
             changed(out, &j, &format!("resumed{next}"))
         }
         ScheduleCommand::Run { id } => {
             let (mut client, _) = target.connect()?;
+            // An unknown job is said before anything else.
+            client.call::<ScheduleShow>(&JobIdParams { id, path: None })?;
             if !out.json {
                 eprintln!(
                     "codex: running job {id} now, unattended; Ctrl-C stops waiting, not the job"
@@ -125,7 +127,7 @@ fn add(target: &Target, out: Out, args: ScheduleAddArgs) -> Result<u8, CliError>
     println!("  when:   {}", d.job.schedule);
     println!("  policy: {}", policy_words(d.job.policy));
     if let Some(next) = d.next.first() {
-        println!("  next:   {}", render::when(*next));
+        println!("  next:   {}", render::when_exact(*next));
     }
     println!(
         "the plan is fixed; `codex schedule replan {}` plans it again",
@@ -157,9 +159,9 @@ fn list(target: &Target, out: Out) -> Result<u8, CliError> {
         let last = j
             .last
             .as_ref()
-            .map(|o| format!("{} {}", render::when(o.at), o.result.name()))
+            .map(|o| format!("{} {}", render::when_exact(o.at), o.result.name()))
             .unwrap_or_else(|| "-".into());
-        let next = j.next.map(render::when).unwrap_or_else(|| "-".into());
+        let next = j.next.map(render::when_exact).unwrap_or_else(|| "-".into());
         t.add_row(vec![
             Cell::new(j.id),
             Cell::new(render::truncate(&title(j), 40)),
@@ -214,7 +216,7 @@ fn changed(out: Out, j: &JobView, what: &str) -> Result<u8, CliError> {
 fn occurrence_line(o: &OccurrenceView) -> String {
     let mut line = format!(
         "{}  {:<11} {}",
-        render::when(o.at),
+        render::when_exact(o.at),
         o.result.name(),
         match o.kind {
             codex_proto::schedule::OccurrenceKind::Scheduled => "",
@@ -266,7 +268,7 @@ fn print_detail(out: Out, d: &JobDetail, before: Option<&str>) -> Result<u8, Cli
         );
     }
     if !d.next.is_empty() {
-        let next: Vec<String> = d.next.iter().map(|t| render::when(*t)).collect();
+        let next: Vec<String> = d.next.iter().map(|t| render::when_exact(*t)).collect();
         println!("  next:     {}", next.join(", "));
     }
     if d.runs.is_empty() {

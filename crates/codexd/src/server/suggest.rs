@@ -29,7 +29,19 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
             format!("folder {} is not absolute", p.cwd.display()),
         ));
     }
-    let limit = p.limit.clamp(1, LIMIT_MAX) as usize;
+    if !(1..=LIMIT_MAX).contains(&p.limit) {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!("limit must be from 1 to {LIMIT_MAX}, got {}", p.limit),
+        ));
+    }
+    if !p.cwd.is_dir() {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!("folder {} does not exist", p.cwd.display()),
+        ));
+    }
+    let limit = p.limit as usize;
     let project = crate::context::project::detect(&p.cwd).map(|x| x.root.display().to_string());
     let predicted = match ctx.scheduler.predict(project.clone(), limit).await {
         Ok(x) => x,
