@@ -2,11 +2,10 @@
 //! parser tokio-cron-scheduler uses, with the same settings) and fixed intervals counted from
 //! when the job was added.
 //!
-//! Daylight saving (croner's rules, the ones Vixie cron follows): a fixed time inside the hour
-//! skipped in spring runs at the first valid time after the gap that day; a fixed time inside
-//! the hour repeated in autumn runs once, the first time; a wildcard or stepped field
-//! (`*/15 * * * *`) skips what falls in the gap and runs in both copies of the repeated hour.
-//! Intervals (`--every`) are real elapsed time and ignore the clock change.
+//! Daylight saving (croner's rules, pinned by a test): a time inside the hour skipped in spring
+//! runs once at the first valid time after the gap that day (02:30 → 03:00); a time inside the
+//! hour repeated in autumn runs once, in its first copy (before the clocks go back), stepped
+//! fields too. Intervals (`--every`) are real elapsed time and ignore the clock change.
 
 use chrono::{DateTime, Local, SubsecRound as _, TimeZone, Utc};
 use codex_proto::schedule::When;
@@ -350,5 +349,54 @@ mod tests {
         assert!(s.upcoming(Utc::now(), 5).len() == 5);
         let e = cron(&"* ".repeat(2000)).unwrap_err().to_string();
         assert!(e.len() < 400, "{e}");
+    }
+
+    #[test]
+    fn daylight_saving_changes_as_the_guide_says() {
+        let tz = chrono_tz::America::New_York;
+        let next = |expr: &str, from: DateTime<Utc>, n: usize| {
+            let s = Schedule::Cron(Box::new(cron(expr).unwrap()));
+            let mut out = Vec::new();
+            let mut at = from;
+            for _ in 0..n {
+                let Some(t) = s.next_after_in(at, &tz) else {
+                    break;
+                };
+                out.push(t);
+                at = t;
+            }
+            out
+        };
+        // Spring, 2027-03-14: 02:00 EST jumps to 03:00 EDT. A fixed time in the gap runs at
+        // the first valid time after it, once.
+        let spring = next("30 2 * * *", utc(2027, 3, 13, 12, 0), 2);
+        assert_eq!(spring[0], utc(2027, 3, 14, 7, 0), "{spring:?}"); // 03:00 EDT
+        assert_eq!(spring[1], utc(2027, 3, 15, 6, 30), "{spring:?}"); // 02:30 EDT
+        // Autumn, 2027-11-07: 02:00 EDT falls back to 01:00 EST. A fixed time in the repeated
+        // hour runs once.
+        let autumn = next("30 1 * * *", utc(2027, 11, 6, 12, 0), 2);
+        assert_eq!(autumn[0], utc(2027, 11, 7, 5, 30), "{autumn:?}"); // 01:30 EDT, the first
+        assert_eq!(
+            autumn[1] - autumn[0],
+            chrono::Duration::hours(25),
+            "{autumn:?}"
+        );
+        // Stepped minutes in the repeated hour: once per wall-clock time, in the first copy.
+        let stepped = next("*/20 1 7 11 *", utc(2027, 11, 7, 0, 0), 6);
+        let in_day: Vec<_> = stepped
+            .iter()
+            .filter(|t| **t < utc(2027, 11, 8, 0, 0))
+            .collect();
+        assert_eq!(in_day.len(), 3, "{stepped:?}");
+        assert_eq!(*in_day[0], utc(2027, 11, 7, 5, 0), "{stepped:?}"); // 01:00 EDT, the first
+        // An interval ignores the clock change: real elapsed time.
+        let every = Schedule::Every {
+            secs: 3600,
+            anchor: utc(2027, 11, 7, 4, 0),
+        };
+        assert_eq!(
+            every.next_after(utc(2027, 11, 7, 5, 30)),
+            Some(utc(2027, 11, 7, 6, 0))
+        );
     }
 }
