@@ -647,7 +647,11 @@ fn odd_input_to_jobs_and_suggestions_is_refused_clearly() {
         serde_json::json!({"cwd": "/no/such/folder", "limit": 5}),
     );
     assert!(m.contains("does not exist"), "{m}");
-    // A bad id is named before anything is said about running it.
+    // A bad id is named, and nothing is said about running it.
     let out = h.codex(&["schedule", "run", "42"]).code(2);
-    assert!(!out.stderr.contains("running job"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no job 42") && !out.stderr.contains("running job"),
+        "{}",
+        out.stderr
+    );
 }

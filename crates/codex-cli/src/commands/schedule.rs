@@ -48,13 +48,6 @@ pub fn run(target: &Target, out: Out, cmd: ScheduleCommand) -> Result<u8, CliErr
         }
         ScheduleCommand::Run { id } => {
             let (mut client, _) = target.connect()?;
-            // An unknown job is said before anything else.
-            client.call::<ScheduleShow>(&JobIdParams { id, path: None })?;
-            if !out.json {
-                eprintln!(
-                    "codex: running job {id} now, unattended; Ctrl-C stops waiting, not the job"
-                );
-            }
             let o = client.call_waiting::<ScheduleRun>(&JobIdParams { id, path: None })?;
             if out.json {
                 render::json(&o)?;
