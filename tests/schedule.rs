@@ -92,6 +92,14 @@ fn a_job_fires_and_runs_unattended_recorded_as_the_jobs_run() {
         table.contains("BY") && table.contains(&format!("job {id}")),
         "{table}"
     );
+    let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
+    assert!(
+        prefs["started_by"]["schedule"].as_u64().unwrap() >= 2,
+        "{prefs:#}"
+    );
+    assert_eq!(prefs["started_by"]["jobs"][0], id, "{prefs:#}");
+    let text = h.codex(&["prefs", "show"]).ok().stdout;
+    assert!(text.contains(&format!("by jobs (job {id})")), "{text}");
     let status = h.codex(&["status"]).ok().stdout;
     assert!(status.contains("jobs      1 job, next"), "{status}");
     let run_id = done[0]["runs"][0].as_u64().unwrap();

@@ -835,6 +835,24 @@ pub struct PrefsShowResult {
     /// The project root `--project` resolved to, if one was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// Of the runs in episodic memory (in that project, when one was asked for), how many
+    /// codex started on its own.
+    #[serde(default)]
+    pub started_by: StartedBy,
+}
+
+/// Runs by who started them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartedBy {
+    /// Started by you.
+    pub user: u64,
+    /// Occurrences of scheduled jobs.
+    pub schedule: u64,
+    /// Suggestions you chose to run.
+    pub suggestion: u64,
+    /// The jobs whose runs these are.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<u64>,
 }
 
 impl Method for PrefsShow {

@@ -162,6 +162,23 @@ fn print_profile(p: &PrefsShowResult) {
         _ => println!("no ratings yet (rate a run with `codex rate 1..5`)"),
     }
 
+    let by = &p.started_by;
+    if by.schedule + by.suggestion > 0 {
+        let jobs: Vec<String> = by.jobs.iter().map(|j| j.to_string()).collect();
+        println!(
+            "runs on its own: {} by jobs ({}), {} from suggestions you chose, {} by you \
+             (recent runs; they count as evidence like yours)",
+            by.schedule,
+            if jobs.is_empty() {
+                "-".to_string()
+            } else {
+                format!("job {}", jobs.join(", "))
+            },
+            by.suggestion,
+            by.user
+        );
+    }
+
     for pat in p.patterns.iter().take(3) {
         print_patterns(pat);
     }

@@ -146,6 +146,10 @@ enum Command {
     Stats {
         reply: oneshot::Sender<LearningStats>,
     },
+    StartedBy {
+        root: Option<String>,
+        reply: oneshot::Sender<codex_proto::methods::StartedBy>,
+    },
     Settled {
         reply: oneshot::Sender<()>,
     },
@@ -240,6 +244,14 @@ impl LearningHandle {
     /// Counts for status.
     pub async fn stats(&self) -> Result<LearningStats, LearningError> {
         self.ask(|reply| Command::Stats { reply }).await
+    }
+
+    /// Runs in episodic memory (in the project at `root`, when given) by who started them.
+    pub async fn started_by(
+        &self,
+        root: Option<String>,
+    ) -> Result<codex_proto::methods::StartedBy, LearningError> {
+        self.ask(|reply| Command::StartedBy { root, reply }).await
     }
 
     /// Answers once every event published before the call has been taken in (the actor
@@ -550,6 +562,27 @@ impl Actor {
                 let state = self.memory.state();
                 let id = run.or(state.last_finished);
                 let _ = reply.send(id.and_then(|id| state.episodes.get(&id).cloned()));
+            }
+            Command::StartedBy { root, reply } => {
+                let mut by = codex_proto::methods::StartedBy::default();
+                let mut jobs = std::collections::BTreeSet::new();
+                for e in self.memory.state().episodes.values() {
+                    let here = root.as_deref().is_none_or(|r| {
+                        e.project_root()
+                            .is_some_and(|p| p == std::path::Path::new(r))
+                    });
+                    if !here || e.part != codex_proto::types::RunPart::Whole {
+                        continue;
+                    }
+                    match e.trigger {
+                        crate::episode::Trigger::User => by.user += 1,
+                        crate::episode::Trigger::Schedule => by.schedule += 1,
+                        crate::episode::Trigger::Suggestion => by.suggestion += 1,
+                    }
+                    jobs.extend(e.job);
+                }
+                by.jobs = jobs.into_iter().collect();
+                let _ = reply.send(by);
             }
             Command::Stats { reply } => {
                 let _ = reply.send(LearningStats {

@@ -339,14 +339,16 @@ async fn prefs_show(ctx: &Ctx, p: PrefsShowParams) -> Result<PrefsShowResult, Er
         .transpose()?
         .map(|r| r.display().to_string());
     let category = p.category.as_deref().map(normalize::normalize_goal);
-    let (profile, patterns) = tokio::join!(
+    let (profile, patterns, started_by) = tokio::join!(
         ctx.feedback.profile_for(category, root.clone()),
-        ctx.learning.patterns(root.clone())
+        ctx.learning.patterns(root.clone()),
+        ctx.learning.started_by(root.clone())
     );
     Ok(PrefsShowResult {
         profile: profile.map_err(feedback_error)?,
         patterns: patterns.map_err(learning_error)?,
         project: root,
+        started_by: started_by.map_err(learning_error)?,
     })
 }
 
