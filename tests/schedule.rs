@@ -538,7 +538,13 @@ fn a_cron_occurrence_runs_once_on_its_second_through_ticks_and_restarts() {
         let at = chrono::DateTime::parse_from_rfc3339(o["at"].as_str().unwrap()).unwrap();
         assert_eq!(at.timestamp_subsec_nanos(), 0, "off the cron grid: {o:#}");
         assert_eq!(at.timestamp() % 2, 0, "off the cron grid: {o:#}");
-        // A step never starts before its occurrence's time.
+        // Nothing is claimed before its time (a pause or removal until then counts)...
+        if o["kind"] == "scheduled" {
+            let claimed =
+                chrono::DateTime::parse_from_rfc3339(o["started"].as_str().unwrap()).unwrap();
+            assert!(claimed >= at, "claimed before its time: {o:#}");
+        }
+        // ...and a step never starts before its occurrence's time.
         if let Some(run) = o["runs"].get(0)
             && let Some(started) = started_at(run)
         {

@@ -59,6 +59,14 @@ pub struct Started {
     pub task: JoinHandle<()>,
 }
 
+/// Sleep until `at` (forever when there is nothing to wait for).
+async fn wake(at: Option<DateTime<Utc>>) {
+    match at.and_then(|t| (t - Utc::now()).to_std().ok()) {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// An occurrence that ended: job, scheduled time, how, and the step it left waiting for a yes.
 type Ended = (u64, DateTime<Utc>, Finished, Option<occurrence::HeldStep>);
 
@@ -230,6 +238,7 @@ impl Actor {
         ticker.tick().await;
         let mut bus_open = true;
         loop {
+            let next_wake = self.next_wake();
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break,
@@ -252,6 +261,7 @@ impl Actor {
                     self.catch_up(Utc::now(), LATE);
                     self.start_due();
                 }
+                _ = wake(next_wake) => self.start_due(),
             }
         }
         self.stop().await;

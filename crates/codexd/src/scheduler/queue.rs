@@ -119,9 +119,20 @@ impl Actor {
     }
 
     /// Start queued occurrences while there is room, manual runs first, then by priority.
+    /// When the next queued occurrence whose time has not come yet is due.
+    pub(super) fn next_wake(&self) -> Option<DateTime<Utc>> {
+        let now = Utc::now();
+        self.queue.iter().map(|d| d.at).filter(|at| *at > now).min()
+    }
+
     pub(super) fn start_due(&mut self) {
-        while self.running.len() < self.max_concurrent && !self.queue.is_empty() {
-            let best = (0..self.queue.len()).max_by(|&a, &b| {
+        while self.running.len() < self.max_concurrent {
+            // The timer works in whole seconds and may fire early: an occurrence waits in the
+            // queue until its time, so a pause, a removal or a new plan in between counts.
+            let now = Utc::now();
+            let best = (0..self.queue.len())
+                .filter(|&i| self.queue[i].at <= now)
+                .max_by(|&a, &b| {
                 let (da, db) = (&self.queue[a], &self.queue[b]);
                 let key = |d: &Due| {
                     let manual = d.kind == OccurrenceKind::Manual;
@@ -206,14 +217,6 @@ impl Actor {
         let note = due.note;
         let (id, at) = (due.id, due.at);
         self.running.spawn(async move {
-            // The timer works in whole seconds and may fire a little early: an occurrence
-            // never starts before its time (a midnight job must see the new day).
-            if let Ok(early) = (at - Utc::now()).to_std() {
-                tokio::select! {
-                    _ = tokio::time::sleep(early) => {}
-                    _ = cancel.cancelled() => {}
-                }
-            }
             let (mut finished, held) = if cancel.is_cancelled() {
                 (
                     Finished {
