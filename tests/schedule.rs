@@ -595,21 +595,32 @@ fn a_bare_name_that_finds_a_program_the_project_holds_is_not_read_only() {
             .unwrap();
         codex_e2e::Run::from(out)
     };
-    let dry = codex(&["--json", "run", "--dry-run", "--", "ls"])
-        .ok()
-        .json();
-    assert_eq!(dry["class"], "writes_in_project", "{dry:#}");
-    assert!(
-        dry["reason"]
-            .as_str()
-            .unwrap()
-            .contains("inside the project"),
-        "{dry:#}"
-    );
+    // Directly, or through whatever runs it by name.
+    for args in [
+        &["ls"][..],
+        &["env", "ls"],
+        &["xargs", "ls"],
+        &["sh", "-c", "ls | head -1"],
+        &["timeout", "5", "ls"],
+    ] {
+        let mut all = vec!["--json", "run", "--dry-run", "--"];
+        all.extend_from_slice(args);
+        let dry = codex(&all).ok().json();
+        assert_eq!(dry["class"], "writes_in_project", "{args:?}: {dry:#}");
+        assert!(
+            dry["reason"]
+                .as_str()
+                .unwrap()
+                .contains("reaches into the project"),
+            "{dry:#}"
+        );
+    }
     // A job (one comfort level stricter) holds it instead of running it.
-    let d = codex(&["--json", "schedule", "add", "--every", "1h", "--", "ls"])
-        .ok()
-        .json();
+    let d = codex(&[
+        "--json", "schedule", "add", "--every", "1h", "--", "env", "ls",
+    ])
+    .ok()
+    .json();
     let id = d["job"]["id"].as_u64().unwrap().to_string();
     let o = codex(&["--json", "schedule", "run", &id]).code(1).json();
     assert_eq!(o["result"], "held", "{o:#}");

@@ -33,19 +33,19 @@ pub(super) fn classify_request(
         home: home.as_deref(),
     };
     let mut verdict = classifier.classify_argv(&req.spec.argv, place);
-    // A program named bare is judged by its name; if the name finds a file the project holds
-    // (a `bin/` or `.venv/bin` early on PATH), that file is what runs, and a confined step
-    // could have written it: it is no better known than `./ls`.
+    // A program named bare is judged by its name. If the step's PATH reaches into the
+    // project (a `bin/` or `.venv/bin` put first, `.`), a name there may find a file the
+    // project holds — directly, or through `env`, `xargs`, `sh -c` — and a confined step
+    // could have written it: nothing it runs is better known than `./prog`.
     if verdict.class < SafetyClass::WritesInProject
-        && let Some(program) = req.spec.argv.first()
-        && let Some(found) = planted(program, &req.spec, root.unwrap_or(&req.spec.cwd))
+        && let Some(dir) = path_into(&req.spec, root.unwrap_or(&req.spec.cwd))
     {
         verdict = classify::Verdict {
             class: SafetyClass::WritesInProject,
             reason: format!(
-                "`{program}` here is {}, inside the project: a program the project holds can \
-                 do whatever the project's files can",
-                found.display()
+                "its PATH reaches into the project ({}): a program named here may be one the \
+                 project holds, which can do whatever the project's files can",
+                dir.display()
             ),
             network: verdict.network,
         };
@@ -69,40 +69,23 @@ pub(super) fn classify_request(
     }
 }
 
-/// The file a bare program name runs when it is found on the step's `PATH` inside `writable`
-/// (relative `PATH` entries count from the step's folder, as exec resolves them).
-fn planted(program: &str, spec: &Spec, writable: &std::path::Path) -> Option<std::path::PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    if program.is_empty() || program.contains('/') {
-        return None;
-    }
+/// The first folder on the step's `PATH` that is inside `writable` (relative entries count
+/// from the step's folder, as exec resolves them; an empty entry is that folder).
+fn path_into(spec: &Spec, writable: &std::path::Path) -> Option<std::path::PathBuf> {
     let path = match spec.env.as_ref() {
         Some(env) => env.get("PATH").cloned(),
         None => std::env::var("PATH").ok(),
     }?;
     let writable = std::fs::canonicalize(writable).ok()?;
-    for dir in path.split(':') {
+    path.split(':').find_map(|dir| {
         let dir = if dir.is_empty() {
             spec.cwd.clone()
         } else {
             spec.cwd.join(dir)
         };
-        let candidate = dir.join(program);
-        let Ok(meta) = std::fs::metadata(&candidate) else {
-            continue;
-        };
-        if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
-            continue;
-        }
-        // The first one found is what runs: inside the project by where it is or where it
-        // points, it is the project's.
-        let inside = |p: &std::path::Path| p.starts_with(&writable);
-        let at = std::fs::canonicalize(&dir).map(|d| d.join(program)).ok();
-        let target = std::fs::canonicalize(&candidate).ok();
-        return (at.as_deref().is_some_and(inside) || target.as_deref().is_some_and(inside))
-            .then_some(candidate);
-    }
-    None
+        let real = std::fs::canonicalize(&dir).ok()?;
+        real.starts_with(&writable).then_some(dir)
+    })
 }
 
 /// The environment a step runs with: the client's, else the daemon's.

@@ -133,23 +133,23 @@ impl Actor {
             let best = (0..self.queue.len())
                 .filter(|&i| self.queue[i].at <= now)
                 .max_by(|&a, &b| {
-                let (da, db) = (&self.queue[a], &self.queue[b]);
-                let key = |d: &Due| {
-                    let manual = d.kind == OccurrenceKind::Manual;
-                    let p = self
-                        .store
-                        .state()
-                        .jobs
-                        .get(&d.id)
-                        .map_or(0.0, |j| self.priority(j));
-                    (manual, p)
-                };
-                let (ka, kb) = (key(da), key(db));
-                ka.0.cmp(&kb.0)
-                    .then(ka.1.total_cmp(&kb.1))
-                    // The older occurrence first among equals.
-                    .then(db.at.cmp(&da.at))
-            });
+                    let (da, db) = (&self.queue[a], &self.queue[b]);
+                    let key = |d: &Due| {
+                        let manual = d.kind == OccurrenceKind::Manual;
+                        let p = self
+                            .store
+                            .state()
+                            .jobs
+                            .get(&d.id)
+                            .map_or(0.0, |j| self.priority(j));
+                        (manual, p)
+                    };
+                    let (ka, kb) = (key(da), key(db));
+                    ka.0.cmp(&kb.0)
+                        .then(ka.1.total_cmp(&kb.1))
+                        // The older occurrence first among equals.
+                        .then(db.at.cmp(&da.at))
+                });
             let Some(i) = best else { break };
             let due = self.queue.swap_remove(i);
             self.begin(due);
