@@ -59,12 +59,16 @@ fn suggestions_follow_the_order_of_what_you_do_and_see_a_run_at_once() {
     h.codex_in(&proj, &["run", "--", "pwd"]).ok();
     let r = suggest(&h, &proj);
     assert_eq!(goals(&r)[0], "ls", "{r:#}");
-    // `suggest run 1` runs it, recorded as a suggestion's run.
+    // `suggest run N` runs the N that was shown, recorded as a suggestion's run, even when a
+    // run since has changed what would be suggested now.
+    let shown = goals(&r);
+    let last_run = || h.codex(&["--json", "history"]).ok().json()["runs"][0].clone();
     h.codex_in(&proj, &["suggest", "run", "1"]).ok();
-    let history = h.codex(&["--json", "history"]).ok().json();
-    let last = &history["runs"][0];
+    let last = last_run();
     assert_eq!(last["command"], "ls");
     assert_eq!(last["trigger"], "suggestion");
+    h.codex_in(&proj, &["suggest", "run", "2"]).ok();
+    assert_eq!(last_run()["command"], shown[1].as_str(), "{shown:?}");
     // A step that would be asked is not offered to run.
     for _ in 0..3 {
         h.codex_in(&proj, &["run", "--yes", "--", "touch", "x"])
@@ -330,4 +334,42 @@ fn suggest_eval_on_a_generated_history_beats_all_four_baselines() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn a_suggestion_that_held_a_secret_is_shown_but_never_run() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let token = format!("ghp_{}", "a1B2c3D4e5".repeat(4).get(..36).unwrap());
+    let line = format!("echo {token}");
+    let mut text = String::new();
+    for _ in 0..20 {
+        text.push_str(&format!("pwd\n{line}\n"));
+    }
+    text.push_str("pwd\n");
+    let file = h.scratch().join("history");
+    std::fs::write(&file, text).unwrap();
+    h.codex(&[
+        "import",
+        "shell-history",
+        "--shell",
+        "bash",
+        file.to_str().unwrap(),
+    ])
+    .ok();
+    let r = suggest(&h, &proj);
+    let first = &r["suggestions"][0];
+    let goal = first["goal"].as_str().unwrap();
+    assert!(
+        goal.contains("[REDACTED:") && !goal.contains(&token),
+        "{r:#}"
+    );
+    assert_eq!(first["runnable"], false, "{r:#}");
+    assert!(
+        first["why_not"].as_str().unwrap().contains("secret"),
+        "{r:#}"
+    );
+    let out = h.codex_in(&proj, &["suggest", "run", "1"]).code(2);
+    assert!(out.stderr.contains("not offered to run"), "{}", out.stderr);
 }

@@ -329,6 +329,10 @@ pub struct SuggestParams {
     pub path: Option<String>,
     /// At most this many.
     pub limit: u32,
+    /// Answer the list last shown for this folder (within the hour) instead of a new one, so
+    /// `codex suggest run N` runs the N the user saw.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shown: bool,
 }
 
 /// A goal codex expects next.

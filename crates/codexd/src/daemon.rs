@@ -160,6 +160,7 @@ impl Daemon {
             shutdown: shutdown.clone(),
             max_message_bytes: config.server.max_message_bytes.bytes(),
             shown: Default::default(),
+            suggested: Default::default(),
             capture: crate::capture::Capture::open(
                 &home,
                 &config.capture,

@@ -25,17 +25,19 @@ pub fn run(target: &Target, out: Out, args: SuggestArgs) -> Result<u8, CliError>
     }
 }
 
-fn fetch(target: &Target, limit: u32) -> Result<SuggestResult, CliError> {
+/// The suggestions here; `shown`: the list last shown here, when there is one.
+fn fetch(target: &Target, limit: u32, shown: bool) -> Result<SuggestResult, CliError> {
     let (mut client, _) = target.connect()?;
     client.call::<Suggest>(&SuggestParams {
         cwd: std::env::current_dir()?,
         path: std::env::var("PATH").ok(),
         limit,
+        shown,
     })
 }
 
 fn list(target: &Target, out: Out, limit: u32) -> Result<u8, CliError> {
-    let r = fetch(target, limit)?;
+    let r = fetch(target, limit, false)?;
     if out.json {
         render::json(&r)?;
         return Ok(0);
@@ -77,7 +79,8 @@ fn list(target: &Target, out: Out, limit: u32) -> Result<u8, CliError> {
 }
 
 fn run_one(target: &Target, out: Out, n: u32) -> Result<u8, CliError> {
-    let r = fetch(target, n.max(5))?;
+    // The N of the list the user saw, not of a list a run since has changed.
+    let r = fetch(target, n.max(5), true)?;
     if let Some(off) = &r.off {
         return Err(CliError::Usage(format!("no suggestions: {off}")));
     }

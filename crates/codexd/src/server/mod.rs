@@ -13,7 +13,7 @@ mod runs;
 mod schedule;
 pub mod shown;
 pub mod socket;
-mod suggest;
+pub mod suggest;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +77,8 @@ pub struct Ctx {
     pub max_message_bytes: usize,
     /// The plans answered lately, which name the runs of their steps.
     pub shown: shown::ShownPlans,
+    /// The suggestion lists answered lately, which `suggest run N` runs from.
+    pub suggested: suggest::ShownSuggestions,
     /// Shell capture: its filters, paused state and counts.
     pub capture: crate::capture::Capture,
 }

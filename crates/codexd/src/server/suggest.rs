@@ -17,6 +17,41 @@ use crate::scheduler::{NewJob, SchedulerError};
 /// Most suggestions one call answers.
 const LIMIT_MAX: u32 = 20;
 
+/// Lists kept, one per folder, the newest.
+const KEEP: usize = 16;
+/// How long a list shown still names what `suggest run N` runs.
+const FOR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The suggestion lists answered lately, one per folder, so `suggest run N` runs the N shown.
+#[derive(Debug, Default)]
+pub struct ShownSuggestions {
+    shown: std::sync::Mutex<
+        std::collections::VecDeque<(std::path::PathBuf, std::time::Instant, SuggestResult)>,
+    >,
+}
+
+impl ShownSuggestions {
+    fn remember(&self, cwd: &std::path::Path, r: &SuggestResult) {
+        let Ok(mut shown) = self.shown.lock() else {
+            return;
+        };
+        shown.retain(|(c, _, _)| c != cwd);
+        if shown.len() >= KEEP {
+            shown.pop_front();
+        }
+        shown.push_back((cwd.to_path_buf(), std::time::Instant::now(), r.clone()));
+    }
+
+    fn last(&self, cwd: &std::path::Path) -> Option<SuggestResult> {
+        let shown = self.shown.lock().ok()?;
+        shown
+            .iter()
+            .rev()
+            .find(|(c, at, _)| c == cwd && at.elapsed() < FOR)
+            .map(|(_, _, r)| r.clone())
+    }
+}
+
 fn off(e: &SchedulerError) -> Option<String> {
     matches!(e, SchedulerError::PatternsOff).then(|| e.to_string())
 }
@@ -40,6 +75,11 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
             codes::INVALID_PARAMS,
             format!("folder {} does not exist", p.cwd.display()),
         ));
+    }
+    if p.shown
+        && let Some(r) = ctx.suggested.last(&p.cwd)
+    {
+        return Ok(r);
     }
     let limit = p.limit as usize;
     let project = crate::context::project::detect(&p.cwd).map(|x| x.root.display().to_string());
@@ -69,6 +109,12 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
         };
         let (runnable, why_not) = match &plan {
             None => (false, Some("no plan for it here".to_string())),
+            // What was typed held a secret codex never kept: running the placeholder would
+            // not do what was typed.
+            Some(_) if redacted(&pr.goal) => (
+                false,
+                Some("it held a secret, which codex did not keep: type it yourself".to_string()),
+            ),
             Some(plan) => fits(ctx, plan, &pr.goal, &p.cwd, false).await,
         };
         suggestions.push(Suggestion {
@@ -82,12 +128,18 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
             why_not,
         });
     }
-    Ok(SuggestResult {
+    let r = SuggestResult {
         suggestions,
         learned_from: predicted.learned,
         project,
         off: None,
-    })
+    };
+    ctx.suggested.remember(&p.cwd, &r);
+    Ok(r)
+}
+
+fn redacted(text: &str) -> bool {
+    text.contains(crate::learning::redact::MARKER_PREFIX)
 }
 
 /// Whether every step of `plan` runs here without asking, at the user's comfort (attended),
@@ -181,6 +233,9 @@ pub async fn jobs(ctx: &Ctx) -> Result<SuggestJobsResult, ErrorObject> {
 
 /// Why a proposal, as a job, would wait for a yes at each occurrence.
 async fn held_as_job(ctx: &Ctx, r: &crate::scheduler::patterns::Recurring) -> Option<String> {
+    if redacted(&r.proposal.goal) {
+        return Some("it held a secret, which codex did not keep: it cannot be accepted".into());
+    }
     let cwd = std::path::PathBuf::from(r.proposal.project.clone()?);
     let plan = match &r.argv {
         Some(argv) => explicit_plan(argv),
@@ -206,6 +261,16 @@ pub async fn accept(ctx: &Ctx, p: ProposalIdParams) -> Result<JobDetail, ErrorOb
         proposal: found,
         argv,
     } = find(ctx, &p.id).await?;
+    if redacted(&found.goal) {
+        return Err(ErrorObject::new(
+            codes::INVALID_PARAMS,
+            format!(
+                "proposal {} held a secret, which codex did not keep; schedule it yourself with \
+                 `codex schedule add --cron \"{}\" -- ...`",
+                found.id, found.cron
+            ),
+        ));
+    }
     let cwd = std::path::PathBuf::from(found.project.clone().unwrap_or_default());
     if !cwd.is_dir() {
         return Err(ErrorObject::new(
