@@ -680,3 +680,52 @@ fn odd_input_to_jobs_and_suggestions_is_refused_clearly() {
         out.stderr
     );
 }
+
+#[test]
+fn git_in_a_repository_whose_config_runs_a_program_is_not_read_only() {
+    if !codex_e2e::have("git") {
+        return;
+    }
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[("evil.sh", "#!/bin/sh\ntouch pwned\n")]);
+    let git = |args: &[&str]| {
+        let ok = h
+            .command("git")
+            .current_dir(&proj)
+            .args(args)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q", "."]);
+    let dry = h
+        .codex_in(
+            &proj,
+            &["--json", "run", "--dry-run", "--", "git", "status"],
+        )
+        .ok()
+        .json();
+    assert_eq!(dry["class"], "read_only", "{dry:#}");
+    git(&["config", "core.fsmonitor", "./evil.sh"]);
+    let dry = h
+        .codex_in(
+            &proj,
+            &["--json", "run", "--dry-run", "--", "git", "status"],
+        )
+        .ok()
+        .json();
+    assert_eq!(dry["class"], "writes_in_project", "{dry:#}");
+    assert!(
+        dry["reason"].as_str().unwrap().contains("fsmonitor"),
+        "{dry:#}"
+    );
+    let id = add(&h, &proj, &["--every", "1h", "--", "git", "status"]);
+    let o = h
+        .codex(&["--json", "schedule", "run", &id.to_string()])
+        .code(1)
+        .json();
+    assert_eq!(o["result"], "held", "{o:#}");
+    assert!(!proj.join("pwned").exists());
+}

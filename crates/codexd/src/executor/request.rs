@@ -50,6 +50,26 @@ pub(super) fn classify_request(
             network: verdict.network,
         };
     }
+    // git runs programs its repository's config names (an fsmonitor, a diff driver, a
+    // filter) even for `git status`; what such a program does is not known, and an included
+    // file or a script in the work tree is something a confined step could rewrite.
+    if verdict.class < SafetyClass::WritesInProject
+        && req
+            .spec
+            .argv
+            .iter()
+            .any(|a| a == "git" || a.ends_with("/git") || a.contains("git "))
+        && let Some(why) = git_runs_programs(&req.spec.cwd)
+    {
+        verdict = classify::Verdict {
+            class: SafetyClass::WritesInProject,
+            reason: format!(
+                "this repository's git config {why}: git may run it for any command, and what \
+                 it does is not known"
+            ),
+            network: verdict.network,
+        };
+    }
     if let Some((class, tool)) = crate::planner::registry::declared_class(declared, &req.spec.argv)
         && class > verdict.class
     {
@@ -88,6 +108,64 @@ fn path_into(spec: &Spec, writable: &std::path::Path) -> Option<std::path::PathB
     })
 }
 
+/// Keys in a repository's git config that make git run a program, by their last part.
+const GIT_RUNS: &[&str] = &[
+    "fsmonitor",
+    "external",
+    "textconv",
+    "clean",
+    "smudge",
+    "process",
+    "pager",
+    "sshcommand",
+    "askpass",
+    "hookspath",
+    "editor",
+    "sequenceeditor",
+];
+
+/// Why the git repository around `cwd` may run a program of its config's choosing: a key
+/// that names one, or an include (whose file may be in the work tree). `None` when no
+/// repository is found or its config names none; an unreadable config counts as naming one.
+fn git_runs_programs(cwd: &std::path::Path) -> Option<String> {
+    let dot_git = cwd
+        .ancestors()
+        .map(|d| d.join(".git"))
+        .find(|p| p.exists())?;
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        // A worktree or submodule: `gitdir: PATH`, and maybe a `commondir` beside it.
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        let rel = text.strip_prefix("gitdir:")?.trim();
+        let dir = dot_git.parent()?.join(rel);
+        match std::fs::read_to_string(dir.join("commondir")) {
+            Ok(common) => dir.join(common.trim()),
+            Err(_) => dir,
+        }
+    };
+    let config = git_dir.join("config");
+    let text = match std::fs::read_to_string(&config) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(_) => return Some(format!("({}) cannot be read", config.display())),
+    };
+    for line in text.lines() {
+        let line = line.trim().to_ascii_lowercase();
+        if line.starts_with("[include") {
+            return Some("includes another file".into());
+        }
+        let Some((key, _)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        if GIT_RUNS.contains(&key) {
+            return Some(format!("names a program (`{key}`)"));
+        }
+    }
+    None
+}
+
 /// The environment a step runs with: the client's, else the daemon's.
 pub(super) fn step_env(spec: &Spec) -> sandbox::roots::Env {
     spec.env.clone().unwrap_or_else(|| {
@@ -123,4 +201,36 @@ pub(super) fn validate(req: &RunRequest) -> Result<(), ExecError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_git_config_that_runs_programs_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        std::fs::create_dir_all(&git).unwrap();
+        let sub = dir.path().join("src");
+        std::fs::create_dir_all(&sub).unwrap();
+        assert_eq!(git_runs_programs(&sub), None);
+        std::fs::write(git.join("config"), "[core]\n\tbare = false\n").unwrap();
+        assert_eq!(git_runs_programs(&sub), None);
+        for (config, why) in [
+            ("[core]\n\tfsmonitor = ./evil.sh\n", "fsmonitor"),
+            ("[diff]\n\texternal = ./d.sh\n", "external"),
+            ("[diff \"x\"]\n\ttextconv = ./t.sh\n", "textconv"),
+            (
+                "[filter \"lfs\"]\n\tprocess = git-lfs filter-process\n",
+                "process",
+            ),
+            ("[include]\n\tpath = ../gitconfig\n", "include"),
+            ("[includeIf \"gitdir:~/\"]\n\tpath = x\n", "include"),
+        ] {
+            std::fs::write(git.join("config"), config).unwrap();
+            let got = git_runs_programs(&sub).unwrap_or_default();
+            assert!(got.contains(why), "{config}: {got}");
+        }
+    }
 }
