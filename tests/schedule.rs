@@ -487,6 +487,13 @@ fn a_corrupt_job_store_is_moved_aside_and_the_daemon_starts() {
     d.stop();
     let store = h.path("storage/scheduler/jobs.json");
     std::fs::write(&store, b"{ not json").unwrap();
+    // The storage check names it, and changes nothing.
+    let check = h.codexd_cmd().arg("--check-storage").output().unwrap();
+    let report = String::from_utf8_lossy(&check.stdout).to_string()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(!check.status.success(), "{report}");
+    assert!(report.contains("scheduled jobs"), "{report}");
+    assert!(store.exists());
     let _d = h.start();
     let moved: Vec<_> = std::fs::read_dir(store.parent().unwrap())
         .unwrap()

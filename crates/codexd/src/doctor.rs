@@ -88,6 +88,7 @@ pub fn check(layout: &Layout) -> Report {
             &layout.dataset,
             &layout.safety_rules,
             &layout.playbooks,
+            &layout.jobs,
         ]
         .into_iter()
         .filter_map(|p| p.parent())
@@ -108,6 +109,11 @@ pub fn check(layout: &Layout) -> Report {
             "your allow/ask/deny rules",
         );
         journaled::<PlaybookBook>(&mut checks, &layout.playbooks, "taught playbooks");
+        journaled::<crate::scheduler::jobs::Jobs>(
+            &mut checks,
+            &layout.jobs,
+            "scheduled jobs and their claims",
+        );
         checks.push(dataset_check(&layout.dataset));
         checks.push(run_id_mark(&layout.home.join("storage").join("run_ids")));
         for dir in &dirs {
