@@ -426,42 +426,22 @@ fn bad_schedules_and_unknown_jobs_exit_2_naming_what_is_wrong() {
     let h = Home::new();
     let _d = h.start();
     let proj = h.project("p", &[]);
-    let out = h
-        .codex_in(
-            &proj,
-            &["schedule", "add", "--cron", "61 9 * * *", "--", "echo"],
-        )
-        .code(2);
-    assert!(
-        out.stderr.contains("invalid cron expression `61 9 * * *`"),
-        "{}",
-        out.stderr
-    );
-    let out = h
-        .codex_in(
-            &proj,
-            &["schedule", "add", "--cron", "0 9 * *", "--", "echo"],
-        )
-        .code(2);
-    assert!(out.stderr.contains("4 fields"), "{}", out.stderr);
-    let out = h
-        .codex_in(
-            &proj,
-            &["schedule", "add", "--cron", "0 0 30 2 *", "--", "echo"],
-        )
-        .code(2);
-    assert!(out.stderr.contains("never occurs"), "{}", out.stderr);
-    let out = h
-        .codex_in(
-            &proj,
-            &["schedule", "add", "--every", "ten minutes", "--", "echo"],
-        )
-        .code(2);
-    assert!(out.stderr.contains("is not an interval"), "{}", out.stderr);
-    let out = h
-        .codex_in(&proj, &["schedule", "add", "--", "echo"])
-        .code(2);
-    assert!(out.stderr.contains("--cron"), "{}", out.stderr);
+    for (when, said) in [
+        (
+            &["--cron", "61 9 * * *"][..],
+            "invalid cron expression `61 9 * * *`",
+        ),
+        (&["--cron", "0 9 * *"], "4 fields"),
+        (&["--cron", "0 0 30 2 *"], "never occurs"),
+        (&["--every", "ten minutes"], "is not an interval"),
+        (&[], "--cron"),
+    ] {
+        let mut args = vec!["schedule", "add"];
+        args.extend_from_slice(when);
+        args.extend_from_slice(&["--", "echo"]);
+        let out = h.codex_in(&proj, &args).code(2);
+        assert!(out.stderr.contains(said), "{when:?}: {}", out.stderr);
+    }
     for verb in ["show", "rm", "pause", "resume", "run", "replan"] {
         let out = h.codex(&["schedule", verb, "42"]).code(2);
         assert!(out.stderr.contains("no job 42"), "{verb}: {}", out.stderr);

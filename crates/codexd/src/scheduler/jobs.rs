@@ -92,6 +92,19 @@ pub struct Finished {
     pub at: DateTime<Utc>,
 }
 
+impl Finished {
+    /// An end with no run: skipped, interrupted before a step, and the like.
+    pub fn without_runs(result: OccurrenceResult, detail: impl Into<String>) -> Finished {
+        Finished {
+            result,
+            detail: detail.into(),
+            runs: Vec::new(),
+            duration_ms: 0,
+            at: Utc::now(),
+        }
+    }
+}
+
 /// The scheduler's durable state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Jobs {

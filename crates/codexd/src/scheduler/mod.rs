@@ -180,13 +180,10 @@ impl Actor {
                 JobOp::Finish {
                     id,
                     at,
-                    finished: Finished {
-                        result: OccurrenceResult::Interrupted,
-                        detail: "codexd stopped or crashed while it ran".into(),
-                        runs: Vec::new(),
-                        duration_ms: 0,
-                        at: Utc::now(),
-                    },
+                    finished: Finished::without_runs(
+                        OccurrenceResult::Interrupted,
+                        "codexd stopped or crashed while it ran",
+                    ),
                 },
                 true,
             )?;

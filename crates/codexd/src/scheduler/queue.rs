@@ -55,13 +55,7 @@ impl Actor {
                             JobOp::Finish {
                                 id: job.id,
                                 at,
-                                finished: Finished {
-                                    result: OccurrenceResult::Skipped,
-                                    detail,
-                                    runs: Vec::new(),
-                                    duration_ms: 0,
-                                    at: now,
-                                },
+                                finished: Finished::without_runs(OccurrenceResult::Skipped, detail),
                             },
                             true,
                         )
@@ -201,13 +195,7 @@ impl Actor {
             waiting
         };
         if let Some(detail) = skipped {
-            let finished = Finished {
-                result: OccurrenceResult::Skipped,
-                detail,
-                runs: Vec::new(),
-                duration_ms: 0,
-                at: Utc::now(),
-            };
+            let finished = Finished::without_runs(OccurrenceResult::Skipped, detail);
             self.finished(Ok((due.id, due.at, finished, None)));
             return;
         }
@@ -219,13 +207,10 @@ impl Actor {
         self.running.spawn(async move {
             let (mut finished, held) = if cancel.is_cancelled() {
                 (
-                    Finished {
-                        result: OccurrenceResult::Interrupted,
-                        detail: "codexd stopped before it started".into(),
-                        runs: Vec::new(),
-                        duration_ms: 0,
-                        at: Utc::now(),
-                    },
+                    Finished::without_runs(
+                        OccurrenceResult::Interrupted,
+                        "codexd stopped before it started",
+                    ),
                     None,
                 )
             } else {
