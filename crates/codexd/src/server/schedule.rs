@@ -54,14 +54,14 @@ pub fn explicit_plan(argv: &[String]) -> PlannedCommand {
     }
 }
 
-/// The plan the planner ranks first for `goal` in `cwd`, as `codex plan` would show it.
+/// The plan the planner ranks first for `goal` in `cwd`, as `codex plan` would show it. The
+/// caller brings the profile up to date first (`feedback.current()`), once per request.
 pub async fn plan_for(
     ctx: &Ctx,
     goal: &str,
     cwd: &Path,
     path: Option<String>,
 ) -> Result<PlannedCommand, ErrorObject> {
-    let _ = ctx.feedback.current().await;
     let plans = ctx
         .planner
         .plan(goal.to_string(), cwd.to_path_buf(), path, false)
@@ -144,6 +144,7 @@ pub async fn add(ctx: &Ctx, p: ScheduleAddParams) -> Result<JobDetail, ErrorObje
             (plan.command.clone(), true, plan)
         }
         None => {
+            let _ = ctx.feedback.current().await;
             let plan = plan_for(ctx, &p.goal, &p.cwd, p.path.clone()).await?;
             (p.goal.trim().to_string(), false, plan)
         }
@@ -206,6 +207,7 @@ pub async fn replan(ctx: &Ctx, p: JobIdParams) -> Result<JobDetail, ErrorObject>
     let plan = if job.explicit {
         job.plan.clone()
     } else {
+        let _ = ctx.feedback.current().await;
         plan_for(ctx, &job.goal, &job.cwd, p.path.or(job.path.clone())).await?
     };
     ctx.scheduler

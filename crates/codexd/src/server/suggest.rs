@@ -95,6 +95,8 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
         }
         Err(e) => return Err(scheduler_error(e)),
     };
+    // Plans made on what the last run taught, brought up to date once for all of them.
+    let _ = ctx.feedback.current().await;
     let mut suggestions = Vec::new();
     for (i, (pr, argv)) in predicted
         .predictions
@@ -212,6 +214,7 @@ fn proposal(r: crate::scheduler::patterns::Recurring, held: Option<String>) -> P
 pub async fn jobs(ctx: &Ctx) -> Result<SuggestJobsResult, ErrorObject> {
     match ctx.scheduler.recurring().await {
         Ok(found) => {
+            let _ = ctx.feedback.current().await;
             let mut proposals = Vec::with_capacity(found.len());
             for r in found {
                 let held = held_as_job(ctx, &r).await;
@@ -281,6 +284,7 @@ pub async fn accept(ctx: &Ctx, p: ProposalIdParams) -> Result<JobDetail, ErrorOb
             ),
         ));
     }
+    let _ = ctx.feedback.current().await;
     let (explicit, plan) = match &argv {
         Some(argv) => (true, explicit_plan(argv)),
         None => (
