@@ -450,11 +450,21 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Wait until its socket accepts connections (or fail, showing the log).
+    /// Wait until it answers a `hello` on its socket (or fail, showing the log). A connect
+    /// alone is not enough: a socket file can accept for a moment after its daemon is gone.
     pub fn wait_ready(&self, home: &Home) {
         let start = Instant::now();
+        let answers = || -> std::io::Result<bool> {
+            use std::io::{BufRead as _, Write as _};
+            let mut s = UnixStream::connect(&home.socket)?;
+            s.set_read_timeout(Some(Duration::from_secs(1)))?;
+            s.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"hello\",\"params\":{\"protocol\":1}}\n")?;
+            let mut line = String::new();
+            std::io::BufReader::new(s).read_line(&mut line)?;
+            Ok(line.contains("\"result\""))
+        };
         loop {
-            if UnixStream::connect(&home.socket).is_ok() {
+            if answers().unwrap_or(false) {
                 return;
             }
             assert!(
