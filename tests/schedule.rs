@@ -602,6 +602,29 @@ fn a_bare_name_that_finds_a_program_the_project_holds_is_not_read_only() {
             "{dry:#}"
         );
     }
+    // A suggestion to type it is judged with the same PATH: at a low comfort it is asked,
+    // so it is not offered to run.
+    let history = h.scratch().join("history");
+    std::fs::write(&history, "pwd\nls\n".repeat(10)).unwrap();
+    codex(&[
+        "import",
+        "shell-history",
+        "--shell",
+        "bash",
+        history.to_str().unwrap(),
+    ])
+    .ok();
+    codex(&["prefs", "set", "autonomy_comfort", "low"]).ok();
+    let r = codex(&["--json", "suggest", "--limit", "5"]).ok().json();
+    let ls = r["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["goal"] == "ls")
+        .cloned()
+        .unwrap_or_else(|| panic!("no ls suggested: {r:#}"));
+    assert_eq!(ls["runnable"], false, "{r:#}");
+    codex(&["prefs", "unset", "autonomy_comfort"]).ok();
     // A job (one comfort level stricter) holds it instead of running it.
     let d = codex(&[
         "--json", "schedule", "add", "--every", "1h", "--", "env", "ls",

@@ -117,7 +117,7 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
                 false,
                 Some("it held a secret, which codex did not keep: type it yourself".to_string()),
             ),
-            Some(plan) => fits(ctx, plan, &pr.goal, &p.cwd, false).await,
+            Some(plan) => fits(ctx, plan, &pr.goal, &p.cwd, p.path.as_deref(), false).await,
         };
         suggestions.push(Suggestion {
             n: u32::try_from(i + 1).unwrap_or(u32::MAX),
@@ -151,14 +151,23 @@ async fn fits(
     plan: &PlannedCommand,
     goal: &str,
     cwd: &std::path::Path,
+    path: Option<&str>,
     scheduled: bool,
 ) -> (bool, Option<String>) {
+    // Judged with the PATH the step would run with (the client's), as the run will be.
+    let env = path.map(|path| {
+        let mut env: std::collections::BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        env.insert("PATH".into(), path.to_string());
+        env
+    });
     for step in &plan.steps {
         let req = crate::executor::RunRequest {
             spec: crate::executor::Spec {
                 argv: step.argv.clone(),
                 cwd: cwd.to_path_buf(),
-                env: None,
+                env: env.clone(),
                 launcher: Vec::new(),
             },
             goal: Some(goal.to_string()),
@@ -244,7 +253,7 @@ async fn held_as_job(ctx: &Ctx, r: &crate::scheduler::patterns::Recurring) -> Op
         Some(argv) => explicit_plan(argv),
         None => plan_for(ctx, &r.proposal.goal, &cwd, None).await.ok()?,
     };
-    let (runs, why) = fits(ctx, &plan, &r.proposal.goal, &cwd, true).await;
+    let (runs, why) = fits(ctx, &plan, &r.proposal.goal, &cwd, None, true).await;
     (!runs).then(|| why.unwrap_or_else(|| "a step would be asked".into()))
 }
 
