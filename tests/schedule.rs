@@ -709,23 +709,18 @@ fn git_in_a_repository_whose_config_runs_a_program_is_not_read_only() {
             .success();
         assert!(ok, "git {args:?}");
     };
+    let dry = || {
+        h.codex_in(
+            &proj,
+            &["--json", "run", "--dry-run", "--", "git", "status"],
+        )
+        .ok()
+        .json()
+    };
     git(&["init", "-q", "."]);
-    let dry = h
-        .codex_in(
-            &proj,
-            &["--json", "run", "--dry-run", "--", "git", "status"],
-        )
-        .ok()
-        .json();
-    assert_eq!(dry["class"], "read_only", "{dry:#}");
+    assert_eq!(dry()["class"], "read_only");
     git(&["config", "core.fsmonitor", "./evil.sh"]);
-    let dry = h
-        .codex_in(
-            &proj,
-            &["--json", "run", "--dry-run", "--", "git", "status"],
-        )
-        .ok()
-        .json();
+    let dry = dry();
     assert_eq!(dry["class"], "writes_in_project", "{dry:#}");
     assert!(
         dry["reason"].as_str().unwrap().contains("fsmonitor"),
