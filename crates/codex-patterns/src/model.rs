@@ -679,6 +679,15 @@ impl<Tz: TimeZone> Model<Tz> {
             .map_or(RECENCY, |e| if e >= SLOW { e - SLOW } else { e });
         let times = |e: usize| view.tables[e].and_then(|c| c.slot(sym)).map_or(0, |s| s.n);
         let ago = self.len + 1 - self.last_step.get(sym as usize).copied().unwrap_or(0);
+        // What usually follows the last goal is the reason a person checks first: said when
+        // it backs this goal most of the time, whichever expert weighed most.
+        let seen1 = view.tables[1].map_or(0, |c| c.seen);
+        let follows = times(1) >= 2 && 2 * times(1) >= seen1;
+        let best = if follows && !(1..ORDERS).contains(&best) && best != MATCH {
+            1
+        } else {
+            best
+        };
         match best {
             0 => Evidence::Frequent {
                 times: self.names.count(sym),
@@ -855,6 +864,34 @@ mod tests {
         let words = top[0].evidence.words(&top[0].goal);
         assert!(
             words.contains("you ran `cargo test` 6 of 6 times"),
+            "{words}"
+        );
+    }
+
+    #[test]
+    fn what_follows_is_the_reason_given_when_it_holds_even_within_one_hour() {
+        // Everything at the same hour of the day, so the hour expert is strong too.
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0);
+        let mut m = Model::new();
+        for _ in 0..4 {
+            for goal in ["git pull", "cargo test"] {
+                m.observe(&Interaction {
+                    goal: goal.into(),
+                    at,
+                    project: None,
+                });
+            }
+        }
+        m.observe(&Interaction {
+            goal: "git pull".into(),
+            at,
+            project: None,
+        });
+        let top = m.predict(at, None, 3);
+        assert_eq!(top[0].goal, "cargo test");
+        let words = top[0].evidence.words(&top[0].goal);
+        assert!(
+            words.starts_with("after `git pull` you ran `cargo test` 4 of"),
             "{words}"
         );
     }
