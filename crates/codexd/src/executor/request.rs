@@ -103,9 +103,26 @@ fn path_into(spec: &Spec, writable: &std::path::Path) -> Option<std::path::PathB
         } else {
             spec.cwd.join(dir)
         };
-        let real = std::fs::canonicalize(&dir).ok()?;
+        // A folder that is not there yet counts by where it would be: a confined step could
+        // make it between this check and the exec.
+        let real = std::fs::canonicalize(&dir).unwrap_or_else(|_| lexical(&dir));
         real.starts_with(&writable).then_some(dir)
     })
+}
+
+/// `path` with `.` and `..` taken out by their names alone (for a path that does not exist).
+fn lexical(path: &std::path::Path) -> std::path::PathBuf {
+    let mut out = std::path::PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Keys in a repository's git config that make git run a program, by their last part.
@@ -206,6 +223,22 @@ pub(super) fn validate(req: &RunRequest) -> Result<(), ExecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_folder_not_made_yet_inside_the_project_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = |path: &str| Spec {
+            argv: vec!["ls".into()],
+            cwd: dir.path().to_path_buf(),
+            env: Some([("PATH".to_string(), path.to_string())].into()),
+            launcher: Vec::new(),
+        };
+        assert!(path_into(&spec("/usr/bin:/bin"), dir.path()).is_none());
+        assert!(path_into(&spec("bin:/usr/bin"), dir.path()).is_some());
+        let later = format!("{}/later/../bin", dir.path().display());
+        assert!(path_into(&spec(&later), dir.path()).is_some());
+        assert!(path_into(&spec(":/usr/bin"), dir.path()).is_some());
+    }
 
     #[test]
     fn a_git_config_that_runs_programs_is_noticed() {
