@@ -734,3 +734,86 @@ fn git_in_a_repository_whose_config_runs_a_program_is_not_read_only() {
     assert_eq!(o["result"], "held", "{o:#}");
     assert!(!proj.join("pwned").exists());
 }
+
+#[test]
+fn occurrences_waiting_for_a_slot_do_not_pile_up() {
+    let h = Home::new().with_config("scheduler:\n  max_concurrent: 1\n");
+    let d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let a = add(&h, &proj, &["--every", "1s", "--", "sleep", "3"]);
+    let b = add(&h, &proj, &["--every", "1s", "--", "sleep", "3"]);
+    // One slot for two jobs every second: one waits, and its next occurrences are skipped
+    // instead of queueing behind it.
+    eventually("an occurrence skipped for want of a slot", || {
+        [a, b].iter().any(|&id| {
+            runs(&h, id).iter().any(|o| {
+                o["result"] == "skipped"
+                    && o["detail"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains("free slot")
+            })
+        })
+    });
+    d.stop();
+    // After a stop and start, no occurrence ran twice.
+    let _d = h.start();
+    for id in [a, b] {
+        assert_claims_unique(&runs(&h, id));
+    }
+}
+
+#[test]
+fn what_is_shown_of_a_job_never_writes_control_characters_to_the_terminal() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[("a-file", "x")]);
+    let sneaky = "zz\u{1b}[2K\rcargo";
+    let d = h
+        .codex_in(
+            &proj,
+            &[
+                "--json",
+                "schedule",
+                "add",
+                "--every",
+                "1h",
+                "--policy",
+                "allowlist",
+                "--",
+                "echo",
+                sneaky,
+            ],
+        )
+        .ok()
+        .json();
+    let id = d["job"]["id"].as_u64().unwrap().to_string();
+    let o = h.codex(&["--json", "schedule", "run", &id]).code(1).json();
+    assert_eq!(o["result"], "held", "{o:#}");
+    for args in [
+        &["approvals"][..],
+        &["schedule", "list"],
+        &["schedule", "show", &id],
+    ] {
+        let text = h.codex(args).ok().stdout;
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r'),
+            "{args:?}: {text:?}"
+        );
+        assert!(text.contains("\\u{1b}"), "{args:?}: {text}");
+    }
+    let file = proj.join("a-file");
+    let out = h
+        .codex(&[
+            "schedule",
+            "add",
+            "--every",
+            "1h",
+            "--project",
+            file.to_str().unwrap(),
+            "--",
+            "ls",
+        ])
+        .code(2);
+    assert!(out.stderr.contains("is not a folder"), "{}", out.stderr);
+}

@@ -42,6 +42,26 @@ pub fn when(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// `s` safe to print on a terminal: control characters (an escape sequence that would erase
+/// what is shown, a carriage return, a newline) as `\u{..}` escapes, so what is shown is what
+/// there is.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// `2026-11-24 14:13:05` in local time: for jobs, whose occurrences may be seconds apart.
 pub fn when_exact(t: DateTime<Utc>) -> String {
     t.with_timezone(&Local)

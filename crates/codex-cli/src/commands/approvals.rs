@@ -63,9 +63,9 @@ pub fn run(target: &Target, out: Out, answer: Option<(u64, bool)>) -> Result<u8,
             p.class,
             p.why_asked,
             render::uptime(left),
-            p.command,
-            place(p.cwd.as_deref(), p.project.as_deref()),
-            p.reason
+            render::printable(&p.command),
+            render::printable(&place(p.cwd.as_deref(), p.project.as_deref())),
+            render::printable(&p.reason)
         );
     }
     println!("\n`codex approve ID` lets it run, `codex deny ID` stops it");

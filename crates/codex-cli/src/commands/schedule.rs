@@ -116,7 +116,7 @@ fn add(target: &Target, out: Out, args: ScheduleAddArgs) -> Result<u8, CliError>
         return Ok(0);
     }
     println!("added job {}: {}", d.job.id, title(&d.job));
-    println!("  plan:   {}", d.plan.command);
+    println!("  plan:   {}", render::printable(&d.plan.command));
     println!("  when:   {}", d.job.schedule);
     println!("  policy: {}", policy_words(d.job.policy));
     if let Some(next) = d.next.first() {
@@ -180,10 +180,11 @@ fn state(j: &JobView) -> &'static str {
 }
 
 fn title(j: &JobView) -> String {
-    match &j.name {
+    let title = match &j.name {
         Some(n) => format!("{n} ({})", j.goal),
         None => j.goal.clone(),
-    }
+    };
+    render::printable(&title).into_owned()
 }
 
 fn policy_words(p: JobPolicy) -> &'static str {
@@ -228,7 +229,7 @@ fn occurrence_line(o: &OccurrenceView) -> String {
         line.push_str(&format!("runs {} ", ids.join(",")));
     }
     if !o.detail.is_empty() {
-        line.push_str(&format!("— {}", o.detail));
+        line.push_str(&format!("— {}", render::printable(&o.detail)));
     }
     line.trim_end().to_string()
 }
@@ -240,23 +241,31 @@ fn print_detail(out: Out, d: &JobDetail, before: Option<&str>) -> Result<u8, Cli
     }
     let j = &d.job;
     println!("job {}: {}", j.id, title(j));
-    println!("  folder:   {}", render::home_path(&j.cwd));
+    println!(
+        "  folder:   {}",
+        render::printable(&render::home_path(&j.cwd))
+    );
     println!("  when:     {}", j.schedule);
     println!("  policy:   {}", policy_words(j.policy));
     println!("  catch-up: {}", j.catch_up.name());
     println!("  state:    {}", state(j));
     match before {
-        Some(old) if old != d.plan.command => {
-            println!("  plan:     {} (was {old})", d.plan.command)
-        }
-        Some(_) => println!("  plan:     {} (unchanged)", d.plan.command),
-        None => println!("  plan:     {}", d.plan.command),
+        Some(old) if old != d.plan.command => println!(
+            "  plan:     {} (was {})",
+            render::printable(&d.plan.command),
+            render::printable(old)
+        ),
+        Some(_) => println!(
+            "  plan:     {} (unchanged)",
+            render::printable(&d.plan.command)
+        ),
+        None => println!("  plan:     {}", render::printable(&d.plan.command)),
     }
     for (i, s) in d.plan.steps.iter().enumerate() {
         println!(
             "    {}. {} — {}",
             i + 1,
-            render::command(&s.argv),
+            render::printable(&render::command(&s.argv)),
             s.rationale
         );
     }

@@ -266,7 +266,15 @@ impl Actor {
 
     async fn stop(mut self) {
         self.cancel.cancel();
-        self.queue.clear();
+        // What waited for a slot did not run: said so, so nothing due just vanishes.
+        for due in std::mem::take(&mut self.queue) {
+            self.record_skipped(
+                due.id,
+                due.at,
+                due.kind,
+                "codexd stopped before a slot was free for it",
+            );
+        }
         while let Some(done) = self.running.join_next().await {
             self.finished(done);
         }
@@ -501,13 +509,29 @@ impl Actor {
                     self.armed.remove(&id);
                 }
                 let ok = self.store.state().jobs.get(&id).is_some_and(|j| !j.paused);
+                let waiting = self
+                    .queue
+                    .iter()
+                    .any(|d| d.id == id && d.kind != OccurrenceKind::Manual && d.at < at);
                 if ok && !self.store.state().claimed(id, at) && !self.queued(id, at) {
-                    self.queue.push(Due {
-                        id,
-                        at,
-                        kind: OccurrenceKind::Scheduled,
-                        note: None,
-                    });
+                    if waiting {
+                        // An earlier occurrence of it still waits for a free slot: this one is
+                        // recorded as skipped rather than piling up behind it.
+                        self.record_skipped(
+                            id,
+                            at,
+                            OccurrenceKind::Scheduled,
+                            "an earlier occurrence still waited for a free slot \
+                             (scheduler.max_concurrent)",
+                        );
+                    } else {
+                        self.queue.push(Due {
+                            id,
+                            at,
+                            kind: OccurrenceKind::Scheduled,
+                            note: None,
+                        });
+                    }
                 }
                 self.arm(id, at).await;
             }

@@ -251,6 +251,44 @@ impl Actor {
         }
     }
 
+    /// Claim an occurrence and finish it at once as skipped, with why.
+    pub(super) fn record_skipped(
+        &mut self,
+        id: u64,
+        at: DateTime<Utc>,
+        kind: OccurrenceKind,
+        detail: &str,
+    ) {
+        if self.store.state().claimed(id, at) || !self.store.state().jobs.contains_key(&id) {
+            self.answer(id, at, Err(SchedulerError::UnknownJob(id)));
+            return;
+        }
+        let claimed = self.store.append(
+            JobOp::Claim {
+                id,
+                occurrence: Occurrence {
+                    at,
+                    kind,
+                    started: Utc::now(),
+                    finished: None,
+                },
+            },
+            true,
+        );
+        match claimed {
+            Ok(()) => self.finished(Ok((
+                id,
+                at,
+                Finished::without_runs(OccurrenceResult::Skipped, detail),
+                None,
+            ))),
+            Err(e) => {
+                error!(job = id, "cannot record a skipped occurrence: {e}");
+                self.answer(id, at, Err(e.into()));
+            }
+        }
+    }
+
     /// Keep track of a held step until it is answered; then its occurrence says how it went.
     fn watch_held(&mut self, id: u64, at: DateTime<Utc>, h: occurrence::HeldStep) {
         self.held.insert(id, (at, h.approval));

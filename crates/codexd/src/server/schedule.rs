@@ -100,8 +100,10 @@ fn check_folder(cwd: &Path) -> Result<(), ErrorObject> {
     if !cwd.is_absolute() {
         return Err(invalid(format!("folder {} is not absolute", cwd.display())));
     }
-    if !cwd.is_dir() {
-        return Err(invalid(format!("folder {} does not exist", cwd.display())));
+    match std::fs::metadata(cwd) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => return Err(invalid(format!("{} is not a folder", cwd.display()))),
+        Err(_) => return Err(invalid(format!("folder {} does not exist", cwd.display()))),
     }
     Ok(())
 }
