@@ -51,6 +51,14 @@ fn add(h: &Home, dir: &Path, args: &[&str]) -> u64 {
     d["job"]["id"].as_u64().unwrap()
 }
 
+/// A started daemon and a project folder for its jobs.
+fn repo() -> (Home, codex_e2e::Daemon, std::path::PathBuf) {
+    let h = Home::new();
+    let d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    (h, d, proj)
+}
+
 fn assert_claims_unique(runs: &[Value]) {
     let mut ats: Vec<&str> = runs.iter().map(|o| o["at"].as_str().unwrap()).collect();
     let n = ats.len();
@@ -61,9 +69,7 @@ fn assert_claims_unique(runs: &[Value]) {
 
 #[test]
 fn a_job_fires_and_runs_unattended_recorded_as_the_jobs_run() {
-    let h = Home::new();
-    let _d = h.start();
-    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let (h, _d, proj) = repo();
     let id = add(
         &h,
         &proj,
@@ -135,9 +141,7 @@ fn a_job_fires_and_runs_unattended_recorded_as_the_jobs_run() {
 
 #[test]
 fn a_step_that_needs_a_yes_is_held_once_and_the_job_goes_on_without_it() {
-    let h = Home::new();
-    let _d = h.start();
-    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let (h, _d, proj) = repo();
     // Writing in the project is asked at the unattended comfort (one level below medium).
     let id = add(&h, &proj, &["--every", "1s", "--", "touch", "made.txt"]);
     let got = wait_finished(&h, id, 3);
@@ -230,9 +234,7 @@ fn a_held_occurrence_is_not_left_waiting_on_a_question_a_restart_forgot() {
 
 #[test]
 fn an_allowlist_job_runs_only_what_an_allow_rule_matches() {
-    let h = Home::new();
-    let _d = h.start();
-    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let (h, _d, proj) = repo();
     let id = add(
         &h,
         &proj,
@@ -347,9 +349,7 @@ fn a_missed_occurrence_is_skipped_with_catch_up_skip() {
 
 #[test]
 fn pause_stops_occurrences_resume_brings_them_back_and_run_runs_one_now() {
-    let h = Home::new();
-    let _d = h.start();
-    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let (h, _d, proj) = repo();
     let id = add(&h, &proj, &["--every", "1s", "--", "echo", "p"]);
     wait_finished(&h, id, 1);
     let paused = h
@@ -382,9 +382,7 @@ fn pause_stops_occurrences_resume_brings_them_back_and_run_runs_one_now() {
 
 #[test]
 fn a_goal_in_words_keeps_its_plan_until_replanned() {
-    let h = Home::new();
-    let _d = h.start();
-    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let (h, _d, proj) = repo();
     h.codex_in(&proj, &["teach", "say hello", "--", "echo", "hello"])
         .ok();
     let id = add(&h, &proj, &["--cron", "0 9 * * 1-5", "say", "hello"]);

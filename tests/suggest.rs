@@ -16,6 +16,20 @@ fn suggest(h: &Home, dir: &std::path::Path) -> Value {
         .json()
 }
 
+/// Import `text` as a bash history.
+fn import_bash(h: &Home, text: &str) {
+    let file = h.scratch().join("history");
+    std::fs::write(&file, text).unwrap();
+    h.codex(&[
+        "import",
+        "shell-history",
+        "--shell",
+        "bash",
+        file.to_str().unwrap(),
+    ])
+    .ok();
+}
+
 fn goals(r: &Value) -> Vec<String> {
     r["suggestions"]
         .as_array()
@@ -35,16 +49,7 @@ fn suggestions_follow_the_order_of_what_you_do_and_see_a_run_at_once() {
     for _ in 0..30 {
         text.push_str("pwd\nls\nwhoami\n");
     }
-    let file = h.scratch().join("history");
-    std::fs::write(&file, text).unwrap();
-    h.codex(&[
-        "import",
-        "shell-history",
-        "--shell",
-        "bash",
-        file.to_str().unwrap(),
-    ])
-    .ok();
+    import_bash(&h, &text);
     // The history ended with `whoami`; `pwd` came next every time.
     let r = suggest(&h, &proj);
     assert_eq!(goals(&r)[0], "pwd", "{r:#}");
@@ -348,16 +353,7 @@ fn a_suggestion_that_held_a_secret_is_shown_but_never_run() {
         text.push_str(&format!("pwd\n{line}\n"));
     }
     text.push_str("pwd\n");
-    let file = h.scratch().join("history");
-    std::fs::write(&file, text).unwrap();
-    h.codex(&[
-        "import",
-        "shell-history",
-        "--shell",
-        "bash",
-        file.to_str().unwrap(),
-    ])
-    .ok();
+    import_bash(&h, &text);
     let r = suggest(&h, &proj);
     let first = &r["suggestions"][0];
     let goal = first["goal"].as_str().unwrap();
