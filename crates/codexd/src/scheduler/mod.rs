@@ -266,8 +266,15 @@ impl Actor {
 
     async fn stop(mut self) {
         self.cancel.cancel();
-        // What waited for a slot did not run: said so, so nothing due just vanishes.
-        for due in std::mem::take(&mut self.queue) {
+        // What waited for a slot did not run: said so, so nothing due just vanishes. One whose
+        // time has not come (the timer fires a little early) is not due: the next start
+        // catches it up if it is missed.
+        let now = Utc::now();
+        let due: Vec<Due> = std::mem::take(&mut self.queue)
+            .into_iter()
+            .filter(|d| d.at <= now)
+            .collect();
+        for due in due {
             self.record_skipped(
                 due.id,
                 due.at,
