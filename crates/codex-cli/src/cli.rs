@@ -92,6 +92,9 @@ pub enum Command {
     /// Jobs that run on their own: add, list, show, pause, resume, remove, run now, re-plan.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Telemetry alerts (failure spikes, slow runs, storage growth, jobs held again and
+    /// again), open ones first; `ack ID` acknowledges one (and resumes work it paused).
+    Alerts(AlertsArgs),
     /// Install, remove or inspect codexd as a systemd user service.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -260,6 +263,27 @@ pub enum HistoryFormat {
     Zsh,
     /// fish (`- cmd:` records).
     Fish,
+}
+
+/// `codex alerts [--all] | ack ID`
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Acknowledged alerts too.
+    #[arg(long)]
+    pub all: bool,
+    /// `ack ID`.
+    #[command(subcommand)]
+    pub action: Option<AlertsAction>,
+}
+
+/// `codex alerts ack ID`
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Acknowledge an alert: work it paused resumes once no other open alert pauses it.
+    Ack {
+        /// The alert's id (see `codex alerts`).
+        id: u64,
+    },
 }
 
 /// `codex schedule ...`

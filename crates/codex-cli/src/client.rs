@@ -106,8 +106,14 @@ impl Client {
         let params = HelloParams {
             client: Some(format!("codex {}", codex_proto::VERSION)),
             protocol: Some(codex_proto::PROTOCOL_VERSION),
+            notices: true,
         };
-        self.call::<Hello>(&params)
+        let hello = self.call::<Hello>(&params)?;
+        // What codex did on its own since the last command, said once.
+        for n in &hello.notices {
+            eprintln!("codex: {}", crate::render::printable(n));
+        }
+        Ok(hello)
     }
 
     /// Send a request without waiting for its answer; returns its id. The first message

@@ -17,6 +17,7 @@
 pub mod capture;
 pub mod jsonrpc;
 pub mod methods;
+pub mod optimizer;
 pub mod paths;
 pub mod prefs;
 pub mod runs;

@@ -45,6 +45,9 @@ pub struct HelloParams {
     /// The protocol version the client speaks; a mismatch is refused.
     #[serde(default)]
     pub protocol: Option<u32>,
+    /// Hand over the notices not yet shown (the CLI prints them once, on stderr).
+    #[serde(default)]
+    pub notices: bool,
 }
 
 /// Result of [`Hello`].
@@ -61,6 +64,10 @@ pub struct HelloResult {
     /// How much codex itself prints, as set or learned: `terse`, `normal` or `verbose`.
     #[serde(default = "normal")]
     pub verbosity: String,
+    /// What codex did on its own since the last command (a job paused, work paused by an
+    /// alert), each said once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 fn normal() -> String {
@@ -109,6 +116,10 @@ pub struct StatusResult {
     /// Scheduled jobs (absent from daemons that predate the scheduler).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jobs: Option<JobsStatus>,
+    /// Alerts, paused work and the live personal model (absent from daemons that predate
+    /// the optimizer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<crate::optimizer::AlertsStatus>,
 }
 
 /// Scheduled jobs at a glance.

@@ -104,6 +104,13 @@ pub struct JobView {
     /// The suggestion it was accepted from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal: Option<String>,
+    /// The interval it runs at now, when the optimizer stretched it (an `--every` job that
+    /// kept failing); `when` keeps the one chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_secs: Option<u64>,
+    /// Why codex paused it, when codex did (not the user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_by_codex: Option<String>,
 }
 
 /// How an occurrence came to run.
@@ -190,6 +197,9 @@ pub struct JobDetail {
     pub runs: Vec<OccurrenceView>,
     /// Its next occurrences (none while paused).
     pub next: Vec<DateTime<Utc>>,
+    /// The optimizer's changes to its interval, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<crate::optimizer::IntervalDecision>,
 }
 
 /// `schedule/add`: a new job.
@@ -465,4 +475,20 @@ impl Method for SuggestDismiss {
     const NAME: &'static str = "suggest/dismiss";
     type Params = ProposalIdParams;
     type Result = SuggestDismissResult;
+}
+
+/// Seconds as the shortest exact `1d2h3m4s` form.
+pub fn interval_words(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = secs;
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
 }

@@ -26,6 +26,31 @@ pub enum Event {
     ApprovalAnswered(Arc<ApprovalAnswered>),
     /// The user ran another plan than the one ranked first (`codex run --pick N`).
     Picked(Arc<Picked>),
+    /// A scheduled job's occurrence ended (recorded in the job store first).
+    OccurrenceEnded(Arc<OccurrenceEnded>),
+}
+
+/// How a job's occurrence ended, for the optimizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OccurrenceEnded {
+    /// The job.
+    pub job: u64,
+    /// Its scheduled time.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// How it came to run.
+    pub kind: codex_proto::schedule::OccurrenceKind,
+    /// How it ended.
+    pub result: codex_proto::schedule::OccurrenceResult,
+    /// Why, in words.
+    pub detail: String,
+    /// The runs of its steps.
+    pub runs: Vec<RunId>,
+    /// The interval the user chose, for an `--every` job.
+    pub chosen_secs: Option<u64>,
+    /// The interval it runs at now.
+    pub interval_secs: Option<u64>,
+    /// Whether the job is paused now.
+    pub paused: bool,
 }
 
 /// A plan chosen over the one ranked first.

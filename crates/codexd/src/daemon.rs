@@ -80,6 +80,7 @@ pub struct Daemon {
     executor: JoinHandle<()>,
     planner: JoinHandle<()>,
     scheduler: JoinHandle<()>,
+    optimizer: JoinHandle<()>,
     feedback: JoinHandle<()>,
     learning: JoinHandle<()>,
     _lock: InstanceLock,
@@ -128,15 +129,26 @@ impl Daemon {
             learning.handle.clone(),
         )?;
         let shutdown = CancellationToken::new();
+        let (optimizer_store, autonomy) = crate::optimizer::open(&layout, config)?;
         let scheduler = crate::scheduler::start(
             &layout,
             config,
             &bus,
             executor.clone(),
             feedback.handle.watch_profile(),
+            autonomy,
             shutdown.clone(),
         )
         .await?;
+        let optimizer = crate::optimizer::start(
+            optimizer_store,
+            &layout,
+            config,
+            &bus,
+            scheduler.handle.clone(),
+            feedback.handle.watch_profile(),
+            shutdown.clone(),
+        );
         drop(bus); // the actors hold what they need; the bus closes when they are done
 
         socket::prepare(&socket_path)?;
@@ -157,6 +169,7 @@ impl Daemon {
             executor,
             planner,
             scheduler: scheduler.handle,
+            optimizer: optimizer.handle,
             shutdown: shutdown.clone(),
             max_message_bytes: config.server.max_message_bytes.bytes(),
             shown: Default::default(),
@@ -186,6 +199,7 @@ impl Daemon {
             executor: executor_task,
             planner: planner_task,
             scheduler: scheduler.task,
+            optimizer: optimizer.task,
             feedback: feedback.task,
             learning: learning.task,
             _lock: lock,
@@ -209,6 +223,7 @@ impl Daemon {
         for (name, task) in [
             ("server", self.server),
             ("scheduler", self.scheduler),
+            ("optimizer", self.optimizer),
             ("executor", self.executor),
             ("planner", self.planner),
             ("feedback collector", self.feedback),

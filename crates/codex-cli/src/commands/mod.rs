@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod alerts;
 pub mod approvals;
 pub mod capture;
 pub mod completions;

@@ -172,6 +172,8 @@ fn list(target: &Target, out: Out) -> Result<u8, CliError> {
 fn state(j: &JobView) -> &'static str {
     if j.running {
         "running"
+    } else if j.paused && j.paused_by_codex.is_some() {
+        "paused by codex"
     } else if j.paused {
         "paused"
     } else {
@@ -248,7 +250,14 @@ fn print_detail(out: Out, d: &JobDetail, before: Option<&str>) -> Result<u8, Cli
     println!("  when:     {}", j.schedule);
     println!("  policy:   {}", policy_words(j.policy));
     println!("  catch-up: {}", j.catch_up.name());
-    println!("  state:    {}", state(j));
+    match &j.paused_by_codex {
+        Some(why) if j.paused => println!(
+            "  state:    paused by codex: {}; `codex schedule resume {}` when it is fixed",
+            render::printable(why),
+            j.id
+        ),
+        _ => println!("  state:    {}", state(j)),
+    }
     match before {
         Some(old) if old != d.plan.command => println!(
             "  plan:     {} (was {})",
@@ -272,6 +281,18 @@ fn print_detail(out: Out, d: &JobDetail, before: Option<&str>) -> Result<u8, Cli
     if !d.next.is_empty() {
         let next: Vec<String> = d.next.iter().map(|t| render::when_exact(*t)).collect();
         println!("  next:     {}", next.join(", "));
+    }
+    if !d.decisions.is_empty() {
+        println!("  interval changes (by codex):");
+        for c in &d.decisions {
+            println!(
+                "    {}  interval {} → {}: {}",
+                render::when_exact(c.at),
+                codex_proto::schedule::interval_words(c.from_secs),
+                codex_proto::schedule::interval_words(c.to_secs),
+                render::printable(&c.reason)
+            );
+        }
     }
     if d.runs.is_empty() {
         println!("  no runs yet");

@@ -46,6 +46,9 @@ pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
         if j.paused > 0 {
             line.push_str(&format!(", {} paused", j.paused));
         }
+        if let Some(o) = s.optimizer.as_ref().filter(|o| o.jobs_paused > 0) {
+            line.push_str(&format!(" ({} by codex: they kept failing)", o.jobs_paused));
+        }
         if j.running > 0 {
             line.push_str(&format!(", {} running", j.running));
         }
@@ -53,6 +56,17 @@ pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
             line.push_str(&format!(", next {}", render::when(next)));
         }
         println!("jobs      {line} (`codex schedule list`)");
+    }
+    if let Some(o) = &s.optimizer {
+        if o.open > 0 {
+            println!("alerts    {} open (`codex alerts`)", o.open);
+        }
+        if let Some(why) = &o.autonomy_paused {
+            println!("autonomy  PAUSED: {}", render::printable(why));
+        }
+        if let Some(v) = o.model {
+            println!("model     personal model v{v} is live (`codex model status`)");
+        }
     }
     let sb = &s.sandbox;
     if sb.enforced {

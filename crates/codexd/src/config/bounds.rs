@@ -56,7 +56,7 @@ fn check(path: &str, n: &serde_json::Number) -> Option<(String, String)> {
             (MAX_SECS, "seconds (ten years)")
         } else if leaf.ends_with("_ms") {
             (MAX_MS, "milliseconds (one day)")
-        } else if leaf == "compact_min_bytes" {
+        } else if leaf == "compact_min_bytes" || leaf == "storage_alert_bytes" {
             (MAX_FILE_BYTES, "bytes (1 TiB)")
         } else if leaf.ends_with("_bytes") {
             (MAX_MEMORY_BYTES, "bytes (64 MiB)")

@@ -66,7 +66,7 @@ pub struct Config {
     pub workflow_pattern_tracking: bool,
     /// Update the profile from signals; false freezes it.
     pub user_preference_learning: bool,
-    /// Let the optimizer adapt (optimizer: later).
+    /// Let the optimizer adapt: intervals, pauses on alerts, personal models.
     pub adaptation_mechanisms_enabled: bool,
     /// Project detection and similar-episode retrieval for planning.
     pub context_awareness_enabled: bool,
@@ -88,6 +88,27 @@ pub struct Config {
     pub planner: PlannerConfig,
     /// Shell capture: the commands you type, through `codex init`'s hook.
     pub capture: CaptureConfig,
+    /// Telemetry alerts and when the optimizer looks at storage.
+    pub optimizer: OptimizerConfig,
+}
+
+/// `optimizer:` telemetry alerts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimizerConfig {
+    /// An alert is raised when the files under CODEX_HOME/storage grow past this many bytes.
+    pub storage_alert_bytes: u64,
+    /// How often storage is measured, in seconds.
+    pub storage_check_secs: NonZeroU64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig {
+            storage_alert_bytes: 1 << 30,
+            storage_check_secs: nz64(600),
+        }
+    }
 }
 
 impl Default for Config {
@@ -107,6 +128,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             planner: PlannerConfig::default(),
             capture: CaptureConfig::default(),
+            optimizer: OptimizerConfig::default(),
         }
     }
 }
@@ -153,6 +175,10 @@ pub struct StorageConfig {
     pub playbooks: StoragePath,
     /// Scheduled jobs, their claimed occurrences and dismissed proposals (snapshot).
     pub jobs: StoragePath,
+    /// The optimizer's alerts, notices and job streaks (snapshot).
+    pub optimizer: StoragePath,
+    /// The planner's and suggestions' decisions, for off-policy evaluation (JSONL).
+    pub decisions: StoragePath,
     /// Minimum journal size before it is folded into its snapshot.
     pub compact_min_bytes: NonZeroU64,
 }
@@ -169,6 +195,8 @@ impl Default for StorageConfig {
             safety_rules: p("storage/safety/user_rules.json"),
             playbooks: p("storage/planner/playbooks.json"),
             jobs: p("storage/scheduler/jobs.json"),
+            optimizer: p("storage/optimizer/optimizer.json"),
+            decisions: p("storage/learning/decisions.jsonl"),
             compact_min_bytes: nz64(1024 * 1024),
         }
     }
@@ -184,9 +212,9 @@ pub struct LearningConfig {
     pub flush_interval_secs: NonZeroU64,
     /// EWMA weight of the newest rating.
     pub satisfaction_smoothing: Fraction,
-    /// Satisfaction under this is low (optimizer: later).
+    /// Satisfaction under this is low: the optimizer trains a personal model.
     pub low_satisfaction_threshold: RatingScale,
-    /// Examples needed before training (optimizer: later).
+    /// New labelled examples after which the optimizer trains a personal model.
     pub min_examples_for_training: u32,
     /// Episodes kept in episodic memory; older ones are consolidated into knowledge.
     pub episodic_memory_cap: NonZeroU32,

@@ -460,6 +460,7 @@ impl Actor {
             Event::ApprovalAnswered(a) => self.approval_signal(&a),
             Event::Picked(pk) => self.picked_signal(&pk),
             Event::Rated(_) => return, // our own, already applied
+            Event::OccurrenceEnded(_) => return,
         };
         let run = signal.run_id;
         match self.state.append(FeedbackOp::Signal { signal }, false) {

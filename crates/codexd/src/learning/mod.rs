@@ -483,7 +483,7 @@ impl Actor {
                 }
                 pushed.map(|_| false)
             }
-            Event::ApprovalAnswered(_) | Event::Picked(_) => return,
+            Event::ApprovalAnswered(_) | Event::Picked(_) | Event::OccurrenceEnded(_) => return,
         };
         match full {
             Ok(true) => self.flush_batch(),

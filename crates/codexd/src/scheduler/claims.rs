@@ -131,6 +131,9 @@ mod tests {
             created: t(0),
             active_since: t(0),
             proposal: None,
+            interval_secs: None,
+            anchor: None,
+            paused_by: None,
         }
     }
 

@@ -89,6 +89,10 @@ pub(super) enum Command {
         plan: Box<PlannedCommand>,
         reply: Reply<JobDetail>,
     },
+    Adapt {
+        change: Adaptation,
+        reply: Reply<Option<codex_proto::optimizer::IntervalDecision>>,
+    },
     RunNow {
         id: u64,
         reply: Reply<OccurrenceView>,
@@ -118,6 +122,19 @@ pub(super) enum Command {
         dataset: PathBuf,
         reply: oneshot::Sender<()>,
     },
+}
+
+/// The optimizer's change to an `--every` job's interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adaptation {
+    /// The job.
+    pub id: u64,
+    /// The interval it should run at.
+    pub to_secs: u64,
+    /// Pause it (it kept failing at the longest interval).
+    pub pause: bool,
+    /// Why, with the evidence.
+    pub reason: String,
 }
 
 /// A held step of a job, answered: how its run went (or why it did not run).
@@ -204,6 +221,15 @@ impl SchedulerHandle {
     /// Pause (or resume) a job.
     pub async fn pause(&self, id: u64, paused: bool) -> Result<JobView, SchedulerError> {
         self.ask(|reply| Command::Pause { id, paused, reply }).await
+    }
+
+    /// Change a job's interval (and pause it) for the optimizer; `None` when nothing
+    /// changed (the job is gone, not an `--every` job, or already so).
+    pub async fn adapt(
+        &self,
+        change: Adaptation,
+    ) -> Result<Option<codex_proto::optimizer::IntervalDecision>, SchedulerError> {
+        self.ask(|reply| Command::Adapt { change, reply }).await
     }
 
     /// Keep a new plan for a job.

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use codex_proto::methods::PlannedCommand;
+use codex_proto::optimizer::IntervalDecision;
 use codex_proto::schedule::{CatchUp, JobPolicy, OccurrenceKind, OccurrenceResult, When};
 use codex_proto::types::RunId;
 use serde::{Deserialize, Serialize};
@@ -58,7 +59,42 @@ pub struct Job {
     /// The proposal it was accepted from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal: Option<String>,
+    /// The interval the optimizer stretched an `--every` job to; `None`: the one chosen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_secs: Option<u64>,
+    /// When its interval last changed: occurrences count from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<DateTime<Utc>>,
+    /// Why codex paused it (it kept failing at the longest interval); cleared on resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_by: Option<String>,
 }
+
+impl Job {
+    /// When it runs now: the chosen schedule, or the interval the optimizer set.
+    pub fn when_now(&self) -> When {
+        match (&self.when, self.interval_secs) {
+            (When::EverySecs(_), Some(secs)) => When::EverySecs(secs),
+            (w, _) => w.clone(),
+        }
+    }
+
+    /// Its occurrences, counted from when it was added or its interval last changed.
+    pub fn schedule(&self) -> Result<super::timing::Schedule, super::timing::TimingError> {
+        super::timing::Schedule::new(&self.when_now(), self.anchor.unwrap_or(self.created))
+    }
+
+    /// The interval it was given, for an `--every` job.
+    pub fn chosen_secs(&self) -> Option<u64> {
+        match self.when {
+            When::EverySecs(s) => Some(s),
+            When::Cron(_) => None,
+        }
+    }
+}
+
+/// Interval decisions kept per job (the newest).
+pub const KEEP_DECISIONS: usize = 20;
 
 /// One occurrence as stored: claimed first, finished later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +156,9 @@ pub struct Jobs {
     /// Proposals the user dismissed: never made again.
     #[serde(default)]
     pub dismissed: BTreeSet<String>,
+    /// The optimizer's interval decisions per job, oldest first.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decisions: BTreeMap<u64, VecDeque<IntervalDecision>>,
 }
 
 fn one() -> u64 {
@@ -133,6 +172,7 @@ impl Default for Jobs {
             next_id: 1,
             occurrences: BTreeMap::new(),
             dismissed: BTreeSet::new(),
+            decisions: BTreeMap::new(),
         }
     }
 }
@@ -183,6 +223,13 @@ pub enum JobOp {
         /// How.
         finished: Finished,
     },
+    /// The optimizer changed a job's interval (and paused it at the longest).
+    Adapt {
+        /// The job.
+        id: u64,
+        /// What changed and why.
+        decision: IntervalDecision,
+    },
     /// A proposal dismissed.
     Dismiss {
         /// The proposal.
@@ -202,13 +249,34 @@ impl State for Jobs {
             JobOp::Remove { id } => {
                 self.jobs.remove(&id);
                 self.occurrences.remove(&id);
+                self.decisions.remove(&id);
             }
             JobOp::Pause { id, paused, at } => {
                 if let Some(j) = self.jobs.get_mut(&id) {
                     j.paused = paused;
                     if !paused {
                         j.active_since = at;
+                        j.paused_by = None;
                     }
+                }
+            }
+            JobOp::Adapt { id, decision } => {
+                let Some(j) = self.jobs.get_mut(&id) else {
+                    return;
+                };
+                j.interval_secs =
+                    (Some(decision.to_secs) != j.chosen_secs()).then_some(decision.to_secs);
+                if decision.to_secs != decision.from_secs {
+                    j.anchor = Some(decision.at);
+                }
+                if decision.paused {
+                    j.paused = true;
+                    j.paused_by = Some(decision.reason.clone());
+                }
+                let list = self.decisions.entry(id).or_default();
+                list.push_back(decision);
+                while list.len() > KEEP_DECISIONS {
+                    list.pop_front();
                 }
             }
             JobOp::Replan { id, plan } => {
@@ -309,6 +377,9 @@ mod tests {
             created: DateTime::UNIX_EPOCH,
             active_since: DateTime::UNIX_EPOCH,
             proposal: None,
+            interval_secs: None,
+            anchor: None,
+            paused_by: None,
         }
     }
 

@@ -23,8 +23,8 @@ mod timer;
 pub mod timing;
 mod views;
 
+pub use handle::{Adaptation, NewJob, Predicted, SchedulerError, SchedulerHandle};
 use handle::{Command, Reply};
-pub use handle::{NewJob, Predicted, SchedulerError, SchedulerHandle};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -81,6 +81,10 @@ struct Due {
 
 struct Actor {
     store: Journaled<Jobs>,
+    /// Where occurrences that ended are published (for the optimizer).
+    bus: Bus,
+    /// Why autonomous work is paused by an alert (`None`: it is not).
+    autonomy: watch::Receiver<Option<String>>,
     executor: ExecutorHandle,
     profile: watch::Receiver<Arc<Profile>>,
     timer: Option<JobScheduler>,
@@ -108,6 +112,7 @@ pub async fn start(
     bus: &Bus,
     executor: ExecutorHandle,
     profile: watch::Receiver<Arc<Profile>>,
+    autonomy: watch::Receiver<Option<String>>,
     shutdown: CancellationToken,
 ) -> Result<Started, StoreError> {
     let (store, recovery) =
@@ -134,6 +139,8 @@ pub async fn start(
     };
     let mut actor = Actor {
         store,
+        bus: bus.clone(),
+        autonomy,
         executor,
         profile,
         timer,
@@ -413,6 +420,10 @@ impl Actor {
                 let r = self.pause(id, paused).await;
                 let _ = reply.send(r);
             }
+            Command::Adapt { change, reply } => {
+                let r = self.adapt(change).await;
+                let _ = reply.send(r);
+            }
             Command::Replan { id, plan, reply } => {
                 let r = match self.store.state().jobs.contains_key(&id) {
                     false => Err(SchedulerError::UnknownJob(id)),
@@ -566,6 +577,9 @@ impl Actor {
             created: now,
             active_since: now,
             proposal: new.proposal,
+            interval_secs: None,
+            anchor: None,
+            paused_by: None,
         };
         self.store.append(JobOp::Add { job: Box::new(job) }, true)?;
         info!(job = id, "job added");
@@ -586,6 +600,62 @@ impl Actor {
         self.queue.retain(|d| d.id != id);
         info!(job = id, "job removed");
         Ok(view)
+    }
+
+    /// Apply the optimizer's change: the interval from the store, not the optimizer's idea
+    /// of it, so a resume or replan in between is respected.
+    async fn adapt(
+        &mut self,
+        change: Adaptation,
+    ) -> Result<Option<codex_proto::optimizer::IntervalDecision>, SchedulerError> {
+        let Some(job) = self.store.state().jobs.get(&change.id) else {
+            return Err(SchedulerError::UnknownJob(change.id));
+        };
+        let Some(chosen) = job.chosen_secs() else {
+            return Ok(None);
+        };
+        let from = job.interval_secs.unwrap_or(chosen);
+        // Never below what the user chose, never past what the timer can count.
+        let to = change
+            .to_secs
+            .clamp(chosen, timing::MAX_INTERVAL_SECS.max(chosen));
+        let pause = change.pause && !job.paused;
+        if to == from && !pause {
+            return Ok(None);
+        }
+        let now = Utc::now().trunc_subsecs(0);
+        let decision = codex_proto::optimizer::IntervalDecision {
+            at: now,
+            from_secs: from,
+            to_secs: to,
+            paused: pause,
+            reason: change.reason,
+        };
+        self.store.append(
+            JobOp::Adapt {
+                id: change.id,
+                decision: decision.clone(),
+            },
+            true,
+        )?;
+        info!(job = change.id, from, to, paused = pause, reason = %decision.reason, "interval adapted");
+        let paused_now = self
+            .store
+            .state()
+            .jobs
+            .get(&change.id)
+            .is_some_and(|j| j.paused);
+        if paused_now {
+            self.disarm(change.id).await;
+            self.queue
+                .retain(|d| d.id != change.id || d.kind == OccurrenceKind::Manual);
+        } else {
+            // Counted from now at the new interval: what was armed is for the old one.
+            self.queue
+                .retain(|d| d.id != change.id || d.kind == OccurrenceKind::Manual);
+            self.arm(change.id, now).await;
+        }
+        Ok(Some(decision))
     }
 
     async fn pause(&mut self, id: u64, paused: bool) -> Result<JobView, SchedulerError> {

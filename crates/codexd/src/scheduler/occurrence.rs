@@ -235,6 +235,9 @@ mod tests {
             created: chrono::DateTime::UNIX_EPOCH,
             active_since: chrono::DateTime::UNIX_EPOCH,
             proposal: None,
+            interval_secs: None,
+            anchor: None,
+            paused_by: None,
         }
     }
 

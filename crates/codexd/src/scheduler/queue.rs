@@ -7,17 +7,18 @@ use tracing::{error, info};
 
 use super::handle::{Command, HeldDone};
 use super::jobs::{Finished, Job, JobOp, Occurrence};
-use super::timing::Schedule;
 use super::views::occurrence_view;
 use super::{Actor, Due, SchedulerError, claims, occurrence};
+use crate::bus::{Event, OccurrenceEnded};
 use crate::episode::Draft;
+use std::sync::Arc;
 
 impl Actor {
     /// Queue (or record as skipped) the latest missed occurrence of every job.
     pub(super) fn catch_up(&mut self, now: DateTime<Utc>, late: chrono::Duration) {
         let jobs: Vec<Job> = self.store.state().jobs.values().cloned().collect();
         for job in jobs {
-            let Ok(schedule) = Schedule::new(&job.when, job.created) else {
+            let Ok(schedule) = job.schedule() else {
                 continue;
             };
             let missed = claims::missed(&job, self.store.state(), &schedule, now, late, self.grace);
@@ -189,8 +190,14 @@ impl Actor {
                  `codex approvals`); nothing more is asked until it is answered"
             )
         });
+        // An alert paused what runs on its own: a run the user asked for still goes.
+        let alert = (due.kind != OccurrenceKind::Manual)
+            .then(|| self.autonomy.borrow().clone())
+            .flatten();
         let skipped = if overlapping {
             Some("the previous occurrence was still running".to_string())
+        } else if let Some(why) = alert {
+            Some(format!("autonomous work is paused: {why}"))
         } else {
             waiting
         };
@@ -235,8 +242,31 @@ impl Actor {
         if let Some(h) = held {
             self.watch_held(id, at, h);
         }
-        if let Err(e) = self.store.append(JobOp::Finish { id, at, finished }, true) {
-            error!(job = id, "cannot record how an occurrence ended: {e}");
+        let ended = self.store.state().jobs.get(&id).map(|job| OccurrenceEnded {
+            job: id,
+            at,
+            kind: self
+                .store
+                .state()
+                .occurrences
+                .get(&id)
+                .and_then(|l| l.iter().rev().find(|o| o.at == at))
+                .map_or(OccurrenceKind::Scheduled, |o| o.kind),
+            result: finished.result,
+            detail: finished.detail.clone(),
+            runs: finished.runs.clone(),
+            chosen_secs: job.chosen_secs(),
+            interval_secs: job.interval_secs.or(job.chosen_secs()),
+            paused: job.paused,
+        });
+        match self.store.append(JobOp::Finish { id, at, finished }, true) {
+            // Recorded first: the optimizer's decisions follow what the store says.
+            Ok(()) => {
+                if let Some(e) = ended {
+                    let _ = self.bus.send(Event::OccurrenceEnded(Arc::new(e)));
+                }
+            }
+            Err(e) => error!(job = id, "cannot record how an occurrence ended: {e}"),
         }
         let view = self
             .store

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use tokio_cron_scheduler::Job as TimerJob;
 use tracing::{error, warn};
 
-use super::timing::Schedule;
 use super::{Actor, Command, LATE};
 
 /// How long after an occurrence's time its one-shot is set for.
@@ -21,7 +20,7 @@ impl Actor {
         if job.paused {
             return;
         }
-        let schedule = match Schedule::new(&job.when, job.created) {
+        let schedule = match job.schedule() {
             Ok(s) => s,
             Err(e) => {
                 error!(job = id, "job's schedule is not usable: {e}");

@@ -216,21 +216,7 @@ pub fn describe(when: &When) -> String {
     }
 }
 
-/// Seconds as the shortest exact `1d2h3m4s` form.
-pub fn interval_words(secs: u64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = secs;
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
-}
+pub use codex_proto::schedule::interval_words;
 
 #[cfg(test)]
 mod tests {

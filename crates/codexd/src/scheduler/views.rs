@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use codex_proto::schedule::{JobDetail, JobView, OccurrenceResult, OccurrenceView};
 
 use super::jobs::{Job, Occurrence};
-use super::timing::{self, Schedule};
+use super::timing;
 use super::{Actor, SchedulerError};
 
 impl Actor {
@@ -12,9 +12,7 @@ impl Actor {
         let next = if job.paused {
             None
         } else {
-            Schedule::new(&job.when, job.created)
-                .ok()
-                .and_then(|s| s.next_after(now))
+            job.schedule().ok().and_then(|s| s.next_after(now))
         };
         let last = self
             .store
@@ -30,7 +28,14 @@ impl Actor {
             cwd: job.cwd.display().to_string(),
             project: crate::context::project::detect(&job.cwd)
                 .map(|p| p.root.display().to_string()),
-            schedule: timing::describe(&job.when),
+            schedule: match (job.interval_secs, job.chosen_secs()) {
+                (Some(now), Some(chosen)) => format!(
+                    "every {} (stretched by codex from {})",
+                    timing::interval_words(now),
+                    timing::interval_words(chosen)
+                ),
+                _ => timing::describe(&job.when),
+            },
             when: job.when.clone(),
             policy: job.policy,
             catch_up: job.catch_up,
@@ -41,6 +46,8 @@ impl Actor {
             next,
             last,
             proposal: job.proposal.clone(),
+            interval_secs: job.interval_secs,
+            paused_by_codex: job.paused_by.clone(),
         }
     }
 
@@ -55,7 +62,7 @@ impl Actor {
         let next = if job.paused {
             Vec::new()
         } else {
-            Schedule::new(&job.when, job.created)?.upcoming(now, timing::SHOWN_NEXT)
+            job.schedule()?.upcoming(now, timing::SHOWN_NEXT)
         };
         let runs = self
             .store
@@ -69,6 +76,13 @@ impl Actor {
             plan: job.plan.clone(),
             runs,
             next,
+            decisions: self
+                .store
+                .state()
+                .decisions
+                .get(&id)
+                .map(|l| l.iter().rev().cloned().collect())
+                .unwrap_or_default(),
         })
     }
 }

@@ -115,7 +115,16 @@ where
         let text = trim_line(reader.line());
         let parsed = (!text.is_empty()).then(|| jsonrpc::parse_line(text));
         reader.done();
-        let Some(parsed) = parsed else { continue };
+        let Some(mut parsed) = parsed else { continue };
+        // Notices are the user's to see once: a step's `codex` gets none (and takes none).
+        if let Ok(Incoming::Request { method, params, .. }) = &mut parsed
+            && method == <codex_proto::methods::Hello as codex_proto::methods::Method>::NAME
+            && params.get("notices").is_some_and(|n| n == true)
+            && super::peers::is_step(&ctx, peer)
+            && let Some(map) = params.as_object_mut()
+        {
+            map.insert("notices".into(), Value::Bool(false));
+        }
         // A request that would change permissions or data, from one of codexd's own steps.
         if let Ok(Incoming::Request { id, method, params }) = &parsed
             && super::peers::changes_something(method, params)

@@ -17,6 +17,7 @@ use codex_proto::methods::{
     RunCheckResult, RunDetach, RunDetachResult, RunParams, Status, StatusResult, Teach,
     TeachParams,
 };
+use codex_proto::optimizer::{Alerts, AlertsAck};
 use codex_proto::runs::RunShow;
 use codex_proto::schedule::{
     ScheduleAdd, ScheduleList, SchedulePause, ScheduleRemove, ScheduleReplan, ScheduleResume,
@@ -71,6 +72,8 @@ const METHODS: &[&str] = &[
     DaemonStop::NAME,
     CaptureRecord::NAME,
     CaptureState::NAME,
+    Alerts::NAME,
+    AlertsAck::NAME,
 ];
 
 /// Lines per `export/lines` notification: big enough to be cheap, small enough to stay far
@@ -82,7 +85,7 @@ pub const IMPORT_MAX: usize = 5_000;
 /// Answer one request.
 pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<Json, ErrorObject> {
     match method {
-        Hello::NAME => to_json(&hello(ctx, params::<Hello>(raw)?)?),
+        Hello::NAME => to_json(&hello(ctx, params::<Hello>(raw)?).await?),
         Status::NAME => {
             params::<Status>(raw)?;
             to_json(&status(ctx).await?)
@@ -193,6 +196,14 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             to_json(&recorded.result)
         }
         CaptureState::NAME => to_json(&super::capture::state(ctx, params::<CaptureState>(raw)?)?),
+        Alerts::NAME => {
+            let p = params::<Alerts>(raw)?;
+            to_json(&ctx.optimizer.alerts(p.all).await.map_err(optimizer_error)?)
+        }
+        AlertsAck::NAME => {
+            let p = params::<AlertsAck>(raw)?;
+            to_json(&ctx.optimizer.ack(p.id).await.map_err(optimizer_error)?)
+        }
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
             ctx.shutdown.cancel();
@@ -206,6 +217,18 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             ),
         )),
     }
+}
+
+/// The error for a failed optimizer request.
+pub fn optimizer_error(e: crate::optimizer::OptimizerError) -> ErrorObject {
+    use crate::optimizer::OptimizerError as E;
+    let code = match &e {
+        E::Stopped => codes::SHUTTING_DOWN,
+        E::UnknownAlert(_) => codes::NOT_FOUND,
+        E::Store(_) => codes::STORAGE,
+        E::Model(_) => codes::INVALID_PARAMS,
+    };
+    ErrorObject::new(code, e.to_string())
 }
 
 /// Read a method's params; an omitted `params` means `{}`.
@@ -233,7 +256,7 @@ pub fn to_value<T: Serialize>(v: &T) -> Result<Value, ErrorObject> {
     })
 }
 
-fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
+async fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
     if let Some(v) = p.protocol
         && v != PROTOCOL_VERSION
     {
@@ -251,17 +274,32 @@ fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
         pid: ctx.info.pid,
         home: ctx.info.home.clone(),
         verbosity: ctx.feedback.profile().style.verbosity.value.clone(),
+        notices: if p.notices {
+            ctx.optimizer.take_notices().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        },
     })
 }
 
 async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
     // Asked at once: under load each actor answers after its own queue, not after all three.
-    let (stats, ratings, active, jobs) = tokio::join!(
+    let (stats, ratings, active, jobs, optimizer) = tokio::join!(
         ctx.learning.stats(),
         ctx.feedback.count(),
         ctx.executor.active(),
-        ctx.scheduler.list()
+        ctx.scheduler.list(),
+        ctx.optimizer.status()
     );
+    let paused_by_codex = jobs.as_ref().map_or(0, |jobs| {
+        jobs.iter()
+            .filter(|j| j.paused && j.paused_by_codex.is_some())
+            .count() as u64
+    });
+    let optimizer = optimizer.ok().map(|mut o| {
+        o.jobs_paused = paused_by_codex;
+        o
+    });
     let jobs = jobs.ok().map(|jobs| codex_proto::methods::JobsStatus {
         total: jobs.len() as u64,
         paused: jobs.iter().filter(|j| j.paused).count() as u64,
@@ -285,6 +323,7 @@ async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
         active_runs,
         sandbox: ctx.executor.containment.status(),
         jobs,
+        optimizer,
     })
 }
 

@@ -71,6 +71,8 @@ pub struct Ctx {
     pub planner: crate::planner::actor::PlannerHandle,
     /// The scheduler.
     pub scheduler: crate::scheduler::SchedulerHandle,
+    /// The optimizer.
+    pub optimizer: crate::optimizer::OptimizerHandle,
     /// Cancelled to stop the daemon (`daemon/stop`).
     pub shutdown: CancellationToken,
     /// Longest accepted request line.

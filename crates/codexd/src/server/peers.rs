@@ -12,6 +12,7 @@ use codex_proto::methods::{
     Approvals, Context, Export, Hello, History, ImportMarkGet, Method, Plan, Playbooks, PrefsShow,
     Rules, RunCheck, Status,
 };
+use codex_proto::optimizer::Alerts;
 use codex_proto::runs::RunShow;
 use codex_proto::schedule::{ScheduleList, ScheduleShow, Suggest, SuggestJobs};
 use serde_json::Value;
@@ -39,6 +40,7 @@ const READ_ONLY: &[&str] = &[
     ScheduleShow::NAME,
     Suggest::NAME,
     SuggestJobs::NAME,
+    Alerts::NAME,
 ];
 
 /// Whether `method` with `params` would change permissions or data. Unknown methods count
@@ -58,6 +60,11 @@ pub fn changes_something(method: &str, params: &Value) -> bool {
             .is_some_and(|a| !a.is_null() && a != "status"),
         _ => false,
     }
+}
+
+/// Whether the peer is one of codexd's steps (or cannot be told apart from one).
+pub fn is_step(ctx: &Ctx, peer: Option<i32>) -> bool {
+    !matches!(ctx.executor.steps.peer(peer, ctx.info.pid), Peer::Outside)
 }
 
 /// The error for a changing request from one of codexd's steps; `None` for anyone else.

@@ -73,6 +73,10 @@ pub struct Layout {
     pub playbooks: PathBuf,
     /// Scheduled jobs and their claims.
     pub jobs: PathBuf,
+    /// The optimizer's state.
+    pub optimizer: PathBuf,
+    /// The decision log.
+    pub decisions: PathBuf,
 }
 
 impl Layout {
@@ -88,6 +92,8 @@ impl Layout {
             safety_rules: cfg.safety_rules.under(home),
             playbooks: cfg.playbooks.under(home),
             jobs: cfg.jobs.under(home),
+            optimizer: cfg.optimizer.under(home),
+            decisions: cfg.decisions.under(home),
         }
     }
 
@@ -101,6 +107,8 @@ impl Layout {
             &self.safety_rules,
             &self.playbooks,
             &self.jobs,
+            &self.optimizer,
+            &self.decisions,
         ]
         .into_iter()
         .filter_map(|p| p.parent());

@@ -1,0 +1,572 @@
+//! The optimizer: codex adapting to how the user works, by itself.
+//!
+//! One actor, subscribed to the bus, owning its state ([`state`]): it stretches the interval
+//! of an `--every` job that keeps failing and pauses it at the longest ([`intervals`], applied
+//! through the scheduler so the job store stays the one record of a job), raises telemetry
+//! alerts ([`alerts`]) and acts on them by the user's autonomy comfort (a low-comfort user's
+//! autonomous work is paused until the alert is acknowledged), and leaves notices the next
+//! `codex` command prints once. `adaptation_mechanisms_enabled: false` keeps the figures and
+//! alerts but changes and pauses nothing.
+//!
+//! Shutdown: it ends on the daemon's cancellation token; it holds a scheduler handle (the
+//! scheduler also ends on the token, so neither waits for the other) and a bus receiver only.
+
+pub mod alerts;
+mod handle;
+pub mod intervals;
+pub mod state;
+
+pub use handle::{OptimizerError, OptimizerHandle};
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use codex_proto::optimizer::{
+    AlertAction, AlertKind, AlertView, AlertsAckResult, AlertsResult, AlertsStatus,
+};
+use codex_proto::prefs::Profile;
+use codex_proto::schedule::OccurrenceResult;
+use codex_proto::types::{RunId, RunOutcome};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::bus::{Bus, Event, OccurrenceEnded};
+use crate::config::Config;
+use crate::episode::Episode;
+use crate::scheduler::{Adaptation, SchedulerHandle};
+use crate::store::journal::Journaled;
+use crate::store::{Layout, StoreError};
+use handle::Command;
+use state::{Optimizer, OptimizerOp, Streak};
+
+/// The subject of the overall failure rate.
+const ALL_RUNS: &str = "all runs";
+/// Runs of jobs remembered, to find the job a rating is about.
+const JOB_RUNS: usize = 4096;
+
+/// The optimizer's store, opened before the scheduler starts so that work an alert paused
+/// before a restart stays paused from the first occurrence on.
+pub struct Opened {
+    store: Journaled<Optimizer>,
+    autonomy: watch::Sender<Option<String>>,
+}
+
+/// Open the optimizer's state; the receiver says why autonomous work is paused (the
+/// scheduler reads it before each occurrence).
+pub fn open(
+    layout: &Layout,
+    config: &Config,
+) -> Result<(Opened, watch::Receiver<Option<String>>), StoreError> {
+    let (store, recovery) = Journaled::<Optimizer>::open(
+        layout.optimizer.clone(),
+        config.storage.compact_min_bytes.get(),
+    )?;
+    if let Some(moved) = &recovery.snapshot_moved_to {
+        error!(moved_to = %moved.display(), "the optimizer's state did not parse; it was moved aside and alerts start from its journal");
+    }
+    let paused = config
+        .adaptation_mechanisms_enabled
+        .then(|| store.state().autonomy_paused())
+        .flatten();
+    let (tx, rx) = watch::channel(paused);
+    Ok((
+        Opened {
+            store,
+            autonomy: tx,
+        },
+        rx,
+    ))
+}
+
+/// The running optimizer.
+#[derive(Debug)]
+pub struct Started {
+    /// Access for others.
+    pub handle: OptimizerHandle,
+    /// The actor task.
+    pub task: JoinHandle<()>,
+}
+
+struct Actor {
+    store: Journaled<Optimizer>,
+    autonomy: watch::Sender<Option<String>>,
+    scheduler: SchedulerHandle,
+    profile: watch::Receiver<Arc<Profile>>,
+    adapting: bool,
+    bounds: intervals::Bounds,
+    rates: alerts::FailureRates,
+    durations: alerts::Durations,
+    /// Per job, held occurrences in a row.
+    held: HashMap<u64, u32>,
+    /// Runs of jobs, newest last: (run, job).
+    job_runs: VecDeque<(RunId, u64)>,
+    storage: PathBuf,
+    storage_alert_bytes: u64,
+    /// Over the storage bound when last measured (an alert is raised on crossing it).
+    storage_over: bool,
+}
+
+/// Start the optimizer.
+pub fn start(
+    opened: Opened,
+    layout: &Layout,
+    config: &Config,
+    bus: &Bus,
+    scheduler: SchedulerHandle,
+    profile: watch::Receiver<Arc<Profile>>,
+    shutdown: CancellationToken,
+) -> Started {
+    let (tx, rx) = mpsc::channel(64);
+    let events = bus.subscribe();
+    let actor = Actor {
+        store: opened.store,
+        autonomy: opened.autonomy,
+        scheduler,
+        profile,
+        adapting: config.adaptation_mechanisms_enabled,
+        bounds: intervals::Bounds {
+            min: config.scheduler.min_interval_secs.get(),
+            max: config.scheduler.max_interval_secs.get(),
+        },
+        rates: alerts::FailureRates::default(),
+        durations: alerts::Durations::default(),
+        held: HashMap::new(),
+        job_runs: VecDeque::new(),
+        storage: layout.home.join("storage"),
+        storage_alert_bytes: config.optimizer.storage_alert_bytes,
+        storage_over: false,
+    };
+    let check = std::time::Duration::from_secs(config.optimizer.storage_check_secs.get());
+    let dataset = layout.dataset.clone();
+    let task = tokio::spawn(async move {
+        let mut actor = actor;
+        actor.warm_up(dataset).await;
+        actor.serve(rx, events, shutdown, check).await;
+    });
+    Started {
+        handle: OptimizerHandle { tx },
+        task,
+    }
+}
+
+/// What a finished run says for the telemetry: failed or not (a cancel says nothing).
+fn failed(outcome: &RunOutcome) -> Option<bool> {
+    match outcome {
+        RunOutcome::Cancelled => None,
+        o => Some(!o.success()),
+    }
+}
+
+impl Actor {
+    async fn serve(
+        mut self,
+        mut inbox: mpsc::Receiver<Command>,
+        mut events: broadcast::Receiver<Event>,
+        shutdown: CancellationToken,
+        check: std::time::Duration,
+    ) {
+        let mut ticker = tokio::time::interval(check);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut bus_open = true;
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                ev = events.recv(), if bus_open => match ev {
+                    Ok(ev) => self.on_event(ev).await,
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        warn!("the optimizer missed {n} events");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => bus_open = false,
+                },
+                Some(cmd) = inbox.recv() => self.on_command(cmd),
+                _ = ticker.tick() => self.check_storage().await,
+            }
+        }
+        if let Err(e) = self.store.sync() {
+            error!("cannot flush the optimizer's state: {e}");
+        }
+        if self.store.has_journal()
+            && let Err(e) = self.store.compact()
+        {
+            error!("cannot write the optimizer's snapshot at shutdown: {e}");
+        }
+        info!("optimizer stopped");
+    }
+
+    /// Learn the usual failure rates and durations from the runs the dataset holds, so a
+    /// restart does not forget what is usual (nothing is raised for those old runs).
+    async fn warm_up(&mut self, dataset: PathBuf) {
+        let read = tokio::task::spawn_blocking(move || {
+            let mut rates = alerts::FailureRates::default();
+            let mut durations = alerts::Durations::default();
+            let Ok(file) = std::fs::File::open(&dataset) else {
+                return (rates, durations);
+            };
+            let reader = std::io::BufReader::with_capacity(1 << 16, file);
+            for line in std::io::BufRead::split(reader, b'\n') {
+                let Ok(line) = line else { break };
+                let Ok(crate::learning::dataset::Record::Example(ex)) =
+                    serde_json::from_slice::<crate::learning::dataset::Record>(&line)
+                else {
+                    continue;
+                };
+                if let Some(f) = failed(&ex.outcome) {
+                    rates.observe(ALL_RUNS, f);
+                    if let Some(job) = ex.job {
+                        rates.observe(&format!("job {job}"), f);
+                    }
+                }
+                if ex.success {
+                    durations.observe(&ex.plan, ex.duration_ms);
+                }
+            }
+            (rates, durations)
+        })
+        .await;
+        match read {
+            Ok((rates, durations)) => {
+                self.rates = rates;
+                self.durations = durations;
+            }
+            Err(e) => error!("reading past runs for the usual failure rates failed: {e}"),
+        }
+    }
+
+    async fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::RunFinished(e) => self.on_run(&e),
+            Event::OccurrenceEnded(o) => self.on_occurrence(&o).await,
+            Event::Rated(r) => {
+                let job = self
+                    .job_runs
+                    .iter()
+                    .rev()
+                    .find(|(run, _)| *run == r.run_id)
+                    .map(|(_, j)| *j);
+                if let Some(job) = job
+                    && r.score <= intervals::LOW_RATING
+                {
+                    self.low_rating(job, r.score).await;
+                }
+            }
+            Event::ApprovalAnswered(_) | Event::Picked(_) => {}
+        }
+    }
+
+    fn on_run(&mut self, e: &Episode) {
+        if let Some(f) = failed(&e.outcome) {
+            if let Some(evidence) = self.rates.observe(ALL_RUNS, f) {
+                self.raise(
+                    AlertKind::FailureSpike,
+                    ALL_RUNS.to_string(),
+                    evidence,
+                    None,
+                );
+            }
+            if let Some(job) = e.job
+                && let Some(evidence) = self.rates.observe(&format!("job {job}"), f)
+            {
+                self.raise(
+                    AlertKind::FailureSpike,
+                    format!("job {job}"),
+                    evidence,
+                    Some(job),
+                );
+            }
+        }
+        // Only successful runs have a duration worth comparing: a failure may stop early.
+        if e.outcome.success()
+            && let Some(evidence) = self.durations.observe(&e.plan, e.duration_ms)
+        {
+            self.raise(
+                AlertKind::SlowRun,
+                format!("`{}`", e.plan),
+                format!("run {}: {evidence}", e.run_id.0),
+                e.job,
+            );
+        }
+        if let Some(job) = e.job {
+            self.job_runs.push_back((e.run_id, job));
+            while self.job_runs.len() > JOB_RUNS {
+                self.job_runs.pop_front();
+            }
+        }
+    }
+
+    async fn on_occurrence(&mut self, o: &OccurrenceEnded) {
+        let held = self.held.entry(o.job).or_default();
+        match o.result {
+            OccurrenceResult::Held => *held += 1,
+            OccurrenceResult::Succeeded | OccurrenceResult::Failed | OccurrenceResult::Refused => {
+                *held = 0
+            }
+            _ => {}
+        }
+        if *held == alerts::HELD_IN_A_ROW {
+            let n = *held;
+            self.raise(
+                AlertKind::RepeatedlyHeld,
+                format!("job {}", o.job),
+                format!(
+                    "{n} occurrences in a row waited for a yes in `codex approvals`: an allow \
+                     rule (`codex rules allow`) or `codex schedule replan {}` would let it run",
+                    o.job
+                ),
+                Some(o.job),
+            );
+        }
+        let Some(good) = intervals::verdict(o.result) else {
+            return;
+        };
+        let before = self
+            .store
+            .state()
+            .streaks
+            .get(&o.job)
+            .copied()
+            .unwrap_or_default();
+        let streak = intervals::next_streak(before, good);
+        self.set_streak(o.job, streak);
+        let why = match o.result {
+            OccurrenceResult::Refused => "refusals",
+            _ => "failures",
+        };
+        self.adapt(o.job, o.chosen_secs, o.interval_secs, o.paused, streak, why)
+            .await;
+    }
+
+    /// A low rating of a job's run: its occurrence counts as bad after all.
+    async fn low_rating(&mut self, job: u64, score: u8) {
+        let before = self
+            .store
+            .state()
+            .streaks
+            .get(&job)
+            .copied()
+            .unwrap_or_default();
+        // A success already counted as good is taken back first.
+        let base = Streak {
+            bad: before.bad,
+            good: 0,
+        };
+        let streak = intervals::next_streak(base, false);
+        self.set_streak(job, streak);
+        let Ok(j) = self.scheduler.job(job).await else {
+            return;
+        };
+        let chosen = j.chosen_secs();
+        let now = j.interval_secs.or(chosen);
+        self.adapt(
+            job,
+            chosen,
+            now,
+            j.paused,
+            streak,
+            &format!("bad occurrences (the last rated {score})"),
+        )
+        .await;
+    }
+
+    fn set_streak(&mut self, job: u64, streak: Streak) {
+        if let Err(e) = self.store.append(
+            OptimizerOp::Streak {
+                job,
+                streak: Some(streak),
+            },
+            false,
+        ) {
+            error!(job, "cannot record the job's streak: {e}");
+        }
+    }
+
+    async fn adapt(
+        &mut self,
+        job: u64,
+        chosen: Option<u64>,
+        now: Option<u64>,
+        paused: bool,
+        streak: Streak,
+        why: &str,
+    ) {
+        let (Some(chosen), Some(now)) = (chosen, now) else {
+            return;
+        };
+        if !self.adapting || paused {
+            return;
+        }
+        let Some(change) = intervals::decide(chosen, now, streak, self.bounds, why) else {
+            return;
+        };
+        let pause = change.pause;
+        let asked = Adaptation {
+            id: job,
+            to_secs: change.to_secs,
+            pause,
+            reason: change.reason,
+        };
+        match self.scheduler.adapt(asked).await {
+            Ok(Some(d)) if d.paused => {
+                self.notice(format!(
+                    "codex paused job {job}: {}. `codex schedule show {job}` has its runs; \
+                     `codex schedule resume {job}` when it is fixed",
+                    d.reason
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => warn!(job, "cannot adapt the job's interval: {e}"),
+        }
+    }
+
+    /// Record an alert (unless one about the same thing is open) and act on it.
+    fn raise(&mut self, kind: AlertKind, subject: String, evidence: String, job: Option<u64>) {
+        if self.store.state().open(kind, &subject) {
+            return;
+        }
+        let low = self.profile.borrow().style.autonomy_comfort.value == "low";
+        let action = if self.adapting && low {
+            AlertAction::PausedAutonomy
+        } else {
+            AlertAction::Recorded
+        };
+        let id = self.store.state().next_alert;
+        let alert = AlertView {
+            id,
+            kind,
+            subject,
+            evidence,
+            job,
+            raised: Utc::now(),
+            action,
+            acked: None,
+        };
+        warn!(alert = id, kind = kind.name(), subject = %alert.subject, evidence = %alert.evidence, "alert");
+        let words = format!(
+            "alert {id} ({}, {}): {}",
+            kind.name(),
+            alert.subject,
+            alert.evidence
+        );
+        if let Err(e) = self.store.append(OptimizerOp::Raise { alert }, true) {
+            error!("cannot record an alert: {e}");
+            return;
+        }
+        self.notice(match action {
+            AlertAction::PausedAutonomy => format!(
+                "{words}. Your autonomy comfort is low, so scheduled jobs are paused until \
+                 `codex alerts ack {id}`"
+            ),
+            AlertAction::Recorded => format!("{words}. `codex alerts` lists it"),
+        });
+        self.publish_autonomy();
+    }
+
+    fn notice(&mut self, text: String) {
+        if let Err(e) = self.store.append(OptimizerOp::Notice { text }, true) {
+            error!("cannot record a notice: {e}");
+        }
+    }
+
+    fn publish_autonomy(&self) {
+        let paused = self
+            .adapting
+            .then(|| self.store.state().autonomy_paused())
+            .flatten();
+        self.autonomy.send_if_modified(|now| {
+            let changed = *now != paused;
+            *now = paused.clone();
+            changed
+        });
+    }
+
+    async fn check_storage(&mut self) {
+        let dir = self.storage.clone();
+        let Ok(size) = tokio::task::spawn_blocking(move || alerts::size_of(&dir)).await else {
+            return;
+        };
+        let over = size > self.storage_alert_bytes;
+        if over && !self.storage_over {
+            self.raise(
+                AlertKind::StorageGrowth,
+                "storage".to_string(),
+                format!(
+                    "the files under CODEX_HOME/storage take {}, past \
+                     optimizer.storage_alert_bytes ({}); `codex forget` and `codex export` \
+                     help",
+                    alerts::words_bytes(size),
+                    alerts::words_bytes(self.storage_alert_bytes)
+                ),
+                None,
+            );
+        }
+        self.storage_over = over;
+    }
+
+    fn on_command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Alerts { all, reply } => {
+                let s = self.store.state();
+                let alerts = s
+                    .alerts
+                    .values()
+                    .rev()
+                    .filter(|a| all || a.acked.is_none())
+                    .cloned()
+                    .collect();
+                let _ = reply.send(Ok(AlertsResult {
+                    alerts,
+                    autonomy_paused: self.autonomy.borrow().clone(),
+                    adapting: self.adapting,
+                }));
+            }
+            Command::Ack { id, reply } => {
+                let r = self.ack(id);
+                let _ = reply.send(r);
+            }
+            Command::Status { reply } => {
+                let s = self.store.state();
+                let _ = reply.send(AlertsStatus {
+                    open: s.alerts.values().filter(|a| a.acked.is_none()).count() as u64,
+                    autonomy_paused: self.autonomy.borrow().clone(),
+                    model: None,
+                    jobs_paused: 0,
+                });
+            }
+            Command::Notices { reply } => {
+                let notices: Vec<String> = self.store.state().notices.iter().cloned().collect();
+                if !notices.is_empty()
+                    && let Err(e) = self.store.append(OptimizerOp::Shown, true)
+                {
+                    // Shown again next time rather than lost.
+                    error!("cannot record that notices were shown: {e}");
+                }
+                let _ = reply.send(notices);
+            }
+        }
+    }
+
+    fn ack(&mut self, id: u64) -> Result<AlertsAckResult, OptimizerError> {
+        if !self.store.state().alerts.contains_key(&id) {
+            return Err(OptimizerError::UnknownAlert(id));
+        }
+        self.store
+            .append(OptimizerOp::Ack { id, at: Utc::now() }, true)?;
+        self.publish_autonomy();
+        let alert = self
+            .store
+            .state()
+            .alerts
+            .get(&id)
+            .cloned()
+            .ok_or(OptimizerError::UnknownAlert(id))?;
+        info!(alert = id, "alert acknowledged");
+        Ok(AlertsAckResult {
+            alert,
+            autonomy_paused: self.autonomy.borrow().clone(),
+        })
+    }
+}
