@@ -595,6 +595,24 @@ pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Poll `cond` every `every` until true or `limit` passes: for waits on a sequence of timed
+/// events (a job backing off over several intervals), still bounded.
+pub fn eventually_for(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut cond: impl FnMut() -> bool,
+) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for: {what}"
+        );
+        std::thread::sleep(every);
+    }
+}
+
 /// Non-empty lines of a file (empty when missing).
 pub fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)

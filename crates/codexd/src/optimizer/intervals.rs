@@ -82,8 +82,7 @@ pub fn decide(
     if streak.bad >= BACK_OFF_AFTER {
         let doublings = streak.bad - (BACK_OFF_AFTER - 1);
         let stretched = chosen
-            .checked_mul(1u64.checked_shl(doublings).unwrap_or(u64::MAX))
-            .unwrap_or(u64::MAX)
+            .saturating_mul(1u64.checked_shl(doublings).unwrap_or(u64::MAX))
             .max(bounds.min.min(cap));
         let to = stretched.min(cap);
         let in_a_row = format!("{} {why_bad} in a row", streak.bad);
@@ -106,7 +105,7 @@ pub fn decide(
         }
         return None;
     }
-    if streak.good >= RECOVER_AFTER && streak.good % RECOVER_AFTER == 0 && now > chosen {
+    if streak.good >= RECOVER_AFTER && streak.good.is_multiple_of(RECOVER_AFTER) && now > chosen {
         let half = now / 2;
         // Below the configured minimum only the user's own interval is allowed.
         let to = if half < bounds.min {

@@ -332,12 +332,16 @@ impl Actor {
             .unwrap_or_default();
         let streak = intervals::next_streak(before, good);
         self.set_streak(o.job, streak);
-        let why = match o.result {
-            OccurrenceResult::Refused => "refusals",
-            _ => "failures",
-        };
-        self.adapt(o.job, o.chosen_secs, o.interval_secs, o.paused, streak, why)
-            .await;
+        // A refused step (a disliked plan, a program gone) is the job failing too.
+        self.adapt(
+            o.job,
+            o.chosen_secs,
+            o.interval_secs,
+            o.paused,
+            streak,
+            "failures",
+        )
+        .await;
     }
 
     /// A low rating of a job's run: its occurrence counts as bad after all.
