@@ -95,6 +95,10 @@ pub enum Command {
     /// Telemetry alerts (failure spikes, slow runs, storage growth, jobs held again and
     /// again), open ones first; `ack ID` acknowledges one (and resumes work it paused).
     Alerts(AlertsArgs),
+    /// Personal models: the learning parameters fitted to your own data. `status` shows
+    /// versions, held-out metrics and which is live; `train`, `promote V`, `rollback`.
+    #[command(subcommand)]
+    Model(ModelCommand),
     /// Install, remove or inspect codexd as a systemd user service.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -284,6 +288,29 @@ pub enum AlertsAction {
         /// The alert's id (see `codex alerts`).
         id: u64,
     },
+}
+
+/// `codex model ...`
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Versions (newest first) with their held-out metrics beside the live one's, which is
+    /// live, training in progress.
+    Status,
+    /// Train a model now on your data and wait for it; it becomes live only if it is not
+    /// worse than the live one on your most recent runs.
+    Train {
+        /// Start it and return; `codex model status` shows its progress.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Make a version live (the one before can be rolled back to).
+    Promote {
+        /// The version (see `codex model status`).
+        #[arg(value_name = "VERSION")]
+        number: u32,
+    },
+    /// Go back to the version live before this one (or to the config's parameters).
+    Rollback,
 }
 
 /// `codex schedule ...`

@@ -99,6 +99,7 @@ fn dispatch(cli: Cli, target: Target) -> Result<u8, CliError> {
         Command::Suggest(args) => commands::suggest::run(&target, out, args),
         Command::Schedule(cmd) => commands::schedule::run(&target, out, cmd),
         Command::Alerts(args) => commands::alerts::run(&target, out, args),
+        Command::Model(cmd) => commands::model::run(&target, out, cmd),
         Command::Approvals => commands::approvals::run(&target, out, None),
         Command::Approve { id } => commands::approvals::run(&target, out, Some((id, true))),
         Command::Deny { id } => commands::approvals::run(&target, out, Some((id, false))),

@@ -546,6 +546,10 @@ pub struct PlannedCommand {
     /// or run twice) here. A step of it that would change anything is asked the first time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub borrowed: Option<String>,
+    /// The chance the planner's ranking had of putting this plan first (1 or 0 when ranking
+    /// is greedy; estimated from draws with exploration), logged with the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<f64>,
 }
 
 /// One step of a plan.

@@ -21,7 +21,7 @@ pub struct RunShowParams {
 
 /// Where a run's command came from, when codex planned it: the plan as `codex plan` showed
 /// it for the run's goal in its folder (redacted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanSource {
     /// Which plan it was, 1 for the best.
     pub pick: u32,
@@ -39,6 +39,12 @@ pub struct PlanSource {
     /// Where the plan was borrowed from, when it was not yet the goal's own plan here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub borrowed: Option<String>,
+    /// The plans shown, in order (their command lines): the decision's candidates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
+    /// The chance the ranking had of putting this plan first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<f64>,
 }
 
 /// One step of a run, as it ran.

@@ -105,6 +105,14 @@ impl Daemon {
         layout.create_dirs()?;
         remove_stale_temp_files(&home.join("storage"));
 
+        // The live personal model's parameters replace the config's before any part starts.
+        let models = crate::optimizer::models::Models::open(
+            &layout.models,
+            crate::optimizer::models::config_hash(config),
+        );
+        let live = models.learned(&crate::optimizer::train::Learned::from_config(config));
+        let effective = crate::optimizer::training::effective_config(config, &live);
+        let config = &effective;
         let bus = bus::new();
         let learning = learning::start(&layout, config, &bus)?;
         let feedback = feedback::start(&layout, config, &bus)?;
@@ -134,19 +142,26 @@ impl Daemon {
             &layout,
             config,
             &bus,
-            executor.clone(),
-            feedback.handle.watch_profile(),
-            autonomy,
+            crate::scheduler::Inputs {
+                executor: executor.clone(),
+                profile: feedback.handle.watch_profile(),
+                autonomy,
+                pattern_params: live.patterns_params(),
+            },
             shutdown.clone(),
         )
         .await?;
         let optimizer = crate::optimizer::start(
             optimizer_store,
+            models,
             &layout,
-            config,
+            &loaded.config,
             &bus,
-            scheduler.handle.clone(),
-            feedback.handle.watch_profile(),
+            crate::optimizer::Parts {
+                scheduler: scheduler.handle.clone(),
+                feedback: feedback.handle.clone(),
+                planner: planner.clone(),
+            },
             shutdown.clone(),
         );
         drop(bus); // the actors hold what they need; the bus closes when they are done

@@ -258,6 +258,13 @@ impl Episode {
             rationale: redact::redact(&p.rationale).into_owned(),
             evidence: redact::redact(&p.evidence).into_owned(),
             ranking: redact::redact(&p.ranking).into_owned(),
+            // In the form the feedback collector names plans by, so a candidate model can
+            // score them.
+            candidates: p
+                .candidates
+                .iter()
+                .map(|c| candidate_signature(&redact::redact(c)))
+                .collect(),
             ..p
         });
         self
@@ -307,6 +314,18 @@ pub fn program_name(argv: &[String]) -> String {
 pub fn command_line(argv: &[String]) -> String {
     // try_join only fails on a NUL byte, which no argv element can hold.
     shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
+/// A shown plan's command line as a plan signature: a program given by its absolute path is
+/// named by its basename, as `normalize::plan_signature` names a run's plan.
+fn candidate_signature(command: &str) -> String {
+    match command.split_once(' ') {
+        Some((first, rest)) if first.starts_with('/') => {
+            format!("{} {rest}", program_name(&[first.to_string()]))
+        }
+        None if command.starts_with('/') => program_name(&[command.to_string()]),
+        _ => command.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod forget;
 pub mod history;
 pub mod import;
 pub mod init;
+pub mod model;
 pub mod plan;
 pub mod prefs;
 pub mod rate;

@@ -554,6 +554,13 @@ impl TryFrom<f64> for RatingScale {
     }
 }
 
+impl RatingScale {
+    /// The value.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
 /// A message size cap: at least 1 KiB, so every valid request fits.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "u64")]

@@ -148,6 +148,13 @@ enum Command {
         all: bool,
         reply: oneshot::Sender<Result<Removed, FeedbackError>>,
     },
+    Signals {
+        reply: oneshot::Sender<Vec<Signal>>,
+    },
+    Configure {
+        params: Params,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Cheap, cloneable access to the feedback collector.
@@ -252,6 +259,17 @@ impl FeedbackHandle {
     /// Drop every learned signal (ratings stay in history); `all` drops settings too.
     pub async fn reset(&self, all: bool) -> Result<Removed, FeedbackError> {
         self.ask(|reply| Command::Reset { all, reply }).await?
+    }
+
+    /// A copy of every signal, in the order they came (what a personal model is trained on).
+    pub async fn signals(&self) -> Result<Vec<Signal>, FeedbackError> {
+        self.ask(|reply| Command::Signals { reply }).await
+    }
+
+    /// Learn with other parameters (a personal model promoted or rolled back): every signal
+    /// is folded again with them, and the profile published.
+    pub async fn configure(&self, params: Params) -> Result<(), FeedbackError> {
+        self.ask(|reply| Command::Configure { params, reply }).await
     }
 
     /// A receiver of every profile published from now on (for parts that act on it).
@@ -610,6 +628,14 @@ impl Actor {
             }
             Command::Reset { all, reply } => {
                 let _ = reply.send(self.remove(FeedbackOp::Reset { all }));
+            }
+            Command::Signals { reply } => {
+                let _ = reply.send(self.state.state().signals.clone());
+            }
+            Command::Configure { params, reply } => {
+                self.state.state_mut().configure(params);
+                self.publish_profile();
+                let _ = reply.send(());
             }
         }
     }

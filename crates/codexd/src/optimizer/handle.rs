@@ -1,8 +1,12 @@
 //! How other parts reach the optimizer.
 
-use codex_proto::optimizer::{AlertsAckResult, AlertsResult, AlertsStatus};
+use codex_proto::optimizer::{
+    AlertsAckResult, AlertsResult, AlertsStatus, ModelLiveResult, ModelStatusResult,
+    ModelTrainResult,
+};
 use tokio::sync::{mpsc, oneshot};
 
+use super::training::ModelCommand;
 use crate::store::StoreError;
 
 /// What can go wrong asking the optimizer.
@@ -17,9 +21,12 @@ pub enum OptimizerError {
     /// Its state could not be written.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// A personal-model request failed.
+    /// A model version request failed.
+    #[error(transparent)]
+    Models(#[from] super::models::ModelError),
+    /// Training gave no model.
     #[error("{0}")]
-    Model(String),
+    Training(String),
 }
 
 pub(super) type Reply<T> = oneshot::Sender<Result<T, OptimizerError>>;
@@ -39,6 +46,8 @@ pub(super) enum Command {
     Notices {
         reply: oneshot::Sender<Vec<String>>,
     },
+    Model(super::training::ModelCommand),
+    Suggested(super::decisions::Suggested),
 }
 
 /// A cheap, cloneable way to reach the optimizer.
@@ -81,6 +90,36 @@ impl OptimizerHandle {
             .await
             .map_err(|_| OptimizerError::Stopped)?;
         rx.await.map_err(|_| OptimizerError::Stopped)
+    }
+
+    /// The personal models: versions, metrics, which is live, training in progress.
+    pub async fn model_status(&self) -> Result<ModelStatusResult, OptimizerError> {
+        self.ask(|reply| Command::Model(ModelCommand::Status { reply }))
+            .await
+    }
+
+    /// Train a personal model now; with `wait`, answer when it is done.
+    pub async fn train(&self, wait: bool) -> Result<ModelTrainResult, OptimizerError> {
+        self.ask(|reply| Command::Model(ModelCommand::Train { wait, reply }))
+            .await
+    }
+
+    /// Make a version live.
+    pub async fn promote(&self, version: u32) -> Result<ModelLiveResult, OptimizerError> {
+        self.ask(|reply| Command::Model(ModelCommand::Promote { version, reply }))
+            .await
+    }
+
+    /// Go back to the version live before.
+    pub async fn rollback(&self) -> Result<ModelLiveResult, OptimizerError> {
+        self.ask(|reply| Command::Model(ModelCommand::Rollback { reply }))
+            .await
+    }
+
+    /// A suggestion was chosen to run (logged as a decision when its run ends).
+    pub fn suggested(&self, s: super::decisions::Suggested) {
+        // Best effort: a full inbox loses one sample of an estimate.
+        let _ = self.tx.try_send(Command::Suggested(s));
     }
 
     /// The notices not yet shown; they count as shown once handed over.

@@ -12,9 +12,13 @@
 //! scheduler also ends on the token, so neither waits for the other) and a bus receiver only.
 
 pub mod alerts;
+pub mod decisions;
 mod handle;
 pub mod intervals;
+pub mod models;
 pub mod state;
+pub mod train;
+pub mod training;
 
 pub use handle::{OptimizerError, OptimizerHandle};
 
@@ -108,24 +112,55 @@ struct Actor {
     storage_alert_bytes: u64,
     /// Over the storage bound when last measured (an alert is raised on crossing it).
     storage_over: bool,
+    /// Runs are recorded (`interaction_tracking_enabled`).
+    tracking: bool,
+    /// The personal model versions.
+    models: models::Models,
+    /// The parameters the config gives (used when no model is live).
+    config_learned: train::Learned,
+    /// The config's learning parameters, which a model's fitted ones are set on.
+    base: crate::feedback::model::Params,
+    feedback: crate::feedback::FeedbackHandle,
+    planner: crate::planner::actor::PlannerHandle,
+    dataset: PathBuf,
+    decisions_path: PathBuf,
+    decision_log: decisions::DecisionLog,
+    /// Runs recorded (from the dataset at start, then from the bus).
+    examples_seen: u64,
+    low_satisfaction: f64,
+    min_examples: u64,
+    training: Option<training::Running>,
+    done_tx: mpsc::Sender<training::Done>,
+}
+
+/// What the optimizer needs of the other parts.
+pub struct Parts {
+    /// The scheduler (intervals, pauses, next-goal weights).
+    pub scheduler: SchedulerHandle,
+    /// The feedback collector (signals to train on, parameters to learn with).
+    pub feedback: crate::feedback::FeedbackHandle,
+    /// The planner (exploration).
+    pub planner: crate::planner::actor::PlannerHandle,
 }
 
 /// Start the optimizer.
 pub fn start(
     opened: Opened,
+    models: models::Models,
     layout: &Layout,
     config: &Config,
     bus: &Bus,
-    scheduler: SchedulerHandle,
-    profile: watch::Receiver<Arc<Profile>>,
+    parts: Parts,
     shutdown: CancellationToken,
 ) -> Started {
     let (tx, rx) = mpsc::channel(64);
+    let (done_tx, done_rx) = mpsc::channel(1);
     let events = bus.subscribe();
+    let profile = parts.feedback.watch_profile();
     let actor = Actor {
         store: opened.store,
         autonomy: opened.autonomy,
-        scheduler,
+        scheduler: parts.scheduler,
         profile,
         adapting: config.adaptation_mechanisms_enabled,
         bounds: intervals::Bounds {
@@ -139,13 +174,27 @@ pub fn start(
         storage: layout.home.join("storage"),
         storage_alert_bytes: config.optimizer.storage_alert_bytes,
         storage_over: false,
+        tracking: config.interaction_tracking_enabled,
+        models,
+        config_learned: train::Learned::from_config(config),
+        base: crate::feedback::model::Params::from_config(&config.learning),
+        feedback: parts.feedback,
+        planner: parts.planner,
+        dataset: layout.dataset.clone(),
+        decisions_path: layout.decisions.clone(),
+        decision_log: decisions::DecisionLog::new(layout.decisions.clone()),
+        examples_seen: 0,
+        low_satisfaction: config.learning.low_satisfaction_threshold.get(),
+        min_examples: u64::from(config.learning.min_examples_for_training),
+        training: None,
+        done_tx,
     };
     let check = std::time::Duration::from_secs(config.optimizer.storage_check_secs.get());
     let dataset = layout.dataset.clone();
     let task = tokio::spawn(async move {
         let mut actor = actor;
         actor.warm_up(dataset).await;
-        actor.serve(rx, events, shutdown, check).await;
+        actor.serve(rx, done_rx, events, shutdown, check).await;
     });
     Started {
         handle: OptimizerHandle { tx },
@@ -165,6 +214,7 @@ impl Actor {
     async fn serve(
         mut self,
         mut inbox: mpsc::Receiver<Command>,
+        mut trained: mpsc::Receiver<training::Done>,
         mut events: broadcast::Receiver<Event>,
         shutdown: CancellationToken,
         check: std::time::Duration,
@@ -183,10 +233,12 @@ impl Actor {
                     }
                     Err(broadcast::error::RecvError::Closed) => bus_open = false,
                 },
-                Some(cmd) = inbox.recv() => self.on_command(cmd),
+                Some(done) = trained.recv() => self.trained(done).await,
+                Some(cmd) = inbox.recv() => self.on_command(cmd).await,
                 _ = ticker.tick() => self.check_storage().await,
             }
         }
+        self.cancel_training();
         if let Err(e) = self.store.sync() {
             error!("cannot flush the optimizer's state: {e}");
         }
@@ -204,8 +256,9 @@ impl Actor {
         let read = tokio::task::spawn_blocking(move || {
             let mut rates = alerts::FailureRates::default();
             let mut durations = alerts::Durations::default();
+            let mut examples = 0u64;
             let Ok(file) = std::fs::File::open(&dataset) else {
-                return (rates, durations);
+                return (rates, durations, examples);
             };
             let reader = std::io::BufReader::with_capacity(1 << 16, file);
             for line in std::io::BufRead::split(reader, b'\n') {
@@ -215,6 +268,7 @@ impl Actor {
                 else {
                     continue;
                 };
+                examples += 1;
                 if let Some(f) = failed(&ex.outcome) {
                     rates.observe(ALL_RUNS, f);
                     if let Some(job) = ex.job {
@@ -225,13 +279,14 @@ impl Actor {
                     durations.observe(&ex.plan, ex.duration_ms);
                 }
             }
-            (rates, durations)
+            (rates, durations, examples)
         })
         .await;
         match read {
-            Ok((rates, durations)) => {
+            Ok((rates, durations, examples)) => {
                 self.rates = rates;
                 self.durations = durations;
+                self.examples_seen = examples;
             }
             Err(e) => error!("reading past runs for the usual failure rates failed: {e}"),
         }
@@ -239,9 +294,18 @@ impl Actor {
 
     async fn on_event(&mut self, ev: Event) {
         match ev {
-            Event::RunFinished(e) => self.on_run(&e),
+            Event::RunFinished(e) => {
+                self.on_run(&e);
+                self.decision_log.run(&e);
+                self.examples_seen += 1;
+                self.maybe_train().await;
+            }
             Event::OccurrenceEnded(o) => self.on_occurrence(&o).await,
             Event::Rated(r) => {
+                // The rating is in the profile before its event is published; the published
+                // snapshot may lag by its throttle, so ask for the current one.
+                let _ = self.feedback.current().await;
+                self.maybe_train().await;
                 let job = self
                     .job_runs
                     .iter()
@@ -510,8 +574,10 @@ impl Actor {
         self.storage_over = over;
     }
 
-    fn on_command(&mut self, cmd: Command) {
+    async fn on_command(&mut self, cmd: Command) {
         match cmd {
+            Command::Model(m) => self.on_model(m).await,
+            Command::Suggested(s) => self.decision_log.suggested(s),
             Command::Alerts { all, reply } => {
                 let s = self.store.state();
                 let alerts = s
@@ -536,7 +602,7 @@ impl Actor {
                 let _ = reply.send(AlertsStatus {
                     open: s.alerts.values().filter(|a| a.acked.is_none()).count() as u64,
                     autonomy_paused: self.autonomy.borrow().clone(),
-                    model: None,
+                    model: self.models.live_version(),
                     jobs_paused: 0,
                 });
             }

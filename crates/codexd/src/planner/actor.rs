@@ -58,6 +58,10 @@ enum Command {
         change: Option<PlaybookOp>,
         reply: oneshot::Sender<Result<Vec<Playbook>, PlannerError>>,
     },
+    Explore {
+        exploration: Exploration,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// Cheap, cloneable access to the planner.
@@ -105,6 +109,16 @@ impl PlannerHandle {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::ForgetProjects { under, reply })
+            .await
+            .map_err(|_| PlannerError::Gone)?;
+        rx.await.map_err(|_| PlannerError::Gone)
+    }
+
+    /// Rank with this exploration from now on (a personal model promoted or rolled back).
+    pub async fn set_exploration(&self, exploration: Exploration) -> Result<(), PlannerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Explore { exploration, reply })
             .await
             .map_err(|_| PlannerError::Gone)?;
         rx.await.map_err(|_| PlannerError::Gone)
@@ -249,6 +263,10 @@ impl Actor {
                 }
                 Command::Playbooks { change, reply } => {
                     let _ = reply.send(self.change(change));
+                }
+                Command::Explore { exploration, reply } => {
+                    self.exploration = exploration;
+                    let _ = reply.send(());
                 }
             }
         }

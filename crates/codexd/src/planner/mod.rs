@@ -204,6 +204,49 @@ fn draw_seed(seed: u64, goal: &str, root: Option<&str>, runs: u64) -> u64 {
     h
 }
 
+/// What a plan's rank is drawn from: its learned score and evidence, its project-fit bonus,
+/// and whether it was taught (then it always comes first).
+#[derive(Debug, Clone, Copy)]
+struct Basis {
+    score: f64,
+    evidence: f64,
+    bonus: f64,
+    taught: bool,
+}
+
+/// Draws of the ranking behind each plan's chance of coming first under exploration.
+const CHANCE_DRAWS: usize = 256;
+
+/// Each plan's probability of having been ranked first (in the order given, which is the
+/// ranking made): greedy ranking is deterministic, so 1 for the first and 0 for the rest;
+/// Thompson sampling's is estimated from draws of the same posteriors (a fixed seed, so the
+/// same plans get the same chances). Logged with each decision, for off-policy evaluation.
+fn first_chances(basis: &[Basis], thompson: bool) -> Vec<f64> {
+    let n = basis.len();
+    let mut chances = vec![0.0; n];
+    if n == 0 {
+        return chances;
+    }
+    if !thompson || basis.iter().any(|b| b.taught) {
+        chances[0] = 1.0;
+        return chances;
+    }
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(0x5eed_c4a2);
+    for _ in 0..CHANCE_DRAWS {
+        let best = basis
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i, draw(&mut rng, b.score, b.evidence) + b.bonus))
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map_or(0, |(i, _)| i);
+        chances[best] += 1.0;
+    }
+    for c in &mut chances {
+        *c /= CHANCE_DRAWS as f64;
+    }
+    chances
+}
+
 /// A draw from a plan's posterior of satisfying the user (its mean is the plan's score).
 fn draw(rng: &mut rand::rngs::SmallRng, score: f64, evidence: f64) -> f64 {
     let total = 2.0 + evidence.max(0.0);
@@ -573,7 +616,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         root.as_deref(),
         profile.style.runs,
     ));
-    let mut plans: Vec<(f64, PlannedCommand, Option<Vec<String>>)> = cands
+    let mut plans: Vec<(f64, PlannedCommand, Option<Vec<String>>, Basis)> = cands
         .into_iter()
         .map(|c| {
             let command = c.command();
@@ -610,6 +653,12 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
             } else {
                 base + if c.fits { FIT } else { 0.0 }
             };
+            let basis = Basis {
+                score,
+                evidence: evidence_weight,
+                bonus: if c.fits { FIT } else { 0.0 },
+                taught: c.taught,
+            };
             (
                 rank,
                 PlannedCommand {
@@ -624,8 +673,10 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                     alignment: if c.taught { 1.0 } else { score },
                     evidence,
                     borrowed: c.borrowed,
+                    propensity: None,
                 },
                 c.dry_run,
+                basis,
             )
         })
         .collect();
@@ -633,12 +684,17 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         // Stable: equal scores keep the project's own order.
         plans.sort_by(|a, b| b.0.total_cmp(&a.0));
     }
+    let basis: Vec<Basis> = plans.iter().map(|p| p.3).collect();
+    let first = first_chances(&basis, thompson);
+    for ((_, p, _, _), chance) in plans.iter_mut().zip(first) {
+        p.propensity = Some(chance);
+    }
     plans.truncate(SHOWN);
     let st = &profile.style;
     let habit = personalized && st.runs >= HABIT_MIN_RUNS && st.dry_run_share >= opts.dry_run_habit;
     let plans: Vec<PlannedCommand> = plans
         .into_iter()
-        .map(|(_, mut p, dry)| {
+        .map(|(_, mut p, dry, _)| {
             if let (true, Some(dry)) = (habit, dry) {
                 p.steps.insert(
                     0,

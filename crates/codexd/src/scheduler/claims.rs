@@ -126,6 +126,7 @@ mod tests {
                 alignment: 0.0,
                 evidence: String::new(),
                 borrowed: None,
+                propensity: None,
             },
             paused: false,
             created: t(0),

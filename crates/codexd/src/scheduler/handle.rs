@@ -122,6 +122,11 @@ pub(super) enum Command {
         dataset: PathBuf,
         reply: oneshot::Sender<()>,
     },
+    Repattern {
+        params: Box<codex_patterns::model::Params>,
+        dataset: PathBuf,
+        reply: oneshot::Sender<()>,
+    },
 }
 
 /// The optimizer's change to an `--every` job's interval.
@@ -271,6 +276,21 @@ impl SchedulerHandle {
     /// Learn everything again from the dataset (after `forget`).
     pub async fn rebuild(&self, dataset: PathBuf) -> Result<(), SchedulerError> {
         self.call(|reply| Command::Rebuild { dataset, reply }).await
+    }
+
+    /// Learn everything again with other next-goal weights (a personal model promoted or
+    /// rolled back).
+    pub async fn repattern(
+        &self,
+        params: codex_patterns::model::Params,
+        dataset: PathBuf,
+    ) -> Result<(), SchedulerError> {
+        self.call(|reply| Command::Repattern {
+            params: Box::new(params),
+            dataset,
+            reply,
+        })
+        .await
     }
 
     /// Never make this proposal again.

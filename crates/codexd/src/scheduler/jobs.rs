@@ -372,6 +372,7 @@ mod tests {
                 alignment: 0.5,
                 evidence: String::new(),
                 borrowed: None,
+                propensity: None,
             },
             paused: false,
             created: DateTime::UNIX_EPOCH,

@@ -102,6 +102,20 @@ struct Actor {
     cancel: CancellationToken,
     /// The next-goal model; `None` when pattern recognition is off.
     patterns: Option<patterns::Patterns>,
+    /// Its weights (the live personal model's).
+    pattern_params: codex_patterns::model::Params,
+}
+
+/// What the scheduler reads from other parts.
+pub struct Inputs {
+    /// Runs the occurrences' steps.
+    pub executor: ExecutorHandle,
+    /// The profile, for priorities.
+    pub profile: watch::Receiver<Arc<Profile>>,
+    /// Why autonomous work is paused by an alert (`None`: it is not).
+    pub autonomy: watch::Receiver<Option<String>>,
+    /// The next-goal model's weights (the live personal model's).
+    pub pattern_params: codex_patterns::model::Params,
 }
 
 /// Open the job store (finishing occurrences a crash cut short), arm the timer, catch up
@@ -110,11 +124,15 @@ pub async fn start(
     layout: &Layout,
     config: &Config,
     bus: &Bus,
-    executor: ExecutorHandle,
-    profile: watch::Receiver<Arc<Profile>>,
-    autonomy: watch::Receiver<Option<String>>,
+    inputs: Inputs,
     shutdown: CancellationToken,
 ) -> Result<Started, StoreError> {
+    let Inputs {
+        executor,
+        profile,
+        autonomy,
+        pattern_params,
+    } = inputs;
     let (store, recovery) =
         Journaled::<Jobs>::open(layout.jobs.clone(), config.storage.compact_min_bytes.get())?;
     if let Some(moved) = &recovery.snapshot_moved_to {
@@ -159,7 +177,8 @@ pub async fn start(
             .unwrap_or(chrono::Duration::MAX),
         cancel: shutdown.child_token(),
         patterns: (config.workflow_pattern_tracking && config.interaction_tracking_enabled)
-            .then(patterns::Patterns::default),
+            .then(|| patterns::Patterns::with_params(pattern_params.clone())),
+        pattern_params,
     };
     actor.finish_interrupted()?;
     let dataset = layout.dataset.clone();
@@ -308,8 +327,9 @@ impl Actor {
         if self.patterns.is_none() {
             return;
         }
+        let params = self.pattern_params.clone();
         let read = tokio::task::spawn_blocking(move || {
-            let mut fresh = patterns::Patterns::default();
+            let mut fresh = patterns::Patterns::with_params(params);
             // Streamed: the dataset may be tens of megabytes.
             let file = match std::fs::File::open(&dataset) {
                 Ok(f) => f,
@@ -518,6 +538,15 @@ impl Actor {
                 let _ = reply.send(r);
             }
             Command::Rebuild { dataset, reply } => {
+                self.rebuild(dataset).await;
+                let _ = reply.send(());
+            }
+            Command::Repattern {
+                params,
+                dataset,
+                reply,
+            } => {
+                self.pattern_params = *params;
                 self.rebuild(dataset).await;
                 let _ = reply.send(());
             }

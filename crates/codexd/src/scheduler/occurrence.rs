@@ -64,6 +64,9 @@ pub fn request(job: &Job, i: usize) -> Option<RunRequest> {
             evidence: plan.evidence.clone(),
             ranking: format!("the plan of job {}, fixed when it was added", job.id),
             borrowed: plan.borrowed.clone(),
+            // A job's plan is fixed: no choice is made here.
+            candidates: Vec::new(),
+            propensity: None,
         }),
         origin: Origin {
             trigger: Trigger::Schedule,
@@ -230,6 +233,7 @@ mod tests {
                 alignment: 0.5,
                 evidence: "ran 3 times".into(),
                 borrowed: None,
+                propensity: None,
             },
             paused: false,
             created: chrono::DateTime::UNIX_EPOCH,

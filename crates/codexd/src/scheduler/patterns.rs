@@ -43,12 +43,31 @@ impl std::fmt::Debug for Patterns {
 
 impl Default for Patterns {
     fn default() -> Self {
+        Patterns::with_params(codex_patterns::model::Params::default())
+    }
+}
+
+impl Patterns {
+    /// An empty model with these weights (a personal model's).
+    pub fn with_params(params: codex_patterns::model::Params) -> Self {
         Patterns {
-            model: Model::with_tz(Local),
+            model: Model::with_params(Local, params),
             timed: Vec::new(),
             commands: HashMap::new(),
             learned: 0,
         }
+    }
+}
+
+impl Observed {
+    /// The interaction the next-goal model learns from this.
+    pub fn interaction(&self) -> Option<Interaction> {
+        let goal = self.goal.trim();
+        (!goal.is_empty()).then(|| Interaction {
+            goal: goal.to_string(),
+            at: self.at,
+            project: self.project.clone(),
+        })
     }
 }
 

@@ -17,7 +17,9 @@ use codex_proto::methods::{
     RunCheckResult, RunDetach, RunDetachResult, RunParams, Status, StatusResult, Teach,
     TeachParams,
 };
-use codex_proto::optimizer::{Alerts, AlertsAck};
+use codex_proto::optimizer::{
+    Alerts, AlertsAck, ModelPromote, ModelRollback, ModelStatus, ModelTrain,
+};
 use codex_proto::runs::RunShow;
 use codex_proto::schedule::{
     ScheduleAdd, ScheduleList, SchedulePause, ScheduleRemove, ScheduleReplan, ScheduleResume,
@@ -74,6 +76,10 @@ const METHODS: &[&str] = &[
     CaptureState::NAME,
     Alerts::NAME,
     AlertsAck::NAME,
+    ModelStatus::NAME,
+    ModelTrain::NAME,
+    ModelPromote::NAME,
+    ModelRollback::NAME,
 ];
 
 /// Lines per `export/lines` notification: big enough to be cheap, small enough to stay far
@@ -204,6 +210,32 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             let p = params::<AlertsAck>(raw)?;
             to_json(&ctx.optimizer.ack(p.id).await.map_err(optimizer_error)?)
         }
+        ModelStatus::NAME => {
+            params::<ModelStatus>(raw)?;
+            to_json(
+                &ctx.optimizer
+                    .model_status()
+                    .await
+                    .map_err(optimizer_error)?,
+            )
+        }
+        ModelTrain::NAME => {
+            let p = params::<ModelTrain>(raw)?;
+            to_json(&ctx.optimizer.train(p.wait).await.map_err(optimizer_error)?)
+        }
+        ModelPromote::NAME => {
+            let p = params::<ModelPromote>(raw)?;
+            to_json(
+                &ctx.optimizer
+                    .promote(p.version)
+                    .await
+                    .map_err(optimizer_error)?,
+            )
+        }
+        ModelRollback::NAME => {
+            params::<ModelRollback>(raw)?;
+            to_json(&ctx.optimizer.rollback().await.map_err(optimizer_error)?)
+        }
         DaemonStop::NAME => {
             params::<DaemonStop>(raw)?;
             ctx.shutdown.cancel();
@@ -226,7 +258,9 @@ pub fn optimizer_error(e: crate::optimizer::OptimizerError) -> ErrorObject {
         E::Stopped => codes::SHUTTING_DOWN,
         E::UnknownAlert(_) => codes::NOT_FOUND,
         E::Store(_) => codes::STORAGE,
-        E::Model(_) => codes::INVALID_PARAMS,
+        E::Models(crate::optimizer::models::ModelError::Unknown(_)) => codes::NOT_FOUND,
+        E::Models(crate::optimizer::models::ModelError::Store(_)) => codes::STORAGE,
+        E::Models(_) | E::Training(_) => codes::INVALID_PARAMS,
     };
     ErrorObject::new(code, e.to_string())
 }

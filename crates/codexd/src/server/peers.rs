@@ -12,7 +12,7 @@ use codex_proto::methods::{
     Approvals, Context, Export, Hello, History, ImportMarkGet, Method, Plan, Playbooks, PrefsShow,
     Rules, RunCheck, Status,
 };
-use codex_proto::optimizer::Alerts;
+use codex_proto::optimizer::{Alerts, ModelStatus};
 use codex_proto::runs::RunShow;
 use codex_proto::schedule::{ScheduleList, ScheduleShow, Suggest, SuggestJobs};
 use serde_json::Value;
@@ -41,6 +41,7 @@ const READ_ONLY: &[&str] = &[
     Suggest::NAME,
     SuggestJobs::NAME,
     Alerts::NAME,
+    ModelStatus::NAME,
 ];
 
 /// Whether `method` with `params` would change permissions or data. Unknown methods count

@@ -201,6 +201,9 @@ async fn execute(
         input,
         run_id: None,
     };
+    if p.suggestion && p.part.is_whole() {
+        super::suggest::chosen(ctx, &p);
+    }
     let req = request(p, false, &ctx.shown);
     let (tx, mut updates) = mpsc::channel(UPDATE_QUEUE);
     let run = ctx.executor.run_on(req, terminal, tx, cancel.clone());

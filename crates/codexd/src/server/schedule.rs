@@ -51,6 +51,7 @@ pub fn explicit_plan(argv: &[String]) -> PlannedCommand {
         alignment: 0.5,
         evidence: "the command you gave".into(),
         borrowed: None,
+        propensity: None,
     }
 }
 

@@ -73,6 +73,8 @@ impl ShownPlans {
                 evidence: p.evidence.clone(),
                 ranking: s.plans.ranking.clone(),
                 borrowed: p.borrowed.clone(),
+                candidates: s.plans.plans.iter().map(|c| c.command.clone()).collect(),
+                propensity: p.propensity,
             })
         })
     }
@@ -103,6 +105,7 @@ mod tests {
                     alignment: 0.5,
                     evidence: "no runs yet".into(),
                     borrowed: None,
+                    propensity: None,
                 })
                 .collect(),
             ranking: "posterior mean".into(),

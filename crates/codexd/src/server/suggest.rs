@@ -52,6 +52,30 @@ impl ShownSuggestions {
     }
 }
 
+/// A suggestion is about to run: tell the optimizer which of the list shown here it was,
+/// so the decision is logged with its run.
+pub fn chosen(ctx: &Ctx, p: &codex_proto::methods::RunParams) {
+    let Some(shown) = ctx.suggested.last(&p.cwd) else {
+        return;
+    };
+    let typed = crate::episode::command_line(&p.argv);
+    let goals: Vec<String> = shown.suggestions.iter().map(|s| s.goal.clone()).collect();
+    let Some(chosen) = shown
+        .suggestions
+        .iter()
+        .position(|s| p.goal.as_deref() == Some(s.goal.as_str()) || (s.typed && s.goal == typed))
+    else {
+        return;
+    };
+    ctx.optimizer
+        .suggested(crate::optimizer::decisions::Suggested {
+            at: chrono::Utc::now(),
+            cwd: p.cwd.clone(),
+            candidates: goals,
+            chosen,
+        });
+}
+
 fn off(e: &SchedulerError) -> Option<String> {
     matches!(e, SchedulerError::PatternsOff).then(|| e.to_string())
 }
