@@ -170,3 +170,36 @@ fn low_satisfaction_trains_a_model_and_versions_promote_roll_back_and_survive_a_
     let t = h.codex(&["--json", "model", "train"]).ok().json();
     assert_eq!(t["version"]["version"], manual + 1, "{t}");
 }
+
+#[test]
+fn planned_runs_are_logged_as_decisions_with_their_propensity_and_forget_removes_them() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project(
+        "shop",
+        &[("Makefile", "test:\n\t@echo ok\nlint:\n\t@echo lint\n")],
+    );
+    h.codex_in(&proj, &["run", "run the tests"]).ok();
+    h.codex_in(&proj, &["run", "lint"]).ok();
+    let log = h.home.join("storage/learning/decisions.jsonl");
+    let lines = codex_e2e::lines(&log);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let d: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(d["kind"], "plan");
+    assert_eq!(d["chosen"], 0);
+    assert_eq!(
+        d["propensity"], 1.0,
+        "greedy ranking: the first plan had probability 1"
+    );
+    assert_eq!(d["outcome"], 1.0);
+    assert!(
+        d["candidates"][0].as_str().unwrap().contains("make test"),
+        "{d}"
+    );
+    assert!(d["run_id"].is_u64(), "{d}");
+    h.codex(&["forget", "--goal", "run the tests", "--yes"])
+        .ok();
+    let left = codex_e2e::lines(&log);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].contains("lint"), "{left:?}");
+}

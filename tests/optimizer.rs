@@ -296,3 +296,79 @@ fn with_adaptation_off_alerts_are_shown_and_nothing_is_changed() {
     assert_eq!(alerts["adapting"], false);
     assert!(alerts["autonomy_paused"].is_null(), "{alerts}");
 }
+
+#[test]
+fn slow_runs_storage_growth_and_jobs_held_again_and_again_raise_alerts() {
+    let h = Home::new().with_config(&format!(
+        "optimizer:\n  storage_alert_bytes: 1\n  storage_check_secs: 1\n{FAST}"
+    ));
+    let _d = h.start();
+    let proj = h.project(
+        "p",
+        &[
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            ("work.sh", "#!/bin/sh\nsleep \"$(cat delay)\"\n"),
+            ("delay", "0"),
+        ],
+    );
+    std::fs::set_permissions(
+        proj.join("work.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for _ in 0..12 {
+        h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
+    }
+    std::fs::write(proj.join("delay"), "2").unwrap();
+    h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
+    // A step that writes needs a yes when nobody is there: held, then skipped while it waits.
+    let id = add(&h, &proj, &["--every", "1s", "--", "touch", "made"]);
+    let mut kinds = Vec::new();
+    eventually_for("three kinds of alerts", LONG, POLL, || {
+        let a = h.codex(&["--json", "alerts"]).ok().json();
+        kinds = a["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["kind"].as_str().unwrap().to_string())
+            .collect();
+        ["slow_run", "storage_growth", "repeatedly_held"]
+            .iter()
+            .all(|k| kinds.iter().any(|x| x == k))
+    });
+    let a = h.codex(&["--json", "alerts"]).ok().json();
+    let find = |k: &str| {
+        a["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["kind"] == k)
+            .cloned()
+            .unwrap()
+    };
+    let slow = find("slow_run");
+    assert_eq!(slow["subject"], "`./work.sh`", "{slow}");
+    assert!(
+        slow["evidence"].as_str().unwrap().contains("took 2."),
+        "{slow}"
+    );
+    let held = find("repeatedly_held");
+    assert_eq!(held["job"], id, "{held}");
+    assert!(
+        held["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 occurrences in a row waited for a yes"),
+        "{held}"
+    );
+    let storage = find("storage_growth");
+    assert!(
+        storage["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("optimizer.storage_alert_bytes"),
+        "{storage}"
+    );
+    // One alert per thing while it is open, however often it is seen again.
+    assert_eq!(kinds.len(), 3, "{a:#}");
+}

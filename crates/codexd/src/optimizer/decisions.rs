@@ -48,10 +48,7 @@ impl DecisionLog {
 
     fn write(&mut self, d: &Decision) {
         let line = match serde_json::to_vec(d) {
-            Ok(mut l) => {
-                l.push(b'\n');
-                l
-            }
+            Ok(l) => l,
             Err(e) => {
                 error!("cannot encode a decision: {e}");
                 return;
@@ -116,6 +113,68 @@ impl DecisionLog {
     }
 }
 
+/// What `codex forget` drops from the log.
+#[derive(Debug, Clone)]
+pub enum Forget {
+    /// Everything.
+    All,
+    /// The decisions of these runs, and those whose category or candidates match `goal` or
+    /// whose project is `project`.
+    Some {
+        /// Forgotten runs.
+        runs: Vec<codex_proto::types::RunId>,
+        /// A `--goal` pattern.
+        goal: Option<String>,
+        /// A `--project` root.
+        project: Option<String>,
+    },
+}
+
+impl DecisionLog {
+    /// Drop what is forgotten: the log is rewritten (atomically) without it.
+    pub fn forget(&mut self, what: &Forget) -> Result<u64, crate::store::StoreError> {
+        let path = self.file.path().to_path_buf();
+        self.file.close();
+        self.waiting.clear();
+        let all = read(&path);
+        let before = all.len();
+        let keep: Vec<Decision> = match what {
+            Forget::All => Vec::new(),
+            Forget::Some {
+                runs,
+                goal,
+                project,
+            } => {
+                let pattern = goal
+                    .as_deref()
+                    .and_then(|g| crate::learning::normalize::GoalPattern::new(g).ok());
+                all.into_iter()
+                    .filter(|d| {
+                        let run = d.run_id.is_some_and(|r| runs.contains(&r));
+                        let named = pattern.as_ref().is_some_and(|p| {
+                            p.matches(&d.category) || d.candidates.iter().any(|c| p.matches(c))
+                        });
+                        let here = project.is_some() && d.project == *project;
+                        !(run || named || here)
+                    })
+                    .collect()
+            }
+        };
+        let mut bytes = Vec::new();
+        for d in &keep {
+            if let Ok(line) = serde_json::to_vec(d) {
+                bytes.extend_from_slice(&line);
+                bytes.push(b'\n');
+            }
+        }
+        if path.exists() {
+            crate::store::atomic::write_atomic(&path, &bytes)?;
+        }
+        self.file = Appender::new(path);
+        Ok((before - keep.len()) as u64)
+    }
+}
+
 /// Every decision in the log; lines that do not parse are skipped (a torn last line after a
 /// crash), with a count in the log.
 pub fn read(path: &Path) -> Vec<Decision> {
@@ -139,4 +198,63 @@ pub fn read(path: &Path) -> Vec<Decision> {
         warn!(file = %path.display(), lines = bad, "decision log lines that do not parse were skipped");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codex_proto::types::RunId;
+
+    fn decision(run: u64, category: &str, project: Option<&str>) -> Decision {
+        Decision {
+            at: DateTime::UNIX_EPOCH,
+            kind: DecisionKind::Plan,
+            run_id: Some(RunId(run)),
+            category: category.into(),
+            project: project.map(str::to_string),
+            candidates: vec!["cargo test".into(), "cargo nextest run".into()],
+            chosen: 0,
+            propensity: 1.0,
+            outcome: Some(1.0),
+        }
+    }
+
+    #[test]
+    fn the_log_reads_back_skips_torn_lines_and_forgets_what_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("decisions.jsonl");
+        let mut log = DecisionLog::new(path.clone());
+        log.write(&decision(1, "run the tests", Some("/src/a")));
+        log.write(&decision(2, "build", Some("/src/b")));
+        log.write(&decision(3, "build", Some("/src/a")));
+        // A crash mid-line.
+        let mut torn = std::fs::read(&path).unwrap_or_default();
+        torn.extend_from_slice(b"{\"at\":\"2026");
+        std::fs::write(&path, &torn).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read(&path).len(), 3);
+
+        let gone = log
+            .forget(&Forget::Some {
+                runs: vec![RunId(2)],
+                goal: Some("run the tests".into()),
+                project: None,
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(gone, 2);
+        let left = read(&path);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].run_id, Some(RunId(3)));
+        // Appends after a rewrite land in the new file.
+        log.write(&decision(4, "lint", None));
+        assert_eq!(read(&path).len(), 2);
+        log.forget(&Forget::Some {
+            runs: Vec::new(),
+            goal: None,
+            project: Some("/src/a".into()),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read(&path).len(), 1);
+        log.forget(&Forget::All).unwrap_or_else(|e| panic!("{e}"));
+        assert!(read(&path).is_empty());
+    }
 }

@@ -47,6 +47,10 @@ pub(super) enum Command {
         reply: oneshot::Sender<Vec<String>>,
     },
     Model(super::training::ModelCommand),
+    Forget {
+        what: super::decisions::Forget,
+        reply: Reply<u64>,
+    },
     Suggested(super::decisions::Suggested),
 }
 
@@ -120,6 +124,11 @@ impl OptimizerHandle {
     pub fn suggested(&self, s: super::decisions::Suggested) {
         // Best effort: a full inbox loses one sample of an estimate.
         let _ = self.tx.try_send(Command::Suggested(s));
+    }
+
+    /// Drop forgotten runs' decisions from the decision log.
+    pub async fn forget(&self, what: super::decisions::Forget) -> Result<u64, OptimizerError> {
+        self.ask(|reply| Command::Forget { what, reply }).await
     }
 
     /// The notices not yet shown; they count as shown once handed over.

@@ -364,8 +364,12 @@ impl Actor {
 
     async fn on_occurrence(&mut self, o: &OccurrenceEnded) {
         let held = self.held.entry(o.job).or_default();
+        // While a step waits for a yes, the job's next occurrences are skipped for it: they
+        // were held as much as the first.
+        let waiting = o.result == OccurrenceResult::Skipped && o.detail.contains("waits for a yes");
         match o.result {
             OccurrenceResult::Held => *held += 1,
+            OccurrenceResult::Skipped if waiting => *held += 1,
             OccurrenceResult::Succeeded | OccurrenceResult::Failed | OccurrenceResult::Refused => {
                 *held = 0
             }
@@ -578,6 +582,13 @@ impl Actor {
         match cmd {
             Command::Model(m) => self.on_model(m).await,
             Command::Suggested(s) => self.decision_log.suggested(s),
+            Command::Forget { what, reply } => {
+                let r = self
+                    .decision_log
+                    .forget(&what)
+                    .map_err(OptimizerError::from);
+                let _ = reply.send(r);
+            }
             Command::Alerts { all, reply } => {
                 let s = self.store.state();
                 let alerts = s

@@ -110,6 +110,28 @@ pub(super) async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, E
             .map_err(feedback_error)?
             .ratings;
     }
+    // The decision log names goals, plans and projects too.
+    let decisions = match &selector {
+        Selector::All => crate::optimizer::decisions::Forget::All,
+        Selector::Goal(g) => crate::optimizer::decisions::Forget::Some {
+            runs: found.runs.clone(),
+            goal: Some(g.clone()),
+            project: None,
+        },
+        Selector::Project(root) => crate::optimizer::decisions::Forget::Some {
+            runs: found.runs.clone(),
+            goal: None,
+            project: Some(root.display().to_string()),
+        },
+        Selector::Run(_) => crate::optimizer::decisions::Forget::Some {
+            runs: found.runs.clone(),
+            goal: None,
+            project: None,
+        },
+    };
+    if let Err(e) = ctx.optimizer.forget(decisions).await {
+        tracing::error!("cannot remove forgotten runs from the decision log: {e}");
+    }
     forget_in_log(ctx, &selector, &found.runs);
     Ok(ForgetResult {
         runs: found.runs.len() as u64,
