@@ -140,6 +140,14 @@ fn low_satisfaction_trains_a_model_and_versions_promote_roll_back_and_survive_a_
     // A corrupt live model: moved aside, the one live before it (none: the config's) used.
     d.stop();
     std::fs::write(&file, b"{\"format\": 1, \"version\": 1, \"learned\": ").unwrap();
+    // The storage check names it and changes nothing.
+    let check = h.codexd_cmd().arg("--check-storage").output().unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        report.contains("model-0001.json") && report.contains("v1 does not parse"),
+        "{report}"
+    );
+    assert!(file.exists());
     let d = h.start();
     let s = status(&h);
     assert!(s["live"].is_null(), "{s:#}");

@@ -89,9 +89,12 @@ pub fn check(layout: &Layout) -> Report {
             &layout.safety_rules,
             &layout.playbooks,
             &layout.jobs,
+            &layout.optimizer,
+            &layout.decisions,
         ]
         .into_iter()
         .filter_map(|p| p.parent())
+        .chain([layout.models.as_path()])
         .collect();
         dirs.sort();
         dirs.dedup();
@@ -114,7 +117,14 @@ pub fn check(layout: &Layout) -> Report {
             &layout.jobs,
             "scheduled jobs and their claims",
         );
+        journaled::<crate::optimizer::state::Optimizer>(
+            &mut checks,
+            &layout.optimizer,
+            "the optimizer's alerts and notices",
+        );
         checks.push(dataset_check(&layout.dataset));
+        checks.push(decisions_check(&layout.decisions));
+        checks.extend(models_check(&layout.models));
         checks.push(run_id_mark(&layout.home.join("storage").join("run_ids")));
         for dir in &dirs {
             checks.extend(moved_aside(dir));
@@ -501,6 +511,106 @@ fn dataset_check(path: &Path) -> Check {
     // `for_each` drops the newline; a last line without one is torn even when it parses.
     lines.torn_tail = last_bad || !ends_with_newline(path);
     lines_verdict(path, what, &lines, &format!("{examples} runs"), DATASET_FIX)
+}
+
+fn decisions_check(path: &Path) -> Check {
+    let what = "decision log";
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return ok(path, what, "none yet (no planned run so far)");
+        }
+        Err(e) => return unreadable(path, what, &e),
+    };
+    let mut lines = Lines::default();
+    let parts: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+    let complete = text.ends_with(b"\n");
+    for (i, line) in parts.iter().enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        lines.total += 1;
+        let parses = serde_json::from_slice::<crate::optimizer::train::Decision>(line).is_ok();
+        let last = i + 1 == parts.len();
+        if last && (!complete || !parses) {
+            lines.torn_tail = true;
+        } else if !parses {
+            lines.bad_middle.push(lines.total);
+        }
+    }
+    lines_verdict(
+        path,
+        what,
+        &lines,
+        "decisions",
+        "lines that do not parse are skipped when a model is trained; `codex forget --all` \
+         empties the log",
+    )
+}
+
+/// Each personal model file and `live.json`, read as codexd reads them (never moved here).
+fn models_check(dir: &Path) -> Vec<Check> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    names.sort();
+    for path in names {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let what = "personal model";
+        if name == "live.json" {
+            let parsed = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    serde_json::from_slice::<crate::optimizer::models::LiveFile>(&b)
+                        .map_err(|e| e.to_string())
+                });
+            checks.push(match parsed {
+                Ok(l) => ok(
+                    &path,
+                    "live personal model",
+                    match l.live {
+                        Some(v) => format!("v{v} is live"),
+                        None => "the config's parameters are used".into(),
+                    },
+                ),
+                Err(e) => bad(
+                    &path,
+                    "live personal model",
+                    Health::Problem,
+                    format!("does not parse: {e}"),
+                    "codexd moves it aside at its next start and uses the config's parameters; \
+                     `codex model promote V` picks one again"
+                        .into(),
+                ),
+            });
+            continue;
+        }
+        let Some(v) = name
+            .strip_prefix("model-")
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        checks.push(match crate::optimizer::models::read_model(&path, v) {
+            Ok(_) => ok(&path, what, format!("v{v} reads")),
+            Err(why) => bad(
+                &path,
+                what,
+                Health::Problem,
+                format!("v{v} {why}"),
+                "codexd moves it aside at its next start; the model live before it (or the \
+                 config's parameters) is used"
+                    .into(),
+            ),
+        });
+    }
+    checks
 }
 
 fn ends_with_newline(path: &Path) -> bool {

@@ -109,7 +109,8 @@ fn version_of(name: &str) -> Option<u32> {
         .ok()
 }
 
-fn read_model(path: &Path, version: u32) -> Result<ModelFile, String> {
+/// A model file, read and checked (format, version, valid parameters).
+pub fn read_model(path: &Path, version: u32) -> Result<ModelFile, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
     let m: ModelFile =
         serde_json::from_slice(&bytes).map_err(|e| format!("does not parse: {e}"))?;
