@@ -25,7 +25,9 @@ use evidence::{At, Plan};
 
 mod evidence;
 mod profile;
+mod replay;
 pub use evidence::KEEP_AFTER_RUNS;
+pub use replay::Posterior;
 
 /// How many weighted-mean values the satisfaction series keeps.
 const SERIES: usize = 30;
