@@ -32,6 +32,7 @@ pub mod episode;
 pub mod executor;
 pub mod feedback;
 pub mod learning;
+pub mod optimizer;
 pub mod planner;
 pub mod scheduler;
 pub mod server;
