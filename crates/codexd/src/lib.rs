@@ -19,8 +19,8 @@
 //! - [`telemetry`] — logs.
 //! - [`doctor`] — `--check-storage`: every storage file read as the daemon would, changing nothing.
 //!
-//! The optimizer arrives in later work, as its own folder here; docs/ARCHITECTURE.md says
-//! where it plugs in.
+//! - [`optimizer`] — codex adapting on its own: job intervals, telemetry alerts, personal
+//!   models trained, judged and promoted.
 
 pub mod bus;
 pub mod capture;

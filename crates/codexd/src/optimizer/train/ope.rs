@@ -61,9 +61,8 @@ pub(super) struct Tally {
 impl Tally {
     /// One decision with a reward.
     pub fn add(&mut self, d: Logged) {
-        if !(d.propensity.is_finite() && (0.0..=1.0).contains(&d.propensity))
-            || !(d.reward.is_finite() && (0.0..=1.0).contains(&d.reward))
-        {
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        if !(unit(d.propensity) && unit(d.reward)) {
             self.unusable += 1;
             return;
         }

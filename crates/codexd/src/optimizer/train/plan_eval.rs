@@ -125,16 +125,12 @@ pub(super) fn replay(prep: &Prepared<'_>, split: &Split, params: Params, want: W
                         cands.push(&s.plan);
                     }
                     let chosen = cands.iter().position(|c| *c == &*s.plan).unwrap_or(0);
-                    let first = chance_first(
-                        &model,
-                        &s.category,
-                        here,
-                        s.at,
-                        &cands,
-                        chosen,
-                        how,
-                        e as u64,
-                    );
+                    let at = Moment {
+                        category: &s.category,
+                        project: here,
+                        at: s.at,
+                    };
+                    let first = chance_first(&model, at, &cands, chosen, how, u64::from(e));
                     let agree = if good { first } else { 1.0 - first };
                     per_clear.push(agree);
                     sums.clear += 1;
@@ -189,11 +185,14 @@ fn decide(
         return;
     };
     let cands: Vec<&str> = dec.candidates.iter().map(String::as_str).collect();
+    let at = Moment {
+        category: &dec.category,
+        project: dec.project.as_deref(),
+        at: dec.at,
+    };
     let pi = chance_first(
         model,
-        &dec.category,
-        dec.project.as_deref(),
-        dec.at,
+        at,
         &cands,
         dec.chosen,
         how.unwrap_or(Exploration::Greedy),
@@ -206,15 +205,20 @@ fn decide(
     });
 }
 
+/// Where and when the planner ranks.
+#[derive(Debug, Clone, Copy)]
+struct Moment<'a> {
+    category: &'a str,
+    project: Option<&'a str>,
+    at: DateTime<Utc>,
+}
+
 /// The probability that the planner, ranking `cands` by this model, puts `chosen` first:
 /// 1 or 0 under greedy ranking (ties go to the earlier candidate, as the planner's stable
 /// sort keeps them), the share of seeded posterior draws it wins under Thompson.
-#[allow(clippy::too_many_arguments)]
 fn chance_first(
     model: &Model,
-    category: &str,
-    project: Option<&str>,
-    at: DateTime<Utc>,
+    m: Moment<'_>,
     cands: &[&str],
     chosen: usize,
     how: Exploration,
@@ -224,7 +228,7 @@ fn chance_first(
         .iter()
         .map(|c| {
             model
-                .posterior_at(category, c, project, at)
+                .posterior_at(m.category, c, m.project, m.at)
                 .unwrap_or(Posterior::PRIOR)
         })
         .collect();

@@ -211,10 +211,10 @@ fn clear_gain(cand: &[f64], best: &[f64]) -> Option<f64> {
 fn pick<T: Copy>(scored: &[(T, Vec<f64>)], best: &[f64]) -> Option<usize> {
     let mut found: Option<(usize, f64)> = None;
     for (i, (_, s)) in scored.iter().enumerate() {
-        if let Some(g) = clear_gain(s, best) {
-            if found.is_none_or(|(_, f)| g > f) {
-                found = Some((i, g));
-            }
+        if let Some(g) = clear_gain(s, best)
+            && found.is_none_or(|(_, f)| g > f)
+        {
+            found = Some((i, g));
         }
     }
     found.map(|(i, _)| i)
@@ -229,27 +229,11 @@ pub(super) fn fit(
     goals: bool,
     progress: &Progress<'_>,
 ) -> Result<Learned, TrainError> {
-    let c = std::time::Instant::now();
     let mut learned = fit_plan(prep, inner, live, base, progress)?;
-    eprintln!(
-        "TMP plan {:?} {}",
-        c.elapsed(),
-        progress.done.load(Ordering::Relaxed)
-    );
     learned.exploration = fit_exploration(prep, inner, &learned, base, progress)?;
-    eprintln!(
-        "TMP expl {:?} {}",
-        c.elapsed(),
-        progress.done.load(Ordering::Relaxed)
-    );
     if goals {
         learned.patterns = fit_patterns(prep, inner, &learned.patterns, progress)?;
     }
-    eprintln!(
-        "TMP goals {:?} {}",
-        c.elapsed(),
-        progress.done.load(Ordering::Relaxed)
-    );
     Ok(learned)
 }
 

@@ -103,10 +103,13 @@ impl Habits {
     }
 }
 
+/// A plan's shared names: the plan, its tool, its program.
+type PlanNames = (Arc<str>, Arc<str>, Arc<str>);
+
 /// Shared names, so a hundred thousand signals share a few strings.
 struct Names {
     categories: Vec<Arc<str>>,
-    plans: Vec<Vec<(Arc<str>, Arc<str>, Arc<str>)>>,
+    plans: Vec<Vec<PlanNames>>,
     projects: Vec<Arc<str>>,
 }
 

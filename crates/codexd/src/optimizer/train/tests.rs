@@ -284,12 +284,14 @@ fn a_cancelled_training_stops() {
 }
 
 /// The mean held-out plan-choice metrics of users of one kind: with the defaults, the
-/// candidate, and what is live after the promotion rule.
-fn population(habits: &Habits, users: u64, runs: usize) -> [(f64, f64, f64); 3] {
+/// candidate, and what is live after the promotion rule; and how many were promoted.
+fn population(habits: &Habits, users: u64, runs: usize) -> ([(f64, f64, f64); 3], u64) {
     let mut sums = [(0.0, 0.0, 0.0); 3];
+    let mut promoted = 0;
     for seed in 0..users {
         let data = user(habits, 1000 + seed, runs);
         let t = trained(&data);
+        promoted += u64::from(t.verdict.promoted());
         let after = if t.verdict.promoted() {
             &t.candidate
         } else {
@@ -301,7 +303,7 @@ fn population(habits: &Habits, users: u64, runs: usize) -> [(f64, f64, f64); 3] 
             s.2 += m.plan.top1 / users as f64;
         }
     }
-    sums
+    (sums, promoted)
 }
 
 #[test]
@@ -317,16 +319,26 @@ fn fast_changing_taste_gets_a_shorter_memory_than_steady_taste() {
         fast.push(trained(&user(&changing, 200 + seed, 1500)).learned);
         steady.push(trained(&user(&still, 200 + seed, 1500)).learned);
     }
-    let memory = |l: &Learned| l.evidence_discount;
-    let mean = |v: &[Learned]| v.iter().map(memory).sum::<f64>() / v.len() as f64;
+    let mean =
+        |v: &[Learned], f: fn(&Learned) -> f64| v.iter().map(f).sum::<f64>() / v.len() as f64;
+    let discount = |l: &Learned| l.evidence_discount;
+    let half_life = |l: &Learned| l.decay_half_life_days;
     eprintln!(
-        "fitted evidence discount: fast-changing {:.3} {:?}, steady {:.3} {:?}",
-        mean(&fast),
-        fast.iter().map(memory).collect::<Vec<_>>(),
-        mean(&steady),
-        steady.iter().map(memory).collect::<Vec<_>>()
+        "fitted evidence discount and half-life (days): fast-changing {:.3}, {:.1}; steady \
+         {:.3}, {:.1}",
+        mean(&fast, discount),
+        mean(&fast, half_life),
+        mean(&steady, discount),
+        mean(&steady, half_life),
     );
-    assert!(mean(&fast) < mean(&steady), "{fast:?} {steady:?}");
+    assert!(
+        mean(&fast, discount) < mean(&steady, discount),
+        "{fast:?} {steady:?}"
+    );
+    assert!(
+        mean(&fast, half_life) <= mean(&steady, half_life),
+        "{fast:?} {steady:?}"
+    );
 }
 
 /// docs/benchmarks.md ("Personal model training") quotes this figure, measured with
@@ -340,13 +352,15 @@ fn personal_model_training_improves_held_out_plan_choice_on_a_simulated_populati
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let mut all = [(0.0, 0.0, 0.0); 3];
+    let mut promoted = 0;
     let kinds = Habits::population();
     for (name, habits) in &kinds {
-        let m = population(habits, users, RUNS);
+        let (m, p) = population(habits, users, RUNS);
+        promoted += p;
         eprintln!(
             "{name:>14}: log-likelihood {:.4} -> {:.4} (after the rule {:.4}); Brier {:.4} -> \
-             {:.4}; top-1 {:.3} -> {:.3}",
-            m[0].0, m[1].0, m[2].0, m[0].1, m[1].1, m[0].2, m[1].2
+             {:.4} ({:.4}); top-1 {:.3} -> {:.3} ({:.3}); {p} of {users} promoted",
+            m[0].0, m[1].0, m[2].0, m[0].1, m[1].1, m[2].1, m[0].2, m[1].2, m[2].2
         );
         for (a, x) in all.iter_mut().zip(m) {
             a.0 += x.0 / kinds.len() as f64;
@@ -355,7 +369,7 @@ fn personal_model_training_improves_held_out_plan_choice_on_a_simulated_populati
         }
     }
     eprintln!(
-        "{} users x {RUNS} runs: held-out log-likelihood {:.4} -> {:.4} (after the promotion \
+        "{} users x {RUNS} runs, {promoted} promoted: held-out log-likelihood {:.4} -> {:.4} (after the promotion \
          rule {:.4}), Brier {:.4} -> {:.4} ({:.4}), top-1 {:.3} -> {:.3} ({:.3})",
         users as usize * kinds.len(),
         all[0].0,

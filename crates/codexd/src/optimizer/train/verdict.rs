@@ -91,15 +91,15 @@ pub fn judge(candidate: &Metrics, live: &Metrics, noise: &Noise) -> Verdict {
             c.clear, c.top1, l.top1
         ));
     }
-    if let (Some(cg), Some(lg)) = (&candidate.next_goal, &live.next_goal) {
-        if beyond(lg.top1 - cg.top1, noise.next_top1) || beyond(lg.top5 - cg.top5, noise.next_top5)
-        {
-            return Verdict::Reject(format!(
-                "on the {} most recent commands it foresaw the next one less well than the \
-                 live model: top-1/top-5 {:.3}/{:.3} against {:.3}/{:.3}",
-                cg.examples, cg.top1, cg.top5, lg.top1, lg.top5
-            ));
-        }
+    if let (Some(cg), Some(lg)) = (&candidate.next_goal, &live.next_goal)
+        && (beyond(lg.top1 - cg.top1, noise.next_top1)
+            || beyond(lg.top5 - cg.top5, noise.next_top5))
+    {
+        return Verdict::Reject(format!(
+            "on the {} most recent commands it foresaw the next one less well than the \
+             live model: top-1/top-5 {:.3}/{:.3} against {:.3}/{:.3}",
+            cg.examples, cg.top1, cg.top5, lg.top1, lg.top5
+        ));
     }
     Verdict::Promote
 }
