@@ -211,3 +211,46 @@ fn planned_runs_are_logged_as_decisions_with_their_propensity_and_forget_removes
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(left[0].contains("lint"), "{left:?}");
 }
+
+/// A user whose taste flips in their most recent runs: the search, which sees only the older
+/// steady part, moves to a long memory (it averages the noise of their ratings better), and
+/// on the recent part that memory is worse than the live parameters: the model is kept as
+/// rejected with the reason, and nothing live changes.
+#[test]
+fn a_model_worse_than_the_live_one_on_recent_runs_is_not_promoted() {
+    let h = Home::new().with_config(
+        "learning:\n  min_examples_for_training: 1000000\n  low_satisfaction_threshold: 1\n",
+    );
+    let _d = h.start();
+    let mut seed: u64 = 11;
+    let mut below = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    for (n, liked) in [(120, "a"), (30, "b")] {
+        for _ in 0..n {
+            let plan = if below(2) == 0 { "a" } else { "b" };
+            let mut good = plan == liked;
+            if below(6) == 0 {
+                good = !good;
+            }
+            let score = if good { 3 + below(3) } else { 1 + below(3) };
+            h.codex(&["run", "--goal", "run the tests", "--", "echo", plan])
+                .ok();
+            h.codex(&["rate", &score.to_string()]).ok();
+        }
+    }
+    let t = h.codex(&["--json", "model", "train"]).ok().json();
+    eprintln!("{t:#}");
+    assert_eq!(t["promoted"], false, "{t:#}");
+    assert_eq!(t["version"]["state"], "rejected", "{t:#}");
+    assert!(t["version"]["reason"].is_string(), "{t:#}");
+    assert!(status(&h)["live"].is_null());
+    let text = h.codex(&["model", "status"]).ok().stdout;
+    assert!(
+        text.contains("rejected") && text.contains("why not live"),
+        "{text}"
+    );
+}
