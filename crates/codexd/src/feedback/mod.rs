@@ -316,6 +316,8 @@ pub fn start(layout: &Layout, config: &Config, bus: &Bus) -> Result<Started, Sto
         tracking: config.interaction_tracking_enabled,
         sync_every: Duration::from_secs(config.learning.flush_interval_secs.get()),
         dirty: false,
+        refold: None,
+        removals: 0,
     };
     let task = tokio::spawn(actor.run(rx, bus.subscribe()));
     Ok(Started {
@@ -421,6 +423,22 @@ struct Actor {
     tracking: bool,
     sync_every: Duration,
     dirty: bool,
+    /// A fold with new parameters running on a blocking thread.
+    refold: Option<Refold>,
+    /// Forgets and resets so far: a fold started before one is stale.
+    removals: u64,
+}
+
+/// A fold of every signal with new parameters (a personal model promoted), made off the
+/// actor so ratings and runs are not held up by it; the signals that arrive meanwhile are
+/// folded in when it lands.
+struct Refold {
+    done: oneshot::Receiver<model::Model>,
+    params: Params,
+    /// Signals it folded: the ones after are applied when it lands.
+    from: usize,
+    removals: u64,
+    replies: Vec<oneshot::Sender<()>>,
 }
 
 impl Actor {
@@ -434,8 +452,20 @@ impl Actor {
         let mut publish = tokio::time::interval(PUBLISH_EVERY);
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Held outside `self` while waited on, so the other branches may use `self`.
+            let mut refold = self.refold.take();
             tokio::select! {
                 biased;
+                folded = async {
+                    match refold.as_mut() {
+                        Some(r) => (&mut r.done).await.ok(),
+                        None => std::future::pending().await,
+                    }
+                }, if refold.is_some() => {
+                    if let Some(r) = refold.take() {
+                        self.refolded(r, folded);
+                    }
+                }
                 ev = events.recv() => match ev {
                     Ok(ev) => self.on_event(ev),
                     Err(broadcast::error::RecvError::Lagged(n)) => {
@@ -450,6 +480,13 @@ impl Actor {
                 },
                 _ = publish.tick(), if self.dirty => self.publish_profile(),
                 _ = tick.tick() => self.sync(),
+            }
+            if let Some(r) = refold {
+                match self.refold.as_mut() {
+                    // A newer fold replaced it: its callers are answered when that one lands.
+                    Some(newer) => newer.replies.extend(r.replies),
+                    None => self.refold = Some(r),
+                }
             }
             // After the answer: the rating that crosses the threshold does not wait for the
             // state to be copied for the background snapshot.
@@ -633,10 +670,45 @@ impl Actor {
                 let _ = reply.send(self.state.state().signals.clone());
             }
             Command::Configure { params, reply } => {
-                self.state.state_mut().configure(params);
-                self.publish_profile();
-                let _ = reply.send(());
+                let signals = self.state.state().signals.clone();
+                let from = signals.len();
+                let (tx, done) = oneshot::channel();
+                tokio::task::spawn_blocking(move || {
+                    let mut m = model::Model::new(params);
+                    m.rebuild(&signals);
+                    let _ = tx.send(m);
+                });
+                let mut replies = vec![reply];
+                if let Some(old) = self.refold.take() {
+                    replies.extend(old.replies);
+                }
+                self.refold = Some(Refold {
+                    done,
+                    params,
+                    from,
+                    removals: self.removals,
+                    replies,
+                });
             }
+        }
+    }
+
+    /// A fold with new parameters landed: catch it up with what came meanwhile, or fold
+    /// again here when a forget changed the signals under it.
+    fn refolded(&mut self, r: Refold, folded: Option<model::Model>) {
+        let state = self.state.state_mut();
+        match folded {
+            Some(mut m) if r.removals == self.removals && r.from <= state.signals.len() => {
+                for s in &state.signals[r.from..] {
+                    m.apply(s);
+                }
+                state.model = m;
+            }
+            _ => state.configure(r.params),
+        }
+        self.publish_profile();
+        for reply in r.replies {
+            let _ = reply.send(());
         }
     }
 
@@ -714,6 +786,7 @@ impl Actor {
     }
 
     fn remove(&mut self, op: FeedbackOp) -> Result<Removed, FeedbackError> {
+        self.removals += 1;
         let before = self.state.state();
         let (signals, ratings, settings) = (
             before.signals.len() as u64,

@@ -184,3 +184,88 @@ async fn confidence_from_the_actors_profile_is_calibrated() {
     let ece = crate::planner::tests::calibration_error(&bins, "runs through the feedback actor");
     assert!(ece < 0.1, "calibration error {ece}");
 }
+
+/// New parameters (a personal model promoted) are folded off the actor: ratings given while
+/// the fold runs are not lost, and the profile ends as a fold of every signal with the new
+/// parameters would make it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_parameters_fold_every_signal_including_those_rated_meanwhile() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::default();
+    let layout = Layout::new(dir.path(), &config.storage);
+    layout.create_dirs().unwrap_or_else(|e| panic!("{e}"));
+    let bus = bus::new();
+    let h = super::start(&layout, &config, &bus)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .handle;
+    let mut rng = Lcg(3);
+    let mut run = 0u64;
+    let mut interact = async |h: &super::FeedbackHandle, rng: &mut Lcg| {
+        let (plan, score) = choose(rng, PLANS[0]);
+        run += 1;
+        let argv: Vec<String> = plan.split(' ').map(str::to_string).collect();
+        let episode = Draft::new(Some("run the tests"), &argv, dir.path()).finish(
+            RunId(run),
+            dir.path().to_path_buf(),
+            Vec::new(),
+            chrono::Utc::now(),
+            RunOutcome::Exited { code: 0 },
+            10,
+            "",
+        );
+        let _ = bus.send(Event::RunFinished(Arc::new(episode.clone())));
+        h.rate(episode, score, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    for _ in 0..300 {
+        interact(&h, &mut rng).await;
+    }
+    let params = super::model::Params {
+        explicit_weight: 0.5,
+        discount: 0.5,
+        ..super::model::Params::default()
+    };
+    let configured = {
+        let h = h.clone();
+        tokio::spawn(async move { h.configure(params).await })
+    };
+    for _ in 0..50 {
+        interact(&h, &mut rng).await;
+    }
+    configured
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // One more configure after everything: the profile must not change.
+    let before = h
+        .profile_for(None, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    h.configure(params).await.unwrap_or_else(|e| panic!("{e}"));
+    let after = h
+        .profile_for(None, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let scores = |p: &codex_proto::prefs::Profile| -> Vec<(String, u64, String)> {
+        p.categories[0]
+            .plans
+            .iter()
+            .map(|x| (x.plan.clone(), x.ratings, format!("{:.9}", x.score)))
+            .collect()
+    };
+    assert_eq!(scores(&before), scores(&after));
+    assert_eq!(before.satisfaction.ratings, 350);
+    // And it differs from the default parameters' profile: the new ones were used.
+    let signals = h.signals().await.unwrap_or_else(|e| panic!("{e}"));
+    let mut default = super::model::Model::new(super::model::Params::default());
+    default.rebuild(&signals);
+    let d = default.profile(
+        chrono::Utc::now(),
+        &std::collections::BTreeMap::new(),
+        None,
+        None,
+        true,
+    );
+    assert_ne!(scores(&d), scores(&after));
+}
