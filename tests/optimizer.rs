@@ -372,3 +372,58 @@ fn slow_runs_storage_growth_and_jobs_held_again_and_again_raise_alerts() {
     // One alert per thing while it is open, however often it is seen again.
     assert_eq!(kinds.len(), 3, "{a:#}");
 }
+
+/// A rating changes the verdict of its own occurrence at most once: rating a run again, or
+/// rating a failed run low, is not another bad occurrence. Failures while a job is paused by
+/// the user (its `schedule run`s) are not piled up for later.
+#[test]
+fn each_occurrence_counts_once_and_nothing_piles_up_while_paused() {
+    let h = Home::new();
+    let _d = h.start();
+    let proj = h.project("p", &[(".git/HEAD", "ref: refs/heads/main\n")]);
+    let mut raw = h.connect();
+    let ok = add(&h, &proj, &["--every", "10m", "--", "true"]);
+    let run = h
+        .codex(&["--json", "schedule", "run", &ok.to_string()])
+        .ok()
+        .json();
+    let id = run["runs"][0].as_u64().unwrap().to_string();
+    for _ in 0..3 {
+        h.codex(&["rate", "--run", &id, "2"]).ok();
+    }
+    let d = decisions(&show(&mut raw, ok));
+    assert!(
+        d.is_empty(),
+        "one low-rated occurrence is one bad one: {d:?}"
+    );
+
+    let failing = add(&h, &proj, &["--every", "10m", "--", "false"]);
+    let run = h
+        .codex(&["--json", "schedule", "run", &failing.to_string()])
+        .json();
+    let id = run["runs"][0].as_u64().unwrap().to_string();
+    h.codex(&["rate", "--run", &id, "1"]).ok();
+    let d = decisions(&show(&mut raw, failing));
+    assert!(
+        d.is_empty(),
+        "a failed run rated low is one bad occurrence: {d:?}"
+    );
+
+    let paused = add(&h, &proj, &["--every", "10m", "--", "false"]);
+    h.codex(&["schedule", "pause", &paused.to_string()]).ok();
+    for _ in 0..5 {
+        h.codex(&["schedule", "run", &paused.to_string()]);
+    }
+    h.codex(&["schedule", "resume", &paused.to_string()]).ok();
+    h.codex(&["schedule", "run", &paused.to_string()]);
+    let d = decisions(&show(&mut raw, paused));
+    assert!(d.is_empty(), "failures while paused are not counted: {d:?}");
+    h.codex(&["schedule", "run", &paused.to_string()]);
+    let d = decisions(&show(&mut raw, paused));
+    assert_eq!(
+        d.iter()
+            .map(|(f, t, _, r)| (*f, *t, r.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(600, 1200, "2 failures in a row")]
+    );
+}

@@ -51,6 +51,8 @@ pub struct OccurrenceEnded {
     pub interval_secs: Option<u64>,
     /// Whether the job is paused now.
     pub paused: bool,
+    /// When the job was added (tells it from a later job given the same id).
+    pub created: chrono::DateTime<chrono::Utc>,
 }
 
 /// A plan chosen over the one ranked first.

@@ -46,11 +46,13 @@ pub fn next_streak(s: Streak, good: bool) -> Streak {
         Streak {
             bad: 0,
             good: s.good.saturating_add(1),
+            ..s
         }
     } else {
         Streak {
             bad: s.bad.saturating_add(1),
             good: 0,
+            ..s
         }
     }
 }
@@ -132,11 +134,17 @@ mod tests {
     };
 
     fn bad(n: u32) -> Streak {
-        Streak { bad: n, good: 0 }
+        Streak {
+            bad: n,
+            ..Streak::default()
+        }
     }
 
     fn good(n: u32) -> Streak {
-        Streak { bad: 0, good: n }
+        Streak {
+            good: n,
+            ..Streak::default()
+        }
     }
 
     #[test]
@@ -191,9 +199,6 @@ mod tests {
         assert_eq!(verdict(OccurrenceResult::Succeeded), Some(true));
         assert_eq!(verdict(OccurrenceResult::Held), None);
         assert_eq!(verdict(OccurrenceResult::Skipped), None);
-        assert_eq!(
-            next_streak(Streak { bad: 3, good: 0 }, true),
-            Streak { bad: 0, good: 1 }
-        );
+        assert_eq!(next_streak(bad(3), true), good(1));
     }
 }

@@ -52,6 +52,14 @@ const ALL_RUNS: &str = "all runs";
 /// Runs of jobs remembered, to find the job a rating is about.
 const JOB_RUNS: usize = 4096;
 
+/// A run of a job, as the interval adaptation counts it.
+#[derive(Debug, Clone, Copy)]
+struct JobRun {
+    run: RunId,
+    job: u64,
+    bad: bool,
+}
+
 /// The optimizer's store, opened before the scheduler starts so that work an alert paused
 /// before a restart stays paused from the first occurrence on.
 pub struct Opened {
@@ -106,8 +114,9 @@ struct Actor {
     durations: alerts::Durations,
     /// Per job, held occurrences in a row.
     held: HashMap<u64, u32>,
-    /// Runs of jobs, newest last: (run, job).
-    job_runs: VecDeque<(RunId, u64)>,
+    /// Runs of jobs, newest last, and whether their occurrence already counts as bad (it
+    /// failed, or a low rating made it so): a rating changes its verdict at most once.
+    job_runs: VecDeque<JobRun>,
     storage: PathBuf,
     storage_alert_bytes: u64,
     /// Over the storage bound when last measured (an alert is raised on crossing it).
@@ -306,15 +315,16 @@ impl Actor {
                 // snapshot may lag by its throttle, so ask for the current one.
                 let _ = self.feedback.current().await;
                 self.maybe_train().await;
-                let job = self
+                let run = self
                     .job_runs
-                    .iter()
+                    .iter_mut()
                     .rev()
-                    .find(|(run, _)| *run == r.run_id)
-                    .map(|(_, j)| *j);
-                if let Some(job) = job
+                    .find(|j| j.run == r.run_id && !j.bad);
+                if let Some(j) = run
                     && r.score <= intervals::LOW_RATING
                 {
+                    j.bad = true;
+                    let job = j.job;
                     self.low_rating(job, r.score).await;
                 }
             }
@@ -355,7 +365,11 @@ impl Actor {
             );
         }
         if let Some(job) = e.job {
-            self.job_runs.push_back((e.run_id, job));
+            self.job_runs.push_back(JobRun {
+                run: e.run_id,
+                job,
+                bad: failed(&e.outcome).unwrap_or(false),
+            });
             while self.job_runs.len() > JOB_RUNS {
                 self.job_runs.pop_front();
             }
@@ -391,15 +405,19 @@ impl Actor {
         let Some(good) = intervals::verdict(o.result) else {
             return;
         };
-        let before = self
-            .store
-            .state()
-            .streaks
-            .get(&o.job)
-            .copied()
-            .unwrap_or_default();
+        // Counted only where it can change the interval: not while the user has the job
+        // paused, nor with adaptation off, so nothing piles up to be applied at once later.
+        if !self.adapting || o.paused || o.chosen_secs.is_none() {
+            return;
+        }
+        if !good {
+            for j in self.job_runs.iter_mut().filter(|j| o.runs.contains(&j.run)) {
+                j.bad = true;
+            }
+        }
+        let before = self.streak_of(o.job, o.created);
         let streak = intervals::next_streak(before, good);
-        self.set_streak(o.job, streak);
+        self.set_streak(o.job, o.created, streak);
         // A refused step (a disliked plan, a program gone) is the job failing too.
         self.adapt(
             o.job,
@@ -414,23 +432,21 @@ impl Actor {
 
     /// A low rating of a job's run: its occurrence counts as bad after all.
     async fn low_rating(&mut self, job: u64, score: u8) {
-        let before = self
-            .store
-            .state()
-            .streaks
-            .get(&job)
-            .copied()
-            .unwrap_or_default();
+        let Ok(j) = self.scheduler.job(job).await else {
+            return;
+        };
+        if !self.adapting || j.paused || j.chosen_secs().is_none() {
+            return;
+        }
+        let before = self.streak_of(job, j.created);
         // A success already counted as good is taken back first.
         let base = Streak {
             bad: before.bad,
             good: 0,
+            ..before
         };
         let streak = intervals::next_streak(base, false);
-        self.set_streak(job, streak);
-        let Ok(j) = self.scheduler.job(job).await else {
-            return;
-        };
+        self.set_streak(job, j.created, streak);
         let chosen = j.chosen_secs();
         let now = j.interval_secs.or(chosen);
         self.adapt(
@@ -444,7 +460,26 @@ impl Actor {
         .await;
     }
 
-    fn set_streak(&mut self, job: u64, streak: Streak) {
+    /// The job's streak; one kept for another job of the same id (a store lost and made
+    /// again) starts over.
+    fn streak_of(&self, job: u64, created: chrono::DateTime<Utc>) -> Streak {
+        self.store
+            .state()
+            .streaks
+            .get(&job)
+            .filter(|s| s.created == Some(created))
+            .copied()
+            .unwrap_or(Streak {
+                created: Some(created),
+                ..Streak::default()
+            })
+    }
+
+    fn set_streak(&mut self, job: u64, created: chrono::DateTime<Utc>, streak: Streak) {
+        let streak = Streak {
+            created: Some(created),
+            ..streak
+        };
         if let Err(e) = self.store.append(
             OptimizerOp::Streak {
                 job,

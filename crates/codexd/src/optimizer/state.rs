@@ -23,6 +23,9 @@ pub struct Streak {
     pub bad: u32,
     /// Good occurrences in a row.
     pub good: u32,
+    /// When the job it belongs to was added (a job of the same id added later starts over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Utc>>,
 }
 
 /// When training last ran, and how it ended.

@@ -258,6 +258,7 @@ impl Actor {
             chosen_secs: job.chosen_secs(),
             interval_secs: job.interval_secs.or(job.chosen_secs()),
             paused: job.paused,
+            created: job.created,
         });
         match self.store.append(JobOp::Finish { id, at, finished }, true) {
             // Recorded first: the optimizer's decisions follow what the store says.
