@@ -427,3 +427,62 @@ fn each_occurrence_counts_once_and_nothing_piles_up_while_paused() {
         vec![(600, 1200, "2 failures in a row")]
     );
 }
+
+/// An acknowledged storage alert is not raised again at every start while storage stays past
+/// its bound; `forget --all` leaves no command in the alerts or notices.
+#[test]
+fn storage_alerts_are_raised_on_crossing_and_forget_all_clears_what_alerts_say() {
+    let h =
+        Home::new().with_config("optimizer:\n  storage_alert_bytes: 1\n  storage_check_secs: 1\n");
+    let d = h.start();
+    h.codex(&["prefs", "set", "autonomy_comfort", "low"]).ok();
+    let mut raw = h.connect();
+    eventually_for("a storage alert", LONG, POLL, || {
+        raw.call(1, "alerts", json!({}))["result"]["alerts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    });
+    h.codex(&["alerts", "ack", "1"]).ok();
+    drop(raw);
+    d.stop();
+    let d = h.start();
+    // Measured after the start (still past the bound), and nothing new.
+    eventually_for("storage measured", LONG, POLL, || {
+        d.log().contains("storage measured")
+    });
+    let a = h.codex(&["--json", "alerts", "--all"]).ok().json();
+    assert_eq!(a["alerts"].as_array().unwrap().len(), 1, "{a:#}");
+    assert!(a["autonomy_paused"].is_null(), "{a:#}");
+
+    // A slow run's alert names its command; forget --all leaves none of it.
+    let proj = h.project(
+        "p",
+        &[
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            ("work.sh", "#!/bin/sh\nsleep \"$(cat delay)\"\n"),
+            ("delay", "0"),
+        ],
+    );
+    std::fs::set_permissions(
+        proj.join("work.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for _ in 0..12 {
+        h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
+    }
+    std::fs::write(proj.join("delay"), "1").unwrap();
+    h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
+    let a = h.codex(&["--json", "alerts"]).ok().json();
+    assert!(a.to_string().contains("work.sh"), "{a:#}");
+    h.codex(&["forget", "--all", "--yes"]).ok();
+    let all = h.codex(&["--json", "alerts", "--all"]).ok().json();
+    assert!(!all.to_string().contains("work.sh"), "{all:#}");
+    d.stop();
+    let state = std::fs::read_to_string(h.path("storage/optimizer/optimizer.json"))
+        .unwrap_or_default()
+        + &std::fs::read_to_string(h.path("storage/optimizer/optimizer.journal.jsonl"))
+            .unwrap_or_default();
+    // The journal keeps the forget as an op; compaction at stop folds it away.
+    assert!(!state.contains("work.sh"), "{state}");
+}

@@ -17,6 +17,9 @@ pub const MAX_DAYS: f64 = 36_500.0;
 pub const MAX_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest byte size of a file on disk (a journal before compaction).
 pub const MAX_FILE_BYTES: u64 = 1 << 40;
+/// Largest evidence weight (`*_weight`): far past any sensible one, and far from where
+/// posterior arithmetic would overflow.
+pub const MAX_WEIGHT: f64 = 1000.0;
 /// Largest count (batch sizes, caps, connections, examples).
 pub const MAX_COUNT: u64 = 10_000_000;
 
@@ -82,6 +85,12 @@ fn check(path: &str, n: &serde_json::Number) -> Option<(String, String)> {
         return Some((
             path.into(),
             format!("{f} is too large: at most {MAX_DAYS} days"),
+        ));
+    }
+    if leaf.ends_with("_weight") && f > MAX_WEIGHT {
+        return Some((
+            path.into(),
+            format!("{f} is too large: at most {MAX_WEIGHT}"),
         ));
     }
     None

@@ -6,7 +6,7 @@
 
 use std::num::{NonZeroU32, NonZeroU64};
 
-mod bounds;
+pub mod bounds;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

@@ -119,8 +119,8 @@ struct Actor {
     job_runs: VecDeque<JobRun>,
     storage: PathBuf,
     storage_alert_bytes: u64,
-    /// Over the storage bound when last measured (an alert is raised on crossing it).
-    storage_over: bool,
+    /// Storage was measured since the start (said once in the log).
+    storage_measured: bool,
     /// Runs are recorded (`interaction_tracking_enabled`).
     tracking: bool,
     /// The personal model versions.
@@ -182,7 +182,7 @@ pub fn start(
         job_runs: VecDeque::new(),
         storage: layout.home.join("storage"),
         storage_alert_bytes: config.optimizer.storage_alert_bytes,
-        storage_over: false,
+        storage_measured: false,
         tracking: config.interaction_tracking_enabled,
         models,
         config_learned: train::Learned::from_config(config),
@@ -541,6 +541,10 @@ impl Actor {
             AlertAction::Recorded
         };
         let id = self.store.state().next_alert;
+        if id == u64::MAX {
+            error!("no alert id is left to give; the alert is only logged: {evidence}");
+            return;
+        }
         let alert = AlertView {
             id,
             kind,
@@ -596,7 +600,8 @@ impl Actor {
             return;
         };
         let over = size > self.storage_alert_bytes;
-        if over && !self.storage_over {
+
+        if over && !self.store.state().storage_over {
             self.raise(
                 AlertKind::StorageGrowth,
                 "storage".to_string(),
@@ -610,7 +615,20 @@ impl Actor {
                 None,
             );
         }
-        self.storage_over = over;
+        if over != self.store.state().storage_over
+            && let Err(e) = self.store.append(OptimizerOp::StorageOver { over }, true)
+        {
+            error!("cannot record the storage measure: {e}");
+        }
+        // Said once, after what it led to: a test (or a user) reading it sees the outcome.
+        if !self.storage_measured {
+            self.storage_measured = true;
+            info!(
+                bytes = size,
+                bound = self.storage_alert_bytes,
+                "storage measured"
+            );
+        }
     }
 
     async fn on_command(&mut self, cmd: Command) {
@@ -622,6 +640,17 @@ impl Actor {
                     .decision_log
                     .forget(&what)
                     .map_err(OptimizerError::from);
+                if matches!(what, decisions::Forget::All)
+                    && let Err(e) = self.store.append(OptimizerOp::Forget, true)
+                {
+                    error!("cannot forget the alerts' words: {e}");
+                }
+                self.publish_autonomy();
+                // What is usual (failure rates, durations) is learned again from the runs
+                // that are left.
+                let dataset = self.dataset.clone();
+                self.job_runs.clear();
+                self.warm_up(dataset).await;
                 let _ = reply.send(r);
             }
             Command::Alerts { all, reply } => {

@@ -84,6 +84,15 @@ pub enum ModelError {
     /// Nothing to roll back to.
     #[error("nothing to roll back: the config's parameters are already in use")]
     NothingToRollBack,
+    /// The version number is taken or past the last one.
+    #[error(
+        "no model version can be given (v{0} is taken or the last number): move old model \
+         files out of storage/learning/personalized_models and edit live.json's `next`"
+    )]
+    NoVersionLeft(u32),
+    /// The trained model holds a figure that cannot be stored.
+    #[error("the trained model cannot be stored ({0}); the live model stays")]
+    Unstorable(String),
     /// A file could not be written.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -250,13 +259,23 @@ impl Models {
     /// Write a new version (atomically), and make it live when `promote`.
     pub fn add(&mut self, m: ModelFile, promote: bool) -> Result<(), ModelError> {
         let v = m.version;
+        let path = self.dir.join(file_name(v));
+        // A version is written once: never over another file, never past the last number.
+        if v == u32::MAX || self.versions.contains_key(&v) || path.exists() {
+            return Err(ModelError::NoVersionLeft(v));
+        }
         let bytes = serde_json::to_vec_pretty(&m).map_err(|e| StoreError::Io {
             action: "cannot encode",
-            path: self.dir.join(file_name(v)),
+            path: path.clone(),
             source: std::io::Error::other(e),
         })?;
+        // What cannot be read back (a figure that is not a number) is not written: it would
+        // be moved aside at the next start, and the live model with it.
+        if let Err(e) = serde_json::from_slice::<ModelFile>(&bytes) {
+            return Err(ModelError::Unstorable(e.to_string()));
+        }
         self.live.next = self.live.next.max(v.saturating_add(1));
-        write_atomic(&self.dir.join(file_name(v)), &bytes)?;
+        write_atomic(&path, &bytes)?;
         self.versions.insert(v, Ok(m));
         if promote {
             self.promote(v)?;
@@ -439,4 +458,70 @@ pub fn config_hash(c: &crate::config::Config) -> String {
         h = h.wrapping_mul(0x100000001b3);
     }
     format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU32};
+
+    fn trained_file(version: u32) -> ModelFile {
+        let data = train::simulate::user(&train::simulate::Habits::steady(), 5, 300);
+        let live = Learned::from_config(&crate::config::Config::default());
+        let t = train::train(&data, &live, &AtomicU32::new(0), &AtomicBool::new(false))
+            .unwrap_or_else(|e| panic!("{e}"));
+        ModelFile {
+            format: FORMAT,
+            version,
+            created: Utc::now(),
+            trigger: "test".into(),
+            config_hash: "h".into(),
+            learned: t.learned,
+            metrics: t.candidate,
+            live_metrics: t.live,
+            train_metrics: t.train,
+            range: t.range,
+            rejected: None,
+        }
+    }
+
+    #[test]
+    fn versions_are_written_once_and_unstorable_figures_are_refused() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut m = Models::open(dir.path(), "h".into());
+        let v = m.next_version();
+        let file = trained_file(v);
+        m.add(file.clone(), true).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.live_version(), Some(v));
+        // The same number again, or the last one: refused, the file untouched.
+        let before = std::fs::read(dir.path().join(file_name(v))).unwrap_or_default();
+        assert!(matches!(
+            m.add(file.clone(), false),
+            Err(ModelError::NoVersionLeft(_))
+        ));
+        assert!(matches!(
+            m.add(
+                ModelFile {
+                    version: u32::MAX,
+                    ..file.clone()
+                },
+                false
+            ),
+            Err(ModelError::NoVersionLeft(_))
+        ));
+        assert_eq!(
+            std::fs::read(dir.path().join(file_name(v))).unwrap_or_default(),
+            before
+        );
+        // A figure that is not a number would not read back: not written, live unchanged.
+        let mut bad = file.clone();
+        bad.version = m.next_version();
+        bad.metrics.plan.brier = f64::NAN;
+        assert!(matches!(m.add(bad, true), Err(ModelError::Unstorable(_))));
+        assert_eq!(m.live_version(), Some(v));
+        // What was written reads back after a restart, still live.
+        let again = Models::open(dir.path(), "h".into());
+        assert_eq!(again.live_version(), Some(v));
+        assert!(again.next_version() > v);
+    }
 }

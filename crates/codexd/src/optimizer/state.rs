@@ -63,6 +63,10 @@ pub struct Optimizer {
     /// The last training.
     #[serde(default)]
     pub training: TrainingMark,
+    /// Storage was past its bound when last measured (an alert is raised on crossing it,
+    /// not again at every start while it stays past).
+    #[serde(default)]
+    pub storage_over: bool,
 }
 
 fn one() -> u64 {
@@ -77,6 +81,7 @@ impl Default for Optimizer {
             notices: VecDeque::new(),
             streaks: BTreeMap::new(),
             training: TrainingMark::default(),
+            storage_over: false,
         }
     }
 }
@@ -116,6 +121,14 @@ pub enum OptimizerOp {
         /// The mark.
         mark: TrainingMark,
     },
+    /// Storage crossed its bound (or came back under it).
+    StorageOver {
+        /// Past it now.
+        over: bool,
+    },
+    /// `codex forget --all`: acknowledged alerts and notices go; open ones keep only their
+    /// kind (they may still pause work until acknowledged).
+    Forget,
 }
 
 impl State for Optimizer {
@@ -124,7 +137,7 @@ impl State for Optimizer {
     fn apply(&mut self, op: OptimizerOp) {
         match op {
             OptimizerOp::Raise { alert } => {
-                self.next_alert = self.next_alert.max(alert.id + 1);
+                self.next_alert = self.next_alert.max(alert.id.saturating_add(1));
                 self.alerts.insert(alert.id, alert);
                 while self.alerts.len() > KEEP_ALERTS {
                     // Acknowledged first, oldest first; an open one only when all are open.
@@ -163,6 +176,16 @@ impl State for Optimizer {
                 }
             },
             OptimizerOp::Trained { mark } => self.training = mark,
+            OptimizerOp::StorageOver { over } => self.storage_over = over,
+            OptimizerOp::Forget => {
+                self.alerts.retain(|_, a| a.acked.is_none());
+                for a in self.alerts.values_mut() {
+                    a.subject = "(forgotten)".into();
+                    a.evidence = "(forgotten with `codex forget --all`)".into();
+                }
+                self.notices.clear();
+                self.streaks.clear();
+            }
         }
     }
 }
@@ -261,6 +284,41 @@ mod tests {
         }
         assert_eq!(s.notices.len(), KEEP_NOTICES);
         assert_eq!(s.notices.front().map(String::as_str), Some("3"));
+    }
+
+    #[test]
+    fn the_last_alert_id_never_overflows_and_is_never_given_twice() {
+        let mut s = Optimizer::default();
+        s.apply(OptimizerOp::Raise {
+            alert: alert(u64::MAX, AlertAction::Recorded),
+        });
+        assert_eq!(s.next_alert, u64::MAX);
+    }
+
+    #[test]
+    fn forget_all_keeps_open_alerts_without_their_words() {
+        let mut s = Optimizer::default();
+        s.apply(OptimizerOp::Raise {
+            alert: alert(1, AlertAction::PausedAutonomy),
+        });
+        s.apply(OptimizerOp::Raise {
+            alert: alert(2, AlertAction::Recorded),
+        });
+        s.apply(OptimizerOp::Ack {
+            id: 2,
+            at: DateTime::UNIX_EPOCH,
+        });
+        s.apply(OptimizerOp::Notice {
+            text: "`deploy.sh` took 9 s".into(),
+        });
+        s.apply(OptimizerOp::Forget);
+        assert_eq!(s.alerts.len(), 1);
+        assert!(!s.alerts[&1].evidence.contains("runs failed"));
+        assert!(s.notices.is_empty());
+        assert!(
+            s.autonomy_paused().is_some(),
+            "still paused until acknowledged"
+        );
     }
 
     #[test]

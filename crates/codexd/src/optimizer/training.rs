@@ -239,19 +239,31 @@ impl Actor {
         let cancel = Arc::new(AtomicBool::new(false));
         let tx: mpsc::Sender<Done> = self.done_tx.clone();
         let (p, c, why) = (progress.clone(), cancel.clone(), trigger.clone());
-        tokio::task::spawn_blocking(move || {
-            let data = TrainData {
-                signals,
-                decisions: decisions::read(&log),
-                interactions: interactions(&dataset),
-                base,
-            };
-            let result = train::train(&data, &live, &p, &c);
-            let _ = tx.blocking_send(Done {
-                result,
-                trigger: why,
+        // A thread of its own, not the runtime's blocking pool: at shutdown the runtime would
+        // wait for it, and a training (which writes nothing itself) is not worth waiting for.
+        let spawned = std::thread::Builder::new()
+            .name("codexd-train".into())
+            .spawn(move || {
+                let data = TrainData {
+                    signals,
+                    decisions: decisions::read(&log),
+                    interactions: interactions(&dataset),
+                    base,
+                };
+                let result = train::train(&data, &live, &p, &c);
+                let _ = tx.blocking_send(Done {
+                    result,
+                    trigger: why,
+                });
             });
-        });
+        if let Err(e) = spawned {
+            if let Some(w) = waiter {
+                let _ = w.send(Err(OptimizerError::Training(format!(
+                    "cannot start a thread to train on: {e}"
+                ))));
+            }
+            return;
+        }
         self.training = Some(Running {
             started: Utc::now(),
             trigger,
@@ -272,8 +284,9 @@ impl Actor {
             ratings: self.profile.borrow().satisfaction.ratings,
             error: None,
         };
+        let by_hand = !running.waiters.is_empty() || done.trigger.starts_with("by hand");
         let outcome = match done.result {
-            Ok(t) => self.keep(t, done.trigger).await,
+            Ok(t) => self.keep(t, done.trigger, by_hand).await,
             Err(e) => Err(OptimizerError::Training(e.to_string())),
         };
         if let Err(e) = &outcome {
@@ -295,6 +308,7 @@ impl Actor {
         &mut self,
         t: Trained,
         trigger: String,
+        by_hand: bool,
     ) -> Result<ModelTrainResult, OptimizerError> {
         let version = self.models.next_version();
         let promote = t.verdict.promoted() && self.adapting;
@@ -320,20 +334,24 @@ impl Actor {
         if promote {
             self.apply_live().await;
         }
-        self.notice(match (&rejected, promote) {
-            (Some(why), _) => format!(
-                "trained personal model v{version}; not promoted: {why} (`codex model status`)"
-            ),
-            (None, true) => format!(
-                "trained personal model v{version} and made it live: it is not worse than the \
+        // What the user asked for they see in its answer; only what codex did on its own is
+        // a notice.
+        if !by_hand {
+            self.notice(match (&rejected, promote) {
+                (Some(why), _) => format!(
+                    "trained personal model v{version}; not promoted: {why} (`codex model status`)"
+                ),
+                (None, true) => format!(
+                    "trained personal model v{version} and made it live: it is not worse than the \
                  one before on your most recent runs (`codex model status`; `codex model \
                  rollback` undoes it)"
-            ),
-            (None, false) => format!(
-                "trained personal model v{version}; adaptation is off, so it is not live \
+                ),
+                (None, false) => format!(
+                    "trained personal model v{version}; adaptation is off, so it is not live \
                  (`codex model promote {version}`)"
-            ),
-        });
+                ),
+            });
+        }
         let view = self
             .models
             .views()
@@ -346,26 +364,30 @@ impl Actor {
         })
     }
 
-    /// Hand the live parameters to the parts that learn with them.
+    /// Hand the live parameters to the parts that learn with them. Each folds its data again
+    /// off its own actor; the optimizer does not wait for them either.
     pub(super) async fn apply_live(&mut self) {
         let learned = self.models.learned(&self.config_learned);
-        if let Err(e) = self
-            .feedback
-            .configure(learned.feedback_params(self.base))
-            .await
-        {
-            warn!("cannot give the feedback collector the live model: {e}");
-        }
-        if let Err(e) = self.planner.set_exploration(learned.exploration).await {
-            warn!("cannot give the planner the live model: {e}");
-        }
-        if let Err(e) = self
-            .scheduler
-            .repattern(learned.patterns_params(), self.dataset.clone())
-            .await
-        {
-            warn!("cannot give the next-goal model the live weights: {e}");
-        }
+        let (feedback, planner, scheduler) = (
+            self.feedback.clone(),
+            self.planner.clone(),
+            self.scheduler.clone(),
+        );
+        let (base, dataset) = (self.base, self.dataset.clone());
+        tokio::spawn(async move {
+            if let Err(e) = planner.set_exploration(learned.exploration).await {
+                warn!("cannot give the planner the live model: {e}");
+            }
+            if let Err(e) = scheduler
+                .repattern(learned.patterns_params(), dataset)
+                .await
+            {
+                warn!("cannot give the next-goal model the live weights: {e}");
+            }
+            if let Err(e) = feedback.configure(learned.feedback_params(base)).await {
+                warn!("cannot give the feedback collector the live model: {e}");
+            }
+        });
     }
 
     /// Stop a training at shutdown.

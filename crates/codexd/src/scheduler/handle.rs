@@ -127,6 +127,7 @@ pub(super) enum Command {
         dataset: PathBuf,
         reply: oneshot::Sender<()>,
     },
+    Relearned(u64, Box<patterns::Patterns>),
 }
 
 /// The optimizer's change to an `--every` job's interval.
@@ -279,7 +280,7 @@ impl SchedulerHandle {
     }
 
     /// Learn everything again with other next-goal weights (a personal model promoted or
-    /// rolled back).
+    /// rolled back), off the actor: answered at once, the new model used once it is learned.
     pub async fn repattern(
         &self,
         params: codex_patterns::model::Params,

@@ -104,6 +104,11 @@ struct Actor {
     patterns: Option<patterns::Patterns>,
     /// Its weights (the live personal model's).
     pattern_params: codex_patterns::model::Params,
+    /// While a model with new weights is learned off the actor: what was observed since,
+    /// to catch it up when it lands.
+    relearning: Option<(u64, Vec<patterns::Observed>)>,
+    /// Relearns started: only the latest one's model is used.
+    relearns: u64,
 }
 
 /// What the scheduler reads from other parts.
@@ -179,6 +184,8 @@ pub async fn start(
         patterns: (config.workflow_pattern_tracking && config.interaction_tracking_enabled)
             .then(|| patterns::Patterns::with_params(pattern_params.clone())),
         pattern_params,
+        relearning: None,
+        relearns: 0,
     };
     actor.finish_interrupted()?;
     let dataset = layout.dataset.clone();
@@ -322,41 +329,48 @@ impl Actor {
         info!("scheduler stopped");
     }
 
+    /// Learn again with new weights, off the actor: occurrences and suggestions go on with
+    /// the current model until the new one lands (`Command::Relearned`).
+    fn relearn(&mut self, dataset: PathBuf) {
+        if self.patterns.is_none() {
+            return;
+        }
+        let Some(tx) = self.inbox_tx.upgrade() else {
+            return;
+        };
+        self.relearns += 1;
+        let generation = self.relearns;
+        self.relearning = Some((generation, Vec::new()));
+        let params = self.pattern_params.clone();
+        tokio::spawn(async move {
+            let read = tokio::task::spawn_blocking(move || {
+                let mut fresh = patterns::Patterns::with_params(params);
+                read_dataset(&dataset, &mut fresh);
+                fresh
+            })
+            .await;
+            match read {
+                Ok(fresh) => {
+                    let _ = tx
+                        .send(Command::Relearned(generation, Box::new(fresh)))
+                        .await;
+                }
+                Err(e) => error!("learning patterns again failed: {e}"),
+            }
+        });
+    }
+
     /// Learn again, in order, everything the dataset records the user did.
     async fn rebuild(&mut self, dataset: PathBuf) {
         if self.patterns.is_none() {
             return;
         }
+        // A relearn in progress read the dataset before this (a forget): it must not land.
+        self.relearning = None;
         let params = self.pattern_params.clone();
         let read = tokio::task::spawn_blocking(move || {
             let mut fresh = patterns::Patterns::with_params(params);
-            // Streamed: the dataset may be tens of megabytes.
-            let file = match std::fs::File::open(&dataset) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return fresh,
-                Err(e) => {
-                    warn!(file = %dataset.display(), "cannot read the dataset to learn patterns from: {e}");
-                    return fresh;
-                }
-            };
-            let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) => {
-                        warn!(file = %dataset.display(), "stopped reading the dataset for patterns: {e}");
-                        break;
-                    }
-                }
-                if let Ok(r) = serde_json::from_slice::<crate::learning::dataset::Record>(&line)
-                    && let Some(o) = patterns::Observed::of_record(&r)
-                {
-                    fresh.observe(o);
-                }
-            }
+            read_dataset(&dataset, &mut fresh);
             fresh
         })
         .await;
@@ -377,6 +391,9 @@ impl Actor {
             Event::RunFinished(e) => {
                 if let (Some(p), Some(o)) = (self.patterns.as_mut(), patterns::Observed::of_run(&e))
                 {
+                    if let Some((_, buf)) = self.relearning.as_mut() {
+                        buf.push(o.clone());
+                    }
                     p.observe(o);
                 }
                 if e.job.is_some()
@@ -485,10 +502,33 @@ impl Actor {
             Command::Observe { items, reply } => {
                 if let Some(p) = self.patterns.as_mut() {
                     for o in items {
+                        if let Some((_, buf)) = self.relearning.as_mut() {
+                            buf.push(o.clone());
+                        }
                         p.observe(o);
                     }
                 }
                 let _ = reply.send(());
+            }
+            Command::Relearned(generation, fresh) => {
+                // Caught up with what was observed while it was learned, then used; one a
+                // later relearn or a forget made stale is dropped.
+                if self
+                    .relearning
+                    .as_ref()
+                    .is_some_and(|(g, _)| *g == generation)
+                    && let Some((_, buf)) = self.relearning.take()
+                {
+                    let mut fresh = *fresh;
+                    for o in buf {
+                        fresh.observe(o);
+                    }
+                    info!(
+                        interactions = fresh.learned(),
+                        "next-goal model learned again with new weights"
+                    );
+                    self.patterns = Some(fresh);
+                }
             }
             Command::Predict { project, k, reply } => {
                 let r = match &self.patterns {
@@ -547,7 +587,7 @@ impl Actor {
                 reply,
             } => {
                 self.pattern_params = *params;
-                self.rebuild(dataset).await;
+                self.relearn(dataset);
                 let _ = reply.send(());
             }
             Command::HeldDone(done) => self.held_done(*done),
@@ -714,5 +754,36 @@ impl Actor {
             .get(&id)
             .ok_or(SchedulerError::UnknownJob(id))?;
         Ok(self.view(job, now))
+    }
+}
+
+/// Learn, in order, everything the dataset records the user did (streamed: the dataset may be
+/// tens of megabytes).
+fn read_dataset(dataset: &std::path::Path, fresh: &mut patterns::Patterns) {
+    let file = match std::fs::File::open(dataset) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            warn!(file = %dataset.display(), "cannot read the dataset to learn patterns from: {e}");
+            return;
+        }
+    };
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match std::io::BufRead::read_until(&mut reader, b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                warn!(file = %dataset.display(), "stopped reading the dataset for patterns: {e}");
+                break;
+            }
+        }
+        if let Ok(r) = serde_json::from_slice::<crate::learning::dataset::Record>(&line)
+            && let Some(o) = patterns::Observed::of_record(&r)
+        {
+            fresh.observe(o);
+        }
     }
 }

@@ -35,6 +35,10 @@ pub struct Ope {
     pub logged_value: f64,
 }
 
+/// The smallest propensity weighed: the planner's estimate under exploration has a
+/// resolution of 1/256.
+pub const MIN_PROPENSITY: f64 = 1e-3;
+
 /// One decision as the estimator sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Logged {
@@ -66,7 +70,9 @@ impl Tally {
             self.unusable += 1;
             return;
         }
-        if d.propensity == 0.0 {
+        // Below this a weight 1/p is past anything an estimate can carry (and a logged p
+        // can only be that small when damaged): counted with the zero ones.
+        if d.propensity < MIN_PROPENSITY {
             self.zero += 1;
             return;
         }

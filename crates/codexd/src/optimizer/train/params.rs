@@ -117,17 +117,25 @@ impl Learned {
     /// Whether every value is one the config would accept (a model file is read back
     /// through this: a hand-edited or damaged one is refused, never used).
     pub fn validate(&self) -> Result<(), String> {
-        let weight = |key: &str, v: f64| {
+        let positive = |key: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
                 Err(format!("`{key}` must be a number greater than 0, got {v}"))
             }
         };
+        let max = crate::config::bounds::MAX_WEIGHT;
+        let weight = |key: &str, v: f64| {
+            positive(key, v)?;
+            if v > max {
+                return Err(format!("`{key}` must be at most {max}, got {v}"));
+            }
+            Ok(())
+        };
         weight("explicit_weight", self.explicit_weight)?;
         weight("implicit_weight", self.implicit_weight)?;
         weight("correction_weight", self.correction_weight)?;
-        weight("decay_half_life_days", self.decay_half_life_days)?;
+        positive("decay_half_life_days", self.decay_half_life_days)?;
         if self.decay_half_life_days > MAX_HALF_LIFE_DAYS {
             return Err(format!(
                 "`decay_half_life_days` must be at most {MAX_HALF_LIFE_DAYS} days, got {}",
