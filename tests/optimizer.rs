@@ -147,6 +147,27 @@ fn a_failing_every_job_backs_off_pauses_at_the_longest_and_recovers_after_succes
     );
 }
 
+/// A project whose `./work.sh` sleeps as long as its `delay` file says (0 s), run 12 times.
+fn steady_work(h: &Home) -> std::path::PathBuf {
+    let proj = h.project(
+        "p",
+        &[
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            ("work.sh", "#!/bin/sh\nsleep \"$(cat delay)\"\n"),
+            ("delay", "0"),
+        ],
+    );
+    std::fs::set_permissions(
+        proj.join("work.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for _ in 0..12 {
+        h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
+    }
+    proj
+}
+
 fn run_ok(h: &Home, n: usize) {
     for _ in 0..n {
         h.codex(&["run", "--", "true"]).ok();
@@ -303,22 +324,7 @@ fn slow_runs_storage_growth_and_jobs_held_again_and_again_raise_alerts() {
         "optimizer:\n  storage_alert_bytes: 1\n  storage_check_secs: 1\n{FAST}"
     ));
     let _d = h.start();
-    let proj = h.project(
-        "p",
-        &[
-            (".git/HEAD", "ref: refs/heads/main\n"),
-            ("work.sh", "#!/bin/sh\nsleep \"$(cat delay)\"\n"),
-            ("delay", "0"),
-        ],
-    );
-    std::fs::set_permissions(
-        proj.join("work.sh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    for _ in 0..12 {
-        h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
-    }
+    let proj = steady_work(&h);
     std::fs::write(proj.join("delay"), "2").unwrap();
     h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
     // A step that writes needs a yes when nobody is there: held, then skipped while it waits.
@@ -455,22 +461,7 @@ fn storage_alerts_are_raised_on_crossing_and_forget_all_clears_what_alerts_say()
     assert!(a["autonomy_paused"].is_null(), "{a:#}");
 
     // A slow run's alert names its command; forget --all leaves none of it.
-    let proj = h.project(
-        "p",
-        &[
-            (".git/HEAD", "ref: refs/heads/main\n"),
-            ("work.sh", "#!/bin/sh\nsleep \"$(cat delay)\"\n"),
-            ("delay", "0"),
-        ],
-    );
-    std::fs::set_permissions(
-        proj.join("work.sh"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    for _ in 0..12 {
-        h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
-    }
+    let proj = steady_work(&h);
     std::fs::write(proj.join("delay"), "1").unwrap();
     h.codex_in(&proj, &["run", "--yes", "--", "./work.sh"]).ok();
     let a = h.codex(&["--json", "alerts"]).ok().json();

@@ -343,13 +343,7 @@ impl Actor {
         self.relearning = Some((generation, Vec::new()));
         let params = self.pattern_params.clone();
         tokio::spawn(async move {
-            let read = tokio::task::spawn_blocking(move || {
-                let mut fresh = patterns::Patterns::with_params(params);
-                read_dataset(&dataset, &mut fresh);
-                fresh
-            })
-            .await;
-            match read {
+            match learn_from(params, dataset).await {
                 Ok(fresh) => {
                     let _ = tx
                         .send(Command::Relearned(generation, Box::new(fresh)))
@@ -367,14 +361,7 @@ impl Actor {
         }
         // A relearn in progress read the dataset before this (a forget): it must not land.
         self.relearning = None;
-        let params = self.pattern_params.clone();
-        let read = tokio::task::spawn_blocking(move || {
-            let mut fresh = patterns::Patterns::with_params(params);
-            read_dataset(&dataset, &mut fresh);
-            fresh
-        })
-        .await;
-        match read {
+        match learn_from(self.pattern_params.clone(), dataset).await {
             Ok(p) => {
                 info!(
                     interactions = p.learned(),
@@ -755,6 +742,19 @@ impl Actor {
             .ok_or(SchedulerError::UnknownJob(id))?;
         Ok(self.view(job, now))
     }
+}
+
+/// A next-goal model with `params` learned from the dataset, on a blocking thread.
+async fn learn_from(
+    params: codex_patterns::model::Params,
+    dataset: PathBuf,
+) -> Result<patterns::Patterns, tokio::task::JoinError> {
+    tokio::task::spawn_blocking(move || {
+        let mut fresh = patterns::Patterns::with_params(params);
+        read_dataset(&dataset, &mut fresh);
+        fresh
+    })
+    .await
 }
 
 /// Learn, in order, everything the dataset records the user did (streamed: the dataset may be
