@@ -14,6 +14,32 @@ use crate::store::Layout;
 
 use super::model::tests::{Lcg, PLANS, choose};
 
+/// A successful run of `plan` for "run the tests" published on the bus, then rated `score`
+/// through the actor (which journals it).
+async fn run_and_rate(
+    bus: &crate::bus::Bus,
+    h: &super::FeedbackHandle,
+    dir: &std::path::Path,
+    run: u64,
+    plan: &str,
+    score: u8,
+) {
+    let argv: Vec<String> = plan.split(' ').map(str::to_string).collect();
+    let episode = Draft::new(Some("run the tests"), &argv, dir).finish(
+        RunId(run),
+        dir.to_path_buf(),
+        Vec::new(),
+        chrono::Utc::now(),
+        RunOutcome::Exited { code: 0 },
+        10,
+        "",
+    );
+    let _ = bus.send(Event::RunFinished(Arc::new(episode.clone())));
+    h.rate(episode, score, None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// One user through a fresh feedback actor: whether the liked plan ranks first after
 /// `before` interactions; after a change of taste, the interactions until the new one ranks
 /// first; and whether it is first after `horizon`.
@@ -34,20 +60,7 @@ async fn user(
     let mut interact = async |liked: &str| {
         let (plan, score) = choose(&mut rng, liked);
         run += 1;
-        let argv: Vec<String> = plan.split(' ').map(str::to_string).collect();
-        let episode = Draft::new(Some("run the tests"), &argv, dir).finish(
-            RunId(run),
-            dir.to_path_buf(),
-            Vec::new(),
-            chrono::Utc::now(),
-            RunOutcome::Exited { code: 0 },
-            10,
-            "",
-        );
-        let _ = bus.send(Event::RunFinished(Arc::new(episode.clone())));
-        h.rate(episode, score, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        run_and_rate(&bus, &h, dir, run, plan, score).await;
     };
     let first = async |h: &super::FeedbackHandle| {
         let p = h
@@ -203,20 +216,7 @@ async fn new_parameters_fold_every_signal_including_those_rated_meanwhile() {
     let mut interact = async |h: &super::FeedbackHandle, rng: &mut Lcg| {
         let (plan, score) = choose(rng, PLANS[0]);
         run += 1;
-        let argv: Vec<String> = plan.split(' ').map(str::to_string).collect();
-        let episode = Draft::new(Some("run the tests"), &argv, dir.path()).finish(
-            RunId(run),
-            dir.path().to_path_buf(),
-            Vec::new(),
-            chrono::Utc::now(),
-            RunOutcome::Exited { code: 0 },
-            10,
-            "",
-        );
-        let _ = bus.send(Event::RunFinished(Arc::new(episode.clone())));
-        h.rate(episode, score, None)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        run_and_rate(&bus, h, dir.path(), run, plan, score).await;
     };
     for _ in 0..300 {
         interact(&h, &mut rng).await;
