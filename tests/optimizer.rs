@@ -477,3 +477,16 @@ fn storage_alerts_are_raised_on_crossing_and_forget_all_clears_what_alerts_say()
     // The journal keeps the forget as an op; compaction at stop folds it away.
     assert!(!state.contains("work.sh"), "{state}");
 }
+
+/// What is usual survives a restart: it is learned again from the runs the dataset holds.
+#[test]
+fn the_usual_failure_rate_is_remembered_across_a_restart() {
+    let h = Home::new();
+    let d = h.start();
+    run_ok(&h, 20);
+    d.stop();
+    let _d = h.start();
+    fail(&h, 4);
+    let alerts = open_alerts(&h);
+    assert_eq!(alerts["alerts"][0]["kind"], "failure_spike", "{alerts}");
+}

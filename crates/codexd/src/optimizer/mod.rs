@@ -136,6 +136,8 @@ struct Actor {
     decision_log: decisions::DecisionLog,
     /// Runs recorded (from the dataset at start, then from the bus).
     examples_seen: u64,
+    /// While what is usual is read at start: the runs seen meanwhile.
+    warming: Option<Vec<Seen>>,
     low_satisfaction: f64,
     min_examples: u64,
     training: Option<training::Running>,
@@ -193,6 +195,7 @@ pub fn start(
         decisions_path: layout.decisions.clone(),
         decision_log: decisions::DecisionLog::new(layout.decisions.clone()),
         examples_seen: 0,
+        warming: Some(Vec::new()),
         low_satisfaction: config.learning.low_satisfaction_threshold.get(),
         min_examples: u64::from(config.learning.min_examples_for_training),
         training: None,
@@ -200,11 +203,9 @@ pub fn start(
     };
     let check = std::time::Duration::from_secs(config.optimizer.storage_check_secs.get());
     let dataset = layout.dataset.clone();
-    let task = tokio::spawn(async move {
-        let mut actor = actor;
-        actor.warm_up(dataset).await;
-        actor.serve(rx, done_rx, events, shutdown, check).await;
-    });
+    // Read while the actor already answers: the next `codex` command does not wait for it.
+    let usual = tokio::task::spawn_blocking(move || read_usual(&dataset));
+    let task = tokio::spawn(actor.serve(rx, done_rx, usual, events, shutdown, check));
     Started {
         handle: OptimizerHandle { tx },
         task,
@@ -224,6 +225,7 @@ impl Actor {
         mut self,
         mut inbox: mpsc::Receiver<Command>,
         mut trained: mpsc::Receiver<training::Done>,
+        mut usual: JoinHandle<Usual>,
         mut events: broadcast::Receiver<Event>,
         shutdown: CancellationToken,
         check: std::time::Duration,
@@ -242,6 +244,13 @@ impl Actor {
                     }
                     Err(broadcast::error::RecvError::Closed) => bus_open = false,
                 },
+                u = &mut usual, if self.warming.is_some() => match u {
+                    Ok(u) => self.usual(u),
+                    Err(e) => {
+                        self.warming = None;
+                        error!("reading past runs for the usual failure rates failed: {e}");
+                    }
+                },
                 Some(done) = trained.recv() => self.trained(done).await,
                 Some(cmd) = inbox.recv() => self.on_command(cmd).await,
                 _ = ticker.tick() => self.check_storage().await,
@@ -259,45 +268,31 @@ impl Actor {
         info!("optimizer stopped");
     }
 
-    /// Learn the usual failure rates and durations from the runs the dataset holds, so a
-    /// restart does not forget what is usual (nothing is raised for those old runs).
+    /// Learn the usual failure rates and durations again (after a forget), from the runs the
+    /// dataset holds.
     async fn warm_up(&mut self, dataset: PathBuf) {
-        let read = tokio::task::spawn_blocking(move || {
-            let mut rates = alerts::FailureRates::default();
-            let mut durations = alerts::Durations::default();
-            let mut examples = 0u64;
-            let Ok(file) = std::fs::File::open(&dataset) else {
-                return (rates, durations, examples);
-            };
-            let reader = std::io::BufReader::with_capacity(1 << 16, file);
-            for line in std::io::BufRead::split(reader, b'\n') {
-                let Ok(line) = line else { break };
-                let Ok(crate::learning::dataset::Record::Example(ex)) =
-                    serde_json::from_slice::<crate::learning::dataset::Record>(&line)
-                else {
-                    continue;
-                };
-                examples += 1;
-                if let Some(f) = failed(&ex.outcome) {
-                    rates.observe(ALL_RUNS, f);
-                    if let Some(job) = ex.job {
-                        rates.observe(&format!("job {job}"), f);
-                    }
-                }
-                if ex.success {
-                    durations.observe(&ex.plan, ex.duration_ms);
-                }
-            }
-            (rates, durations, examples)
-        })
-        .await;
-        match read {
-            Ok((rates, durations, examples)) => {
-                self.rates = rates;
-                self.durations = durations;
-                self.examples_seen = examples;
-            }
+        match tokio::task::spawn_blocking(move || read_usual(&dataset)).await {
+            Ok(u) => self.usual(u),
             Err(e) => error!("reading past runs for the usual failure rates failed: {e}"),
+        }
+    }
+
+    /// What the dataset says is usual, caught up with the runs seen while it was read.
+    fn usual(&mut self, u: Usual) {
+        self.rates = u.rates;
+        self.durations = u.durations;
+        self.examples_seen = u.examples;
+        for r in self.warming.take().unwrap_or_default() {
+            self.examples_seen += 1;
+            if let Some(f) = r.failed {
+                self.rates.observe(ALL_RUNS, f);
+                if let Some(job) = r.job {
+                    self.rates.observe(&format!("job {job}"), f);
+                }
+            }
+            if r.success {
+                self.durations.observe(&r.plan, r.ms);
+            }
         }
     }
 
@@ -333,6 +328,15 @@ impl Actor {
     }
 
     fn on_run(&mut self, e: &Episode) {
+        if let Some(w) = self.warming.as_mut() {
+            w.push(Seen {
+                failed: failed(&e.outcome),
+                job: e.job,
+                plan: e.plan.clone(),
+                success: e.outcome.success(),
+                ms: e.duration_ms,
+            });
+        }
         if let Some(f) = failed(&e.outcome) {
             if let Some(evidence) = self.rates.observe(ALL_RUNS, f) {
                 self.raise(
@@ -714,4 +718,53 @@ impl Actor {
             autonomy_paused: self.autonomy.borrow().clone(),
         })
     }
+}
+
+/// What is usual, learned from the dataset.
+struct Usual {
+    rates: alerts::FailureRates,
+    durations: alerts::Durations,
+    examples: u64,
+}
+
+/// A run seen while what is usual was still being read.
+struct Seen {
+    failed: Option<bool>,
+    job: Option<u64>,
+    plan: String,
+    success: bool,
+    ms: u64,
+}
+
+/// The usual failure rates and durations from the runs the dataset holds, so a restart does
+/// not forget what is usual (nothing is raised for those old runs).
+fn read_usual(dataset: &std::path::Path) -> Usual {
+    let mut u = Usual {
+        rates: alerts::FailureRates::default(),
+        durations: alerts::Durations::default(),
+        examples: 0,
+    };
+    let Ok(file) = std::fs::File::open(dataset) else {
+        return u;
+    };
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    for line in std::io::BufRead::split(reader, b'\n') {
+        let Ok(line) = line else { break };
+        let Ok(crate::learning::dataset::Record::Example(ex)) =
+            serde_json::from_slice::<crate::learning::dataset::Record>(&line)
+        else {
+            continue;
+        };
+        u.examples += 1;
+        if let Some(f) = failed(&ex.outcome) {
+            u.rates.observe(ALL_RUNS, f);
+            if let Some(job) = ex.job {
+                u.rates.observe(&format!("job {job}"), f);
+            }
+        }
+        if ex.success {
+            u.durations.observe(&ex.plan, ex.duration_ms);
+        }
+    }
+    u
 }
