@@ -85,6 +85,9 @@ pub(super) struct Place {
     pub kept: bool,
     /// Borrowed runs that worked here, not counted as evidence until the plan is kept.
     pub deferred: u64,
+    /// Its last run here could not start (a missing tool): passing it over is a workaround,
+    /// not a preference, until it runs again.
+    pub blocked: bool,
 }
 
 /// Where a signal lands: its project and the two clocks (runs of the category overall, and
@@ -151,6 +154,7 @@ impl Plan {
         let place = self.place(at);
         place.ev.runs += 1;
         place.ev.successes += u64::from(success);
+        place.blocked = false;
         if borrowed && success && !place.kept {
             place.deferred += 1;
             if place.deferred >= KEEP_AFTER_RUNS {
@@ -162,6 +166,22 @@ impl Plan {
             place.kept = true;
         }
         self.add(at, p.implicit_weight, if success { 1.0 } else { 0.0 }, p);
+    }
+
+    /// A run of it could not start (exit 126 or 127, or its program was not found): a run
+    /// that did not succeed, for its record and confidence, but no evidence about taste. A
+    /// missing tool says nothing about whether the plan suits the user, and counting it would
+    /// keep the plan down long after the tool is back.
+    pub fn could_not_start(&mut self, at: At<'_>) {
+        self.all.runs += 1;
+        let place = self.place(at);
+        place.ev.runs += 1;
+        place.blocked = true;
+    }
+
+    /// Its last run where `project` says could not start.
+    pub fn blocked(&self, project: &str) -> bool {
+        self.places.get(project).is_some_and(|pl| pl.blocked)
     }
 
     /// The user typed it in a shell where `at` says: a habit of theirs there, so kept.

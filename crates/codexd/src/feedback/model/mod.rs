@@ -13,12 +13,18 @@
 //!   bounded number of interactions however long the history.
 //! - Only the latest rating of a run counts (a re-rating takes the earlier one's decayed
 //!   evidence back out); signals that arrived while learning was off count for nothing.
+//! - A run that could not start (exit 126 or 127, program not found: a missing tool) is a run
+//!   that did not succeed, but no evidence about taste, and neither is its rating, a pick
+//!   over it or a change of plan after it. The plan keeps its standing for when the tool is
+//!   back.
+//! - The planner's first plan, run as offered, is never a correction: the planner chose it,
+//!   not the user.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike as _, FixedOffset, Local, Timelike as _, Utc};
-use codex_proto::types::{RunId, RunPart};
+use codex_proto::types::{RunId, RunOutcome, RunPart};
 
 use super::state::{Signal, SignalKind};
 use evidence::{At, Plan};
@@ -31,6 +37,19 @@ pub use evidence::KEEP_AFTER_RUNS;
 const SERIES: usize = 30;
 /// How many ratings back the satisfaction trend looks.
 const TREND_SPAN: usize = 10;
+/// Runs remembered for their rating (whether they could not start): a rating follows its
+/// run closely; a run rated later than this many runs on is rated as one that started.
+const RECENT_RUNS: usize = 1024;
+
+/// Whether a run could not start as meant: exit 126 (found, not runnable) or 127 (not
+/// found), as a shell reports them and as a script calling a missing tool ends, or its
+/// program could not be started at all. The environment's doing, not the plan's.
+pub fn could_not_start(outcome: &RunOutcome) -> bool {
+    matches!(
+        outcome,
+        RunOutcome::Exited { code: 126 | 127 } | RunOutcome::FailedToStart { .. }
+    )
+}
 
 /// Learning parameters, from the config.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -101,6 +120,13 @@ struct Counted {
     order: usize,
 }
 
+/// What is remembered of a recent run for its rating.
+#[derive(Debug, Clone)]
+struct RunEvidence {
+    /// It could not start: a rating of it is about the environment, not the plan.
+    unstarted: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Category {
     /// Runs in this category so far: the clock `evidence_discount` counts in.
@@ -148,6 +174,8 @@ struct LastRun {
     plan: Arc<str>,
     at: i64,
     success: bool,
+    /// It could not start (a missing tool).
+    unstarted: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -186,6 +214,9 @@ pub struct Model {
     corrections: HashMap<(Arc<str>, Arc<str>), u64>,
     /// The (category, plan) last chosen with `--pick`: its run is not also a correction.
     last_pick: Option<(Arc<str>, Arc<str>)>,
+    /// The latest runs, by run, and their order (at most [`RECENT_RUNS`]).
+    runs: HashMap<RunId, RunEvidence>,
+    run_order: VecDeque<RunId>,
 }
 
 /// How a run went, as its outcome signal says.
@@ -195,6 +226,8 @@ struct How {
     part: RunPart,
     named: bool,
     borrowed: bool,
+    unstarted: bool,
+    first: bool,
 }
 
 /// A held-back command, not yet known to be a "no".
@@ -329,12 +362,16 @@ impl Model {
                 part,
                 named,
                 borrowed,
+                unstarted,
+                first,
             } => {
                 let how = How {
                     success: *success && !*cancelled,
                     part: *part,
                     named: *named,
                     borrowed: *borrowed,
+                    unstarted: *unstarted,
+                    first: *first,
                 };
                 self.outcome(s, t, how);
                 let st = &mut self.style;
@@ -348,8 +385,14 @@ impl Model {
                 if let Some(run) = s.run_id {
                     self.uncount(run);
                 }
+                // A run that could not start was rated for the environment, not the plan.
+                let unstarted = s
+                    .run_id
+                    .and_then(|r| self.runs.get(&r))
+                    .is_some_and(|r| r.unstarted);
+                let w = if unstarted { 0.0 } else { p.explicit_weight };
                 let value = f64::from(score.saturating_sub(1)) / 4.0;
-                let (a, b) = (p.explicit_weight * value, p.explicit_weight * (1.0 - value));
+                let (a, b) = (w * value, w * (1.0 - value));
                 let project: Arc<str> = s.project.clone().unwrap_or_else(|| "".into());
                 let cat = category_entry(&mut self.categories, &s.category);
                 let at = cat.at(&project, t);
@@ -361,7 +404,9 @@ impl Model {
                 } else {
                     plan.drop_deferred(at);
                 }
-                plan.add(at, p.explicit_weight, value, &p);
+                if w > 0.0 {
+                    plan.add(at, w, value, &p);
+                }
                 plan.all.ratings += 1;
                 plan.all.rating_sum += u64::from(*score);
                 let here = &mut plan.place(at).ev;
@@ -398,16 +443,24 @@ impl Model {
                 // for the one chosen, and a parameter preference from one to the other.
                 let cat = category_entry(&mut self.categories, &s.category);
                 let at = cat.at(s.project.as_deref().unwrap_or(""), t);
-                if let Some(old) = cat.plans.get_mut(&**over) {
+                // Passing over a plan that could not start last time works around a missing
+                // tool: no evidence against it, no parameter preference.
+                let workaround = cat
+                    .plans
+                    .get(&**over)
+                    .is_some_and(|pl| pl.blocked(at.project));
+                if let Some(old) = cat.plans.get_mut(&**over).filter(|_| !workaround) {
                     old.corrected_away(at, p.correction_weight, &p);
                 }
                 let chosen = plan_entry(cat, &s.plan, &s.tool, at);
                 chosen.keep(at, &p);
                 chosen.add(at, p.correction_weight, 1.0, &p);
-                *self
-                    .corrections
-                    .entry((over.clone(), s.plan.clone()))
-                    .or_insert(0) += 1;
+                if !workaround {
+                    *self
+                        .corrections
+                        .entry((over.clone(), s.plan.clone()))
+                        .or_insert(0) += 1;
+                }
                 self.last_pick = Some((s.category.clone(), s.plan.clone()));
             }
             SignalKind::Typed => {
@@ -448,6 +501,8 @@ impl Model {
             part,
             named,
             borrowed,
+            unstarted,
+            first,
         } = how;
         let p = self.params;
         let prev_run = self
@@ -464,6 +519,7 @@ impl Model {
             plan: s.plan.clone(),
             at: t,
             success,
+            unstarted,
         };
         let previous = match self
             .last_by_project
@@ -474,6 +530,7 @@ impl Model {
             // correction of the step before it.
             Some(slot) if part == RunPart::Continues => {
                 slot.success &= success;
+                slot.unstarted |= unstarted;
                 slot.at = t;
                 None
             }
@@ -500,7 +557,9 @@ impl Model {
             // cancelled, was rated 1 or 2, or the user named the goal again. Two runs that
             // both worked, with no goal in words (`make test`, then `make test V=1`), are
             // two commands, not a correction; trying another plan after one rated 4 or 5 is
-            // curiosity.
+            // curiosity. The planner's first plan, run as offered, is the planner's choice,
+            // not the user's: it corrects nothing (the plan before may have been a pick, or
+            // the ranking moved).
             let served_not = !prev.success || disliked_previous || named;
             if within
                 && same_goal
@@ -508,18 +567,23 @@ impl Model {
                 && served_not
                 && !liked_previous
                 && !picked
+                && !first
             {
-                if let Some(old) = cat.plans.get_mut(&*prev.plan) {
+                // Replacing a plan that could not start works around a missing tool: no
+                // evidence against it, no parameter preference.
+                if let Some(old) = cat.plans.get_mut(&*prev.plan).filter(|_| !prev.unstarted) {
                     old.corrected_away(at, p.correction_weight, &p);
                 }
                 if success {
                     let to = plan_entry(cat, &s.plan, &s.tool, at);
                     to.keep(at, &p);
                     to.add(at, p.correction_weight, 1.0, &p);
-                    *self
-                        .corrections
-                        .entry((prev.plan.clone(), s.plan.clone()))
-                        .or_insert(0) += 1;
+                    if !prev.unstarted {
+                        *self
+                            .corrections
+                            .entry((prev.plan.clone(), s.plan.clone()))
+                            .or_insert(0) += 1;
+                    }
                 }
             }
             if !prev.success {
@@ -530,10 +594,30 @@ impl Model {
                 }
             }
         }
-        plan_entry(cat, &s.plan, &s.tool, at).ran(at, success, borrowed, &p);
+        let plan = plan_entry(cat, &s.plan, &s.tool, at);
+        if unstarted {
+            plan.could_not_start(at);
+        } else {
+            plan.ran(at, success, borrowed, &p);
+        }
+        if let Some(run) = s.run_id {
+            self.remember(run, RunEvidence { unstarted });
+        }
         let prog = program_entry(&mut self.programs, &s.program);
         prog.runs += 1;
         prog.successes += u64::from(success);
+    }
+
+    /// Remember a run for its rating, forgetting the oldest past the bound.
+    fn remember(&mut self, run: RunId, ev: RunEvidence) {
+        if self.runs.insert(run, ev).is_none() {
+            self.run_order.push_back(run);
+        }
+        while self.run_order.len() > RECENT_RUNS {
+            if let Some(old) = self.run_order.pop_front() {
+                self.runs.remove(&old);
+            }
+        }
     }
 }
 
