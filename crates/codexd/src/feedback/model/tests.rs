@@ -732,3 +732,131 @@ fn the_planners_first_plan_run_as_offered_corrects_nothing() {
     assert_eq!(typed.corrections.len(), 1);
     assert_eq!(plan_at(&typed, "cargo nextest run").corrected_away, 1);
 }
+
+#[test]
+fn a_rating_speaks_for_its_run_and_a_low_one_of_a_failed_run_rates_the_failure() {
+    let score = |signals: &[Signal]| {
+        let mut m = Model::new(Params::default());
+        for s in signals {
+            m.apply(s);
+        }
+        // Read at the moment of the signals: no decay by time.
+        let p = m.profile(t(0), &BTreeMap::new(), None, None, true);
+        let pl = &p.categories[0].plans[0];
+        (pl.score, pl.evidence)
+    };
+    let near = |(s, e): (f64, f64), (ws, we): (f64, f64)| {
+        assert!(
+            (s - ws).abs() < 1e-9 && (e - we).abs() < 1e-9,
+            "({s}, {e}) instead of ({ws}, {we})"
+        );
+    };
+    let ok = outcome(1, 0, "cargo test", true);
+    let failed = outcome(1, 0, "cargo test", false);
+    // Unrated, the exit status is all there is: Beta(1 + 1, 1).
+    near(score(std::slice::from_ref(&ok)), (2.0 / 3.0, 1.0));
+    // Rated 2, it is the rating alone: 3 × 0.25 for, 3 × 0.75 against; not also a success.
+    near(
+        score(&[ok.clone(), rating(1, 0, "cargo test", 2)]),
+        (1.75 / 5.0, 3.0),
+    );
+    // A failed run rated 4: the rating again, not also a failure.
+    near(
+        score(&[failed.clone(), rating(1, 0, "cargo test", 4)]),
+        (3.25 / 5.0, 3.0),
+    );
+    // A failed run rated 1 rates the failure, which counts once.
+    near(
+        score(&[failed.clone(), rating(1, 0, "cargo test", 1)]),
+        (1.0 / 3.0, 1.0),
+    );
+    // Re-rated, the latest rating decides, both ways.
+    near(
+        score(&[
+            failed.clone(),
+            rating(1, 0, "cargo test", 1),
+            rating(1, 0, "cargo test", 4),
+        ]),
+        (3.25 / 5.0, 3.0),
+    );
+    near(
+        score(&[
+            failed,
+            rating(1, 0, "cargo test", 4),
+            rating(1, 0, "cargo test", 1),
+        ]),
+        (1.0 / 3.0, 1.0),
+    );
+}
+
+#[test]
+fn a_choice_counts_until_its_run_is_rated_and_stays_a_preference_only_if_liked() {
+    let picked = |score: Option<u8>| {
+        let mut m = Model::new(Params::default());
+        m.apply(&planned_first(outcome(1, 0, "make test", true)));
+        m.apply(&pick(60, "make check", "make test"));
+        m.apply(&outcome(2, 61, "make check", true));
+        if let Some(s) = score {
+            m.apply(&rating(2, 70, "make check", s));
+        }
+        m
+    };
+    // The same runs with no choice at all: the second typed without naming the goal.
+    let unpicked = |score: Option<u8>| {
+        let mut m = Model::new(Params::default());
+        m.apply(&planned_first(outcome(1, 0, "make test", true)));
+        let mut typed = outcome(2, 61, "make check", true);
+        if let SignalKind::Outcome { named, .. } = &mut typed.kind {
+            *named = false;
+        }
+        m.apply(&typed);
+        if let Some(s) = score {
+            m.apply(&rating(2, 70, "make check", s));
+        }
+        m
+    };
+    let show = |m: &Model| m.profile(t(100), &BTreeMap::new(), None, None, true);
+    // Unrated: for the plan chosen, against the plan passed over, a parameter preference.
+    let (p, q) = (show(&picked(None)), show(&unpicked(None)));
+    assert_eq!(p.corrections.len(), 1);
+    assert_eq!(plan_at(&p, "make test").corrected_away, 1);
+    assert!(plan_at(&p, "make check").score > plan_at(&q, "make check").score);
+    assert!(plan_at(&p, "make test").score < plan_at(&q, "make test").score);
+    // Rated, the rating speaks for the plan chosen: the scores are as without the pick. Rated
+    // 4 or 5, the pick stays a parameter preference; lower, it was a try.
+    for score in 1..=5 {
+        let (p, q) = (show(&picked(Some(score))), show(&unpicked(Some(score))));
+        for plan in ["make test", "make check"] {
+            let (x, y) = (plan_at(&p, plan), plan_at(&q, plan));
+            assert!(
+                (x.score - y.score).abs() < 1e-9,
+                "{score} {plan}: {x:?} {y:?}"
+            );
+        }
+        let liked = score >= 4;
+        assert_eq!(p.corrections.len(), usize::from(liked), "{score}");
+        assert_eq!(
+            plan_at(&p, "make test").corrected_away,
+            u64::from(liked),
+            "{score}"
+        );
+    }
+    // Re-rated 5, the pick is a parameter preference again.
+    let mut m = picked(Some(2));
+    m.apply(&rating(2, 80, "make check", 5));
+    let p = show(&m);
+    assert_eq!(p.corrections.len(), 1);
+    assert_eq!(plan_at(&p, "make test").corrected_away, 1);
+
+    // A correction (the goal run again with a typed command after a low rating) is a choice
+    // too: its run rated 2 takes it back.
+    let mut m = Model::new(Params::default());
+    m.apply(&outcome(1, 0, "make test", true));
+    m.apply(&rating(1, 5, "make test", 2));
+    m.apply(&outcome(2, 30, "make check", true));
+    assert_eq!(show(&m).corrections.len(), 1);
+    m.apply(&rating(2, 40, "make check", 2));
+    let p = show(&m);
+    assert!(p.corrections.is_empty(), "{:?}", p.corrections);
+    assert_eq!(plan_at(&p, "make test").corrected_away, 0);
+}
