@@ -78,7 +78,7 @@ fn a_noisy_user_s_preferred_plan_ranks_first_within_20_and_a_change_is_followed(
     let prefs = h.codex(&["--json", "prefs", "show"]).ok().json();
     assert_eq!(plans_of(&prefs, "run the tests")[0], LIKED_FIRST, "{prefs}");
 
-    // The taste changes; docs/guide.md states the bound (25 interactions for every one of
+    // The taste changes; docs/guide.md states the bound (24 interactions for every one of
     // 1000 simulated users).
     let mut followed = None;
     for i in 1..=25 {

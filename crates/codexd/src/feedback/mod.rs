@@ -560,6 +560,8 @@ impl Actor {
                 .plan_source
                 .as_ref()
                 .is_some_and(|s| s.borrowed.is_some()),
+            unstarted: model::could_not_start(&ep.outcome),
+            first: ep.plan_source.as_ref().is_some_and(|s| s.pick == 1),
         };
         self.signal(Some(ep.run_id), ep.finished_at, Names::of_episode(ep), kind)
     }

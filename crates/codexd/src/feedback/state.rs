@@ -68,6 +68,14 @@ pub enum SignalKind {
         /// yet: a success adds no evidence until the user keeps it.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         borrowed: bool,
+        /// The run could not start as meant: exit 126 or 127, or its program was not found
+        /// (a missing tool, a script calling one). A matter of the environment, not of taste.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unstarted: bool,
+        /// The run was the planner's first plan, run as offered (`codex run "GOAL"` without
+        /// `--pick`): the planner chose it, so it corrects nothing the user ran before.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        first: bool,
     },
     /// An explicit rating, 1..5. Only the latest rating of a run counts.
     Rating {
@@ -370,6 +378,8 @@ pub fn rebuild_from_dataset(
                     named: e.goal != e.plan,
                     // The dataset does not say where a plan came from: counted as chosen.
                     borrowed: false,
+                    unstarted: super::model::could_not_start(&e.outcome),
+                    first: false,
                 };
                 let project = e
                     .project

@@ -68,6 +68,13 @@ impl Evidence {
         self.b = (self.b - b * f).max(0.0);
     }
 
+    /// Put back `(a, b)` taken out earlier, as decayed as it would be had it stayed.
+    pub fn put_back(&mut self, t: i64, n: u64, a: f64, b: f64, p: &Params) {
+        let f = decay(self.t - t, self.n.saturating_sub(n), p);
+        self.a += a * f;
+        self.b += b * f;
+    }
+
     /// Posterior mean and effective evidence, decayed to (t, n).
     pub fn score(&self, t: i64, n: u64, p: &Params) -> (f64, f64) {
         let f = self.factor(t, n, p);
@@ -85,6 +92,9 @@ pub(super) struct Place {
     pub kept: bool,
     /// Borrowed runs that worked here, not counted as evidence until the plan is kept.
     pub deferred: u64,
+    /// Its last run here could not start (a missing tool): passing it over is a workaround,
+    /// not a preference, until it runs again.
+    pub blocked: bool,
 }
 
 /// Where a signal lands: its project and the two clocks (runs of the category overall, and
@@ -95,6 +105,25 @@ pub(super) struct At<'a> {
     pub t: i64,
     pub n: u64,
     pub n_here: u64,
+}
+
+/// When evidence was added: its time and the two clocks of [`At`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Clock {
+    pub t: i64,
+    pub n: u64,
+    pub n_here: u64,
+}
+
+impl At<'_> {
+    /// Its clocks, to take what was added here back out later.
+    pub fn clock(&self) -> Clock {
+        Clock {
+            t: self.t,
+            n: self.n,
+            n_here: self.n_here,
+        }
+    }
 }
 
 /// Decayed Beta evidence for one plan: overall, and per project root ("" outside projects).
@@ -143,25 +172,72 @@ impl Plan {
         self.place(at).ev.corrected_away += 1;
     }
 
-    /// A run of it ended. A borrowed run that worked, where the plan is not kept yet, counts
-    /// as a run but adds no evidence until the user keeps the plan.
-    pub fn ran(&mut self, at: At<'_>, success: bool, borrowed: bool, p: &Params) {
+    /// A run of it ended; the evidence it added, if any. A borrowed run that worked, where
+    /// the plan is not kept yet, counts as a run but adds no evidence until the user keeps
+    /// the plan.
+    pub fn ran(&mut self, at: At<'_>, success: bool, borrowed: bool, p: &Params) -> Option<f64> {
         self.all.runs += 1;
         self.all.successes += u64::from(success);
         let place = self.place(at);
         place.ev.runs += 1;
         place.ev.successes += u64::from(success);
+        place.blocked = false;
         if borrowed && success && !place.kept {
             place.deferred += 1;
             if place.deferred >= KEEP_AFTER_RUNS {
                 self.keep(at, p);
             }
-            return;
+            return None;
         }
         if !borrowed {
             place.kept = true;
         }
-        self.add(at, p.implicit_weight, if success { 1.0 } else { 0.0 }, p);
+        let s = if success { 1.0 } else { 0.0 };
+        self.add(at, p.implicit_weight, s, p);
+        Some(s)
+    }
+
+    /// A run of it could not start (exit 126 or 127, or its program was not found): a run
+    /// that did not succeed, for its record and confidence, but no evidence about taste. A
+    /// missing tool says nothing about whether the plan suits the user, and counting it would
+    /// keep the plan down long after the tool is back.
+    pub fn could_not_start(&mut self, at: At<'_>) {
+        self.all.runs += 1;
+        let place = self.place(at);
+        place.ev.runs += 1;
+        place.blocked = true;
+    }
+
+    /// Put back what [`Plan::take_out`] took out.
+    pub fn put_back(&mut self, project: &str, c: Clock, a: f64, b: f64, p: &Params) {
+        self.all.put_back(c.t, c.n, a, b, p);
+        if let Some(place) = self.places.get_mut(project) {
+            place.ev.put_back(c.t, c.n_here, a, b, p);
+        }
+    }
+
+    /// Count a correction away from it in `project` back in (`back`) or out.
+    pub fn recount_corrected_away(&mut self, project: &str, back: bool) {
+        let f = |c: &mut u64| {
+            *c = if back { *c + 1 } else { c.saturating_sub(1) };
+        };
+        f(&mut self.all.corrected_away);
+        if let Some(place) = self.places.get_mut(project) {
+            f(&mut place.ev.corrected_away);
+        }
+    }
+
+    /// Its last run where `project` says could not start.
+    pub fn blocked(&self, project: &str) -> bool {
+        self.places.get(project).is_some_and(|pl| pl.blocked)
+    }
+
+    /// Take back out what was added at `(t, n, n_here)` in `project`, overall and there.
+    pub fn take_out(&mut self, project: &str, c: Clock, a: f64, b: f64, p: &Params) {
+        self.all.take_out(c.t, c.n, a, b, p);
+        if let Some(place) = self.places.get_mut(project) {
+            place.ev.take_out(c.t, c.n_here, a, b, p);
+        }
     }
 
     /// The user typed it in a shell where `at` says: a habit of theirs there, so kept.

@@ -13,15 +13,27 @@
 //!   bounded number of interactions however long the history.
 //! - Only the latest rating of a run counts (a re-rating takes the earlier one's decayed
 //!   evidence back out); signals that arrived while learning was off count for nothing.
+//! - A rating speaks for its run: its exit status's evidence is taken back out (the rating
+//!   already says whether the run served), except that a rating of 1 or 2 for a run that
+//!   failed rates the failure, which the exit status counts already, and adds nothing.
+//! - A run that could not start (exit 126 or 127, program not found: a missing tool) is a run
+//!   that did not succeed, but no evidence about taste, and neither is its rating, a pick
+//!   over it or a change of plan after it. The plan keeps its standing for when the tool is
+//!   back.
+//! - A choice (a pick, or a correction that worked) counts for the chosen plan and against
+//!   the other until its run is rated: then the rating speaks for the chosen plan. It counts
+//!   as a parameter preference while its run is unrated or rated 4 or 5; rated lower, it was
+//!   a try. The planner's first plan, run as offered, is never a correction: the planner
+//!   chose it, not the user.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike as _, FixedOffset, Local, Timelike as _, Utc};
-use codex_proto::types::{RunId, RunPart};
+use codex_proto::types::{RunId, RunOutcome, RunPart};
 
 use super::state::{Signal, SignalKind};
-use evidence::{At, Plan};
+use evidence::{At, Clock, Plan};
 
 mod evidence;
 mod profile;
@@ -33,6 +45,19 @@ pub use replay::Posterior;
 const SERIES: usize = 30;
 /// How many ratings back the satisfaction trend looks.
 const TREND_SPAN: usize = 10;
+/// Runs whose outcome evidence is kept so that their rating can stand in for it: a rating
+/// follows its run closely; a run rated later than this many runs on keeps both.
+const RECENT_RUNS: usize = 1024;
+
+/// Whether a run could not start as meant: exit 126 (found, not runnable) or 127 (not
+/// found), as a shell reports them and as a script calling a missing tool ends, or its
+/// program could not be started at all. The environment's doing, not the plan's.
+pub fn could_not_start(outcome: &RunOutcome) -> bool {
+    matches!(
+        outcome,
+        RunOutcome::Exited { code: 126 | 127 } | RunOutcome::FailedToStart { .. }
+    )
+}
 
 /// Learning parameters, from the config.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,6 +128,50 @@ struct Counted {
     order: usize,
 }
 
+/// What a run's outcome added to its plan's evidence, so that its rating can replace it.
+#[derive(Debug, Clone)]
+struct RunEvidence {
+    category: Arc<str>,
+    plan: Arc<str>,
+    project: Arc<str>,
+    at: Clock,
+    /// The outcome's evidence: (1, 0) for a success, (0, 1) for a failure (times
+    /// `implicit_weight`), (0, 0) when it added none.
+    a: f64,
+    b: f64,
+    /// That evidence is in (not replaced by a rating).
+    counted: bool,
+    /// It worked.
+    success: bool,
+    /// It could not start: a rating of it is about the environment, not the plan.
+    unstarted: bool,
+    /// The choice that led to it (a pick, or a correction that worked), if any.
+    choice: Option<Choice>,
+}
+
+/// The user chose one plan over another (`--pick`, or a correction that worked): what that
+/// added, so that the rating of the chosen plan's run can take its place.
+#[derive(Debug, Clone)]
+struct Choice {
+    category: Arc<str>,
+    /// The plan passed over or replaced.
+    from: Arc<str>,
+    /// The plan chosen.
+    to: Arc<str>,
+    project: Arc<str>,
+    at: Clock,
+    /// Its weight (`correction_weight`).
+    w: f64,
+    /// It counted against `from` and as a parameter preference (not a workaround around a
+    /// plan that could not start).
+    against: bool,
+    /// Its evidence for `to` (and against `from`) is in: its run is not rated yet.
+    weighed: bool,
+    /// It counts as a parameter preference (and `from` as corrected away): its run is not
+    /// rated, or its latest rating was 4 or 5.
+    counted: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Category {
     /// Runs in this category so far: the clock `evidence_discount` counts in.
@@ -150,6 +219,8 @@ struct LastRun {
     plan: Arc<str>,
     at: i64,
     success: bool,
+    /// It could not start (a missing tool).
+    unstarted: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -186,8 +257,11 @@ pub struct Model {
     pending_denials: Vec<Denial>,
     /// (replaced plan, replacing plan) → times a correction replaced one by the other.
     corrections: HashMap<(Arc<str>, Arc<str>), u64>,
-    /// The (category, plan) last chosen with `--pick`: its run is not also a correction.
-    last_pick: Option<(Arc<str>, Arc<str>)>,
+    /// The last `--pick`: its run is not also a correction, and carries the pick.
+    last_pick: Option<Choice>,
+    /// The latest runs' outcome evidence, by run, and their order (at most [`RECENT_RUNS`]).
+    runs: HashMap<RunId, RunEvidence>,
+    run_order: VecDeque<RunId>,
 }
 
 /// How a run went, as its outcome signal says.
@@ -197,6 +271,8 @@ struct How {
     part: RunPart,
     named: bool,
     borrowed: bool,
+    unstarted: bool,
+    first: bool,
 }
 
 /// A held-back command, not yet known to be a "no".
@@ -331,12 +407,16 @@ impl Model {
                 part,
                 named,
                 borrowed,
+                unstarted,
+                first,
             } => {
                 let how = How {
                     success: *success && !*cancelled,
                     part: *part,
                     named: *named,
                     borrowed: *borrowed,
+                    unstarted: *unstarted,
+                    first: *first,
                 };
                 self.outcome(s, t, how);
                 let st = &mut self.style;
@@ -350,8 +430,26 @@ impl Model {
                 if let Some(run) = s.run_id {
                     self.uncount(run);
                 }
+                // The user's word on a run stands in for what its exit status implied, except
+                // that a low rating of a run that failed rates the failure, which its outcome
+                // counts already: it adds nothing of its own. A run that could not start was
+                // rated for the environment, not the plan.
+                let (unstarted, failed) = s
+                    .run_id
+                    .and_then(|r| self.runs.get(&r))
+                    .map_or((false, false), |r| (r.unstarted, !r.success));
+                let rates_failure = failed && *score <= 2;
+                if let Some(run) = s.run_id {
+                    self.set_outcome(run, rates_failure);
+                    self.reconsider_choice(run, *score >= 4);
+                }
+                let w = if unstarted || rates_failure {
+                    0.0
+                } else {
+                    p.explicit_weight
+                };
                 let value = f64::from(score.saturating_sub(1)) / 4.0;
-                let (a, b) = (p.explicit_weight * value, p.explicit_weight * (1.0 - value));
+                let (a, b) = (w * value, w * (1.0 - value));
                 let project: Arc<str> = s.project.clone().unwrap_or_else(|| "".into());
                 let cat = category_entry(&mut self.categories, &s.category);
                 let at = cat.at(&project, t);
@@ -363,7 +461,9 @@ impl Model {
                 } else {
                     plan.drop_deferred(at);
                 }
-                plan.add(at, p.explicit_weight, value, &p);
+                if w > 0.0 {
+                    plan.add(at, w, value, &p);
+                }
                 plan.all.ratings += 1;
                 plan.all.rating_sum += u64::from(*score);
                 let here = &mut plan.place(at).ev;
@@ -400,17 +500,35 @@ impl Model {
                 // for the one chosen, and a parameter preference from one to the other.
                 let cat = category_entry(&mut self.categories, &s.category);
                 let at = cat.at(s.project.as_deref().unwrap_or(""), t);
-                if let Some(old) = cat.plans.get_mut(&**over) {
+                // Passing over a plan that could not start last time works around a missing
+                // tool: no evidence against it, no parameter preference.
+                let workaround = cat
+                    .plans
+                    .get(&**over)
+                    .is_some_and(|pl| pl.blocked(at.project));
+                if let Some(old) = cat.plans.get_mut(&**over).filter(|_| !workaround) {
                     old.corrected_away(at, p.correction_weight, &p);
                 }
                 let chosen = plan_entry(cat, &s.plan, &s.tool, at);
                 chosen.keep(at, &p);
                 chosen.add(at, p.correction_weight, 1.0, &p);
-                *self
-                    .corrections
-                    .entry((over.clone(), s.plan.clone()))
-                    .or_insert(0) += 1;
-                self.last_pick = Some((s.category.clone(), s.plan.clone()));
+                if !workaround {
+                    *self
+                        .corrections
+                        .entry((over.clone(), s.plan.clone()))
+                        .or_insert(0) += 1;
+                }
+                self.last_pick = Some(Choice {
+                    category: s.category.clone(),
+                    from: over.clone(),
+                    to: s.plan.clone(),
+                    project: s.project.clone().unwrap_or_else(|| "".into()),
+                    at: at.clock(),
+                    w: p.correction_weight,
+                    against: !workaround,
+                    weighed: true,
+                    counted: true,
+                });
             }
             SignalKind::Typed => {
                 let project = s.project.as_deref().unwrap_or("");
@@ -450,6 +568,8 @@ impl Model {
             part,
             named,
             borrowed,
+            unstarted,
+            first,
         } = how;
         let p = self.params;
         let prev_run = self
@@ -466,6 +586,7 @@ impl Model {
             plan: s.plan.clone(),
             at: t,
             success,
+            unstarted,
         };
         let previous = match self
             .last_by_project
@@ -476,6 +597,7 @@ impl Model {
             // correction of the step before it.
             Some(slot) if part == RunPart::Continues => {
                 slot.success &= success;
+                slot.unstarted |= unstarted;
                 slot.at = t;
                 None
             }
@@ -487,10 +609,12 @@ impl Model {
             }
         };
         // The run of a pick was counted when it was picked.
-        let picked = self
+        let pick = self
             .last_pick
             .take()
-            .is_some_and(|(c, pl)| c == s.category && pl == s.plan);
+            .filter(|c| c.category == s.category && c.to == s.plan);
+        let picked = pick.is_some();
+        let mut choice = pick;
         let project = s.project.as_deref().unwrap_or("");
         let cat = category_entry(&mut self.categories, &s.category);
         cat.tick(project);
@@ -502,7 +626,9 @@ impl Model {
             // cancelled, was rated 1 or 2, or the user named the goal again. Two runs that
             // both worked, with no goal in words (`make test`, then `make test V=1`), are
             // two commands, not a correction; trying another plan after one rated 4 or 5 is
-            // curiosity.
+            // curiosity. The planner's first plan, run as offered, is the planner's choice,
+            // not the user's: it corrects nothing (the plan before may have been a pick, or
+            // the ranking moved).
             let served_not = !prev.success || disliked_previous || named;
             if within
                 && same_goal
@@ -510,18 +636,34 @@ impl Model {
                 && served_not
                 && !liked_previous
                 && !picked
+                && !first
             {
-                if let Some(old) = cat.plans.get_mut(&*prev.plan) {
+                // Replacing a plan that could not start works around a missing tool: no
+                // evidence against it, no parameter preference.
+                if let Some(old) = cat.plans.get_mut(&*prev.plan).filter(|_| !prev.unstarted) {
                     old.corrected_away(at, p.correction_weight, &p);
                 }
                 if success {
                     let to = plan_entry(cat, &s.plan, &s.tool, at);
                     to.keep(at, &p);
                     to.add(at, p.correction_weight, 1.0, &p);
-                    *self
-                        .corrections
-                        .entry((prev.plan.clone(), s.plan.clone()))
-                        .or_insert(0) += 1;
+                    if !prev.unstarted {
+                        *self
+                            .corrections
+                            .entry((prev.plan.clone(), s.plan.clone()))
+                            .or_insert(0) += 1;
+                    }
+                    choice = Some(Choice {
+                        category: s.category.clone(),
+                        from: prev.plan.clone(),
+                        to: s.plan.clone(),
+                        project: project.into(),
+                        at: at.clock(),
+                        w: p.correction_weight,
+                        against: !prev.unstarted,
+                        weighed: true,
+                        counted: true,
+                    });
                 }
             }
             if !prev.success {
@@ -532,10 +674,109 @@ impl Model {
                 }
             }
         }
-        plan_entry(cat, &s.plan, &s.tool, at).ran(at, success, borrowed, &p);
+        let plan = plan_entry(cat, &s.plan, &s.tool, at);
+        let added = if unstarted {
+            plan.could_not_start(at);
+            None
+        } else {
+            plan.ran(at, success, borrowed, &p)
+        };
+        if let Some(run) = s.run_id {
+            let w = p.implicit_weight;
+            let (a, b) = added.map_or((0.0, 0.0), |s| (w * s, w * (1.0 - s)));
+            self.remember(
+                run,
+                RunEvidence {
+                    category: s.category.clone(),
+                    plan: s.plan.clone(),
+                    project: s.project.clone().unwrap_or_else(|| "".into()),
+                    at: at.clock(),
+                    a,
+                    b,
+                    counted: true,
+                    success,
+                    unstarted,
+                    choice,
+                },
+            );
+        }
         let prog = program_entry(&mut self.programs, &s.program);
         prog.runs += 1;
         prog.successes += u64::from(success);
+    }
+
+    /// Keep a run's outcome evidence for its rating, forgetting the oldest past the bound.
+    fn remember(&mut self, run: RunId, ev: RunEvidence) {
+        if self.runs.insert(run, ev).is_none() {
+            self.run_order.push_back(run);
+        }
+        while self.run_order.len() > RECENT_RUNS {
+            if let Some(old) = self.run_order.pop_front() {
+                self.runs.remove(&old);
+            }
+        }
+    }
+
+    /// A rating of `run` arrives. The choice that led to it was a guess at what the user
+    /// would like, made before the run: the rating says how it turned out, so the evidence
+    /// the choice gave (for the plan chosen, against the other) goes. It stays a parameter
+    /// preference only while the rating bears it out (4 or 5).
+    fn reconsider_choice(&mut self, run: RunId, liked: bool) {
+        let p = self.params;
+        let Some(c) = self.runs.get_mut(&run).and_then(|r| r.choice.as_mut()) else {
+            return;
+        };
+        let unweigh = std::mem::take(&mut c.weighed);
+        let recount = c.against && c.counted != liked;
+        c.counted = liked;
+        let c = c.clone();
+        let Some(cat) = self.categories.get_mut(&*c.category) else {
+            return;
+        };
+        if unweigh {
+            if let Some(to) = cat.plans.get_mut(&*c.to) {
+                to.take_out(&c.project, c.at, c.w, 0.0, &p);
+            }
+            if let Some(from) = cat.plans.get_mut(&*c.from).filter(|_| c.against) {
+                from.take_out(&c.project, c.at, 0.0, c.w, &p);
+            }
+        }
+        if !recount {
+            return;
+        }
+        if let Some(from) = cat.plans.get_mut(&*c.from) {
+            from.recount_corrected_away(&c.project, liked);
+        }
+        let key = (c.from.clone(), c.to.clone());
+        let times = self.corrections.entry(key.clone()).or_insert(0);
+        *times = if liked {
+            *times + 1
+        } else {
+            times.saturating_sub(1)
+        };
+        if *times == 0 {
+            self.corrections.remove(&key);
+        }
+    }
+
+    /// Count the evidence of `run`'s outcome in or out (it decayed like the rest meanwhile).
+    fn set_outcome(&mut self, run: RunId, counted: bool) {
+        let p = self.params;
+        let Some(ev) = self.runs.get_mut(&run).filter(|ev| ev.counted != counted) else {
+            return;
+        };
+        ev.counted = counted;
+        if let Some(plan) = self
+            .categories
+            .get_mut(&*ev.category)
+            .and_then(|c| c.plans.get_mut(&*ev.plan))
+        {
+            if counted {
+                plan.put_back(&ev.project, ev.at, ev.a, ev.b, &p);
+            } else {
+                plan.take_out(&ev.project, ev.at, ev.a, ev.b, &p);
+            }
+        }
     }
 }
 

@@ -110,6 +110,8 @@ mod tests {
                 part: RunPart::Whole,
                 named: true,
                 borrowed: false,
+                unstarted: false,
+                first: false,
             },
         }
     }

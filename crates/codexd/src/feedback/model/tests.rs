@@ -33,6 +33,8 @@ fn outcome(run: u64, sec: i64, plan: &str, success: bool) -> Signal {
             part: RunPart::Whole,
             named: true,
             borrowed: false,
+            unstarted: false,
+            first: false,
         },
     )
 }
@@ -279,6 +281,8 @@ fn a_plans_later_steps_and_planned_dry_runs_are_not_choices() {
                 part,
                 named: true,
                 borrowed: false,
+                unstarted: false,
+                first: false,
             },
         )
     };
@@ -593,4 +597,266 @@ fn a_typed_command_is_a_habit_where_it_was_typed() {
     assert!(here.kept && here.score > 0.7, "{here:?}");
     // No run, so no program record, no working style.
     assert!(p.programs.is_empty() && p.style.runs == 0);
+}
+
+fn could_not_start_run(run: u64, sec: i64, plan: &str) -> Signal {
+    let mut s = outcome(run, sec, plan, false);
+    if let SignalKind::Outcome { unstarted, .. } = &mut s.kind {
+        *unstarted = true;
+    }
+    s
+}
+
+fn planned_first(mut s: Signal) -> Signal {
+    if let SignalKind::Outcome { first, .. } = &mut s.kind {
+        *first = true;
+    }
+    s
+}
+
+fn pick(sec: i64, plan: &str, over: &str) -> Signal {
+    let mut s = signal(0, sec, plan, SignalKind::Picked { over: over.into() });
+    s.run_id = None;
+    s
+}
+
+fn plan_at<'p>(
+    p: &'p codex_proto::prefs::Profile,
+    plan: &str,
+) -> &'p codex_proto::prefs::PlanPrefs {
+    p.categories[0]
+        .plans
+        .iter()
+        .find(|pl| pl.plan == plan)
+        .unwrap_or_else(|| panic!("{plan} not in {p:?}"))
+}
+
+#[test]
+fn exit_126_127_and_a_program_not_found_could_not_start() {
+    assert!(could_not_start(&RunOutcome::Exited { code: 127 }));
+    assert!(could_not_start(&RunOutcome::Exited { code: 126 }));
+    assert!(could_not_start(&RunOutcome::FailedToStart {
+        error: "No such file or directory".into(),
+        not_found: true,
+    }));
+    assert!(!could_not_start(&RunOutcome::Exited { code: 1 }));
+    assert!(!could_not_start(&RunOutcome::Exited { code: 2 }));
+    assert!(!could_not_start(&RunOutcome::Signaled { signal: 9 }));
+    assert!(!could_not_start(&RunOutcome::Cancelled));
+}
+
+#[test]
+fn a_run_that_could_not_start_is_no_evidence_about_taste() {
+    // A liked plan, rated well; its tool then goes missing for three runs, each rated 1.
+    let before = [
+        outcome(1, 0, "./unit.sh", true),
+        rating(1, 5, "./unit.sh", 5),
+        outcome(2, 60, "./unit.sh", true),
+        rating(2, 65, "./unit.sh", 4),
+        outcome(3, 120, "./quick.sh", true),
+        rating(3, 125, "./quick.sh", 2),
+    ];
+    let mut outage = Model::new(Params::default());
+    let mut elsewhere = Model::new(Params::default());
+    for s in &before {
+        outage.apply(s);
+        elsewhere.apply(s);
+    }
+    for k in 0..3u64 {
+        let sec = 200 + 100 * k as i64;
+        outage.apply(&could_not_start_run(10 + k, sec, "./unit.sh"));
+        outage.apply(&rating(10 + k, sec + 5, "./unit.sh", 1));
+        // The same clock, with runs that have nothing to do with the plan.
+        elsewhere.apply(&outcome(10 + k, sec, "./other.sh", true));
+    }
+    let (po, pe) = (
+        outage.profile(t(1_000), &BTreeMap::new(), None, None, true),
+        elsewhere.profile(t(1_000), &BTreeMap::new(), None, None, true),
+    );
+    let (o, e) = (plan_at(&po, "./unit.sh"), plan_at(&pe, "./unit.sh"));
+    assert!((o.score - e.score).abs() < 1e-9, "{o:?} vs {e:?}");
+    assert!((o.evidence - e.evidence).abs() < 1e-9, "{o:?} vs {e:?}");
+    // Its record still says what happened: five runs, two of them worked.
+    assert_eq!((o.runs, o.successes, o.ratings), (5, 2, 5));
+
+    // Passing it over while it cannot start works around the missing tool: nothing against
+    // it, no parameter preference; once it runs again, a pick over it counts as usual.
+    outage.apply(&pick(600, "./quick.sh", "./unit.sh"));
+    outage.apply(&outcome(20, 601, "./quick.sh", true));
+    let p = outage.profile(t(700), &BTreeMap::new(), None, None, true);
+    assert_eq!(plan_at(&p, "./unit.sh").corrected_away, 0);
+    assert!(p.corrections.is_empty(), "{:?}", p.corrections);
+    assert_eq!(p.categories[0].plans[0].plan, "./unit.sh");
+    outage.apply(&planned_first(outcome(21, 800, "./unit.sh", true)));
+    outage.apply(&pick(900, "./quick.sh", "./unit.sh"));
+    let p = outage.profile(t(901), &BTreeMap::new(), None, None, true);
+    assert_eq!(plan_at(&p, "./unit.sh").corrected_away, 1);
+    assert_eq!(p.corrections.len(), 1);
+
+    // Typing another command for the goal after it could not start is the same workaround;
+    // after an ordinary failure it is a correction.
+    let replaced = |first_run: Signal| {
+        let mut m = Model::new(Params::default());
+        m.apply(&first_run);
+        m.apply(&outcome(2, 30, "./quick.sh", true));
+        m.profile(t(31), &BTreeMap::new(), None, None, true)
+    };
+    let p = replaced(could_not_start_run(1, 0, "./unit.sh"));
+    assert!(p.corrections.is_empty(), "{:?}", p.corrections);
+    assert_eq!(plan_at(&p, "./unit.sh").corrected_away, 0);
+    let p = replaced(outcome(1, 0, "./unit.sh", false));
+    assert_eq!(p.corrections.len(), 1);
+    assert_eq!(plan_at(&p, "./unit.sh").corrected_away, 1);
+}
+
+#[test]
+fn the_planners_first_plan_run_as_offered_corrects_nothing() {
+    // A command typed for the goal, then the goal run in words: the planner's first plan.
+    let with = |first: bool| {
+        let mut m = Model::new(Params::default());
+        m.apply(&outcome(1, 0, "cargo nextest run", true));
+        let run = outcome(2, 30, "cargo test", true);
+        m.apply(&if first { planned_first(run) } else { run });
+        m.profile(t(31), &BTreeMap::new(), None, None, true)
+    };
+    let planned = with(true);
+    assert!(planned.corrections.is_empty(), "{:?}", planned.corrections);
+    assert!(
+        planned.categories[0]
+            .plans
+            .iter()
+            .all(|p| p.corrected_away == 0)
+    );
+    // The same command chosen by the user (typed, the goal named) is a correction.
+    let typed = with(false);
+    assert_eq!(typed.corrections.len(), 1);
+    assert_eq!(plan_at(&typed, "cargo nextest run").corrected_away, 1);
+}
+
+#[test]
+fn a_rating_speaks_for_its_run_and_a_low_one_of_a_failed_run_rates_the_failure() {
+    let score = |signals: &[Signal]| {
+        let mut m = Model::new(Params::default());
+        for s in signals {
+            m.apply(s);
+        }
+        // Read at the moment of the signals: no decay by time.
+        let p = m.profile(t(0), &BTreeMap::new(), None, None, true);
+        let pl = &p.categories[0].plans[0];
+        (pl.score, pl.evidence)
+    };
+    let near = |(s, e): (f64, f64), (ws, we): (f64, f64)| {
+        assert!(
+            (s - ws).abs() < 1e-9 && (e - we).abs() < 1e-9,
+            "({s}, {e}) instead of ({ws}, {we})"
+        );
+    };
+    let ok = outcome(1, 0, "cargo test", true);
+    let failed = outcome(1, 0, "cargo test", false);
+    // Unrated, the exit status is all there is: Beta(1 + 1, 1).
+    near(score(std::slice::from_ref(&ok)), (2.0 / 3.0, 1.0));
+    // Rated 2, it is the rating alone: 3 × 0.25 for, 3 × 0.75 against; not also a success.
+    near(
+        score(&[ok.clone(), rating(1, 0, "cargo test", 2)]),
+        (1.75 / 5.0, 3.0),
+    );
+    // A failed run rated 4: the rating again, not also a failure.
+    near(
+        score(&[failed.clone(), rating(1, 0, "cargo test", 4)]),
+        (3.25 / 5.0, 3.0),
+    );
+    // A failed run rated 1 rates the failure, which counts once.
+    near(
+        score(&[failed.clone(), rating(1, 0, "cargo test", 1)]),
+        (1.0 / 3.0, 1.0),
+    );
+    // Re-rated, the latest rating decides, both ways.
+    near(
+        score(&[
+            failed.clone(),
+            rating(1, 0, "cargo test", 1),
+            rating(1, 0, "cargo test", 4),
+        ]),
+        (3.25 / 5.0, 3.0),
+    );
+    near(
+        score(&[
+            failed,
+            rating(1, 0, "cargo test", 4),
+            rating(1, 0, "cargo test", 1),
+        ]),
+        (1.0 / 3.0, 1.0),
+    );
+}
+
+#[test]
+fn a_choice_counts_until_its_run_is_rated_and_stays_a_preference_only_if_liked() {
+    let picked = |score: Option<u8>| {
+        let mut m = Model::new(Params::default());
+        m.apply(&planned_first(outcome(1, 0, "make test", true)));
+        m.apply(&pick(60, "make check", "make test"));
+        m.apply(&outcome(2, 61, "make check", true));
+        if let Some(s) = score {
+            m.apply(&rating(2, 70, "make check", s));
+        }
+        m
+    };
+    // The same runs with no choice at all: the second typed without naming the goal.
+    let unpicked = |score: Option<u8>| {
+        let mut m = Model::new(Params::default());
+        m.apply(&planned_first(outcome(1, 0, "make test", true)));
+        let mut typed = outcome(2, 61, "make check", true);
+        if let SignalKind::Outcome { named, .. } = &mut typed.kind {
+            *named = false;
+        }
+        m.apply(&typed);
+        if let Some(s) = score {
+            m.apply(&rating(2, 70, "make check", s));
+        }
+        m
+    };
+    let show = |m: &Model| m.profile(t(100), &BTreeMap::new(), None, None, true);
+    // Unrated: for the plan chosen, against the plan passed over, a parameter preference.
+    let (p, q) = (show(&picked(None)), show(&unpicked(None)));
+    assert_eq!(p.corrections.len(), 1);
+    assert_eq!(plan_at(&p, "make test").corrected_away, 1);
+    assert!(plan_at(&p, "make check").score > plan_at(&q, "make check").score);
+    assert!(plan_at(&p, "make test").score < plan_at(&q, "make test").score);
+    // Rated, the rating speaks for the plan chosen: the scores are as without the pick. Rated
+    // 4 or 5, the pick stays a parameter preference; lower, it was a try.
+    for score in 1..=5 {
+        let (p, q) = (show(&picked(Some(score))), show(&unpicked(Some(score))));
+        for plan in ["make test", "make check"] {
+            let (x, y) = (plan_at(&p, plan), plan_at(&q, plan));
+            assert!(
+                (x.score - y.score).abs() < 1e-9,
+                "{score} {plan}: {x:?} {y:?}"
+            );
+        }
+        let liked = score >= 4;
+        assert_eq!(p.corrections.len(), usize::from(liked), "{score}");
+        assert_eq!(
+            plan_at(&p, "make test").corrected_away,
+            u64::from(liked),
+            "{score}"
+        );
+    }
+    // Re-rated 5, the pick is a parameter preference again.
+    let mut m = picked(Some(2));
+    m.apply(&rating(2, 80, "make check", 5));
+    let p = show(&m);
+    assert_eq!(p.corrections.len(), 1);
+    assert_eq!(plan_at(&p, "make test").corrected_away, 1);
+
+    // A correction (the goal run again with a typed command after a low rating) is a choice
+    // too: its run rated 2 takes it back.
+    let mut m = Model::new(Params::default());
+    m.apply(&outcome(1, 0, "make test", true));
+    m.apply(&rating(1, 5, "make test", 2));
+    m.apply(&outcome(2, 30, "make check", true));
+    assert_eq!(show(&m).corrections.len(), 1);
+    m.apply(&rating(2, 40, "make check", 2));
+    let p = show(&m);
+    assert!(p.corrections.is_empty(), "{:?}", p.corrections);
+    assert_eq!(plan_at(&p, "make test").corrected_away, 0);
 }

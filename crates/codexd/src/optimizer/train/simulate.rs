@@ -219,6 +219,8 @@ pub fn user(habits: &Habits, seed: u64, runs: usize) -> TrainData {
                 part: RunPart::Whole,
                 named: true,
                 borrowed: false,
+                unstarted: false,
+                first: false,
             },
         ));
         if rng.chance(h.rate) {
