@@ -229,7 +229,7 @@ fn a_model_worse_than_the_live_one_on_recent_runs_is_not_promoted() {
             .wrapping_add(1442695040888963407);
         (seed >> 33) % n
     };
-    for (n, liked) in [(120, "a"), (30, "b")] {
+    for (n, liked) in [(200, "a"), (50, "b")] {
         for _ in 0..n {
             let plan = if below(2) == 0 { "a" } else { "b" };
             let mut good = plan == liked;
