@@ -560,6 +560,10 @@ pub enum PlaybooksAction {
 pub struct PlanArgs {
     /// What you want done, in words.
     pub goal: String,
+    /// Print exactly what the language model (`planner.llm`) would be sent for this goal
+    /// here, and send nothing.
+    #[arg(long)]
+    pub show_prompt: bool,
 }
 
 /// `codex rate ...`

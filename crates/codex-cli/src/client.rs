@@ -46,6 +46,8 @@ pub struct Client {
     /// When the answer being waited for is due, if it is bounded.
     due: Option<(Instant, &'static str)>,
     last_used: Instant,
+    /// How much longer a plan may take than an ordinary answer (the daemon's model planner).
+    plan_wait: Duration,
 }
 
 /// Whether a connect error means "no daemon there" (as opposed to "cannot use it").
@@ -98,6 +100,7 @@ impl Client {
             line: String::new(),
             due: None,
             last_used: Instant::now(),
+            plan_wait: Duration::ZERO,
         })
     }
 
@@ -109,6 +112,7 @@ impl Client {
             notices: true,
         };
         let hello = self.call::<Hello>(&params)?;
+        self.plan_wait = Duration::from_secs(hello.plan_wait_secs.unwrap_or(0));
         // What codex did on its own since the last command, said once.
         for n in &hello.notices {
             eprintln!("codex: {}", crate::render::printable(n));
@@ -195,11 +199,28 @@ impl Client {
             .map_err(|r| CliError::Protocol(r.error.message))
     }
 
+    /// [`Client::call`] for a plan: it may ask the daemon's language model, so it may take
+    /// as much longer as the daemon said its longest ask takes.
+    pub fn call_plan<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, CliError> {
+        let id = self.send::<M>(params)?;
+        let due = self.due.map(|(at, m)| (at + self.plan_wait, m));
+        self.wait_for::<M>(id, due)
+    }
+
     /// Send a request and wait for its answer, ignoring notifications in between. The whole
     /// answer must come within the answer timeout.
     pub fn call<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, CliError> {
         let id = self.send::<M>(params)?;
         let due = self.due;
+        self.wait_for::<M>(id, due)
+    }
+
+    /// The answer to request `id`, due by `due`.
+    fn wait_for<M: Method>(
+        &mut self,
+        id: u64,
+        due: Option<(Instant, &'static str)>,
+    ) -> Result<M::Result, CliError> {
         loop {
             self.due = due;
             let message = self.next_message();

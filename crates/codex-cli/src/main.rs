@@ -92,6 +92,9 @@ fn dispatch(cli: Cli, target: Target) -> Result<u8, CliError> {
         }
         Command::Export(args) => commands::export::run(&target, out, args),
         Command::Rules(args) => commands::rules::run(&target, out, args),
+        Command::Plan(args) if args.show_prompt => {
+            commands::plan::show_prompt(&target, out, &args.goal)
+        }
         Command::Plan(args) => commands::plan::show(&target, out, &args.goal),
         Command::Teach(args) => commands::teach::teach(&target, out, args),
         Command::Context => commands::plan::context(&target, out),

@@ -5,6 +5,7 @@
 //! - [`methods`] — one type per method, naming its params and its result; notifications too.
 //! - [`types`] — the data carried by methods (run ids, outcomes, history rows, preferences).
 //! - [`prefs`] — the learned profile as `codex prefs show` receives it.
+//! - [`model_planner`] — the optional language-model planner: an ask, its prompt, its record.
 //! - [`runs`] — one recorded run in full (`run/show`), and where its plan came from.
 //! - [`capture`] — shell capture: commands typed in a shell with codex's hook.
 //! - [`paths`] — where CODEX_HOME, the socket and the config live by default.
@@ -17,6 +18,7 @@
 pub mod capture;
 pub mod jsonrpc;
 pub mod methods;
+pub mod model_planner;
 pub mod optimizer;
 pub mod paths;
 pub mod prefs;

@@ -68,6 +68,10 @@ pub struct HelloResult {
     /// alert), each said once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// How much longer than an ordinary answer a plan may take: the model planner's
+    /// longest ask (tries, timeouts and back-off), in seconds; absent when it is off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_wait_secs: Option<u64>,
 }
 
 fn normal() -> String {
@@ -120,6 +124,9 @@ pub struct StatusResult {
     /// the optimizer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optimizer: Option<crate::optimizer::AlertsStatus>,
+    /// The language-model planner's record, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner_model: Option<crate::model_planner::ModelStats>,
 }
 
 /// Scheduled jobs at a glance.
@@ -506,6 +513,9 @@ pub struct PlanResult {
     /// ("`pytest` is not installed: ...", "`cargo test` (learned in /src/a) needs Cargo.toml").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub left_out: Vec<String>,
+    /// How the language model was asked for this goal, when it was (`planner.llm`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::model_planner::ModelAsk>,
 }
 
 /// A goal you ran, near the one planned.
@@ -550,6 +560,9 @@ pub struct PlannedCommand {
     /// is greedy; estimated from draws with exploration), logged with the decision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propensity: Option<f64>,
+    /// The language model proposed it (now, or before: a plan learned from one of its).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_model: bool,
 }
 
 /// One step of a plan.

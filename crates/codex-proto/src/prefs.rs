@@ -76,6 +76,9 @@ pub struct PlanPrefs {
     /// Its record in each place it ran (evidence is kept per project), most runs first.
     #[serde(default)]
     pub places: Vec<PlanPlace>,
+    /// The language model proposed it (`codex prefs show` says so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_model: bool,
 }
 
 impl PlanPrefs {

@@ -45,6 +45,9 @@ pub struct PlanSource {
     /// The chance the ranking had of putting this plan first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propensity: Option<f64>,
+    /// The language model proposed the plan.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_model: bool,
 }
 
 /// One step of a run, as it ran.

@@ -4,6 +4,7 @@ use std::io::IsTerminal as _;
 use std::path::Path;
 
 use codex_proto::methods::{Context, ContextParams, Plan, PlanParams, PlanResult};
+use codex_proto::model_planner::PlanPrompt;
 
 use super::{Out, Verbosity};
 use crate::client::Client;
@@ -14,12 +15,56 @@ use crate::session::Target;
 /// Ask the daemon for the plans of `goal` in `cwd`, their programs looked up on this
 /// shell's PATH (where `codex run` will run them).
 pub fn fetch(client: &mut Client, goal: &str, cwd: &Path) -> Result<PlanResult, CliError> {
-    client.call::<Plan>(&PlanParams {
+    let plans = client.call_plan::<Plan>(&params(goal, cwd))?;
+    say_model(&plans);
+    Ok(plans)
+}
+
+fn params(goal: &str, cwd: &Path) -> PlanParams {
+    PlanParams {
         goal: goal.to_string(),
         cwd: cwd.to_path_buf(),
         path: std::env::var("PATH").ok(),
         terminal: std::io::stdin().is_terminal() && std::io::stdout().is_terminal(),
-    })
+    }
+}
+
+/// What the language model did wrong, in one line on stderr (its plan, when it gave one,
+/// is among the plans, labelled).
+fn say_model(plans: &PlanResult) {
+    if let Some(ask) = plans.model.as_ref().filter(|a| !a.ok) {
+        eprintln!(
+            "codex: {} ({})",
+            render::printable(&ask.note),
+            render::printable(&ask.endpoint)
+        );
+    }
+}
+
+/// `codex plan --show-prompt GOAL`: the request the model would get, sent nowhere.
+pub fn show_prompt(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::Other(format!("cannot read the current directory: {e}")))?;
+    let (mut client, _) = target.connect()?;
+    let r = client.call::<PlanPrompt>(&params(goal, &cwd))?;
+    if out.json {
+        render::json(&r)?;
+        return Ok(0);
+    }
+    match &r.url {
+        Some(url) => println!("POST {url}"),
+        None => println!("(no planner.llm.base_url is set: nothing would be sent anywhere)"),
+    }
+    println!("Content-Type: application/json");
+    if let Some(var) = &r.api_key_env {
+        println!("Authorization: Bearer ${var}  (the key from codexd's environment; never shown)");
+    }
+    println!();
+    let body = serde_json::to_string_pretty(&r.body)
+        .map_err(|e| CliError::Other(format!("cannot print the prompt: {e}")))?;
+    println!("{body}");
+    eprintln!("codex: mode {}; {}; nothing was sent", r.mode, r.would_ask);
+    Ok(0)
 }
 
 /// Show the plans; exit 2 when the goal maps to nothing.
@@ -27,7 +72,11 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::Other(format!("cannot read the current directory: {e}")))?;
     let (mut client, hello) = target.connect()?;
-    let r = fetch(&mut client, goal, &cwd)?;
+    let r = if out.json {
+        client.call_plan::<Plan>(&params(goal, &cwd))?
+    } else {
+        fetch(&mut client, goal, &cwd)?
+    };
     if out.json {
         render::json(&r)?;
         return Ok(if r.plans.is_empty() { 2 } else { 0 });
@@ -54,18 +103,24 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
                 i + 1,
                 p.command,
                 render::percent(p.confidence),
-                if p.borrowed.is_some() {
-                    ", borrowed: asked first"
-                } else {
-                    ""
+                match (p.from_model, p.borrowed.is_some()) {
+                    (true, true) => ", from the model: asked first",
+                    (true, false) => ", from the model",
+                    (false, true) => ", borrowed: asked first",
+                    (false, false) => "",
                 }
             );
             continue;
         }
         println!(
-            "{}. {}   confidence {}, alignment {:.2}{}",
+            "{}. {}{}   confidence {}, alignment {:.2}{}",
             i + 1,
             p.command,
+            if p.from_model {
+                "   [from the model]"
+            } else {
+                ""
+            },
             render::percent(p.confidence),
             p.alignment,
             if verbosity == Verbosity::Verbose {
@@ -105,6 +160,9 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     }
     if !r.ranking.is_empty() {
         println!("\nranked by {}", r.ranking);
+    }
+    if let Some(ask) = r.model.as_ref().filter(|a| a.ok) {
+        println!("asked {}: {}", ask.endpoint, ask.note);
     }
     if !r.embeddings.is_empty() && (r.embeddings != "local" || verbosity == Verbosity::Verbose) {
         println!("goals compared with {}", r.embeddings);

@@ -61,7 +61,11 @@ fn print_profile(p: &PrefsShowResult) {
                     } else {
                         String::new()
                     }),
-                    Cell::new(render::truncate(&pl.plan, 40)),
+                    Cell::new(if pl.from_model {
+                        format!("{} [model]", render::truncate(&pl.plan, 32))
+                    } else {
+                        render::truncate(&pl.plan, 40)
+                    }),
                     Cell::new(format!("{:.2}", pl.score)),
                     Cell::new(pl.runs),
                     Cell::new(if pl.runs == 0 {
@@ -78,6 +82,17 @@ fn print_profile(p: &PrefsShowResult) {
         let hidden = prof.categories.len().saturating_sub(CATEGORIES_SHOWN);
         if hidden > 0 {
             println!("(and {hidden} more tasks: `codex prefs show --json` or --category)");
+        }
+        if prof
+            .categories
+            .iter()
+            .take(CATEGORIES_SHOWN)
+            .any(|c| c.plans.iter().take(PLANS_SHOWN).any(|p| p.from_model))
+        {
+            println!(
+                "[model]: the language model proposed the plan (planner.llm); run and kept, it \
+                 is planned locally now"
+            );
         }
         println!();
         for c in prof.categories.iter().take(CATEGORIES_SHOWN) {

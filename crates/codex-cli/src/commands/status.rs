@@ -68,6 +68,31 @@ pub fn run(target: &Target, out: Out) -> Result<u8, CliError> {
             println!("model     personal model v{v} is live (`codex model status`)");
         }
     }
+    if let Some(m) = &s.planner_model {
+        let mut line = format!(
+            "{} ({}): {}, {} with a plan, {} failed",
+            render::printable(&m.endpoint),
+            m.mode,
+            render::count(m.asks, "ask", "asks"),
+            m.plans,
+            m.failures
+        );
+        if let (Some(median), Some(max)) = (m.latency_ms_median, m.latency_ms_max) {
+            line.push_str(&format!(
+                "; latency median {:.1} s, max {:.1} s",
+                median as f64 / 1000.0,
+                max as f64 / 1000.0
+            ));
+        }
+        line.push_str(&format!(
+            "; tokens {} prompt, {} answer",
+            m.prompt_tokens, m.completion_tokens
+        ));
+        println!("llm       {line}");
+        if let Some(why) = &m.last_failure {
+            println!("          last failure: {}", render::printable(why));
+        }
+    }
     let sb = &s.sandbox;
     if sb.enforced {
         println!(

@@ -7,6 +7,8 @@
 use std::num::{NonZeroU32, NonZeroU64};
 
 pub mod bounds;
+pub mod endpoints;
+pub use endpoints::{EmbeddingsConfig, LlmConfig, LlmMode};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -359,6 +361,8 @@ pub struct PlannerConfig {
     pub tools: Vec<crate::planner::registry::ToolSpec>,
     /// Where goal embeddings come from.
     pub embeddings: EmbeddingsConfig,
+    /// A language model asked for plans (off unless set).
+    pub llm: LlmConfig,
 }
 
 impl Default for PlannerConfig {
@@ -368,31 +372,7 @@ impl Default for PlannerConfig {
             dry_run_habit: Fraction(0.3),
             tools: Vec::new(),
             embeddings: EmbeddingsConfig::default(),
-        }
-    }
-}
-
-/// `planner.embeddings:` local (the default) or an OpenAI-compatible endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EmbeddingsConfig {
-    /// `http://host:port/v1`; `null` uses the local embeddings.
-    pub endpoint: Option<String>,
-    /// The model name sent with each request.
-    pub model: String,
-    /// The environment variable holding the API key, if the endpoint needs one.
-    pub api_key_env: Option<String>,
-    /// Longest wait for an answer.
-    pub timeout_ms: NonZeroU64,
-}
-
-impl Default for EmbeddingsConfig {
-    fn default() -> Self {
-        EmbeddingsConfig {
-            endpoint: None,
-            model: "text-embedding-3-small".into(),
-            api_key_env: None,
-            timeout_ms: nz64(2000),
+            llm: LlmConfig::default(),
         }
     }
 }
@@ -584,11 +564,11 @@ impl MessageCap {
     }
 }
 
-fn nz32(v: u32) -> NonZeroU32 {
+pub(crate) fn nz32(v: u32) -> NonZeroU32 {
     NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN)
 }
 
-fn nz64(v: u64) -> NonZeroU64 {
+pub(crate) fn nz64(v: u64) -> NonZeroU64 {
     NonZeroU64::new(v).unwrap_or(NonZeroU64::MIN)
 }
 
@@ -748,40 +728,13 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
             message,
         });
     }
-    if let Some(url) = &c.planner.embeddings.endpoint {
-        let invalid = |key: &str, message: String| ConfigError::Invalid {
+    if let Err((key, message)) = endpoints::check(&c.planner.embeddings, &c.planner.llm) {
+        return Err(ConfigError::Invalid {
             origin: origin.into(),
-            key: key.into(),
-            line: line_of_key(text, key),
+            line: line_of_key(text, &key),
+            key,
             message,
-        };
-        let key = "planner.embeddings.endpoint";
-        let Some(rest) = url.strip_prefix("http://") else {
-            return Err(invalid(
-                key,
-                format!(
-                    "`{url}`: only http:// endpoints are supported (a local model server, or a \
-                     proxy that adds TLS); this build carries no TLS"
-                ),
-            ));
-        };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if authority.is_empty() || authority.contains('@') {
-            return Err(invalid(
-                key,
-                format!("`{url}`: give a host (and port), without a user name"),
-            ));
-        }
-        if c.planner.embeddings.api_key_env.is_some() && !is_loopback(authority) {
-            return Err(invalid(
-                "planner.embeddings.api_key_env",
-                format!(
-                    "an API key would cross the network unencrypted to `{authority}`: use a \
-                     loopback endpoint (localhost, 127.0.0.1, [::1]; a local server, or a local \
-                     proxy that adds TLS)"
-                ),
-            ));
-        }
+        });
     }
     if let Err(e) = crate::planner::registry::Registry::new(&c.planner.tools) {
         let key = "planner.tools";
@@ -805,17 +758,6 @@ fn validate(c: &Config, text: &str, origin: &str) -> Result<(), ConfigError> {
 }
 
 /// Whether `host[:port]` names this machine.
-fn is_loopback(authority: &str) -> bool {
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.split(':').next().unwrap_or(""),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn strip_location(msg: &str) -> String {
     match msg.find(" at line ") {
         Some(i) => msg[..i].to_string(),

@@ -24,11 +24,14 @@ fn empty_and_partial_files_take_defaults() {
 }
 
 #[test]
-fn embedding_endpoints_are_plain_http_and_keys_stay_on_this_machine() {
+fn embedding_endpoints_speak_https_and_keys_never_cross_plain_http() {
     let ok =
         "planner:\n  embeddings:\n    endpoint: http://127.0.0.1:11434/v1\n    api_key_env: K\n";
     assert!(parse(ok, "t").is_ok());
-    let e = err("planner:\n  embeddings:\n    endpoint: https://api.example.com/v1\n");
+    let tls =
+        "planner:\n  embeddings:\n    endpoint: https://api.example.com/v1\n    api_key_env: K\n";
+    assert!(parse(tls, "t").is_ok());
+    let e = err("planner:\n  embeddings:\n    endpoint: ftp://api.example.com/v1\n");
     assert!(
         e.contains("planner.embeddings.endpoint") && e.contains(":3"),
         "{e}"

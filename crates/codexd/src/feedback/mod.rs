@@ -562,6 +562,7 @@ impl Actor {
                 .is_some_and(|s| s.borrowed.is_some()),
             unstarted: model::could_not_start(&ep.outcome),
             first: ep.plan_source.as_ref().is_some_and(|s| s.pick == 1),
+            from_model: ep.plan_source.as_ref().is_some_and(|s| s.from_model),
         };
         self.signal(Some(ep.run_id), ep.finished_at, Names::of_episode(ep), kind)
     }

@@ -76,6 +76,9 @@ pub enum SignalKind {
         /// `--pick`): the planner chose it, so it corrects nothing the user ran before.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         first: bool,
+        /// The plan was the language model's (`codex prefs show` says so).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        from_model: bool,
     },
     /// An explicit rating, 1..5. Only the latest rating of a run counts.
     Rating {
@@ -380,6 +383,7 @@ pub fn rebuild_from_dataset(
                     borrowed: false,
                     unstarted: super::model::could_not_start(&e.outcome),
                     first: false,
+                    from_model: false,
                 };
                 let project = e
                     .project

@@ -10,6 +10,7 @@ use codex_proto::prefs::Profile;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::llm::{self, ModelPlanner};
 use super::playbooks::{Playbook, PlaybookBook, PlaybookOp};
 use super::registry::Registry;
 use super::remote::Remote;
@@ -19,6 +20,7 @@ use crate::context::project;
 use crate::learning::LearningHandle;
 use crate::store::journal::Journaled;
 use crate::store::{Layout, StoreError};
+use codex_proto::model_planner::{ModelStats, PlanPromptResult};
 use std::time::{Duration, Instant};
 
 /// Why the planner could not do what was asked.
@@ -62,12 +64,21 @@ enum Command {
         exploration: Exploration,
         reply: oneshot::Sender<()>,
     },
+    Prompt {
+        goal: String,
+        cwd: PathBuf,
+        path: Option<String>,
+        terminal: bool,
+        reply: oneshot::Sender<PlanPromptResult>,
+    },
 }
 
 /// Cheap, cloneable access to the planner.
 #[derive(Clone, Debug)]
 pub struct PlannerHandle {
     tx: mpsc::Sender<Command>,
+    /// The language-model planner, when configured (its record is read without the actor).
+    model: Option<ModelPlanner>,
 }
 
 impl PlannerHandle {
@@ -92,6 +103,39 @@ impl PlannerHandle {
             .await
             .map_err(|_| PlannerError::Gone)?;
         rx.await.map_err(|_| PlannerError::Gone)
+    }
+
+    /// Exactly what the model would be sent for `goal` in `cwd`, and whether it would be
+    /// asked. Sends nothing.
+    pub async fn prompt(
+        &self,
+        goal: String,
+        cwd: PathBuf,
+        path: Option<String>,
+        terminal: bool,
+    ) -> Result<PlanPromptResult, PlannerError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Prompt {
+                goal,
+                cwd,
+                path,
+                terminal,
+                reply,
+            })
+            .await
+            .map_err(|_| PlannerError::Gone)?;
+        rx.await.map_err(|_| PlannerError::Gone)
+    }
+
+    /// The model planner's record, when one is configured.
+    pub fn model_stats(&self) -> Option<ModelStats> {
+        self.model.as_ref().map(ModelPlanner::stats)
+    }
+
+    /// The longest a plan may take beyond an ordinary answer (the model's longest ask).
+    pub fn model_wait(&self) -> Option<Duration> {
+        self.model.as_ref().map(ModelPlanner::longest)
     }
 
     /// The profile of the project around `cwd` (none when context awareness is off).
@@ -149,7 +193,8 @@ pub fn start(
         layout.playbooks.clone(),
         config.storage.compact_min_bytes.get(),
     )?;
-    let registry = Registry::new(&config.planner.tools)?;
+    let registry = Arc::new(Registry::new(&config.planner.tools)?);
+    let model = ModelPlanner::new(&config.planner.llm, &layout.model_planner);
     let (tx, rx) = mpsc::channel(64);
     let actor = Actor {
         book,
@@ -174,13 +219,15 @@ pub fn start(
         }),
         vectors: HashMap::new(),
         remote_down: None,
+        model: model.clone(),
+        llm: config.planner.llm.clone(),
     };
-    Ok((PlannerHandle { tx }, tokio::spawn(actor.run(rx))))
+    Ok((PlannerHandle { tx, model }, tokio::spawn(actor.run(rx))))
 }
 
 struct Actor {
     book: Journaled<PlaybookBook>,
-    registry: Registry,
+    registry: Arc<Registry>,
     /// Goal embeddings, computed once per goal text.
     embeddings: std::sync::Mutex<std::collections::HashMap<String, Vec<f32>>>,
     profile: watch::Receiver<Arc<Profile>>,
@@ -198,6 +245,67 @@ struct Actor {
     vectors: HashMap<String, Vec<f32>>,
     /// When it last failed, and why: it is not asked again for [`RETRY_REMOTE`].
     remote_down: Option<(Instant, String)>,
+    /// The language model asked for plans, when configured.
+    model: Option<ModelPlanner>,
+    /// `planner.llm`, for `plan/prompt` when the model is off.
+    llm: crate::config::LlmConfig,
+}
+
+/// One ask of the model, run on a thread of its own: a slow model holds up neither other
+/// plans nor shutdown (the thread is not waited for).
+struct ModelJob {
+    model: ModelPlanner,
+    registry: Arc<Registry>,
+    body: serde_json::Value,
+    place: llm::Place,
+}
+
+impl ModelJob {
+    /// Ask, put the model's plan among `local`'s, and answer.
+    fn answer(
+        self,
+        mut local: PlanResult,
+        profile: Arc<Profile>,
+        personalized: bool,
+        reply: oneshot::Sender<PlanResult>,
+    ) {
+        let (tx, rx) = oneshot::channel();
+        let endpoint = self.model.endpoint();
+        let spawned = std::thread::Builder::new()
+            .name("codexd-model".into())
+            .spawn(move || {
+                let _ = tx.send(self.model.ask(&self.body, &self.place, &self.registry));
+            });
+        tokio::spawn(async move {
+            let asked = match spawned {
+                Ok(_) => rx.await.ok(),
+                Err(e) => {
+                    tracing::warn!("cannot start the model ask: {e}");
+                    None
+                }
+            };
+            match asked {
+                Some((steps, ask)) => {
+                    if let Some(steps) = steps {
+                        llm::merge(&mut local, steps, &profile, personalized);
+                    }
+                    local.model = Some(ask);
+                }
+                None => {
+                    local.model = Some(codex_proto::model_planner::ModelAsk {
+                        endpoint,
+                        ok: false,
+                        note: "the model was not asked: its thread could not start".into(),
+                        latency_ms: 0,
+                        tries: 0,
+                        prompt_tokens: None,
+                        completion_tokens: None,
+                    });
+                }
+            }
+            let _ = reply.send(local);
+        });
+    }
 }
 
 /// Endpoint embeddings kept, at most.
@@ -234,31 +342,31 @@ impl Actor {
                     terminal,
                     reply,
                 } => {
-                    let known = self.project(&cwd).await;
-                    let path = path
-                        .or_else(|| std::env::var("PATH").ok())
-                        .unwrap_or_default();
-                    let profile = self.profile.borrow().clone();
-                    let (use_remote, embeddings) = self.fetch_embeddings(&goal, &profile).await;
-                    let _ = reply.send(super::plan(
+                    let (local, known, path, profile) =
+                        self.plan_locally(&goal, &cwd, path, terminal).await;
+                    match self.model_job(&goal, &cwd, &path, &profile, known.as_ref(), &local) {
+                        Some(job) => job.answer(local, profile, self.personalized, reply),
+                        None => {
+                            let _ = reply.send(local);
+                        }
+                    }
+                }
+                Command::Prompt {
+                    goal,
+                    cwd,
+                    path,
+                    terminal,
+                    reply,
+                } => {
+                    let (local, known, path, profile) =
+                        self.plan_locally(&goal, &cwd, path, terminal).await;
+                    let _ = reply.send(self.prompt(
                         &goal,
                         &cwd,
+                        &path,
                         &profile,
-                        &super::Options {
-                            personalized: self.personalized,
-                            context_aware: self.context_aware,
-                            playbooks: self.book.state(),
-                            registry: &self.registry,
-                            exploration: self.exploration,
-                            dry_run_habit: self.dry_run_habit,
-                            seed: 0,
-                            cache: Some(&self.embeddings),
-                            known: known.as_ref(),
-                            remote: use_remote.then_some(&self.vectors),
-                            embeddings: &embeddings,
-                            path: &path,
-                            terminal,
-                        },
+                        known.as_ref(),
+                        &local,
                     ));
                 }
                 Command::Playbooks { change, reply } => {
@@ -274,6 +382,151 @@ impl Actor {
             && let Err(e) = self.book.compact()
         {
             tracing::error!("cannot write the playbooks snapshot at shutdown: {e}");
+        }
+    }
+
+    /// The local planner's answer for `goal` in `cwd`, with the project profile, PATH and
+    /// profile snapshot it used.
+    async fn plan_locally(
+        &mut self,
+        goal: &str,
+        cwd: &Path,
+        path: Option<String>,
+        terminal: bool,
+    ) -> (PlanResult, Option<ProjectProfile>, String, Arc<Profile>) {
+        let known = self.project(cwd).await;
+        let path = path
+            .or_else(|| std::env::var("PATH").ok())
+            .unwrap_or_default();
+        let profile = self.profile.borrow().clone();
+        let (use_remote, embeddings) = self.fetch_embeddings(goal, &profile).await;
+        let result = super::plan(
+            goal,
+            cwd,
+            &profile,
+            &super::Options {
+                personalized: self.personalized,
+                context_aware: self.context_aware,
+                playbooks: self.book.state(),
+                registry: &self.registry,
+                exploration: self.exploration,
+                dry_run_habit: self.dry_run_habit,
+                seed: 0,
+                cache: Some(&self.embeddings),
+                known: known.as_ref(),
+                remote: use_remote.then_some(&self.vectors),
+                embeddings: &embeddings,
+                path: &path,
+                terminal,
+            },
+        );
+        (result, known, path, profile)
+    }
+
+    /// The request body the model would get for `goal` here, with `model` named.
+    fn body(
+        &self,
+        goal: &str,
+        cwd: &Path,
+        profile: &Profile,
+        known: Option<&ProjectProfile>,
+    ) -> serde_json::Value {
+        let project = known.map(|k| project::Project {
+            root: PathBuf::from(&k.root),
+            kind: k.kind.clone(),
+        });
+        let offered = known.map(|k| k.commands.as_slice()).unwrap_or_default();
+        let facts = llm::prompt::Facts {
+            goal,
+            project: project.as_ref(),
+            offered,
+            cwd,
+            registry: &self.registry,
+            profile,
+            max_steps: self.llm.max_steps.get(),
+        };
+        match &self.model {
+            Some(m) => m.body(&facts),
+            None => llm::prompt::body(&facts, &self.llm.model, self.llm.structured_output, None),
+        }
+    }
+
+    /// The ask to make for this plan, when the model is to be asked.
+    fn model_job(
+        &self,
+        goal: &str,
+        cwd: &Path,
+        path: &str,
+        profile: &Profile,
+        known: Option<&ProjectProfile>,
+        local: &PlanResult,
+    ) -> Option<ModelJob> {
+        let model = self.model.as_ref()?;
+        let root = local.project.as_deref();
+        if let Some(why) =
+            llm::why_not_ask(model.mode(), local, goal, root, profile, self.book.state())
+        {
+            tracing::debug!(goal, "the model is not asked: {why}");
+            return None;
+        }
+        Some(ModelJob {
+            model: model.clone(),
+            registry: self.registry.clone(),
+            body: self.body(goal, cwd, profile, known),
+            place: llm::Place {
+                cwd: cwd.to_path_buf(),
+                root: local.project.as_ref().map(PathBuf::from),
+                path: path.to_string(),
+                goal: goal.to_string(),
+            },
+        })
+    }
+
+    /// `plan/prompt`: the body, where it would go, and whether it would be sent now.
+    fn prompt(
+        &self,
+        goal: &str,
+        cwd: &Path,
+        path: &str,
+        profile: &Profile,
+        known: Option<&ProjectProfile>,
+        local: &PlanResult,
+    ) -> PlanPromptResult {
+        let mode = self
+            .model
+            .as_ref()
+            .map_or(crate::config::LlmMode::Off, ModelPlanner::mode);
+        let would_ask = match llm::why_not_ask(
+            mode,
+            local,
+            goal,
+            local.project.as_deref(),
+            profile,
+            self.book.state(),
+        ) {
+            Some(why) => format!("planning it now would not ask the model: {why}"),
+            None => "planning it now would ask the model".into(),
+        };
+        let _ = path;
+        let (url, api_key_env) = match &self.model {
+            Some(m) => {
+                let (url, env) = m.describe();
+                (Some(url), env)
+            }
+            None => (
+                self.llm
+                    .base_url
+                    .as_ref()
+                    .map(|b| format!("{}/chat/completions", b.trim_end_matches('/'))),
+                self.llm.api_key_env.clone(),
+            ),
+        };
+        PlanPromptResult {
+            mode: format!("{:?}", self.llm.mode).to_lowercase(),
+            url,
+            api_key_env,
+            body: self.body(goal, cwd, profile, known),
+            would_ask,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod borrow;
 pub mod embed;
 pub mod fit;
 pub mod learned;
+pub mod llm;
 pub mod playbooks;
 pub mod registry;
 pub mod remote;
@@ -129,6 +130,8 @@ struct Candidate {
     evidence: String,
     /// Where it was borrowed from, when it is not yet this goal's own plan here.
     borrowed: Option<String>,
+    /// The language model proposed it.
+    from_model: bool,
 }
 
 impl Candidate {
@@ -153,6 +156,7 @@ impl Candidate {
             fits: true,
             evidence: String::from("no runs of it for this goal yet"),
             borrowed: None,
+            from_model: false,
         }
     }
 }
@@ -371,6 +375,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                 "your playbook (every project)".into()
             },
             borrowed: None,
+            from_model: false,
         });
     }
     if let Some(m) = &matched {
@@ -544,9 +549,13 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                 }
                 _ => None,
             };
+            if pl.from_model {
+                rationale.push_str(" (the model proposed it)");
+            }
             let mut c = Candidate::single(argv, rationale, None);
             c.fits = here;
             c.borrowed = borrowed;
+            c.from_model = pl.from_model;
             cands.push(c);
         }
     }
@@ -674,6 +683,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                     evidence,
                     borrowed: c.borrowed,
                     propensity: None,
+                    from_model: c.from_model,
                 },
                 c.dry_run,
                 basis,
@@ -827,6 +837,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         similar,
         embeddings: opts.embeddings.to_string(),
         left_out,
+        model: None,
     }
 }
 

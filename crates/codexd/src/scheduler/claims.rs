@@ -127,6 +127,7 @@ mod tests {
                 evidence: String::new(),
                 borrowed: None,
                 propensity: None,
+                from_model: false,
             },
             paused: false,
             created: t(0),

@@ -373,6 +373,7 @@ mod tests {
                 evidence: String::new(),
                 borrowed: None,
                 propensity: None,
+                from_model: false,
             },
             paused: false,
             created: DateTime::UNIX_EPOCH,

@@ -67,6 +67,7 @@ pub fn request(job: &Job, i: usize) -> Option<RunRequest> {
             // A job's plan is fixed: no choice is made here.
             candidates: Vec::new(),
             propensity: None,
+            from_model: plan.from_model,
         }),
         origin: Origin {
             trigger: Trigger::Schedule,
@@ -234,6 +235,7 @@ mod tests {
                 evidence: "ran 3 times".into(),
                 borrowed: None,
                 propensity: None,
+                from_model: false,
             },
             paused: false,
             created: chrono::DateTime::UNIX_EPOCH,

@@ -50,6 +50,7 @@ const METHODS: &[&str] = &[
     Forget::NAME,
     RunCheck::NAME,
     Plan::NAME,
+    codex_proto::model_planner::PlanPrompt::NAME,
     Context::NAME,
     Teach::NAME,
     Playbooks::NAME,
@@ -129,6 +130,22 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
                 .map_err(planner_error)?;
             ctx.shown.remember(&goal, &cwd, &plans);
             to_json(&plans)
+        }
+        codex_proto::model_planner::PlanPrompt::NAME => {
+            let p: PlanParams = params::<codex_proto::model_planner::PlanPrompt>(raw)?;
+            if !p.cwd.is_absolute() {
+                return Err(ErrorObject::new(
+                    codes::INVALID_PARAMS,
+                    format!("working directory {} is not absolute", p.cwd.display()),
+                ));
+            }
+            let _ = ctx.feedback.current().await;
+            let prompt = ctx
+                .planner
+                .prompt(p.goal, p.cwd, p.path, p.terminal)
+                .await
+                .map_err(planner_error)?;
+            to_json(&prompt)
         }
         Teach::NAME => to_json(&teach(ctx, params::<Teach>(raw)?).await?),
         Context::NAME => to_json(&context(ctx, params::<Context>(raw)?).await?),
@@ -313,6 +330,7 @@ async fn hello(ctx: &Ctx, p: HelloParams) -> Result<HelloResult, ErrorObject> {
         } else {
             Vec::new()
         },
+        plan_wait_secs: ctx.planner.model_wait().map(|d| d.as_secs() + 1),
     })
 }
 
@@ -343,6 +361,7 @@ async fn status(ctx: &Ctx) -> Result<StatusResult, ErrorObject> {
     let active_runs = active.map_err(|e| ErrorObject::new(codes::SHUTTING_DOWN, e.to_string()))?;
     let i = &ctx.info;
     Ok(StatusResult {
+        planner_model: ctx.planner.model_stats(),
         version: codex_proto::VERSION.into(),
         protocol: PROTOCOL_VERSION,
         pid: i.pid,

@@ -52,6 +52,7 @@ pub fn explicit_plan(argv: &[String]) -> PlannedCommand {
         evidence: "the command you gave".into(),
         borrowed: None,
         propensity: None,
+        from_model: false,
     }
 }
 

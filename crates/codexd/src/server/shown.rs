@@ -75,6 +75,7 @@ impl ShownPlans {
                 borrowed: p.borrowed.clone(),
                 candidates: s.plans.plans.iter().map(|c| c.command.clone()).collect(),
                 propensity: p.propensity,
+                from_model: p.from_model,
             })
         })
     }
@@ -106,6 +107,7 @@ mod tests {
                     evidence: "no runs yet".into(),
                     borrowed: None,
                     propensity: None,
+                    from_model: false,
                 })
                 .collect(),
             ranking: "posterior mean".into(),
@@ -113,6 +115,7 @@ mod tests {
             similar: Vec::new(),
             embeddings: "local".into(),
             left_out: Vec::new(),
+            model: None,
         }
     }
 

@@ -71,6 +71,8 @@ pub struct Layout {
     pub safety_rules: PathBuf,
     /// Taught playbooks.
     pub playbooks: PathBuf,
+    /// The language-model planner's figures (beside the playbooks).
+    pub model_planner: PathBuf,
     /// Scheduled jobs and their claims.
     pub jobs: PathBuf,
     /// The optimizer's state.
@@ -91,6 +93,10 @@ impl Layout {
             models: cfg.models.under(home),
             safety_rules: cfg.safety_rules.under(home),
             playbooks: cfg.playbooks.under(home),
+            model_planner: cfg
+                .playbooks
+                .under(home)
+                .with_file_name("model-planner.json"),
             jobs: cfg.jobs.under(home),
             optimizer: cfg.optimizer.under(home),
             decisions: cfg.decisions.under(home),

@@ -132,6 +132,8 @@ pub(super) struct Plan {
     pub tool: String,
     pub all: Evidence,
     pub places: BTreeMap<String, Place>,
+    /// A run of it was of the language model's plan.
+    pub from_model: bool,
 }
 
 impl Plan {
@@ -140,6 +142,7 @@ impl Plan {
             tool: tool.to_string(),
             all: Evidence::starting(t, n),
             places: BTreeMap::new(),
+            from_model: false,
         }
     }
 

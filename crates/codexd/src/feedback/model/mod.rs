@@ -273,6 +273,7 @@ struct How {
     borrowed: bool,
     unstarted: bool,
     first: bool,
+    from_model: bool,
 }
 
 /// A held-back command, not yet known to be a "no".
@@ -409,6 +410,7 @@ impl Model {
                 borrowed,
                 unstarted,
                 first,
+                from_model,
             } => {
                 let how = How {
                     success: *success && !*cancelled,
@@ -417,6 +419,7 @@ impl Model {
                     borrowed: *borrowed,
                     unstarted: *unstarted,
                     first: *first,
+                    from_model: *from_model,
                 };
                 self.outcome(s, t, how);
                 let st = &mut self.style;
@@ -570,6 +573,7 @@ impl Model {
             borrowed,
             unstarted,
             first,
+            from_model,
         } = how;
         let p = self.params;
         let prev_run = self
@@ -675,6 +679,7 @@ impl Model {
             }
         }
         let plan = plan_entry(cat, &s.plan, &s.tool, at);
+        plan.from_model |= from_model;
         let added = if unstarted {
             plan.could_not_start(at);
             None

@@ -196,6 +196,7 @@ fn plan_prefs(
         typed: pl.all.typed,
         projects,
         places: Vec::new(),
+        from_model: pl.from_model,
     };
     if let Some(here) = project.and_then(|r| places.iter().find(|pl| pl.project == r)) {
         out.score = here.score;

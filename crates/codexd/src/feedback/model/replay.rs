@@ -112,6 +112,7 @@ mod tests {
                 borrowed: false,
                 unstarted: false,
                 first: false,
+                from_model: false,
             },
         }
     }

@@ -35,6 +35,7 @@ fn outcome(run: u64, sec: i64, plan: &str, success: bool) -> Signal {
             borrowed: false,
             unstarted: false,
             first: false,
+            from_model: false,
         },
     )
 }
@@ -283,6 +284,7 @@ fn a_plans_later_steps_and_planned_dry_runs_are_not_choices() {
                 borrowed: false,
                 unstarted: false,
                 first: false,
+                from_model: false,
             },
         )
     };

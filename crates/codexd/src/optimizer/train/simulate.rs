@@ -221,6 +221,7 @@ pub fn user(habits: &Habits, seed: u64, runs: usize) -> TrainData {
                 borrowed: false,
                 unstarted: false,
                 first: false,
+                from_model: false,
             },
         ));
         if rng.chance(h.rate) {

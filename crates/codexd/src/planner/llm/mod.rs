@@ -1,0 +1,394 @@
+//! The optional language-model planner (`planner.llm`): goals nothing local maps get a plan
+//! from any OpenAI-compatible endpoint, and codex learns it so it need not ask again.
+//!
+//! - [`prompt`]: what is sent (redacted; `codex plan --show-prompt` prints it).
+//! - [`client`]: the HTTP ask, its timeout and bounded retries.
+//! - [`answer`]: the answer parsed and validated into plan steps, or refused.
+//! - [`stats`]: asks, failures, latency and tokens, for `codex status`.
+//!
+//! The model never widens what may run: its plan is a candidate like any other, labelled
+//! `from_model` and offered as borrowed (a step that would change anything is asked the first
+//! time), and every step goes through the executor's classification, confinement and the
+//! user's rules when it runs. A plan the user runs and keeps is learned like any plan, so
+//! the local planner offers it from then on, offline.
+
+pub mod answer;
+pub mod client;
+pub mod prompt;
+pub mod stats;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use codex_proto::methods::{PlanResult, PlanStep, PlannedCommand};
+use codex_proto::model_planner::{ModelAsk, ModelStats};
+use codex_proto::prefs::Profile;
+use serde_json::Value;
+
+use crate::config::{LlmConfig, LlmMode};
+use crate::planner::registry::Registry;
+
+/// An API key: never printed, never logged, never written.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a key.
+    pub fn new(key: String) -> Secret {
+        Secret(key)
+    }
+
+    /// The key itself, for the request header only.
+    fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `text` with the key cut out (an endpoint may echo what it was sent).
+    pub fn scrub(&self, text: &str) -> String {
+        if self.0.len() < 4 {
+            return text.to_string();
+        }
+        text.replace(&self.0, "[api key]")
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([api key])")
+    }
+}
+
+/// Where the model's plan would run, owned (the ask runs on a thread of its own).
+pub struct Place {
+    /// The folder.
+    pub cwd: PathBuf,
+    /// The project root, if any.
+    pub root: Option<PathBuf>,
+    /// The user's PATH.
+    pub path: String,
+    /// The goal.
+    pub goal: String,
+}
+
+/// The configured model and its record.
+#[derive(Debug, Clone)]
+pub struct ModelPlanner {
+    mode: LlmMode,
+    model: String,
+    base_url: String,
+    api_key_env: Option<String>,
+    max_steps: u32,
+    client: client::Client,
+    key: Option<Secret>,
+    /// The key's variable is named but not set in codexd's environment.
+    key_missing: bool,
+    stats: Arc<Mutex<stats::Stats>>,
+}
+
+impl ModelPlanner {
+    /// The model planner `config` describes, its figures kept at `stats`; `None` when off.
+    pub fn new(config: &LlmConfig, stats: &std::path::Path) -> Option<ModelPlanner> {
+        if !config.enabled() {
+            return None;
+        }
+        let key = config
+            .api_key_env
+            .as_ref()
+            .and_then(|v| std::env::var(v).ok())
+            .filter(|k| !k.is_empty())
+            .map(Secret::new);
+        ModelPlanner::with_key(config, key, stats)
+    }
+
+    /// [`ModelPlanner::new`] with the key given.
+    fn with_key(
+        config: &LlmConfig,
+        key: Option<Secret>,
+        stats: &std::path::Path,
+    ) -> Option<ModelPlanner> {
+        let base_url = config.base_url.clone()?;
+        let key_missing = config.api_key_env.is_some() && key.is_none();
+        if key_missing {
+            tracing::warn!(
+                "planner.llm.api_key_env names {}, which is not set in codexd's environment: \
+                 the model is asked without a key",
+                config.api_key_env.as_deref().unwrap_or("")
+            );
+        }
+        Some(ModelPlanner {
+            mode: config.mode,
+            model: config.model.clone(),
+            client: client::Client::new(
+                &base_url,
+                key.clone(),
+                Duration::from_secs(config.timeout_secs.get()),
+                config.retries,
+                config.structured_output,
+            ),
+            base_url,
+            api_key_env: config.api_key_env.clone(),
+            max_steps: config.max_steps.get(),
+            key,
+            key_missing,
+            stats: Arc::new(Mutex::new(stats::Stats::open(stats))),
+        })
+    }
+
+    /// `fallback` or `always`.
+    pub fn mode(&self) -> LlmMode {
+        self.mode
+    }
+
+    /// The model and where, in words.
+    pub fn endpoint(&self) -> String {
+        format!("{} at {}", self.model, self.base_url)
+    }
+
+    /// The longest an ask can take.
+    pub fn longest(&self) -> Duration {
+        self.client.longest()
+    }
+
+    /// The request body for these facts.
+    pub fn body(&self, facts: &prompt::Facts<'_>) -> Value {
+        prompt::body(
+            facts,
+            &self.model,
+            self.client.structured(),
+            self.key.as_ref(),
+        )
+    }
+
+    /// Facts with this planner's step limit.
+    pub fn max_steps(&self) -> u32 {
+        self.max_steps
+    }
+
+    /// What `plan/prompt` reports besides the body.
+    pub fn describe(&self) -> (String, Option<String>) {
+        (self.client.url().to_string(), self.api_key_env.clone())
+    }
+
+    /// Ask for a plan (blocking): its validated steps, and how the ask went. Counted.
+    pub fn ask(
+        &self,
+        body: &Value,
+        place: &Place,
+        registry: &Registry,
+    ) -> (Option<Vec<PlanStep>>, ModelAsk) {
+        let asked = self.client.ask(body);
+        let mut ask = ModelAsk {
+            endpoint: self.endpoint(),
+            ok: false,
+            note: String::new(),
+            latency_ms: u64::try_from(asked.elapsed.as_millis()).unwrap_or(u64::MAX),
+            tries: asked.tries,
+            prompt_tokens: None,
+            completion_tokens: None,
+        };
+        let steps = match asked.result {
+            Err(e) => {
+                let hint = match (&e, self.key_missing) {
+                    (
+                        client::AskError::Status {
+                            status: 401 | 403, ..
+                        },
+                        true,
+                    ) => format!(
+                        " ({} is not set in codexd's environment)",
+                        self.api_key_env.as_deref().unwrap_or("")
+                    ),
+                    _ => String::new(),
+                };
+                Err(format!("{e}{hint}"))
+            }
+            Ok(c) => {
+                ask.prompt_tokens = c.prompt_tokens;
+                ask.completion_tokens = c.completion_tokens;
+                answer::parse(&c.content, c.finish_reason.as_deref()).and_then(|proposed| {
+                    let here = answer::Here {
+                        cwd: &place.cwd,
+                        root: place.root.as_deref(),
+                        path: &place.path,
+                        registry,
+                        goal: &place.goal,
+                    };
+                    answer::validate(proposed, self.max_steps, &here)
+                })
+            }
+        };
+        let tries = if asked.tries > 1 {
+            format!(" ({} tries)", asked.tries)
+        } else {
+            String::new()
+        };
+        let secs = asked.elapsed.as_secs_f64();
+        let out = match steps {
+            Ok(steps) => {
+                ask.ok = true;
+                ask.note = format!("the model proposed a plan in {secs:.1} s{tries}");
+                Some(steps)
+            }
+            Err(why) => {
+                let why = match &self.key {
+                    Some(k) => k.scrub(&why),
+                    None => why,
+                };
+                ask.note =
+                    client::one_line(&format!("the model gave no usable plan: {why}{tries}"), 300);
+                None
+            }
+        };
+        tracing::info!(
+            ok = ask.ok,
+            latency_ms = ask.latency_ms,
+            tries = ask.tries,
+            prompt_tokens = ask.prompt_tokens,
+            completion_tokens = ask.completion_tokens,
+            "{}",
+            ask.note
+        );
+        if let Ok(mut s) = self.stats.lock() {
+            s.add(&ask);
+        }
+        (out, ask)
+    }
+
+    /// Its record, for `codex status`.
+    pub fn stats(&self) -> ModelStats {
+        let mode = match self.mode {
+            LlmMode::Off => "off",
+            LlmMode::Fallback => "fallback",
+            LlmMode::Always => "always",
+        };
+        self.stats
+            .lock()
+            .map(|s| s.record.view(&self.endpoint(), mode))
+            .unwrap_or_default()
+    }
+}
+
+/// Why the model is not asked for `goal` here (`None`: it is). `local` is what the local
+/// planner answered.
+pub fn why_not_ask(
+    mode: LlmMode,
+    local: &PlanResult,
+    goal: &str,
+    root: Option<&str>,
+    profile: &Profile,
+    playbooks: &super::playbooks::PlaybookBook,
+) -> Option<String> {
+    let normalized = crate::learning::normalize::normalize_goal(goal);
+    if mode == LlmMode::Off {
+        return Some("planner.llm.mode is off".into());
+    }
+    if super::borrow::negated(&normalized) {
+        return Some("the goal says what not to do".into());
+    }
+    if mode == LlmMode::Fallback && !local.plans.is_empty() {
+        return Some("codex has a plan for it here already (mode: fallback)".into());
+    }
+    if playbooks.find(&normalized, root).is_some() {
+        return Some("you taught a playbook for it".into());
+    }
+    let kept = profile
+        .categories
+        .iter()
+        .filter(|c| c.category == normalized)
+        .flat_map(|c| &c.plans)
+        .any(|pl| super::learned::standing(pl, root).kept_here());
+    kept.then(|| "you kept a plan for it here: it is planned locally".into())
+}
+
+/// A model plan's score before it has a record of its own: what the user's runs of the
+/// model's plans say (their scores, weighed by evidence), pulled towards a low prior, so
+/// the local plans come first until the model's have earned it.
+pub fn model_prior(profile: &Profile) -> (f64, f64) {
+    /// Where a model plan starts: below a local plan with no record (0.5).
+    const START: f64 = 0.35;
+    /// Pseudo-evidence of the start.
+    const START_WEIGHT: f64 = 2.0;
+    let (mut a, mut w, mut runs, mut successes) = (START * START_WEIGHT, START_WEIGHT, 0u64, 0u64);
+    for pl in profile
+        .categories
+        .iter()
+        .flat_map(|c| &c.plans)
+        .filter(|p| p.from_model)
+    {
+        a += pl.score * pl.evidence;
+        w += pl.evidence;
+        runs += pl.runs;
+        successes += pl.successes;
+    }
+    let score = a / w;
+    // Confidence of success: the model's plans' record, from a low start (1 in 3).
+    let confidence = (successes as f64 + 1.0) / (runs as f64 + 3.0);
+    (score, confidence)
+}
+
+/// The model's plan put among the local ones: ranked by its score when planning is
+/// personalized (shown even past the usual three), else last. A plan the local planner
+/// already offers is only marked as the model's too.
+pub fn merge(result: &mut PlanResult, steps: Vec<PlanStep>, profile: &Profile, personalized: bool) {
+    let command = steps
+        .iter()
+        .map(|s| crate::episode::command_line(&s.argv))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    if let Some(same) = result.plans.iter_mut().find(|p| p.command == command) {
+        same.from_model = true;
+        return;
+    }
+    let (score, prior_confidence) = model_prior(profile);
+    let program = steps
+        .first()
+        .map(|s| crate::episode::program_name(&s.argv))
+        .unwrap_or_default();
+    let confidence = super::confidence_of(None, &program, profile).min(prior_confidence);
+    let kept: usize = profile
+        .categories
+        .iter()
+        .flat_map(|c| &c.plans)
+        .filter(|p| p.from_model && p.places.iter().any(|pl| pl.kept))
+        .count();
+    let plan = PlannedCommand {
+        command,
+        steps,
+        score,
+        confidence,
+        alignment: score,
+        evidence: if kept == 0 {
+            "proposed by the model just now; none of its plans has been kept yet".into()
+        } else {
+            format!("proposed by the model just now; you kept {kept} of its plans")
+        },
+        borrowed: Some("the model".into()),
+        propensity: Some(0.0),
+        from_model: true,
+    };
+    let at = if personalized {
+        result
+            .plans
+            .iter()
+            .position(|p| p.score < score)
+            .unwrap_or(result.plans.len())
+    } else {
+        result.plans.len()
+    };
+    if at == 0 {
+        for p in &mut result.plans {
+            p.propensity = Some(0.0);
+        }
+    }
+    result.plans.insert(at, plan);
+    if let Some(first) = result.plans.first_mut().filter(|_| at == 0) {
+        first.propensity = Some(1.0);
+    }
+    if result.unknown.take().is_some() || result.plans.len() == 1 {
+        result.ranking = "the model's plan: nothing codex knows maps this goal".into();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,355 @@
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use codex_proto::prefs::{CategoryPrefs, PlanPlace, PlanPrefs};
+
+use super::*;
+
+/// One scripted answer: status, body, and a delay before it.
+type Reply = (u16, String, Duration);
+
+/// A loopback server answering each request with the next reply (the last one repeats);
+/// returns its base URL, the request count, and the requests' header blocks and bodies.
+fn server(replies: Vec<Reply>) -> (String, Arc<AtomicUsize>, Arc<Mutex<Vec<(String, String)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (c, s) = (count.clone(), seen.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            let (status, body, delay) = replies[n.min(replies.len() - 1)].clone();
+            let mut r = BufReader::new(stream);
+            let (mut head, mut len) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut req = vec![0; len];
+            let _ = r.read_exact(&mut req);
+            s.lock()
+                .unwrap()
+                .push((head, String::from_utf8_lossy(&req).into_owned()));
+            std::thread::sleep(delay);
+            let mut out = r.into_inner();
+            let _ = write!(
+                out,
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = out.write_all(body.as_bytes());
+        }
+    });
+    (url, count, seen)
+}
+
+fn completion(content: &str) -> String {
+    serde_json::json!({
+        "choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 42, "completion_tokens": 7}
+    })
+    .to_string()
+}
+
+fn planner(
+    url: &str,
+    timeout_secs: u64,
+    retries: u32,
+    key_env: Option<&str>,
+) -> (ModelPlanner, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LlmConfig {
+        mode: LlmMode::Fallback,
+        base_url: Some(url.into()),
+        model: "test-model".into(),
+        api_key_env: key_env.map(String::from),
+        timeout_secs: std::num::NonZeroU64::new(timeout_secs).unwrap(),
+        retries,
+        ..LlmConfig::default()
+    };
+    let p = ModelPlanner::new(&cfg, &dir.path().join("model-planner.json")).unwrap();
+    (p, dir)
+}
+
+fn planner_with_key(url: &str, key: Option<&str>) -> (ModelPlanner, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LlmConfig {
+        mode: LlmMode::Fallback,
+        base_url: Some(url.into()),
+        model: "test-model".into(),
+        api_key_env: Some("CODEX_TEST_KEY".into()),
+        retries: 0,
+        ..LlmConfig::default()
+    };
+    let key = key.map(|k| Secret::new(k.into()));
+    let p = ModelPlanner::with_key(&cfg, key, &dir.path().join("model-planner.json")).unwrap();
+    (p, dir)
+}
+
+fn place(dir: &std::path::Path) -> Place {
+    Place {
+        cwd: dir.to_path_buf(),
+        root: None,
+        path: std::env::var("PATH").unwrap_or_default(),
+        goal: "list the files".into(),
+    }
+}
+
+const GOOD: &str = r#"{"steps":[{"argv":["ls","-la"],"reason":"lists the files"}]}"#;
+
+#[test]
+fn a_good_answer_is_a_validated_plan_with_its_tokens_counted() {
+    let (url, count, seen) = server(vec![(200, completion(GOOD), Duration::ZERO)]);
+    let (p, dir) = planner(&url, 5, 2, None);
+    let registry = Registry::new(&[]).unwrap();
+    let (steps, ask) = p.ask(
+        &serde_json::json!({"model": "m"}),
+        &place(dir.path()),
+        &registry,
+    );
+    let steps = steps.expect("a plan");
+    assert_eq!(steps[0].argv, vec!["ls", "-la"]);
+    assert!(ask.ok && ask.tries == 1, "{ask:?}");
+    assert_eq!(
+        (ask.prompt_tokens, ask.completion_tokens),
+        (Some(42), Some(7))
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert!(
+        seen.lock().unwrap()[0]
+            .0
+            .starts_with("POST /v1/chat/completions")
+    );
+    let st = p.stats();
+    assert_eq!(
+        (st.asks, st.plans, st.failures, st.prompt_tokens),
+        (1, 1, 0, 42)
+    );
+}
+
+#[test]
+fn a_500_is_tried_again_and_then_succeeds_but_a_400_is_not() {
+    let (url, count, _) = server(vec![
+        (
+            500,
+            "{\"error\":{\"message\":\"overloaded\"}}".into(),
+            Duration::ZERO,
+        ),
+        (200, completion(GOOD), Duration::ZERO),
+    ]);
+    let (p, dir) = planner(&url, 5, 2, None);
+    let registry = Registry::new(&[]).unwrap();
+    let (steps, ask) = p.ask(&serde_json::json!({}), &place(dir.path()), &registry);
+    assert!(steps.is_some(), "{ask:?}");
+    assert_eq!((ask.tries, count.load(Ordering::SeqCst)), (2, 2));
+
+    let (url, count, _) = server(vec![(
+        400,
+        "{\"error\":{\"message\":\"bad model\"}}".into(),
+        Duration::ZERO,
+    )]);
+    let (p, dir) = planner(&url, 5, 2, None);
+    let (steps, ask) = p.ask(&serde_json::json!({}), &place(dir.path()), &registry);
+    assert!(steps.is_none());
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+    assert!(ask.note.contains("HTTP 400: bad model"), "{}", ask.note);
+}
+
+#[test]
+fn retries_are_bounded_and_a_timeout_is_said() {
+    let (url, count, _) = server(vec![(200, completion(GOOD), Duration::from_secs(3))]);
+    let (p, dir) = planner(&url, 1, 1, None);
+    let registry = Registry::new(&[]).unwrap();
+    let (steps, ask) = p.ask(&serde_json::json!({}), &place(dir.path()), &registry);
+    assert!(steps.is_none());
+    assert!(
+        ask.note.contains("no answer within 1 s") && ask.note.contains("2 tries"),
+        "{}",
+        ask.note
+    );
+    assert_eq!(ask.tries, 2);
+    // The one-at-a-time server is still sleeping on the first request: the second waits in
+    // its backlog, so its count says nothing yet.
+    let _ = count;
+    assert_eq!(p.stats().failures, 1);
+}
+
+#[test]
+fn an_endpoint_refusing_response_format_is_asked_again_without_it() {
+    let (url, count, seen) = server(vec![
+        (
+            400,
+            "{\"error\":{\"message\":\"response_format json_schema is not supported\"}}".into(),
+            Duration::ZERO,
+        ),
+        (
+            200,
+            completion(&format!("Here you go: {GOOD}")),
+            Duration::ZERO,
+        ),
+    ]);
+    let (p, dir) = planner(&url, 5, 0, None);
+    let registry = Registry::new(&[]).unwrap();
+    let body = serde_json::json!({"model": "m", "response_format": {"type": "json_schema"}});
+    let (steps, _) = p.ask(&body, &place(dir.path()), &registry);
+    assert!(steps.is_some());
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    let seen = seen.lock().unwrap();
+    assert!(seen[0].1.contains("response_format"));
+    assert!(!seen[1].1.contains("response_format"));
+    assert!(!p.client.structured());
+}
+
+#[test]
+fn a_huge_answer_is_refused_and_a_key_echoed_back_is_scrubbed() {
+    let huge = format!("{{\"x\":\"{}\"}}", "a".repeat(3 * 1024 * 1024));
+    let (url, _, _) = server(vec![(200, huge, Duration::ZERO)]);
+    let (p, dir) = planner(&url, 5, 0, None);
+    let registry = Registry::new(&[]).unwrap();
+    let (steps, ask) = p.ask(&serde_json::json!({}), &place(dir.path()), &registry);
+    assert!(steps.is_none());
+    assert!(ask.note.contains("larger than 1024 KiB"), "{}", ask.note);
+
+    let key = "sk-test-planted-0123456789";
+    let (url, _, seen) = server(vec![(
+        401,
+        format!("{{\"error\":{{\"message\":\"invalid key Bearer {key}\"}}}}"),
+        Duration::ZERO,
+    )]);
+    let (p, dir) = planner_with_key(&url, Some(key));
+    let (_, ask) = p.ask(&serde_json::json!({}), &place(dir.path()), &registry);
+    assert!(seen.lock().unwrap()[0].0.contains(&format!("Bearer {key}")));
+    assert!(!ask.note.contains(key), "{}", ask.note);
+    assert!(ask.note.contains("[api key]"), "{}", ask.note);
+    assert!(!format!("{p:?}").contains(key));
+    let file = std::fs::read_to_string(dir.path().join("model-planner.json")).unwrap();
+    assert!(!file.contains(key));
+}
+
+fn model_plan(plan: &str, score: f64, evidence: f64, kept: bool) -> CategoryPrefs {
+    CategoryPrefs {
+        category: format!("goal {plan}"),
+        plans: vec![PlanPrefs {
+            plan: plan.into(),
+            score,
+            evidence,
+            runs: 3,
+            successes: 3,
+            from_model: true,
+            places: vec![PlanPlace {
+                kept,
+                ..PlanPlace::default()
+            }],
+            ..PlanPrefs::default()
+        }],
+        ..CategoryPrefs::default()
+    }
+}
+
+fn local(result_plans: &[(&str, f64)]) -> PlanResult {
+    PlanResult {
+        goal: "g".into(),
+        task: None,
+        project: None,
+        plans: result_plans
+            .iter()
+            .map(|(c, s)| PlannedCommand {
+                command: c.to_string(),
+                steps: vec![PlanStep {
+                    argv: vec![c.to_string()],
+                    rationale: String::new(),
+                    class: None,
+                    dry_run: false,
+                }],
+                score: *s,
+                confidence: 0.5,
+                alignment: *s,
+                evidence: String::new(),
+                borrowed: None,
+                propensity: Some(0.0),
+                from_model: false,
+            })
+            .collect(),
+        ranking: String::new(),
+        unknown: None,
+        similar: Vec::new(),
+        embeddings: String::new(),
+        left_out: Vec::new(),
+        model: None,
+    }
+}
+
+fn step(argv: &[&str]) -> Vec<PlanStep> {
+    vec![PlanStep {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        rationale: "the model: r".into(),
+        class: None,
+        dry_run: false,
+    }]
+}
+
+#[test]
+fn model_plans_start_below_local_ones_and_rise_with_good_ratings() {
+    let fresh = Profile::default();
+    let (score, confidence) = model_prior(&fresh);
+    assert!(score < 0.5 && confidence < 0.5, "{score} {confidence}");
+    let mut r = local(&[("make", 0.55), ("just", 0.5)]);
+    merge(&mut r, step(&["ls"]), &fresh, true);
+    assert_eq!(
+        r.plans
+            .iter()
+            .map(|p| p.command.as_str())
+            .collect::<Vec<_>>(),
+        ["make", "just", "ls"]
+    );
+    assert!(r.plans[2].from_model && r.plans[2].borrowed.is_some());
+
+    // Rated well, the model's plans come first.
+    let liked = Profile {
+        categories: vec![
+            model_plan("a", 0.95, 8.0, true),
+            model_plan("b", 0.9, 6.0, true),
+        ],
+        ..Profile::default()
+    };
+    let mut r = local(&[("make", 0.55)]);
+    merge(&mut r, step(&["ls"]), &liked, true);
+    assert_eq!(r.plans[0].command, "ls");
+    assert_eq!(r.plans[0].propensity, Some(1.0));
+    assert_eq!(r.plans[1].propensity, Some(0.0));
+    assert!(r.plans[0].evidence.contains("you kept 2 of its plans"));
+
+    // Rated low, they stay last.
+    let disliked = Profile {
+        categories: vec![model_plan("a", 0.1, 8.0, false)],
+        ..Profile::default()
+    };
+    assert!(model_prior(&disliked).0 < score);
+
+    // Without personalized planning, last; the same command is only marked.
+    let mut r = local(&[("make", 0.1)]);
+    merge(&mut r, step(&["ls"]), &liked, false);
+    assert_eq!(r.plans[1].command, "ls");
+    let mut r = local(&[("ls", 0.5)]);
+    merge(&mut r, step(&["ls"]), &fresh, true);
+    assert_eq!(r.plans.len(), 1);
+    assert!(r.plans[0].from_model);
+}
+
+#[test]
+fn a_goal_nothing_maps_gets_the_models_plan_and_no_unknown() {
+    let mut r = local(&[]);
+    r.unknown = Some("no plan".into());
+    merge(&mut r, step(&["du", "-a"]), &Profile::default(), true);
+    assert!(r.unknown.is_none());
+    assert_eq!(r.plans.len(), 1);
+    assert!(r.ranking.contains("the model's plan"));
+}
