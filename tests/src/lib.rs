@@ -717,3 +717,177 @@ pub fn skipped(reason: &str) {
         let _ = writeln!(f, "{test}: {reason}");
     }
 }
+
+/// What a fake chat endpoint answers: status, body, and how long it waits first.
+pub struct ChatReply {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+    /// Wait before answering.
+    pub delay: std::time::Duration,
+}
+
+impl ChatReply {
+    /// A 200 chat completion whose message is `content`.
+    pub fn content(content: &str) -> ChatReply {
+        ChatReply {
+            status: 200,
+            body: serde_json::json!({
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                             "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150}
+            })
+            .to_string(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+
+    /// A 200 completion proposing these steps (argv, reason).
+    pub fn plan(steps: &[(&[&str], &str)]) -> ChatReply {
+        let steps: Vec<Value> = steps
+            .iter()
+            .map(|(argv, reason)| serde_json::json!({"argv": argv, "reason": reason}))
+            .collect();
+        ChatReply::content(&serde_json::json!({ "steps": steps }).to_string())
+    }
+
+    /// Any status and body.
+    pub fn raw(status: u16, body: &str) -> ChatReply {
+        ChatReply {
+            status,
+            body: body.to_string(),
+            delay: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The same, after `delay`.
+    pub fn after(mut self, delay: std::time::Duration) -> ChatReply {
+        self.delay = delay;
+        self
+    }
+}
+
+/// A request the fake chat endpoint received: its request line and headers, and its body.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// Request line and headers.
+    pub head: String,
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// A loopback OpenAI-compatible chat endpoint (`POST /v1/chat/completions`) answering each
+/// request with what `answer` says for it (its number from 0, and its body). Each request is
+/// served on a thread of its own, so a slow answer holds up no other. Stopped when dropped
+/// or by [`ChatServer::stop`]: then nothing listens on its port.
+pub struct ChatServer {
+    /// `http://127.0.0.1:PORT/v1`.
+    pub url: String,
+    /// Every request received, in order.
+    pub requests: std::sync::Arc<std::sync::Mutex<Vec<ChatRequest>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    addr: std::net::SocketAddr,
+}
+
+impl ChatServer {
+    /// Start serving.
+    pub fn start(answer: impl Fn(usize, &Value) -> ChatReply + Send + Sync + 'static) -> Self {
+        use std::io::Read;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let requests: Arc<Mutex<Vec<ChatRequest>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, stopped, answer) = (requests.clone(), stop.clone(), Arc::new(answer));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (seen, answer) = (seen.clone(), answer.clone());
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(stream);
+                    let (mut head, mut len) = (String::new(), 0usize);
+                    loop {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        head.push_str(&line);
+                    }
+                    let mut body = vec![0; len];
+                    if r.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let n = {
+                        let mut s = seen.lock().expect("requests");
+                        s.push(ChatRequest {
+                            head,
+                            body: body.clone(),
+                        });
+                        s.len() - 1
+                    };
+                    let reply = answer(n, &body);
+                    std::thread::sleep(reply.delay);
+                    let mut s = r.into_inner();
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n",
+                        reply.status,
+                        reply.body.len()
+                    );
+                    let _ = s.write_all(reply.body.as_bytes());
+                });
+            }
+        });
+        ChatServer {
+            url: format!("http://{addr}/v1"),
+            requests,
+            stop,
+            addr,
+        }
+    }
+
+    /// Requests received so far.
+    pub fn count(&self) -> usize {
+        self.requests.lock().expect("requests").len()
+    }
+
+    /// Stop listening: connections to its port are refused from now on.
+    pub fn stop(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.stop.swap(true, Ordering::SeqCst) {
+            // Wake the accept loop so it sees the flag and drops the listener.
+            let _ = std::net::TcpStream::connect(self.addr);
+            eventually("the fake chat endpoint stops listening", || {
+                std::net::TcpStream::connect(self.addr).is_err()
+            });
+        }
+    }
+}
+
+impl Drop for ChatServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The user message of a chat request (what the model was told about the goal).
+pub fn chat_user_message(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}

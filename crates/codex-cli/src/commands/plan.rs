@@ -72,11 +72,7 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
     let cwd = std::env::current_dir()
         .map_err(|e| CliError::Other(format!("cannot read the current directory: {e}")))?;
     let (mut client, hello) = target.connect()?;
-    let r = if out.json {
-        client.call_plan::<Plan>(&params(goal, &cwd))?
-    } else {
-        fetch(&mut client, goal, &cwd)?
-    };
+    let r = fetch(&mut client, goal, &cwd)?;
     if out.json {
         render::json(&r)?;
         return Ok(if r.plans.is_empty() { 2 } else { 0 });

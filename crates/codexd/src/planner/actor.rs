@@ -221,6 +221,7 @@ pub fn start(
         remote_down: None,
         model: model.clone(),
         llm: config.planner.llm.clone(),
+        recent: Arc::default(),
     };
     Ok((PlannerHandle { tx, model }, tokio::spawn(actor.run(rx))))
 }
@@ -249,11 +250,14 @@ struct Actor {
     model: Option<ModelPlanner>,
     /// `planner.llm`, for `plan/prompt` when the model is off.
     llm: crate::config::LlmConfig,
+    /// The model's latest plans, reused for the same goal in the same folder.
+    recent: Arc<std::sync::Mutex<llm::Recent>>,
 }
 
 /// One ask of the model, run on a thread of its own: a slow model holds up neither other
 /// plans nor shutdown (the thread is not waited for).
 struct ModelJob {
+    recent: Arc<std::sync::Mutex<llm::Recent>>,
     model: ModelPlanner,
     registry: Arc<Registry>,
     body: serde_json::Value,
@@ -271,6 +275,8 @@ impl ModelJob {
     ) {
         let (tx, rx) = oneshot::channel();
         let endpoint = self.model.endpoint();
+        let recent = self.recent.clone();
+        let (goal, cwd) = (self.place.goal.clone(), self.place.cwd.clone());
         let spawned = std::thread::Builder::new()
             .name("codexd-model".into())
             .spawn(move || {
@@ -287,6 +293,9 @@ impl ModelJob {
             match asked {
                 Some((steps, ask)) => {
                     if let Some(steps) = steps {
+                        if let Ok(mut r) = recent.lock() {
+                            r.keep(&goal, &cwd, &steps, &ask);
+                        }
                         llm::merge(&mut local, steps, &profile, personalized);
                     }
                     local.model = Some(ask);
@@ -328,6 +337,10 @@ impl Actor {
                     let _ = reply.send(self.project(&cwd).await);
                 }
                 Command::ForgetProjects { under, reply } => {
+                    // What the model planned for a forgotten project is not offered again.
+                    if let Ok(mut r) = self.recent.lock() {
+                        r.clear();
+                    }
                     self.projects.retain(|root, _| {
                         under
                             .as_ref()
@@ -344,8 +357,19 @@ impl Actor {
                 } => {
                     let (local, known, path, profile) =
                         self.plan_locally(&goal, &cwd, path, terminal).await;
+                    let mut local = local;
                     match self.model_job(&goal, &cwd, &path, &profile, known.as_ref(), &local) {
-                        Some(job) => job.answer(local, profile, self.personalized, reply),
+                        Some(job) => {
+                            let reused = self.recent.lock().ok().and_then(|r| r.get(&goal, &cwd));
+                            match reused {
+                                Some((steps, ask)) => {
+                                    llm::merge(&mut local, steps, &profile, self.personalized);
+                                    local.model = Some(ask);
+                                    let _ = reply.send(local);
+                                }
+                                None => job.answer(local, profile, self.personalized, reply),
+                            }
+                        }
                         None => {
                             let _ = reply.send(local);
                         }
@@ -435,11 +459,26 @@ impl Actor {
             root: PathBuf::from(&k.root),
             kind: k.kind.clone(),
         });
-        let offered = known.map(|k| k.commands.as_slice()).unwrap_or_default();
+        // Every script of a package.json, not only those a task maps: the model may know
+        // what `npm run storybook` is for (and a script's name is data, never an order).
+        let mut offered = known.map(|k| k.commands.clone()).unwrap_or_default();
+        let scripts = known
+            .and_then(|k| crate::context::commands::package_scripts(Path::new(&k.root)))
+            .unwrap_or_default();
+        for name in scripts {
+            if !offered.iter().any(|o| o.argv.last() == Some(&name)) {
+                offered.push(crate::context::commands::Offered {
+                    task: "script".into(),
+                    argv: vec!["npm".into(), "run".into(), name.clone()],
+                    source: format!("package.json script \"{name}\""),
+                    dry_run: None,
+                });
+            }
+        }
         let facts = llm::prompt::Facts {
             goal,
             project: project.as_ref(),
-            offered,
+            offered: &offered,
             cwd,
             registry: &self.registry,
             profile,
@@ -470,6 +509,7 @@ impl Actor {
             return None;
         }
         Some(ModelJob {
+            recent: self.recent.clone(),
             model: model.clone(),
             registry: self.registry.clone(),
             body: self.body(goal, cwd, profile, known),

@@ -269,6 +269,60 @@ impl ModelPlanner {
     }
 }
 
+/// How long the model's plan for a goal in a folder is reused rather than asked again: long
+/// enough that `codex plan` then `codex run` run the plan that was shown (a model may answer
+/// otherwise the second time), short enough that a changed project is seen.
+pub const REUSE_FOR: Duration = Duration::from_secs(15 * 60);
+/// Plans kept for reuse, at most.
+const REUSE_MAX: usize = 64;
+
+/// The model's latest valid plans, by goal and folder.
+#[derive(Debug, Default)]
+pub struct Recent {
+    plans: Vec<(String, PathBuf, std::time::Instant, Vec<PlanStep>, ModelAsk)>,
+}
+
+impl Recent {
+    /// Keep the plan the model gave for `goal` in `cwd`.
+    pub fn keep(&mut self, goal: &str, cwd: &std::path::Path, steps: &[PlanStep], ask: &ModelAsk) {
+        self.plans.retain(|p| !(p.0 == goal && p.1 == cwd));
+        if self.plans.len() >= REUSE_MAX {
+            self.plans.remove(0);
+        }
+        self.plans.push((
+            goal.to_string(),
+            cwd.to_path_buf(),
+            std::time::Instant::now(),
+            steps.to_vec(),
+            ask.clone(),
+        ));
+    }
+
+    /// The plan given lately for `goal` in `cwd`, with how it was asked (said as reused).
+    pub fn get(&self, goal: &str, cwd: &std::path::Path) -> Option<(Vec<PlanStep>, ModelAsk)> {
+        let p = self
+            .plans
+            .iter()
+            .rev()
+            .find(|p| p.0 == goal && p.1 == cwd && p.2.elapsed() < REUSE_FOR)?;
+        let mut ask = p.4.clone();
+        ask.note = format!(
+            "the model's plan from {} s ago, reused (not asked again)",
+            p.2.elapsed().as_secs()
+        );
+        ask.latency_ms = 0;
+        ask.tries = 0;
+        ask.prompt_tokens = None;
+        ask.completion_tokens = None;
+        Some((p.3.clone(), ask))
+    }
+
+    /// Forget every plan (the user forgot what was learned).
+    pub fn clear(&mut self) {
+        self.plans.clear();
+    }
+}
+
 /// Why the model is not asked for `goal` here (`None`: it is). `local` is what the local
 /// planner answered.
 pub fn why_not_ask(
