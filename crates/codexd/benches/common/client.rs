@@ -85,6 +85,7 @@ impl Client {
 }
 
 /// The process's peak resident memory (VmHWM).
+#[allow(dead_code)]
 pub fn peak_rss(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -100,6 +101,7 @@ pub fn peak_rss(pid: u32) -> String {
 /// requests from its own process tree, so the client cannot live in the daemon's process),
 /// with its socket and log in `dir`, and connect once it answers. Returns the process, the
 /// connection and the time from spawn to the first answer.
+#[allow(dead_code)]
 pub fn spawn_daemon(
     dir: &Path,
     home: &Path,
