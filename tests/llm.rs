@@ -480,3 +480,45 @@ fn check_config_refuses_plain_http_to_another_host_and_a_mode_without_a_model() 
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn in_always_mode_the_models_plan_is_one_more_candidate_until_a_plan_is_kept() {
+    let server = ChatServer::start(|_, _| {
+        ChatReply::plan(&[(&["cargo", "nextest", "run"], "the faster test runner")])
+    });
+    let h = Home::new()
+        .with_config(&config(&server, "").replace("mode: fallback", "mode: always"))
+        .with_programs(&["cargo"]);
+    let _d = h.start();
+    let proj = h.project("shop", &[("Cargo.toml", "[package]\nname = \"shop\"\n")]);
+    let (p, _) = plan(&h, &proj, "run the tests");
+    let commands: Vec<&str> = p["plans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["command"].as_str().unwrap())
+        .collect();
+    // The local plan first: the model's plans have earned nothing yet.
+    assert_eq!(commands, ["cargo test", "cargo nextest run"], "{p}");
+    assert_eq!(p["plans"][1]["from_model"], true);
+    assert_eq!(server.count(), 1);
+    // The user picks the model's plan: a step that changes anything is asked the first time
+    // (refused without a terminal), so they say yes for it, and rate it well: kept here.
+    let run = h.codex_in(&proj, &["run", "--pick", "2", "run the tests"]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("borrowed from the model"),
+        "{}",
+        run.stderr
+    );
+    let run = h.codex_in(&proj, &["run", "--yes", "--pick", "2", "run the tests"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    h.codex_in(&proj, &["rate", "5"]).ok();
+    // A plan is kept for this goal here: the model is not asked again, and the kept plan,
+    // the model's, comes first.
+    let (p, _) = plan(&h, &proj, "run the tests");
+    assert!(p["model"].is_null(), "{p}");
+    assert_eq!(p["plans"][0]["command"], "cargo nextest run", "{p}");
+    assert_eq!(p["plans"][0]["from_model"], true);
+    assert_eq!(server.count(), 1);
+}

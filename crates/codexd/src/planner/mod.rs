@@ -629,6 +629,11 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
         .into_iter()
         .map(|c| {
             let command = c.command();
+            // However it came (a correction may have rewritten another candidate into it),
+            // a plan the model once proposed says so.
+            let from_model = c.from_model
+                || learned
+                    .is_some_and(|cat| cat.plans.iter().any(|p| p.plan == command && p.from_model));
             let known = learned
                 .and_then(|cat| cat.plans.iter().find(|p| p.plan == command))
                 .or_else(|| habit.and_then(|h| h.plans.iter().find(|p| p.plan == command)))
@@ -683,7 +688,7 @@ pub fn plan(goal: &str, cwd: &Path, profile: &Profile, opts: &Options<'_>) -> Pl
                     evidence,
                     borrowed: c.borrowed,
                     propensity: None,
-                    from_model: c.from_model,
+                    from_model,
                 },
                 c.dry_run,
                 basis,

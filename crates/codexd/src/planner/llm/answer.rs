@@ -334,5 +334,13 @@ mod tests {
         assert!(e.contains("secret"), "{e}");
         let e = validate(vec![step(&["echo", "a\0b"])], 3, &here).unwrap_err();
         assert!(e.contains("NUL"), "{e}");
+        // A step naming a registry tool is the tool's own command, with its class.
+        let tool = validate(vec![step(&["list-files"])], 3, &here).unwrap();
+        assert_eq!(tool[0].argv, words(&["ls", "-la", "--", "."]));
+        assert_eq!(
+            tool[0].class,
+            Some(codex_proto::types::SafetyClass::ReadOnly)
+        );
+        assert!(tool[0].rationale.contains("the tool `list-files`"));
     }
 }

@@ -351,7 +351,12 @@ pub fn why_not_ask(
         .iter()
         .filter(|c| c.category == normalized)
         .flat_map(|c| &c.plans)
-        .any(|pl| super::learned::standing(pl, root).kept_here());
+        .any(|pl| {
+            // Kept and worked: the local planner offers it (a pick that never ran is kept
+            // but not offered, so the model is still asked).
+            let st = super::learned::standing(pl, root);
+            st.kept_here() && st.worked()
+        });
     kept.then(|| "you kept a plan for it here: it is planned locally".into())
 }
 
