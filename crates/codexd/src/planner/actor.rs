@@ -277,9 +277,26 @@ impl ModelJob {
         let endpoint = self.model.endpoint();
         let recent = self.recent.clone();
         let (goal, cwd) = (self.place.goal.clone(), self.place.cwd.clone());
+        let Some(slot) = self.model.slot() else {
+            local.model = Some(codex_proto::model_planner::ModelAsk {
+                endpoint,
+                ok: false,
+                note: format!(
+                    "the model was not asked: {} asks are waiting on it already",
+                    llm::MAX_IN_FLIGHT
+                ),
+                latency_ms: 0,
+                tries: 0,
+                prompt_tokens: None,
+                completion_tokens: None,
+            });
+            let _ = reply.send(local);
+            return;
+        };
         let spawned = std::thread::Builder::new()
             .name("codexd-model".into())
             .spawn(move || {
+                let _slot = slot;
                 let _ = tx.send(self.model.ask(&self.body, &self.place, &self.registry));
             });
         tokio::spawn(async move {

@@ -139,6 +139,10 @@ pub fn validate(
             if w.contains('\0') {
                 return Err(format!("step {n} holds a NUL byte"));
             }
+            // Escape sequences would rewrite the terminal the plan is shown on.
+            if w.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                return Err(format!("step {n} holds a control character"));
+            }
             total += w.len();
         }
         if total > MAX_PLAN {
@@ -334,6 +338,8 @@ mod tests {
         assert!(e.contains("secret"), "{e}");
         let e = validate(vec![step(&["echo", "a\0b"])], 3, &here).unwrap_err();
         assert!(e.contains("NUL"), "{e}");
+        let e = validate(vec![step(&["echo", "\u{1b}[2Jhi"])], 3, &here).unwrap_err();
+        assert!(e.contains("control character"), "{e}");
         // A step naming a registry tool is the tool's own command, with its class.
         let tool = validate(vec![step(&["list-files"])], 3, &here).unwrap();
         assert_eq!(tool[0].argv, words(&["ls", "-la", "--", "."]));

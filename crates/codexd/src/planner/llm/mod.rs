@@ -84,6 +84,21 @@ pub struct ModelPlanner {
     /// The key's variable is named but not set in codexd's environment.
     key_missing: bool,
     stats: Arc<Mutex<stats::Stats>>,
+    /// Asks waiting on the model now.
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Asks waiting on the model at once, at most: past it a plan is answered locally and says
+/// so, rather than piling up threads on a model that does not answer.
+pub const MAX_IN_FLIGHT: usize = 4;
+
+/// One ask's place among those in flight, given back when dropped.
+pub struct Slot(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl ModelPlanner {
@@ -132,7 +147,20 @@ impl ModelPlanner {
             key,
             key_missing,
             stats: Arc::new(Mutex::new(stats::Stats::open(stats))),
+            in_flight: Arc::default(),
         })
+    }
+
+    /// A place for one more ask, unless [`MAX_IN_FLIGHT`] are waiting already.
+    pub fn slot(&self) -> Option<Slot> {
+        use std::sync::atomic::Ordering;
+        let taken = self
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_IN_FLIGHT).then_some(n + 1)
+            })
+            .is_ok();
+        taken.then(|| Slot(self.in_flight.clone()))
     }
 
     /// `fallback` or `always`.

@@ -201,7 +201,7 @@ fn preferences(profile: &Profile) -> Vec<String> {
         .iter()
         .filter(|c| c.times >= 2)
         .collect();
-    corrections.sort_by(|a, b| b.times.cmp(&a.times));
+    corrections.sort_by_key(|c| std::cmp::Reverse(c.times));
     corrections
         .into_iter()
         .map(|c| format!("replaces `{}` with `{}`", c.from, c.to))

@@ -8,10 +8,12 @@ use super::*;
 
 /// One scripted answer: status, body, and a delay before it.
 type Reply = (u16, String, Duration);
+/// The requests a server saw: header block and body.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
 /// A loopback server answering each request with the next reply (the last one repeats);
 /// returns its base URL, the request count, and the requests' header blocks and bodies.
-fn server(replies: Vec<Reply>) -> (String, Arc<AtomicUsize>, Arc<Mutex<Vec<(String, String)>>>) {
+fn server(replies: Vec<Reply>) -> (String, Arc<AtomicUsize>, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
@@ -352,4 +354,15 @@ fn a_goal_nothing_maps_gets_the_models_plan_and_no_unknown() {
     assert!(r.unknown.is_none());
     assert_eq!(r.plans.len(), 1);
     assert!(r.ranking.contains("the model's plan"));
+}
+
+#[test]
+fn asks_in_flight_are_bounded_and_given_back() {
+    let (p, _dir) = planner("http://127.0.0.1:9/v1", 1, 0, None);
+    let slots: Vec<Slot> = (0..MAX_IN_FLIGHT)
+        .map(|_| p.slot().expect("a slot"))
+        .collect();
+    assert!(p.slot().is_none());
+    drop(slots);
+    assert!(p.slot().is_some());
 }
