@@ -389,8 +389,17 @@ fn every_way_the_model_fails_is_an_ordinary_answer() {
 #[test]
 fn the_api_key_never_lands_in_files_logs_or_exports() {
     const KEY: &str = "sk-e2e-planted-key-5b1c9f0e7d";
-    // The endpoint echoes what it was sent in an error first, then plans.
-    let server = ChatServer::start(|n, _| {
+    // The endpoint echoes what it was sent in an error first, then plans; asked to, it puts
+    // the key in a plan, or in a reason split by a control character.
+    let server = ChatServer::start(|n, body| {
+        let user = chat_user_message(body);
+        if user.contains("print my key") {
+            return ChatReply::plan(&[(&["echo", KEY], "echo it")]);
+        }
+        if user.contains("explain my key") {
+            let (a, b) = KEY.split_at(10);
+            return ChatReply::plan(&[(&["ls"], &format!("auth {a}\r{b}"))]);
+        }
         if n == 0 {
             ChatReply::raw(
                 401,
@@ -414,6 +423,12 @@ fn the_api_key_never_lands_in_files_logs_or_exports() {
     let run = h.codex_in(&proj, &["run", "show which process holds port 8080"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     h.codex_in(&proj, &["rate", "4"]).ok();
+    let (p, stderr) = plan(&h, &proj, "print my key");
+    assert!(p["plans"].as_array().unwrap().is_empty(), "{p}");
+    assert!(stderr.contains("holds the API key"), "{stderr}");
+    let run = h.codex_in(&proj, &["run", "explain my key"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(!run.stderr.contains(KEY));
     for format in ["episodes", "openai-chat", "preference-pairs"] {
         let export = h.codex(&["export", "--format", format]).ok();
         assert!(!export.stdout.contains(KEY), "{format}");
@@ -521,4 +536,34 @@ fn in_always_mode_the_models_plan_is_one_more_candidate_until_a_plan_is_kept() {
     assert_eq!(p["plans"][0]["command"], "cargo nextest run", "{p}");
     assert_eq!(p["plans"][0]["from_model"], true);
     assert_eq!(server.count(), 1);
+}
+
+#[test]
+fn sigterm_during_a_slow_ask_stops_at_once_and_the_plan_says_so() {
+    // An endpoint that takes a minute; codexd waits for it at most 30 s a try.
+    let server = ChatServer::start(|_, _| {
+        ChatReply::plan(&[(&["ls"], "late")]).after(Duration::from_secs(60))
+    });
+    let h = Home::new()
+        .with_config(&config(&server, "").replace("timeout_secs: 5", "timeout_secs: 30"));
+    let d = h.start();
+    let dir = h.project("plain", &[("notes.txt", "hi")]);
+    let mut waiting = h
+        .codex_cmd()
+        .current_dir(&dir)
+        .args(["--no-autostart", "--json", "plan", GOAL])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    codex_e2e::eventually("the model is asked", || server.count() == 1);
+    // Stopped within the harness's bounded wait (15 s), not after the model's 30 s.
+    let status = d.stop();
+    assert!(status.success(), "{status}");
+    let out = waiting.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("codexd is stopping") || stderr.contains("closed the connection"),
+        "{stderr}"
+    );
 }

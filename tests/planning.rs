@@ -390,9 +390,13 @@ fn a_remote_embedding_endpoint_replaces_the_local_one_and_falls_back_when_down()
         .json();
     let from = p["embeddings"].as_str().unwrap();
     assert!(from.starts_with("local (embedding endpoint"), "{from}");
-    // An https endpoint is a config error naming the key.
-    let bad = Home::new()
+    // https is accepted; another scheme is a config error naming the key.
+    let tls = Home::new()
         .with_config("planner:\n  embeddings:\n    endpoint: https://api.example.com/v1\n");
+    let out = tls.codexd_cmd().arg("--check-config").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let bad = Home::new()
+        .with_config("planner:\n  embeddings:\n    endpoint: ftp://api.example.com/v1\n");
     let out = bad.codexd_cmd().arg("--check-config").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

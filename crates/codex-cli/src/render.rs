@@ -46,13 +46,18 @@ pub fn when(t: DateTime<Utc>) -> String {
 /// what is shown, a carriage return, a newline) as `\u{..}` escapes, so what is shown is what
 /// there is.
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    // Bidirectional overrides and zero-width marks too: they make text read as other text.
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    };
+    if !s.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(s);
     }
     std::borrow::Cow::Owned(
         s.chars()
             .map(|c| {
-                if c.is_control() {
+                if hidden(c) {
                     c.escape_unicode().to_string()
                 } else {
                     c.to_string()
@@ -156,7 +161,8 @@ pub fn percent(x: f64) -> String {
 
 /// A command line as a shell would read it back.
 pub fn command(argv: &[String]) -> String {
-    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+    let line = shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "));
+    printable(&line).into_owned()
 }
 
 #[cfg(test)]

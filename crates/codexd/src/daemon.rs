@@ -130,13 +130,14 @@ impl Daemon {
                 learning: learning.handle.clone(),
             },
         )?;
+        let shutdown = CancellationToken::new();
         let (planner, planner_task) = crate::planner::actor::start(
             &layout,
             config,
             feedback.handle.watch_profile(),
             learning.handle.clone(),
+            shutdown.clone(),
         )?;
-        let shutdown = CancellationToken::new();
         let (optimizer_store, autonomy) = crate::optimizer::open(&layout, config)?;
         let scheduler = crate::scheduler::start(
             &layout,

@@ -97,7 +97,7 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
             println!(
                 "{}. {}   ({}{})",
                 i + 1,
-                p.command,
+                render::printable(&p.command),
                 render::percent(p.confidence),
                 match (p.from_model, p.borrowed.is_some()) {
                     (true, true) => ", from the model: asked first",
@@ -111,7 +111,7 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
         println!(
             "{}. {}{}   confidence {}, alignment {:.2}{}",
             i + 1,
-            p.command,
+            render::printable(&p.command),
             if p.from_model {
                 "   [from the model]"
             } else {
@@ -133,12 +133,12 @@ pub fn show(target: &Target, out: Out, goal: &str) -> Result<u8, CliError> {
             };
             if p.steps.len() > 1 {
                 println!("     step: {}{tag}", render::command(&s.argv));
-                println!("       why: {}", s.rationale);
+                println!("       why: {}", render::printable(&s.rationale));
             } else {
-                println!("     why: {}{tag}", s.rationale);
+                println!("     why: {}{tag}", render::printable(&s.rationale));
             }
         }
-        println!("     evidence: {}", p.evidence);
+        println!("     evidence: {}", render::printable(&p.evidence));
         if let Some(from) = &p.borrowed {
             println!(
                 "     borrowed from {from}: a step that changes anything is asked the first time"

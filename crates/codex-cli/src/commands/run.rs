@@ -65,7 +65,9 @@ pub fn run(target: &Target, out: Out, args: RunArgs) -> Result<u8, CliError> {
             Verbosity::Terse => {}
             Verbosity::Normal => eprintln!(
                 "codex: plan {pick} for \"{goal}\": {} ({}; {})",
-                chosen.command, first.rationale, chosen.evidence
+                render::printable(&chosen.command),
+                render::printable(&first.rationale),
+                render::printable(&chosen.evidence)
             ),
             Verbosity::Verbose => eprintln!(
                 "codex: plan {pick} of {} for \"{goal}\": {} ({}; {}; confidence {}, score \

@@ -173,12 +173,33 @@ fn check_url(key: &str, url: &str) -> Result<(), (String, String)> {
             format!("`{url}`: give an https:// URL, or http:// to this machine (localhost)"),
         ));
     }
+    if url
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '\\' | '?' | '#'))
+    {
+        return Err((
+            key.into(),
+            format!(
+                "`{url}`: a base URL has no spaces, backslashes, query or fragment (codex adds \
+                 the path after it)"
+            ),
+        ));
+    }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.is_empty() || authority.contains('@') {
         return Err((
             key.into(),
             format!("`{url}`: give a host (and port), without a user name"),
         ));
+    }
+    let port = match authority.rsplit_once(']') {
+        Some((_, after)) => after.strip_prefix(':'),
+        None => authority.split_once(':').map(|(_, p)| p),
+    };
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        return Err((key.into(), format!("`{url}`: `{port}` is not a port")));
     }
     if scheme == "http" && !is_loopback(authority) {
         return Err((
@@ -263,6 +284,10 @@ mod tests {
             "localhost:11434",
             "https://user@host/v1",
             "https:///v1",
+            "http://127.0.0.1:99999/v1",
+            "http://127.0.0.1:9\\evil.example/v1",
+            "https://h/v1?x=1",
+            "https://h /v1",
         ] {
             let (key, _) = check(&e, &llm(bad)).unwrap_err();
             assert_eq!(key, "planner.llm.base_url", "{bad}");

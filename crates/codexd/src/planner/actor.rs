@@ -188,6 +188,7 @@ pub fn start(
     config: &Config,
     profile: watch::Receiver<Arc<Profile>>,
     learning: LearningHandle,
+    shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(PlannerHandle, JoinHandle<()>), PlannerError> {
     let (book, _) = Journaled::<PlaybookBook>::open(
         layout.playbooks.clone(),
@@ -222,6 +223,7 @@ pub fn start(
         model: model.clone(),
         llm: config.planner.llm.clone(),
         recent: Arc::default(),
+        shutdown,
     };
     Ok((PlannerHandle { tx, model }, tokio::spawn(actor.run(rx))))
 }
@@ -252,11 +254,14 @@ struct Actor {
     llm: crate::config::LlmConfig,
     /// The model's latest plans, reused for the same goal in the same folder.
     recent: Arc<std::sync::Mutex<llm::Recent>>,
+    /// codexd is stopping: a plan waiting on the model is answered without it.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// One ask of the model, run on a thread of its own: a slow model holds up neither other
 /// plans nor shutdown (the thread is not waited for).
 struct ModelJob {
+    shutdown: tokio_util::sync::CancellationToken,
     recent: Arc<std::sync::Mutex<llm::Recent>>,
     model: ModelPlanner,
     registry: Arc<Registry>,
@@ -276,6 +281,7 @@ impl ModelJob {
         let (tx, rx) = oneshot::channel();
         let endpoint = self.model.endpoint();
         let recent = self.recent.clone();
+        let shutdown = self.shutdown.clone();
         let (goal, cwd) = (self.place.goal.clone(), self.place.cwd.clone());
         let Some(slot) = self.model.slot() else {
             local.model = Some(codex_proto::model_planner::ModelAsk {
@@ -301,7 +307,24 @@ impl ModelJob {
             });
         tokio::spawn(async move {
             let asked = match spawned {
-                Ok(_) => rx.await.ok(),
+                // Shutdown waits for connections; none waits on the model past its start.
+                Ok(_) => tokio::select! {
+                    got = rx => got.ok(),
+                    () = shutdown.cancelled() => {
+                        local.model = Some(codex_proto::model_planner::ModelAsk {
+                            endpoint,
+                            ok: false,
+                            note: "codexd is stopping: the model's answer was not waited for"
+                                .into(),
+                            latency_ms: 0,
+                            tries: 0,
+                            prompt_tokens: None,
+                            completion_tokens: None,
+                        });
+                        let _ = reply.send(local);
+                        return;
+                    }
+                },
                 Err(e) => {
                     tracing::warn!("cannot start the model ask: {e}");
                     None
@@ -526,6 +549,7 @@ impl Actor {
             return None;
         }
         Some(ModelJob {
+            shutdown: self.shutdown.clone(),
             recent: self.recent.clone(),
             model: model.clone(),
             registry: self.registry.clone(),

@@ -104,6 +104,8 @@ pub struct Here<'a> {
     pub registry: &'a Registry,
     /// The goal (a tool's parameters are filled from it).
     pub goal: &'a str,
+    /// The API key: a plan holding it is refused, so it is never stored or shown.
+    pub key: Option<&'a super::Secret>,
 }
 
 /// The proposed steps as plan steps, or why the plan is refused (one line).
@@ -139,9 +141,16 @@ pub fn validate(
             if w.contains('\0') {
                 return Err(format!("step {n} holds a NUL byte"));
             }
-            // Escape sequences would rewrite the terminal the plan is shown on.
+            // Escape sequences would rewrite the terminal the plan is shown on; reordering
+            // marks would make it read as another command.
             if w.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
                 return Err(format!("step {n} holds a control character"));
+            }
+            if w.chars().any(super::client::is_bidi) {
+                return Err(format!("step {n} holds a character that reorders text"));
+            }
+            if here.key.is_some_and(|k| k.within(w)) {
+                return Err(format!("step {n} holds the API key"));
             }
             total += w.len();
         }
@@ -152,7 +161,7 @@ pub fn validate(
             return Err(format!("step {n} holds what looks like a secret"));
         }
         let mut class = None;
-        let mut reason = super::client::one_line(&p.reason, MAX_REASON);
+        let mut reason = super::client::clean_line(&p.reason, here.key, MAX_REASON);
         if let Some(tool) = tool_named(here, &argv[0]) {
             let m = GoalMatch {
                 category: tool.categories.first().cloned().unwrap_or_default(),
@@ -181,7 +190,32 @@ pub fn validate(
             dry_run: false,
         });
     }
-    Ok(out)
+    Ok(joined(out))
+}
+
+/// Several steps as one `sh -c` script (`a && b`): a plan is learned, kept and asked for as a
+/// whole, as a run of one command, so no later step of it is ever learned or run on its own.
+/// The executor parses the script and classifies every command in it.
+fn joined(steps: Vec<PlanStep>) -> Vec<PlanStep> {
+    if steps.len() < 2 {
+        return steps;
+    }
+    let script = steps
+        .iter()
+        .map(|s| crate::episode::command_line(&s.argv))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    let reasons = steps
+        .iter()
+        .map(|s| s.rationale.trim_start_matches("the model: "))
+        .collect::<Vec<_>>()
+        .join("; ");
+    vec![PlanStep {
+        argv: vec!["sh".into(), "-c".into(), script],
+        rationale: format!("the model, {} steps in one script: {reasons}", steps.len()),
+        class: steps.iter().filter_map(|s| s.class).max(),
+        dry_run: false,
+    }]
 }
 
 /// A step's words: one string with spaces is a command line, split when it is plain words,
@@ -308,6 +342,7 @@ mod tests {
             path: &path,
             registry: &registry,
             goal: "find big files",
+            key: None,
         };
         let step = |w: &[&str]| Proposed {
             argv: words(w),
@@ -348,5 +383,40 @@ mod tests {
             Some(codex_proto::types::SafetyClass::ReadOnly)
         );
         assert!(tool[0].rationale.contains("the tool `list-files`"));
+        let e = validate(vec![step(&["echo", "a\u{202E}b"])], 3, &here).unwrap_err();
+        assert!(e.contains("reorders"), "{e}");
+        // Several steps are one script, learned and asked as a whole.
+        let two = validate(
+            vec![step(&["mkdir", "-p", "dist"]), step(&["touch", "dist/a b"])],
+            3,
+            &here,
+        )
+        .unwrap();
+        assert_eq!(two.len(), 1);
+        assert_eq!(
+            two[0].argv,
+            words(&["sh", "-c", "mkdir -p dist && touch 'dist/a b'"])
+        );
+        assert!(
+            two[0]
+                .rationale
+                .starts_with("the model, 2 steps in one script: r; r"),
+            "{}",
+            two[0].rationale
+        );
+        // The key, in a word or a reason (however split), is never kept.
+        let key = super::super::Secret::new("3f9a1c0b7e2d4a6f8b1c".into());
+        let keyed = Here {
+            key: Some(&key),
+            ..here
+        };
+        let e = validate(vec![step(&["echo", "x3f9a1c0b7e2d4a6f8b1cx"])], 3, &keyed).unwrap_err();
+        assert!(e.contains("API key") && !e.contains("3f9a"), "{e}");
+        let p = Proposed {
+            argv: words(&["ls"]),
+            reason: "auth 3f9a1c0b\r7e2d4a6f8b1c".into(),
+        };
+        let ok = validate(vec![p], 3, &keyed).unwrap();
+        assert!(!ok[0].rationale.contains("3f9a1c0b"), "{}", ok[0].rationale);
     }
 }

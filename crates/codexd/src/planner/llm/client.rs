@@ -15,6 +15,8 @@ use super::Secret;
 
 /// The largest answer read: a plan of a few steps is a few KiB; past this it is not a plan.
 pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
+/// Most tokens one answer's `usage` may claim.
+const MAX_TOKENS: u64 = 10_000_000;
 /// Back-off before the first retry; doubled for each later one.
 const BACKOFF: Duration = Duration::from_millis(500);
 
@@ -188,11 +190,7 @@ impl Client {
         if let Some(k) = &self.key {
             req = req.header("Authorization", &format!("Bearer {}", k.expose()));
         }
-        let scrub = |text: &str| match &self.key {
-            Some(k) => k.scrub(text),
-            None => text.to_string(),
-        };
-        let mut resp = req.send_json(body).map_err(|e| self.transport(e, &scrub))?;
+        let mut resp = req.send_json(body).map_err(|e| self.transport(e))?;
         let status = resp.status().as_u16();
         let text = resp
             .body_mut()
@@ -201,25 +199,28 @@ impl Client {
             .read_to_string()
             .map_err(|e| match e {
                 ureq::Error::BodyExceedsLimit(_) => AskError::TooLarge,
-                e => self.transport(e, &scrub),
+                ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                    AskError::Malformed("it is not UTF-8 text".into())
+                }
+                e => self.transport(e),
             })?;
         if !(200..300).contains(&status) {
             return Err(AskError::Status {
                 status,
-                detail: one_line(&scrub(&error_message(&text)), 200),
+                detail: clean_line(&error_message(&text), self.key.as_ref(), 200),
             });
         }
-        completion(&text).map_err(|m| AskError::Malformed(scrub(&m)))
+        completion(&text).map_err(|m| AskError::Malformed(clean_line(&m, self.key.as_ref(), 200)))
     }
 
-    fn transport(&self, e: ureq::Error, scrub: &dyn Fn(&str) -> String) -> AskError {
+    fn transport(&self, e: ureq::Error) -> AskError {
         match e {
             ureq::Error::Timeout(_) => AskError::Timeout(self.timeout.as_secs().max(1)),
             ureq::Error::BodyExceedsLimit(_) => AskError::TooLarge,
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => {
                 AskError::Timeout(self.timeout.as_secs().max(1))
             }
-            e => AskError::Connect(one_line(&scrub(&e.to_string()), 200)),
+            e => AskError::Connect(clean_line(&e.to_string(), self.key.as_ref(), 200)),
         }
     }
 }
@@ -244,16 +245,32 @@ fn refuses_format(detail: &str) -> bool {
     d.contains("response_format") || d.contains("json_schema") || d.contains("structured")
 }
 
-/// The first line of `text`, control characters out, at most `max` characters.
+/// Whether `c` reorders or hides text on a terminal (bidirectional overrides and isolates,
+/// zero-width marks): shown, a command could read as another.
+pub fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// The first line of `text`, control and bidirectional characters out, at most `max`
+/// characters.
 pub fn one_line(text: &str, max: usize) -> String {
-    let line: String = text
+    clean_line(text, None, max)
+}
+
+/// [`one_line`] with the key cut out: after the characters that could split it are gone,
+/// before the line is cut short (so no part of it survives either way).
+pub fn clean_line(text: &str, key: Option<&Secret>, max: usize) -> String {
+    let mut line: String = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("")
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_bidi(*c))
         .collect();
+    if let Some(k) = key {
+        line = k.scrub(&line);
+    }
     if line.chars().count() > max {
         let cut: String = line.chars().take(max).collect();
         format!("{cut}…")
@@ -279,10 +296,12 @@ fn completion(text: &str) -> Result<Completion, String> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    // A count past any real answer's is not believed (it would swamp the totals).
     let usage = |k: &str| {
         v.get("usage")
             .and_then(|u| u.get(k))
             .and_then(Value::as_u64)
+            .filter(|&n| n <= MAX_TOKENS)
     };
     Ok(Completion {
         content,

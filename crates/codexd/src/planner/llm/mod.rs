@@ -44,6 +44,11 @@ impl Secret {
         &self.0
     }
 
+    /// Whether `text` holds the key.
+    pub fn within(&self, text: &str) -> bool {
+        self.0.len() >= 4 && text.contains(&self.0)
+    }
+
     /// `text` with the key cut out (an endpoint may echo what it was sent).
     pub fn scrub(&self, text: &str) -> String {
         if self.0.len() < 4 {
@@ -241,6 +246,7 @@ impl ModelPlanner {
                         path: &place.path,
                         registry,
                         goal: &place.goal,
+                        key: self.key.as_ref(),
                     };
                     answer::validate(proposed, self.max_steps, &here)
                 })
@@ -259,12 +265,11 @@ impl ModelPlanner {
                 Some(steps)
             }
             Err(why) => {
-                let why = match &self.key {
-                    Some(k) => k.scrub(&why),
-                    None => why,
-                };
-                ask.note =
-                    client::one_line(&format!("the model gave no usable plan: {why}{tries}"), 300);
+                ask.note = client::clean_line(
+                    &format!("the model gave no usable plan: {why}{tries}"),
+                    self.key.as_ref(),
+                    300,
+                );
                 None
             }
         };

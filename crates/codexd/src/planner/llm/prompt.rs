@@ -130,7 +130,8 @@ pub fn body(facts: &Facts<'_>, model: &str, structured: bool, key: Option<&Secre
             user.push_str(&format!("- {}: {}\n", clean(&name), clean(&description)));
         }
     }
-    let prefs = preferences(facts.profile);
+    let root = facts.project.map(|p| p.root.display().to_string());
+    let prefs = preferences(facts.profile, root.as_deref());
     if !prefs.is_empty() {
         user.push_str("This user's preferences:\n");
         for p in prefs {
@@ -177,9 +178,12 @@ fn tools_here(facts: &Facts<'_>) -> Vec<(String, String)> {
     out
 }
 
-/// The user's strongest preferences, in words: the plan they like best for a goal, with
-/// enough evidence, and the corrections they make again and again.
-fn preferences(profile: &Profile) -> Vec<String> {
+/// The user's strongest preferences, in words: the plan they like best for a goal here (in
+/// this project, or outside any when there is none), with enough evidence, and the
+/// corrections they make again and again. Nothing naming an absolute path: what was learned
+/// in other folders stays on this machine.
+fn preferences(profile: &Profile, root: Option<&str>) -> Vec<String> {
+    let here = root.unwrap_or("");
     let mut liked: Vec<(f64, String)> = profile
         .categories
         .iter()
@@ -188,6 +192,7 @@ fn preferences(profile: &Profile) -> Vec<String> {
                 .plans
                 .iter()
                 .filter(|p| p.evidence >= PREFERENCE_EVIDENCE && p.score >= PREFERENCE_SCORE)
+                .filter(|p| p.places.is_empty() || p.place(Some(here)).is_some())
                 .max_by(|a, b| a.score.total_cmp(&b.score))?;
             Some((
                 best.evidence,
@@ -207,8 +212,15 @@ fn preferences(profile: &Profile) -> Vec<String> {
         .map(|c| format!("replaces `{}` with `{}`", c.from, c.to))
         .chain(liked.into_iter().map(|(_, s)| s))
         .filter(|s| !s.contains(crate::learning::redact::MARKER_PREFIX))
+        .filter(|s| !names_a_path(s))
         .take(MAX_PREFERENCES)
         .collect()
+}
+
+/// Whether a word of `text` is an absolute or home path.
+fn names_a_path(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '=' | '('))
+        .any(|w| w.starts_with('/') || w.starts_with('~'))
 }
 
 /// A text as it may leave the machine: redacted, the home folder as `~`, the key cut out,
@@ -218,12 +230,32 @@ pub fn clean(text: &str, key: Option<&Secret>) -> String {
     if let Some(home) = std::env::var_os("HOME").map(|h| h.to_string_lossy().into_owned())
         && home.len() > 1
     {
-        t = t.replace(&home, "~");
+        t = home_as_tilde(&t, home.trim_end_matches('/'));
     }
-    if let Some(k) = key {
-        t = k.scrub(&t);
+    super::client::clean_line(&t, key, MAX_ITEM)
+}
+
+/// `text` with `home` written `~` where it is the whole folder name (`/home/al/x`, not
+/// `/home/al2/x`).
+fn home_as_tilde(text: &str, home: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(home) {
+        let after = &rest[i + home.len()..];
+        out.push_str(&rest[..i]);
+        if after.is_empty()
+            || after.starts_with(|c: char| {
+                c == '/' || !c.is_alphanumeric() && c != '-' && c != '_' && c != '.'
+            })
+        {
+            out.push('~');
+        } else {
+            out.push_str(home);
+        }
+        rest = after;
     }
-    super::client::one_line(&t, MAX_ITEM)
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -307,5 +339,21 @@ mod tests {
         assert!(system.contains("At most 4 steps"));
         assert_eq!(b["response_format"]["json_schema"]["name"], "codex_plan");
         assert_eq!(b["model"], "m");
+    }
+
+    #[test]
+    fn the_home_folder_is_a_tilde_only_as_a_whole_name_and_paths_stay_home() {
+        assert_eq!(
+            home_as_tilde("/home/al/x and /home/al", "/home/al"),
+            "~/x and ~"
+        );
+        assert_eq!(home_as_tilde("/home/al2/x", "/home/al"), "/home/al2/x");
+        assert!(names_a_path(
+            "for \"notes\" prefers `cat /tmp/private/notes.txt`"
+        ));
+        assert!(names_a_path("replaces `x` with `make -C ~/src`"));
+        assert!(!names_a_path(
+            "for \"run the tests\" prefers `cargo nextest run`"
+        ));
     }
 }
