@@ -548,7 +548,7 @@ fn sigterm_during_a_slow_ask_stops_at_once_and_the_plan_says_so() {
         .with_config(&config(&server, "").replace("timeout_secs: 5", "timeout_secs: 30"));
     let d = h.start();
     let dir = h.project("plain", &[("notes.txt", "hi")]);
-    let mut waiting = h
+    let waiting = h
         .codex_cmd()
         .current_dir(&dir)
         .args(["--no-autostart", "--json", "plan", GOAL])
