@@ -567,3 +567,32 @@ fn sigterm_during_a_slow_ask_stops_at_once_and_the_plan_says_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn damaged_figures_are_reported_moved_aside_and_counted_again() {
+    let server = ChatServer::start(|_, _| ChatReply::plan(&[(&["ls"], "look")]));
+    let h = Home::new().with_config(&config(&server, ""));
+    let d = h.start();
+    let dir = h.project("plain", &[("notes.txt", "hi")]);
+    plan(&h, &dir, GOAL);
+    d.stop();
+    let file = h.path("storage/planner/model-planner.json");
+    let check = h.codexd_cmd().arg("--check-storage").output().unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        out.contains("language-model planner figures") && out.contains("1 asks"),
+        "{out}"
+    );
+    std::fs::write(&file, b"{\"asks\": 1, \"plans\": tr").unwrap();
+    let check = h.codexd_cmd().arg("--check-storage").output().unwrap();
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(out.contains("does not parse"), "{out}");
+    let _d = h.start();
+    plan(&h, &dir, "show which process holds port 8080");
+    let st: Value = serde_json::from_str(&h.codex(&["--json", "status"]).ok().stdout).unwrap();
+    assert_eq!(st["planner_model"]["asks"], 1, "{st}");
+    assert!(
+        h.path("storage/planner/model-planner.json.damaged")
+            .exists()
+    );
+}

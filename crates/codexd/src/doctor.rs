@@ -124,6 +124,7 @@ pub fn check(layout: &Layout) -> Report {
         );
         checks.push(dataset_check(&layout.dataset));
         checks.push(decisions_check(&layout.decisions));
+        checks.extend(model_planner_check(&layout.model_planner));
         checks.extend(models_check(&layout.models));
         checks.push(run_id_mark(&layout.home.join("storage").join("run_ids")));
         for dir in &dirs {
@@ -545,6 +546,34 @@ fn decisions_check(path: &Path) -> Check {
         "decisions",
         "lines that do not parse are skipped when a model is trained; `codex forget --all` \
          empties the log",
+    )
+}
+
+/// The language-model planner's figures, when there are any.
+fn model_planner_check(path: &Path) -> Option<Check> {
+    let what = "language-model planner figures";
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(unreadable(path, what, &e)),
+    };
+    Some(
+        match serde_json::from_slice::<crate::planner::llm::stats::Record>(&bytes) {
+            Ok(r) => ok(
+                path,
+                what,
+                format!("{} asks, {} failed", r.asks, r.failures),
+            ),
+            Err(e) => bad(
+                path,
+                what,
+                Health::Problem,
+                format!("does not parse: {e}"),
+                "codexd moves it aside at its next start and counts from zero (figures only: \
+                 nothing you taught or rated is in it)"
+                    .into(),
+            ),
+        },
     )
 }
 

@@ -1,9 +1,9 @@
 //! An optional remote embedding endpoint (OpenAI-compatible `POST {endpoint}/embeddings`) that
 //! replaces the local embeddings when `planner.embeddings.endpoint` is set.
 //!
-//! Plain `http://` only: this build carries no TLS, so the endpoint is a local model server
-//! (Ollama, llama.cpp, vLLM, LocalAI...) or a proxy that adds TLS. Blocking (ureq): the
-//! planner calls it on a blocking thread, bounded by the configured timeout.
+//! `https://` anywhere (rustls), plain `http://` to a local model server (Ollama, llama.cpp,
+//! vLLM, LocalAI...), as `config::endpoints` allows. Blocking (ureq): the planner calls it on
+//! a blocking thread, bounded by the configured timeout.
 
 use serde::Deserialize;
 use std::time::Duration;
