@@ -596,3 +596,43 @@ fn damaged_figures_are_reported_moved_aside_and_counted_again() {
             .exists()
     );
 }
+
+#[test]
+fn a_tool_declared_destructive_stays_asked_inside_a_models_script_even_once_learned() {
+    // The model folds the user's destructive tool into a two-step plan: one `sh -c` script.
+    let server = ChatServer::start(|_, _| {
+        ChatReply::plan(&[
+            (&["touch", "published.flag"], "publish"),
+            (&["ls"], "show it"),
+        ])
+    });
+    let tools = "  tools:\n    - name: publish-site\n      description: publish the site\n      \
+                 categories: [publish]\n      keywords: [publish]\n      command: [touch, published.flag]\n      \
+                 class: destructive\n";
+    let h = Home::new().with_config(&format!("{}{tools}", config(&server, "")));
+    let _d = h.start();
+    let proj = h.project("site", &[("Cargo.toml", "[package]\nname = \"site\"\n")]);
+    let goal = "show the disk usage of every file";
+    let (p, _) = plan(&h, &proj, goal);
+    assert_eq!(p["plans"][0]["steps"][0]["argv"][0], "sh", "{p}");
+    // Typed or from the model, with --yes and no terminal: a destructive step is refused.
+    let typed = h.codex_in(&proj, &["run", "--yes", "--", "touch", "published.flag"]);
+    assert_eq!(typed.code, Some(3), "{}", typed.stderr);
+    let run = h.codex_in(&proj, &["run", "--yes", goal]);
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(run.stderr.contains("publish-site"), "{}", run.stderr);
+    assert!(!proj.join("published.flag").exists());
+    // Said yes to at a terminal, rated well, learned: still asked every time.
+    let Some(yes) = h.codex_in_pty(&proj, &["run", goal], "y\n") else {
+        return;
+    };
+    assert_eq!(yes.code, Some(0), "{}", yes.stdout);
+    assert!(yes.stdout.contains("approval needed (destructive"), "{}", yes.stdout);
+    h.codex_in(&proj, &["rate", "5"]).ok();
+    std::fs::remove_file(proj.join("published.flag")).unwrap();
+    let (p, _) = plan(&h, &proj, goal);
+    assert!(p["model"].is_null(), "planned locally now: {p}");
+    let again = h.codex_in(&proj, &["run", "--yes", goal]);
+    assert_eq!(again.code, Some(3), "{}", again.stderr);
+    assert!(!proj.join("published.flag").exists());
+}

@@ -46,11 +46,8 @@ pub fn when(t: DateTime<Utc>) -> String {
 /// what is shown, a carriage return, a newline) as `\u{..}` escapes, so what is shown is what
 /// there is.
 pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    // Bidirectional overrides and zero-width marks too: they make text read as other text.
-    let hidden = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-    };
+    // Format characters and blank fillers too: they make text read as other text.
+    let hidden = codex_proto::text::is_hidden;
     if !s.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(s);
     }

@@ -10,6 +10,7 @@
 //! - [`capture`] — shell capture: commands typed in a shell with codex's hook.
 //! - [`paths`] — where CODEX_HOME, the socket and the config live by default.
 //! - [`schedule`] — jobs that run on their own, and the goals codex expects next.
+//! - [`text`] — characters that must never reach a terminal unescaped.
 //! - [`terminal`] — a step on a pseudo-terminal: the `tty` param and the notifications that
 //!   relay its bytes (base64) and sizes.
 //!
@@ -25,6 +26,7 @@ pub mod prefs;
 pub mod runs;
 pub mod schedule;
 pub mod terminal;
+pub mod text;
 pub mod types;
 
 /// Version of the wire protocol; bumped on any incompatible change.

@@ -305,7 +305,10 @@ fn run_step(
 fn ask(q: &ApprovalRequestParams) -> Result<bool, CliError> {
     eprintln!(
         "codex: approval needed ({}, asked because {}):\n  {}\n  why: {}",
-        q.class, q.why_asked, q.command, q.reason
+        q.class,
+        render::printable(&q.why_asked),
+        render::printable(&q.command),
+        render::printable(&q.reason)
     );
     eprint!("run it? (a yes runs this step outside the sandbox) [y/N] ");
     let _ = std::io::stderr().flush();

@@ -344,7 +344,7 @@ pub fn start(
             tracing::error!("cannot use safety.rules ({e}); using the built-in rules only");
             classify::Classifier::new(&[])
         })
-        .map(Arc::new)
+        .map(|c| Arc::new(c.with_declared(&config.planner.tools)))
         .ok();
     let actor = Actor {
         classifier,

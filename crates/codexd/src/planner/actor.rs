@@ -344,7 +344,7 @@ impl ModelJob {
                     local.model = Some(codex_proto::model_planner::ModelAsk {
                         endpoint,
                         ok: false,
-                        note: "the model was not asked: its thread could not start".into(),
+                        note: "the model's ask ended without an answer (see codexd's log)".into(),
                         latency_ms: 0,
                         tries: 0,
                         prompt_tokens: None,

@@ -263,6 +263,9 @@ pub struct Classifier {
     outputs: Vec<(Names, programs::OutputSpec)>,
     plants: Plants,
     system: Vec<PathBuf>,
+    /// The user's tools (`planner.tools`): a command one of them makes has at least the
+    /// class it declares, wherever it appears (alone, in `sh -c`, behind `env` or `xargs`).
+    declared: Vec<crate::planner::registry::ToolSpec>,
 }
 
 impl std::fmt::Debug for Classifier {
@@ -423,6 +426,7 @@ impl Classifier {
                 .collect::<Result<_, RuleError>>()?,
             plants: file.plants,
             system: file.system_paths.iter().map(PathBuf::from).collect(),
+            declared: Vec::new(),
         })
     }
 
@@ -492,9 +496,29 @@ impl Classifier {
         verdict
     }
 
+    /// The user's tools, whose declared classes raise the commands they make.
+    pub fn with_declared(mut self, tools: &[crate::planner::registry::ToolSpec]) -> Classifier {
+        self.declared = tools.to_vec();
+        self
+    }
+
+    /// One command of a script: [`Classifier::command_itself`], at least the class a tool of
+    /// the user's declares for it.
+    fn command(&self, cmd: &Simple, walk: &mut Walk, depth: usize) -> Verdict {
+        let v = self.command_itself(cmd, walk, depth);
+        match crate::planner::registry::declared_class(&self.declared, &cmd.words) {
+            Some((class, tool)) if class > v.class => Verdict {
+                reason: format!("your tool `{tool}` is declared {class}"),
+                network: v.network || class == SafetyClass::Network,
+                class,
+            },
+            _ => v,
+        }
+    }
+
     /// One command of a script, in order: what it is, what it writes, and what it does to
     /// the commands after it.
-    fn command(&self, cmd: &Simple, walk: &mut Walk, depth: usize) -> Verdict {
+    fn command_itself(&self, cmd: &Simple, walk: &mut Walk, depth: usize) -> Verdict {
         if depth > MAX_DEPTH {
             return Verdict::destructive("commands nest too deeply to check");
         }

@@ -146,22 +146,30 @@ pub fn validate(
             if w.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
                 return Err(format!("step {n} holds a control character"));
             }
-            if w.chars().any(super::client::is_bidi) {
-                return Err(format!("step {n} holds a character that reorders text"));
-            }
-            if here.key.is_some_and(|k| k.within(w)) {
-                return Err(format!("step {n} holds the API key"));
+            if w.chars().any(codex_proto::text::is_hidden) {
+                return Err(format!(
+                    "step {n} holds an invisible or text-reordering character"
+                ));
             }
             total += w.len();
         }
         if total > MAX_PLAN {
             return Err(format!("the plan is longer than {} KiB", MAX_PLAN / 1024));
         }
+        // Whole, split over words, or encoded: the key never enters a plan.
+        if here.key.is_some_and(|k| k.within_any(&argv)) {
+            return Err(format!("step {n} holds the API key"));
+        }
         if crate::learning::redact::redact_argv(&argv) != argv {
             return Err(format!("step {n} holds what looks like a secret"));
         }
         let mut class = None;
-        let mut reason = super::client::clean_line(&p.reason, here.key, MAX_REASON);
+        let mut reason = match here.key {
+            Some(k) if k.within_any(std::slice::from_ref(&p.reason)) => {
+                "(its reason held the API key and is not shown)".to_string()
+            }
+            key => super::client::clean_line(&p.reason, key, MAX_REASON),
+        };
         if let Some(tool) = tool_named(here, &argv[0]) {
             let m = GoalMatch {
                 category: tool.categories.first().cloned().unwrap_or_default(),
@@ -384,7 +392,7 @@ mod tests {
         );
         assert!(tool[0].rationale.contains("the tool `list-files`"));
         let e = validate(vec![step(&["echo", "a\u{202E}b"])], 3, &here).unwrap_err();
-        assert!(e.contains("reorders"), "{e}");
+        assert!(e.contains("invisible"), "{e}");
         // Several steps are one script, learned and asked as a whole.
         let two = validate(
             vec![step(&["mkdir", "-p", "dist"]), step(&["touch", "dist/a b"])],
@@ -410,13 +418,30 @@ mod tests {
             key: Some(&key),
             ..here
         };
-        let e = validate(vec![step(&["echo", "x3f9a1c0b7e2d4a6f8b1cx"])], 3, &keyed).unwrap_err();
-        assert!(e.contains("API key") && !e.contains("3f9a"), "{e}");
+        for words_ in [
+            vec!["echo", "x3f9a1c0b7e2d4a6f8b1cx"],
+            vec!["printf", "%s%s", "3f9a1c0b", "7e2d4a6f8b1c"],
+            vec!["echo", "3F9A1C0B7E2D4A6F8B1C"],
+            vec!["echo", "M2Y5YTFjMGI3ZTJkNGE2ZjhiMWM="],
+            vec![
+                "echo",
+                "%33%66%39%61%31%63%30%62%37%65%32%64%34%61%36%66%38%62%31%63",
+            ],
+        ] {
+            let e = validate(vec![step(&words_)], 3, &keyed).unwrap_err();
+            assert!(e.contains("API key") && !e.contains("3f9a"), "{e}");
+        }
         let p = Proposed {
             argv: words(&["ls"]),
             reason: "auth 3f9a1c0b\r7e2d4a6f8b1c".into(),
         };
         let ok = validate(vec![p], 3, &keyed).unwrap();
         assert!(!ok[0].rationale.contains("3f9a1c0b"), "{}", ok[0].rationale);
+        let p = Proposed {
+            argv: words(&["ls"]),
+            reason: "key 3f9a1c0b 7e2d4a6f8b1c".into(),
+        };
+        let ok = validate(vec![p], 3, &keyed).unwrap();
+        assert!(ok[0].rationale.contains("not shown"), "{}", ok[0].rationale);
     }
 }

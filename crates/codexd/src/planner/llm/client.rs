@@ -245,12 +245,6 @@ fn refuses_format(detail: &str) -> bool {
     d.contains("response_format") || d.contains("json_schema") || d.contains("structured")
 }
 
-/// Whether `c` reorders or hides text on a terminal (bidirectional overrides and isolates,
-/// zero-width marks): shown, a command could read as another.
-pub fn is_bidi(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
 /// The first line of `text`, control and bidirectional characters out, at most `max`
 /// characters.
 pub fn one_line(text: &str, max: usize) -> String {
@@ -266,7 +260,7 @@ pub fn clean_line(text: &str, key: Option<&Secret>, max: usize) -> String {
         .find(|l| !l.is_empty())
         .unwrap_or("")
         .chars()
-        .filter(|c| !c.is_control() && !is_bidi(*c))
+        .filter(|c| !codex_proto::text::is_hidden(*c))
         .collect();
     if let Some(k) = key {
         line = k.scrub(&line);

@@ -44,9 +44,32 @@ impl Secret {
         &self.0
     }
 
-    /// Whether `text` holds the key.
-    pub fn within(&self, text: &str) -> bool {
-        self.0.len() >= 4 && text.contains(&self.0)
+    /// Whether `words` hold the key: whole, split over words, with other characters (or
+    /// case) between its letters and digits, or hex-, percent- or base64-encoded.
+    pub fn within_any(&self, words: &[String]) -> bool {
+        let bare = |s: &str| -> String {
+            s.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect()
+        };
+        let key = bare(&self.0);
+        if key.len() < 4 {
+            return false;
+        }
+        let all: String = words.iter().map(|w| bare(w)).collect();
+        let hex: String = self.0.bytes().map(|b| format!("{b:02x}")).collect();
+        let b64 = base64_of(self.0.as_bytes());
+        let joined: String = words.concat();
+        all.contains(&key)
+            || all.contains(&hex)
+            || joined.contains(b64.trim_end_matches('='))
+            || joined.contains(
+                &b64.replace('+', "-")
+                    .replace('/', "_")
+                    .trim_end_matches('=')
+                    .to_string(),
+            )
     }
 
     /// `text` with the key cut out (an endpoint may echo what it was sent).
@@ -56,6 +79,26 @@ impl Secret {
         }
         text.replace(&self.0, "[api key]")
     }
+}
+
+/// Standard base64 of `bytes`, padded.
+fn base64_of(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for Secret {
@@ -282,9 +325,11 @@ impl ModelPlanner {
             "{}",
             ask.note
         );
-        if let Ok(mut s) = self.stats.lock() {
-            s.add(&ask);
-        }
+        // A panic elsewhere while it was held leaves the figures as they were: still usable.
+        self.stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .add(&ask);
         (out, ask)
     }
 
@@ -297,8 +342,9 @@ impl ModelPlanner {
         };
         self.stats
             .lock()
-            .map(|s| s.record.view(&self.endpoint(), mode))
-            .unwrap_or_default()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .record
+            .view(&self.endpoint(), mode)
     }
 }
 
@@ -428,8 +474,8 @@ pub fn merge(result: &mut PlanResult, steps: Vec<PlanStep>, profile: &Profile, p
         .map(|s| crate::episode::command_line(&s.argv))
         .collect::<Vec<_>>()
         .join(" && ");
-    if let Some(same) = result.plans.iter_mut().find(|p| p.command == command) {
-        same.from_model = true;
+    // A plan codex offers anyway is not the model's: the model agreed, and earns nothing.
+    if result.plans.iter().any(|p| p.command == command) {
         return;
     }
     let (score, prior_confidence) = model_prior(profile);

@@ -206,6 +206,15 @@ fn preferences(profile: &Profile, root: Option<&str>) -> Vec<String> {
         .iter()
         .filter(|c| c.times >= 2)
         .collect();
+    // Corrections are kept for all projects at once: only those whose plan ran here.
+    let ran_here = |plan: &str| {
+        profile
+            .categories
+            .iter()
+            .flat_map(|c| &c.plans)
+            .any(|p| p.plan == plan && p.place(Some(here)).is_some())
+    };
+    corrections.retain(|c| ran_here(&c.to));
     corrections.sort_by_key(|c| std::cmp::Reverse(c.times));
     corrections
         .into_iter()
@@ -217,10 +226,10 @@ fn preferences(profile: &Profile, root: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// Whether a word of `text` is an absolute or home path.
+/// Whether `text` may name a place on this machine: any path (`-I/srv/x`, `--f=~/y`,
+/// `$HOME/z`). Preferences are worth little against that; such ones are not sent.
 fn names_a_path(text: &str) -> bool {
-    text.split(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '=' | '('))
-        .any(|w| w.starts_with('/') || w.starts_with('~'))
+    text.contains(['/', '~', '$', '\\'])
 }
 
 /// A text as it may leave the machine: redacted, the home folder as `~`, the key cut out,
@@ -299,6 +308,10 @@ mod tests {
                     plan: "cargo nextest run".into(),
                     score: 0.9,
                     evidence: 6.0,
+                    places: vec![codex_proto::prefs::PlanPlace {
+                        project: "/nonexistent-codex-test/shop".into(),
+                        ..Default::default()
+                    }],
                     ..PlanPrefs::default()
                 }],
                 ..CategoryPrefs::default()
@@ -352,6 +365,7 @@ mod tests {
             "for \"notes\" prefers `cat /tmp/private/notes.txt`"
         ));
         assert!(names_a_path("replaces `x` with `make -C ~/src`"));
+        assert!(names_a_path("prefers `ls -I/srv/clients/x .`"));
         assert!(!names_a_path(
             "for \"run the tests\" prefers `cargo nextest run`"
         ));

@@ -38,11 +38,12 @@ pub struct Record {
 impl Record {
     /// Count one ask.
     pub fn add(&mut self, ask: &ModelAsk, at: DateTime<Utc>) {
-        self.asks += 1;
+        // Counts read from a file may be anything: they stop at the top, never wrap or panic.
+        self.asks = self.asks.saturating_add(1);
         if ask.ok {
-            self.plans += 1;
+            self.plans = self.plans.saturating_add(1);
         } else {
-            self.failures += 1;
+            self.failures = self.failures.saturating_add(1);
             self.last_failure = Some(ask.note.clone());
         }
         self.latencies_ms.push_back(ask.latency_ms);
@@ -165,6 +166,10 @@ mod tests {
             (Some(300), Some(1000))
         );
         assert_eq!((v.prompt_tokens, v.completion_tokens), (30, 15));
+        std::fs::write(&path, b"{\"asks\": 18446744073709551615}").unwrap();
+        let mut full = Stats::open(&path);
+        full.add(&ask(false, 1));
+        assert_eq!(full.record.asks, u64::MAX);
         std::fs::write(&path, b"{\"asks\": tru").unwrap();
         assert_eq!(Stats::open(&path).record, Record::default());
         assert!(dir.path().join("model-planner.json.damaged").exists());

@@ -336,14 +336,15 @@ fn model_plans_start_below_local_ones_and_rise_with_good_ratings() {
     };
     assert!(model_prior(&disliked).0 < score);
 
-    // Without personalized planning, last; the same command is only marked.
+    // Without personalized planning, last. A plan codex offers anyway stays codex's: the
+    // model earns nothing for agreeing with it.
     let mut r = local(&[("make", 0.1)]);
     merge(&mut r, step(&["ls"]), &liked, false);
     assert_eq!(r.plans[1].command, "ls");
     let mut r = local(&[("ls", 0.5)]);
     merge(&mut r, step(&["ls"]), &fresh, true);
     assert_eq!(r.plans.len(), 1);
-    assert!(r.plans[0].from_model);
+    assert!(!r.plans[0].from_model);
 }
 
 #[test]
