@@ -627,7 +627,11 @@ fn a_tool_declared_destructive_stays_asked_inside_a_models_script_even_once_lear
         return;
     };
     assert_eq!(yes.code, Some(0), "{}", yes.stdout);
-    assert!(yes.stdout.contains("approval needed (destructive"), "{}", yes.stdout);
+    assert!(
+        yes.stdout.contains("approval needed (destructive"),
+        "{}",
+        yes.stdout
+    );
     h.codex_in(&proj, &["rate", "5"]).ok();
     std::fs::remove_file(proj.join("published.flag")).unwrap();
     let (p, _) = plan(&h, &proj, goal);

@@ -27,6 +27,21 @@ pub struct ModelAsk {
     pub completion_tokens: Option<u64>,
 }
 
+impl ModelAsk {
+    /// An ask that did not happen, and why.
+    pub fn not_asked(endpoint: String, note: impl Into<String>) -> ModelAsk {
+        ModelAsk {
+            endpoint,
+            ok: false,
+            note: note.into(),
+            latency_ms: 0,
+            tries: 0,
+            prompt_tokens: None,
+            completion_tokens: None,
+        }
+    }
+}
+
 /// `plan/prompt`: exactly what the model would be sent for a goal here. Sends nothing.
 pub struct PlanPrompt;
 

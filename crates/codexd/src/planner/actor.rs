@@ -258,105 +258,6 @@ struct Actor {
     shutdown: tokio_util::sync::CancellationToken,
 }
 
-/// One ask of the model, run on a thread of its own: a slow model holds up neither other
-/// plans nor shutdown (the thread is not waited for).
-struct ModelJob {
-    shutdown: tokio_util::sync::CancellationToken,
-    recent: Arc<std::sync::Mutex<llm::Recent>>,
-    model: ModelPlanner,
-    registry: Arc<Registry>,
-    body: serde_json::Value,
-    place: llm::Place,
-}
-
-impl ModelJob {
-    /// Ask, put the model's plan among `local`'s, and answer.
-    fn answer(
-        self,
-        mut local: PlanResult,
-        profile: Arc<Profile>,
-        personalized: bool,
-        reply: oneshot::Sender<PlanResult>,
-    ) {
-        let (tx, rx) = oneshot::channel();
-        let endpoint = self.model.endpoint();
-        let recent = self.recent.clone();
-        let shutdown = self.shutdown.clone();
-        let (goal, cwd) = (self.place.goal.clone(), self.place.cwd.clone());
-        let Some(slot) = self.model.slot() else {
-            local.model = Some(codex_proto::model_planner::ModelAsk {
-                endpoint,
-                ok: false,
-                note: format!(
-                    "the model was not asked: {} asks are waiting on it already",
-                    llm::MAX_IN_FLIGHT
-                ),
-                latency_ms: 0,
-                tries: 0,
-                prompt_tokens: None,
-                completion_tokens: None,
-            });
-            let _ = reply.send(local);
-            return;
-        };
-        let spawned = std::thread::Builder::new()
-            .name("codexd-model".into())
-            .spawn(move || {
-                let _slot = slot;
-                let _ = tx.send(self.model.ask(&self.body, &self.place, &self.registry));
-            });
-        tokio::spawn(async move {
-            let asked = match spawned {
-                // Shutdown waits for connections; none waits on the model past its start.
-                Ok(_) => tokio::select! {
-                    got = rx => got.ok(),
-                    () = shutdown.cancelled() => {
-                        local.model = Some(codex_proto::model_planner::ModelAsk {
-                            endpoint,
-                            ok: false,
-                            note: "codexd is stopping: the model's answer was not waited for"
-                                .into(),
-                            latency_ms: 0,
-                            tries: 0,
-                            prompt_tokens: None,
-                            completion_tokens: None,
-                        });
-                        let _ = reply.send(local);
-                        return;
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!("cannot start the model ask: {e}");
-                    None
-                }
-            };
-            match asked {
-                Some((steps, ask)) => {
-                    if let Some(steps) = steps {
-                        if let Ok(mut r) = recent.lock() {
-                            r.keep(&goal, &cwd, &steps, &ask);
-                        }
-                        llm::merge(&mut local, steps, &profile, personalized);
-                    }
-                    local.model = Some(ask);
-                }
-                None => {
-                    local.model = Some(codex_proto::model_planner::ModelAsk {
-                        endpoint,
-                        ok: false,
-                        note: "the model's ask ended without an answer (see codexd's log)".into(),
-                        latency_ms: 0,
-                        tries: 0,
-                        prompt_tokens: None,
-                        completion_tokens: None,
-                    });
-                }
-            }
-            let _ = reply.send(local);
-        });
-    }
-}
-
 /// Endpoint embeddings kept, at most.
 const REMOTE_CACHE: usize = 50_000;
 
@@ -539,7 +440,7 @@ impl Actor {
         profile: &Profile,
         known: Option<&ProjectProfile>,
         local: &PlanResult,
-    ) -> Option<ModelJob> {
+    ) -> Option<llm::job::ModelJob> {
         let model = self.model.as_ref()?;
         let root = local.project.as_deref();
         if let Some(why) =
@@ -548,7 +449,7 @@ impl Actor {
             tracing::debug!(goal, "the model is not asked: {why}");
             return None;
         }
-        Some(ModelJob {
+        Some(llm::job::ModelJob {
             shutdown: self.shutdown.clone(),
             recent: self.recent.clone(),
             model: model.clone(),

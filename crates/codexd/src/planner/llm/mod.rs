@@ -4,6 +4,7 @@
 //! - [`prompt`]: what is sent (redacted; `codex plan --show-prompt` prints it).
 //! - [`client`]: the HTTP ask, its timeout and bounded retries.
 //! - [`answer`]: the answer parsed and validated into plan steps, or refused.
+//! - [`job`]: one ask for one plan, on a thread of its own, answered from a task.
 //! - [`stats`]: asks, failures, latency and tokens, for `codex status`.
 //!
 //! The model never widens what may run: its plan is a candidate like any other, labelled
@@ -14,6 +15,7 @@
 
 pub mod answer;
 pub mod client;
+pub mod job;
 pub mod prompt;
 pub mod stats;
 
