@@ -104,6 +104,25 @@ pub enum SignalKind {
     },
 }
 
+impl SignalKind {
+    /// A whole run of a goal named in words that succeeded or failed, nothing else known: what
+    /// the simulations and replays feed.
+    pub fn named_outcome(success: bool) -> SignalKind {
+        SignalKind::Outcome {
+            success,
+            cancelled: false,
+            dry_run: false,
+            verbosity: 0,
+            part: codex_proto::types::RunPart::Whole,
+            named: true,
+            borrowed: false,
+            unstarted: false,
+            first: false,
+            from_model: false,
+        }
+    }
+}
+
 /// A run's current rating, as history shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredRating {

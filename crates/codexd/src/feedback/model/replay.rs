@@ -82,7 +82,7 @@ impl Model {
 mod tests {
     use std::collections::BTreeMap;
 
-    use codex_proto::types::{RunId, RunPart};
+    use codex_proto::types::RunId;
 
     use super::*;
     use crate::feedback::model::Params;
@@ -102,18 +102,7 @@ mod tests {
             program: plan.split(' ').next().unwrap_or("").into(),
             project: Some(root.into()),
             learn: true,
-            kind: SignalKind::Outcome {
-                success,
-                cancelled: false,
-                dry_run: false,
-                verbosity: 0,
-                part: RunPart::Whole,
-                named: true,
-                borrowed: false,
-                unstarted: false,
-                first: false,
-                from_model: false,
-            },
+            kind: SignalKind::named_outcome(success),
         }
     }
 

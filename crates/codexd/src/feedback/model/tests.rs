@@ -21,23 +21,7 @@ fn signal(run: u64, sec: i64, plan: &str, kind: SignalKind) -> Signal {
 }
 
 fn outcome(run: u64, sec: i64, plan: &str, success: bool) -> Signal {
-    signal(
-        run,
-        sec,
-        plan,
-        SignalKind::Outcome {
-            success,
-            cancelled: false,
-            dry_run: false,
-            verbosity: 0,
-            part: RunPart::Whole,
-            named: true,
-            borrowed: false,
-            unstarted: false,
-            first: false,
-            from_model: false,
-        },
-    )
+    signal(run, sec, plan, SignalKind::named_outcome(success))
 }
 
 fn rating(run: u64, sec: i64, plan: &str, score: u8) -> Signal {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use codex_patterns::generate::Rng;
-use codex_proto::types::{RunId, RunPart};
+use codex_proto::types::RunId;
 
 use super::{Decision, DecisionKind, TrainData};
 use crate::feedback::model::Params;
@@ -209,21 +209,8 @@ pub fn user(habits: &Habits, seed: u64, runs: usize) -> TrainData {
             learn: true,
             kind,
         };
-        data.signals.push(signal(
-            now,
-            SignalKind::Outcome {
-                success: !rng.chance(fail),
-                cancelled: false,
-                dry_run: false,
-                verbosity: 0,
-                part: RunPart::Whole,
-                named: true,
-                borrowed: false,
-                unstarted: false,
-                first: false,
-                from_model: false,
-            },
-        ));
+        data.signals
+            .push(signal(now, SignalKind::named_outcome(!rng.chance(fail))));
         if rng.chance(h.rate) {
             let pleased = good != rng.chance(h.noise);
             let score = if pleased { 3 } else { 1 } + rng.below(3) as u8;
