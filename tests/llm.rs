@@ -640,3 +640,57 @@ fn a_tool_declared_destructive_stays_asked_inside_a_models_script_even_once_lear
     assert_eq!(again.code, Some(3), "{}", again.stderr);
     assert!(!proj.join("published.flag").exists());
 }
+
+#[test]
+fn unrated_runs_earn_the_model_nothing_and_a_failed_plan_is_not_offered_again() {
+    // A model that answers no-ops for everything, and a failing command for one goal.
+    let server = ChatServer::start(|_, body| {
+        let user = chat_user_message(body);
+        if user.contains("count the open sockets") {
+            ChatReply::plan(&[(&["ls", "/nonexistent-codex-e2e"], "look")])
+        } else if user.contains("run the tests") {
+            ChatReply::plan(&[(&["sh", "-c", "echo all tests passed"], "quick")])
+        } else {
+            ChatReply::plan(&[(&["true"], "done")])
+        }
+    });
+    let h = Home::new()
+        .with_config(&config(&server, "").replace("mode: fallback", "mode: always"))
+        .with_programs(&["cargo"]);
+    let _d = h.start();
+    let proj = h.project("shop", &[("Cargo.toml", "[package]\nname = \"shop\"\n")]);
+    for goal in [GOAL, "show which process holds port 8080"] {
+        for _ in 0..2 {
+            let run = h.codex_in(&proj, &["run", "--yes", goal]);
+            assert_eq!(run.code, Some(0), "{goal}: {}", run.stderr);
+        }
+    }
+    // Never rated: the project's own command stays first.
+    let (p, _) = plan(&h, &proj, "run the tests");
+    assert_eq!(p["plans"][0]["command"], "cargo test", "{p}");
+
+    // A plan of the model's that failed here is not offered again, reused or asked anew.
+    let goal = "count the open sockets";
+    let run = h.codex_in(&proj, &["run", goal]);
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    h.codex_in(&proj, &["rate", "1"]).ok();
+    let (p, stderr) = plan(&h, &proj, goal);
+    assert!(
+        p["plans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|pl| pl["command"] != "ls /nonexistent-codex-e2e"),
+        "{p}"
+    );
+    assert!(
+        stderr.contains("failed here") || stderr.contains("rated low"),
+        "{stderr}"
+    );
+    // Forgetting the goal forgets the plan kept for reuse: the model is asked again.
+    let asked = server.count();
+    h.codex_in(&proj, &["forget", "--yes", "--goal", "*disk usage*"])
+        .ok();
+    plan(&h, &proj, GOAL);
+    assert_eq!(server.count(), asked + 1);
+}

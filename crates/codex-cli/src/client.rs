@@ -199,8 +199,9 @@ impl Client {
             .map_err(|r| CliError::Protocol(r.error.message))
     }
 
-    /// [`Client::call`] for a plan: it may ask the daemon's language model, so it may take
-    /// as much longer as the daemon said its longest ask takes.
+    /// [`Client::call`] for a request that plans a goal (`plan`, `schedule/add`,
+    /// `schedule/replan`): it may ask the daemon's language model, so it may take as much
+    /// longer as the daemon said its longest ask takes.
     pub fn call_plan<M: Method>(&mut self, params: &M::Params) -> Result<M::Result, CliError> {
         let id = self.send::<M>(params)?;
         let due = self.due.map(|(at, m)| (at + self.plan_wait, m));

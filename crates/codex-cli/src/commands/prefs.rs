@@ -90,8 +90,8 @@ fn print_profile(p: &PrefsShowResult) {
             .any(|c| c.plans.iter().take(PLANS_SHOWN).any(|p| p.from_model))
         {
             println!(
-                "[model]: the language model proposed the plan (planner.llm); run and kept, it \
-                 is planned locally now"
+                "[model]: the language model proposed the plan (planner.llm); once you keep one, \
+                 codex plans it locally"
             );
         }
         println!();

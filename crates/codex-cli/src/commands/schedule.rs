@@ -62,7 +62,7 @@ pub fn run(target: &Target, out: Out, cmd: ScheduleCommand) -> Result<u8, CliErr
         ScheduleCommand::Replan { id } => {
             let (mut client, _) = target.connect()?;
             let before = client.call::<ScheduleShow>(&JobIdParams { id, path: None })?;
-            let d = client.call::<ScheduleReplan>(&JobIdParams {
+            let d = client.call_plan::<ScheduleReplan>(&JobIdParams {
                 id,
                 path: std::env::var("PATH").ok(),
             })?;
@@ -110,13 +110,21 @@ fn add(target: &Target, out: Out, args: ScheduleAddArgs) -> Result<u8, CliError>
         name: args.name,
     };
     let (mut client, _) = target.connect()?;
-    let d = client.call::<ScheduleAdd>(&params)?;
+    let d = client.call_plan::<ScheduleAdd>(&params)?;
     if out.json {
         render::json(&d)?;
         return Ok(0);
     }
     println!("added job {}: {}", d.job.id, title(&d.job));
-    println!("  plan:   {}", render::printable(&d.plan.command));
+    println!(
+        "  plan:   {}{}",
+        render::printable(&d.plan.command),
+        if d.plan.from_model {
+            "   [from the model: a step that changes anything is held for your yes]"
+        } else {
+            ""
+        }
+    );
     println!("  when:   {}", d.job.schedule);
     println!("  policy: {}", policy_words(d.job.policy));
     if let Some(next) = d.next.first() {

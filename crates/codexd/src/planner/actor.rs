@@ -54,6 +54,7 @@ enum Command {
         cwd: PathBuf,
         path: Option<String>,
         terminal: bool,
+        ask_model: bool,
         reply: oneshot::Sender<PlanResult>,
     },
     Playbooks {
@@ -83,13 +84,15 @@ pub struct PlannerHandle {
 
 impl PlannerHandle {
     /// Plans for `goal` in `cwd`, with programs looked up on `path` (the daemon's PATH when
-    /// `None`); `terminal`: the client is on one.
+    /// `None`); `terminal`: the client is on one; `ask_model`: the language model may be
+    /// asked (a person asked for this plan, not a suggestion made on its own).
     pub async fn plan(
         &self,
         goal: String,
         cwd: PathBuf,
         path: Option<String>,
         terminal: bool,
+        ask_model: bool,
     ) -> Result<PlanResult, PlannerError> {
         let (reply, rx) = oneshot::channel();
         self.tx
@@ -98,6 +101,7 @@ impl PlannerHandle {
                 cwd,
                 path,
                 terminal,
+                ask_model,
                 reply,
             })
             .await
@@ -126,6 +130,13 @@ impl PlannerHandle {
             .await
             .map_err(|_| PlannerError::Gone)?;
         rx.await.map_err(|_| PlannerError::Gone)
+    }
+
+    /// Forget the model's plans kept for reuse (the user forgot runs).
+    pub fn forget_model_plans(&self) {
+        if let Some(m) = &self.model {
+            m.forget_recent();
+        }
     }
 
     /// The model planner's record, when one is configured.
@@ -222,7 +233,6 @@ pub fn start(
         remote_down: None,
         model: model.clone(),
         llm: config.planner.llm.clone(),
-        recent: Arc::default(),
         shutdown,
     };
     Ok((PlannerHandle { tx, model }, tokio::spawn(actor.run(rx))))
@@ -252,8 +262,6 @@ struct Actor {
     model: Option<ModelPlanner>,
     /// `planner.llm`, for `plan/prompt` when the model is off.
     llm: crate::config::LlmConfig,
-    /// The model's latest plans, reused for the same goal in the same folder.
-    recent: Arc<std::sync::Mutex<llm::Recent>>,
     /// codexd is stopping: a plan waiting on the model is answered without it.
     shutdown: tokio_util::sync::CancellationToken,
 }
@@ -278,10 +286,6 @@ impl Actor {
                     let _ = reply.send(self.project(&cwd).await);
                 }
                 Command::ForgetProjects { under, reply } => {
-                    // What the model planned for a forgotten project is not offered again.
-                    if let Ok(mut r) = self.recent.lock() {
-                        r.clear();
-                    }
                     self.projects.retain(|root, _| {
                         under
                             .as_ref()
@@ -294,23 +298,31 @@ impl Actor {
                     cwd,
                     path,
                     terminal,
+                    ask_model,
                     reply,
                 } => {
                     let (local, known, path, profile) =
                         self.plan_locally(&goal, &cwd, path, terminal).await;
                     let mut local = local;
-                    match self.model_job(&goal, &cwd, &path, &profile, known.as_ref(), &local) {
-                        Some(job) => {
-                            let reused = self.recent.lock().ok().and_then(|r| r.get(&goal, &cwd));
-                            match reused {
-                                Some((steps, ask)) => {
-                                    llm::merge(&mut local, steps, &profile, self.personalized);
-                                    local.model = Some(ask);
-                                    let _ = reply.send(local);
+                    let job = ask_model
+                        .then(|| {
+                            self.model_job(&goal, &cwd, &path, &profile, known.as_ref(), &local)
+                        })
+                        .flatten();
+                    match job {
+                        Some(job) => match job.model.reused(&goal, &cwd) {
+                            Some((steps, mut ask)) => {
+                                if let Err(why) =
+                                    llm::merge(&mut local, steps, &profile, self.personalized)
+                                {
+                                    ask.ok = false;
+                                    ask.note = why;
                                 }
-                                None => job.answer(local, profile, self.personalized, reply),
+                                local.model = Some(ask);
+                                let _ = reply.send(local);
                             }
-                        }
+                            None => job.answer(local, profile, self.personalized, reply),
+                        },
                         None => {
                             let _ = reply.send(local);
                         }
@@ -451,7 +463,6 @@ impl Actor {
         }
         Some(llm::job::ModelJob {
             shutdown: self.shutdown.clone(),
-            recent: self.recent.clone(),
             model: model.clone(),
             registry: self.registry.clone(),
             body: self.body(goal, cwd, profile, known),

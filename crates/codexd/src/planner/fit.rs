@@ -240,6 +240,22 @@ fn prefixed(prefix: &[&str], argv: &[String]) -> Vec<String> {
 /// they were learned in only when this holds.
 pub fn needs(argv: &[String], at: Place<'_>) -> Result<(), String> {
     let program = crate::episode::program_name(argv);
+    // A plan of several commands in one script (`sh -c 'npm test && ls'`, as the model
+    // planner joins steps) needs what each of its commands needs.
+    if matches!(program.as_str(), "sh" | "bash")
+        && argv.len() == 3
+        && argv[1] == "-c"
+        && let Some(words) = shlex::split(&argv[2])
+    {
+        for cmd in words.split(|w| w == "&&" || w == ";" || w == "||") {
+            if cmd.is_empty() {
+                continue;
+            }
+            needs(cmd, at)?;
+            resolve(cmd, at)?;
+        }
+        return Ok(());
+    }
     let args: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let first_word = args.iter().find(|a| !a.starts_with('-')).copied();
     let need = |files: &[&str], what: &str| -> Result<(), String> {
@@ -487,7 +503,7 @@ mod tests {
                 ("Makefile", "test:\n\ttrue\n"),
                 ("scripts/deploy.sh", ""),
             ],
-            &[],
+            &["ls", "make", "cargo"],
         );
         let here = at(&root, &path);
         assert!(
@@ -514,5 +530,13 @@ mod tests {
         assert!(needs(&v(&["go", "test", "./..."]), here).is_err());
         assert!(needs(&v(&["ls", "-la"]), here).is_ok());
         assert!(needs(&v(&["cargo", "install", "ripgrep"]), here).is_ok());
+        // A script of several commands needs what each needs.
+        assert!(needs(&v(&["sh", "-c", "ls && make test"]), here).is_ok());
+        assert!(
+            needs(&v(&["sh", "-c", "cargo test && ls"]), here)
+                .unwrap_err()
+                .contains("Cargo.toml")
+        );
+        assert!(needs(&v(&["sh", "-c", "ls && no-such-program-codex-test"]), here).is_err());
     }
 }

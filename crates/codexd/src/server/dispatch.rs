@@ -125,7 +125,7 @@ pub async fn call(ctx: &Ctx, method: &str, raw: Value, out: &Outbox) -> Result<J
             let (goal, cwd) = (p.goal.clone(), p.cwd.clone());
             let plans = ctx
                 .planner
-                .plan(p.goal, p.cwd, p.path, p.terminal)
+                .plan(p.goal, p.cwd, p.path, p.terminal, true)
                 .await
                 .map_err(planner_error)?;
             ctx.shown.remember(&goal, &cwd, &plans);

@@ -74,6 +74,8 @@ pub(super) async fn forget(ctx: &Ctx, p: ForgetParams) -> Result<ForgetResult, E
         .await
         .map_err(feedback_error)?
         .ratings;
+    // The model's plans kept for reuse name what is being forgotten, whatever the selector.
+    ctx.planner.forget_model_plans();
     // The planner's copies of project profiles go first, so none is written back after.
     match &selector {
         Selector::All => ctx.planner.forget_projects(None).await,

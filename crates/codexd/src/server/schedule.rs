@@ -58,15 +58,18 @@ pub fn explicit_plan(argv: &[String]) -> PlannedCommand {
 
 /// The plan the planner ranks first for `goal` in `cwd`, as `codex plan` would show it. The
 /// caller brings the profile up to date first (`feedback.current()`), once per request.
+/// `ask_model`: the language model may be asked (the user asked for this plan; never for a
+/// suggestion codex makes on its own).
 pub async fn plan_for(
     ctx: &Ctx,
     goal: &str,
     cwd: &Path,
     path: Option<String>,
+    ask_model: bool,
 ) -> Result<PlannedCommand, ErrorObject> {
     let plans = ctx
         .planner
-        .plan(goal.to_string(), cwd.to_path_buf(), path, false)
+        .plan(goal.to_string(), cwd.to_path_buf(), path, false, ask_model)
         .await
         .map_err(planner_error)?;
     plans.plans.into_iter().next().ok_or_else(|| {
@@ -149,7 +152,7 @@ pub async fn add(ctx: &Ctx, p: ScheduleAddParams) -> Result<JobDetail, ErrorObje
         }
         None => {
             let _ = ctx.feedback.current().await;
-            let plan = plan_for(ctx, &p.goal, &p.cwd, p.path.clone()).await?;
+            let plan = plan_for(ctx, &p.goal, &p.cwd, p.path.clone(), true).await?;
             (p.goal.trim().to_string(), false, plan)
         }
     };
@@ -212,7 +215,7 @@ pub async fn replan(ctx: &Ctx, p: JobIdParams) -> Result<JobDetail, ErrorObject>
         job.plan.clone()
     } else {
         let _ = ctx.feedback.current().await;
-        plan_for(ctx, &job.goal, &job.cwd, p.path.or(job.path.clone())).await?
+        plan_for(ctx, &job.goal, &job.cwd, p.path.or(job.path.clone()), true).await?
     };
     ctx.scheduler
         .replan(p.id, plan)

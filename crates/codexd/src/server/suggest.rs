@@ -131,7 +131,9 @@ pub async fn suggest(ctx: &Ctx, p: SuggestParams) -> Result<SuggestResult, Error
         let typed = argv.is_some();
         let plan = match argv {
             Some(argv) => Some(explicit_plan(&argv)),
-            None => plan_for(ctx, &pr.goal, &p.cwd, p.path.clone()).await.ok(),
+            None => plan_for(ctx, &pr.goal, &p.cwd, p.path.clone(), false)
+                .await
+                .ok(),
         };
         let (runnable, why_not) = match &plan {
             None => (false, Some("no plan for it here".to_string())),
@@ -275,7 +277,9 @@ async fn held_as_job(ctx: &Ctx, r: &crate::scheduler::patterns::Recurring) -> Op
     let cwd = std::path::PathBuf::from(r.proposal.project.clone()?);
     let plan = match &r.argv {
         Some(argv) => explicit_plan(argv),
-        None => plan_for(ctx, &r.proposal.goal, &cwd, None).await.ok()?,
+        None => plan_for(ctx, &r.proposal.goal, &cwd, None, false)
+            .await
+            .ok()?,
     };
     let (runs, why) = fits(ctx, &plan, &r.proposal.goal, &cwd, None, true).await;
     (!runs).then(|| why.unwrap_or_else(|| "a step would be asked".into()))
@@ -322,7 +326,7 @@ pub async fn accept(ctx: &Ctx, p: ProposalIdParams) -> Result<JobDetail, ErrorOb
         Some(argv) => (true, explicit_plan(argv)),
         None => (
             false,
-            plan_for(ctx, &found.goal, &cwd, p.path.clone()).await?,
+            plan_for(ctx, &found.goal, &cwd, p.path.clone(), false).await?,
         ),
     };
     ctx.scheduler

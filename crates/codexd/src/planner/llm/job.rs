@@ -16,8 +16,6 @@ use crate::planner::registry::Registry;
 pub struct ModelJob {
     /// codexd is stopping: answer without the model.
     pub shutdown: tokio_util::sync::CancellationToken,
-    /// Where a valid plan is kept for reuse.
-    pub recent: Arc<std::sync::Mutex<super::Recent>>,
     /// The model to ask.
     pub model: ModelPlanner,
     /// For steps that name a tool.
@@ -39,7 +37,7 @@ impl ModelJob {
     ) {
         let (tx, rx) = oneshot::channel();
         let endpoint = self.model.endpoint();
-        let recent = self.recent.clone();
+        let model = self.model.clone();
         let shutdown = self.shutdown.clone();
         let (goal, cwd) = (self.place.goal.clone(), self.place.cwd.clone());
         let Some(slot) = self.model.slot() else {
@@ -79,12 +77,16 @@ impl ModelJob {
                 }
             };
             match asked {
-                Some((steps, ask)) => {
+                Some((steps, mut ask)) => {
                     if let Some(steps) = steps {
-                        if let Ok(mut r) = recent.lock() {
-                            r.keep(&goal, &cwd, &steps, &ask);
+                        let kept = steps.clone();
+                        match super::merge(&mut local, steps, &profile, personalized) {
+                            Ok(()) => model.keep(&goal, &cwd, &kept, &ask),
+                            Err(why) => {
+                                ask.ok = false;
+                                ask.note = why;
+                            }
                         }
-                        super::merge(&mut local, steps, &profile, personalized);
                     }
                     local.model = Some(ask);
                 }

@@ -136,6 +136,8 @@ pub struct ModelPlanner {
     stats: Arc<Mutex<stats::Stats>>,
     /// Asks waiting on the model now.
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Its latest valid plans, reused for the same goal in the same folder.
+    recent: Arc<Mutex<Recent>>,
 }
 
 /// Asks waiting on the model at once, at most: past it a plan is answered locally and says
@@ -198,6 +200,7 @@ impl ModelPlanner {
             key_missing,
             stats: Arc::new(Mutex::new(stats::Stats::open(stats))),
             in_flight: Arc::default(),
+            recent: Arc::default(),
         })
     }
 
@@ -211,6 +214,25 @@ impl ModelPlanner {
             })
             .is_ok();
         taken.then(|| Slot(self.in_flight.clone()))
+    }
+
+    /// Its plan for `goal` in `cwd` from lately, if any.
+    pub fn reused(&self, goal: &str, cwd: &std::path::Path) -> Option<(Vec<PlanStep>, ModelAsk)> {
+        self.recent.lock().ok()?.get(goal, cwd)
+    }
+
+    /// Keep its plan for `goal` in `cwd` for reuse.
+    pub fn keep(&self, goal: &str, cwd: &std::path::Path, steps: &[PlanStep], ask: &ModelAsk) {
+        if let Ok(mut r) = self.recent.lock() {
+            r.keep(goal, cwd, steps, ask);
+        }
+    }
+
+    /// Forget the plans kept for reuse.
+    pub fn forget_recent(&self) {
+        if let Ok(mut r) = self.recent.lock() {
+            r.clear();
+        }
     }
 
     /// `fallback` or `always`.
@@ -421,7 +443,13 @@ pub fn why_not_ask(
     if super::borrow::negated(&normalized) {
         return Some("the goal says what not to do".into());
     }
-    if mode == LlmMode::Fallback && !local.plans.is_empty() {
+    // A goal whose only plans are the model's that the user did not like is asked again.
+    let only_disliked = !local.plans.is_empty()
+        && local
+            .plans
+            .iter()
+            .all(|p| p.from_model && p.alignment < DISLIKED);
+    if mode == LlmMode::Fallback && !local.plans.is_empty() && !only_disliked {
         return Some("codex has a plan for it here already (mode: fallback)".into());
     }
     if playbooks.find(&normalized, root).is_some() {
@@ -449,6 +477,8 @@ pub fn model_prior(profile: &Profile) -> (f64, f64) {
     const START: f64 = 0.35;
     /// Pseudo-evidence of the start.
     const START_WEIGHT: f64 = 2.0;
+    // Only what the user said moves it: ratings, and corrections away (a 0 each). Runs that
+    // merely exited 0 do not: a model proposing no-ops (`true`, `echo`) must not earn rank.
     let (mut a, mut w, mut runs, mut successes) = (START * START_WEIGHT, START_WEIGHT, 0u64, 0u64);
     for pl in profile
         .categories
@@ -456,8 +486,12 @@ pub fn model_prior(profile: &Profile) -> (f64, f64) {
         .flat_map(|c| &c.plans)
         .filter(|p| p.from_model)
     {
-        a += pl.score * pl.evidence;
-        w += pl.evidence;
+        let rated = pl.ratings as f64;
+        let value = pl
+            .mean_rating
+            .map_or(0.0, |m| ((m - 1.0) / 4.0).clamp(0.0, 1.0));
+        a += rated * value;
+        w += rated + pl.corrected_away as f64;
         runs += pl.runs;
         successes += pl.successes;
     }
@@ -467,10 +501,19 @@ pub fn model_prior(profile: &Profile) -> (f64, f64) {
     (score, confidence)
 }
 
+/// A plan the user rated this low (posterior mean) is one they did not like.
+const DISLIKED: f64 = 0.45;
+
 /// The model's plan put among the local ones: ranked by its score when planning is
-/// personalized (shown even past the usual three), else last. A plan the local planner
-/// already offers is only marked as the model's too.
-pub fn merge(result: &mut PlanResult, steps: Vec<PlanStep>, profile: &Profile, personalized: bool) {
+/// personalized (shown even past the usual three), else last. A plan codex offers anyway is
+/// left as it is. `Err`: the model proposed again a plan that failed here or that the user
+/// rated low here, which is not offered (why, in one line).
+pub fn merge(
+    result: &mut PlanResult,
+    steps: Vec<PlanStep>,
+    profile: &Profile,
+    personalized: bool,
+) -> Result<(), String> {
     let command = steps
         .iter()
         .map(|s| crate::episode::command_line(&s.argv))
@@ -478,7 +521,32 @@ pub fn merge(result: &mut PlanResult, steps: Vec<PlanStep>, profile: &Profile, p
         .join(" && ");
     // A plan codex offers anyway is not the model's: the model agreed, and earns nothing.
     if result.plans.iter().any(|p| p.command == command) {
-        return;
+        return Ok(());
+    }
+    let goal = crate::learning::normalize::normalize_goal(&result.goal);
+    let record = profile
+        .categories
+        .iter()
+        .filter(|c| c.category == goal)
+        .flat_map(|c| &c.plans)
+        .find(|p| p.plan == command)
+        .map(|p| super::learned::standing(p, result.project.as_deref()))
+        .filter(|st| st.here.is_some());
+    // Only what happened here counts: a pick that never ran is neither.
+    let verdict = record.as_ref().and_then(|st| {
+        let h = st.here.as_ref()?;
+        if h.runs > 0 && h.successes == 0 && h.typed == 0 {
+            Some("failed")
+        } else if st.score < DISLIKED && (h.ratings > 0 || h.corrected_away > 0) {
+            Some("you rated low or replaced")
+        } else {
+            None
+        }
+    });
+    if let Some(why) = verdict {
+        return Err(format!(
+            "the model proposed `{command}` again, which {why} here: not offered"
+        ));
     }
     let (score, prior_confidence) = model_prior(profile);
     let program = steps
@@ -528,6 +596,7 @@ pub fn merge(result: &mut PlanResult, steps: Vec<PlanStep>, profile: &Profile, p
     if result.unknown.take().is_some() || result.plans.len() == 1 {
         result.ranking = "the model's plan: nothing codex knows maps this goal".into();
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -236,15 +236,18 @@ fn a_huge_answer_is_refused_and_a_key_echoed_back_is_scrubbed() {
     assert!(!file.contains(key));
 }
 
-fn model_plan(plan: &str, score: f64, evidence: f64, kept: bool) -> CategoryPrefs {
+/// A model plan run 3 times with success, rated `ratings` times at `mean` on average.
+fn model_plan(plan: &str, mean: Option<f64>, ratings: u64, kept: bool) -> CategoryPrefs {
     CategoryPrefs {
         category: format!("goal {plan}"),
         plans: vec![PlanPrefs {
             plan: plan.into(),
-            score,
-            evidence,
+            score: 0.5,
+            evidence: ratings as f64 * 3.0,
             runs: 3,
             successes: 3,
+            ratings,
+            mean_rating: mean,
             from_model: true,
             places: vec![PlanPlace {
                 kept,
@@ -304,7 +307,7 @@ fn model_plans_start_below_local_ones_and_rise_with_good_ratings() {
     let (score, confidence) = model_prior(&fresh);
     assert!(score < 0.5 && confidence < 0.5, "{score} {confidence}");
     let mut r = local(&[("make", 0.55), ("just", 0.5)]);
-    merge(&mut r, step(&["ls"]), &fresh, true);
+    let _ = merge(&mut r, step(&["ls"]), &fresh, true);
     assert_eq!(
         r.plans
             .iter()
@@ -317,13 +320,13 @@ fn model_plans_start_below_local_ones_and_rise_with_good_ratings() {
     // Rated well, the model's plans come first.
     let liked = Profile {
         categories: vec![
-            model_plan("a", 0.95, 8.0, true),
-            model_plan("b", 0.9, 6.0, true),
+            model_plan("a", Some(5.0), 4, true),
+            model_plan("b", Some(4.5), 3, true),
         ],
         ..Profile::default()
     };
     let mut r = local(&[("make", 0.55)]);
-    merge(&mut r, step(&["ls"]), &liked, true);
+    let _ = merge(&mut r, step(&["ls"]), &liked, true);
     assert_eq!(r.plans[0].command, "ls");
     assert_eq!(r.plans[0].propensity, Some(1.0));
     assert_eq!(r.plans[1].propensity, Some(0.0));
@@ -331,18 +334,27 @@ fn model_plans_start_below_local_ones_and_rise_with_good_ratings() {
 
     // Rated low, they stay last.
     let disliked = Profile {
-        categories: vec![model_plan("a", 0.1, 8.0, false)],
+        categories: vec![model_plan("a", Some(1.0), 3, false)],
         ..Profile::default()
     };
     assert!(model_prior(&disliked).0 < score);
+    // Runs that merely exited 0, never rated, earn the model nothing: a model proposing
+    // no-ops must not climb over the project's own commands.
+    let unrated = Profile {
+        categories: (0..10)
+            .map(|i| model_plan(&format!("true {i}"), None, 0, true))
+            .collect(),
+        ..Profile::default()
+    };
+    assert_eq!(model_prior(&unrated).0, score);
 
     // Without personalized planning, last. A plan codex offers anyway stays codex's: the
     // model earns nothing for agreeing with it.
     let mut r = local(&[("make", 0.1)]);
-    merge(&mut r, step(&["ls"]), &liked, false);
+    let _ = merge(&mut r, step(&["ls"]), &liked, false);
     assert_eq!(r.plans[1].command, "ls");
     let mut r = local(&[("ls", 0.5)]);
-    merge(&mut r, step(&["ls"]), &fresh, true);
+    let _ = merge(&mut r, step(&["ls"]), &fresh, true);
     assert_eq!(r.plans.len(), 1);
     assert!(!r.plans[0].from_model);
 }
@@ -351,7 +363,7 @@ fn model_plans_start_below_local_ones_and_rise_with_good_ratings() {
 fn a_goal_nothing_maps_gets_the_models_plan_and_no_unknown() {
     let mut r = local(&[]);
     r.unknown = Some("no plan".into());
-    merge(&mut r, step(&["du", "-a"]), &Profile::default(), true);
+    let _ = merge(&mut r, step(&["du", "-a"]), &Profile::default(), true);
     assert!(r.unknown.is_none());
     assert_eq!(r.plans.len(), 1);
     assert!(r.ranking.contains("the model's plan"));
@@ -366,4 +378,74 @@ fn asks_in_flight_are_bounded_and_given_back() {
     assert!(p.slot().is_none());
     drop(slots);
     assert!(p.slot().is_some());
+}
+
+#[test]
+fn a_plan_that_failed_or_was_disliked_here_is_not_offered_again_and_the_model_is_asked() {
+    let here = |successes: u64, mean: f64| Profile {
+        categories: vec![CategoryPrefs {
+            category: "g".into(),
+            plans: vec![PlanPrefs {
+                plan: "ls".into(),
+                from_model: true,
+                runs: 1,
+                successes,
+                ratings: 1,
+                mean_rating: Some(mean),
+                places: vec![PlanPlace {
+                    project: String::new(),
+                    score: if mean <= 2.0 { 0.2 } else { 0.8 },
+                    evidence: 3.0,
+                    runs: 1,
+                    successes,
+                    ratings: 1,
+                    kept: true,
+                    ..PlanPlace::default()
+                }],
+                ..PlanPrefs::default()
+            }],
+            ..CategoryPrefs::default()
+        }],
+        ..Profile::default()
+    };
+    let mut r = local(&[]);
+    let e = merge(&mut r, step(&["ls"]), &here(0, 3.0), true).unwrap_err();
+    assert!(e.contains("failed"), "{e}");
+    assert!(r.plans.is_empty());
+    let e = merge(&mut r, step(&["ls"]), &here(1, 1.0), true).unwrap_err();
+    assert!(e.contains("rated low"), "{e}");
+    // A pick that never ran is not a failure.
+    let mut picked = here(0, 3.0);
+    picked.categories[0].plans[0].places[0].runs = 0;
+    picked.categories[0].plans[0].places[0].ratings = 0;
+    assert!(merge(&mut local(&[]), step(&["ls"]), &picked, true).is_ok());
+    assert!(merge(&mut r, step(&["ls"]), &here(1, 5.0), true).is_ok());
+
+    // In fallback mode, a goal whose only plans are the model's that were disliked is sent.
+    let book = crate::planner::playbooks::PlaybookBook::default();
+    let mut disliked = local(&[("ls", 0.2)]);
+    disliked.plans[0].from_model = true;
+    assert!(
+        why_not_ask(
+            LlmMode::Fallback,
+            &disliked,
+            "g",
+            None,
+            &Profile::default(),
+            &book
+        )
+        .is_none()
+    );
+    disliked.plans[0].alignment = 0.8;
+    assert!(
+        why_not_ask(
+            LlmMode::Fallback,
+            &disliked,
+            "g",
+            None,
+            &Profile::default(),
+            &book
+        )
+        .is_some()
+    );
 }
