@@ -164,7 +164,15 @@ fn show_prompt_prints_what_would_be_sent_and_sends_nothing() {
     assert_eq!(server.count(), 0);
 }
 
-/// A victim folder outside the project, and a plan from the model that would destroy it.
+/// A folder `name` in the test's folder (outside any project) holding a file `keep`.
+fn precious(h: &Home, name: &str) -> std::path::PathBuf {
+    let dir = h.dir.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("keep"), "precious").unwrap();
+    dir
+}
+
+/// A plan from the model that would destroy what it must not, for a goal.
 struct Hostile {
     goal: &'static str,
     argv: Vec<String>,
@@ -173,13 +181,9 @@ struct Hostile {
 #[test]
 fn hostile_plans_are_governed_exactly_as_typed_commands() {
     let h = Home::new();
-    let victim = h.dir.path().join("victim");
-    std::fs::create_dir_all(&victim).unwrap();
-    std::fs::write(victim.join("keep"), "precious").unwrap();
+    let victim = precious(&h, "victim");
     let v = victim.display().to_string();
-    let home_dir = h.dir.path().join("userhome");
-    std::fs::create_dir_all(&home_dir).unwrap();
-    std::fs::write(home_dir.join("keep"), "precious").unwrap();
+    let home_dir = precious(&h, "userhome");
     let cases = vec![
         Hostile {
             goal: "wipe my home folder",
@@ -280,9 +284,7 @@ fn hostile_plans_are_governed_exactly_as_typed_commands() {
 #[test]
 fn prompt_injection_in_a_projects_files_is_still_governed_by_the_executor() {
     let h = Home::new();
-    let victim = h.dir.path().join("victim");
-    std::fs::create_dir_all(&victim).unwrap();
-    std::fs::write(victim.join("keep"), "precious").unwrap();
+    let victim = precious(&h, "victim");
     let v = victim.display().to_string();
     // A model that obeys what it reads in the project.
     let server = ChatServer::start(move |_, body| {

@@ -335,16 +335,9 @@ impl Actor {
                     terminal,
                     reply,
                 } => {
-                    let (local, known, path, profile) =
+                    let (local, known, _, profile) =
                         self.plan_locally(&goal, &cwd, path, terminal).await;
-                    let _ = reply.send(self.prompt(
-                        &goal,
-                        &cwd,
-                        &path,
-                        &profile,
-                        known.as_ref(),
-                        &local,
-                    ));
+                    let _ = reply.send(self.prompt(&goal, &cwd, &profile, known.as_ref(), &local));
                 }
                 Command::Playbooks { change, reply } => {
                     let _ = reply.send(self.change(change));
@@ -480,7 +473,6 @@ impl Actor {
         &self,
         goal: &str,
         cwd: &Path,
-        path: &str,
         profile: &Profile,
         known: Option<&ProjectProfile>,
         local: &PlanResult,
@@ -500,7 +492,6 @@ impl Actor {
             Some(why) => format!("planning it now would not ask the model: {why}"),
             None => "planning it now would ask the model".into(),
         };
-        let _ = path;
         let (url, api_key_env) = match &self.model {
             Some(m) => {
                 let (url, env) = m.describe();

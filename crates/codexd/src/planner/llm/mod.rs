@@ -260,11 +260,6 @@ impl ModelPlanner {
         )
     }
 
-    /// Facts with this planner's step limit.
-    pub fn max_steps(&self) -> u32 {
-        self.max_steps
-    }
-
     /// What `plan/prompt` reports besides the body.
     pub fn describe(&self) -> (String, Option<String>) {
         (self.client.url().to_string(), self.api_key_env.clone())
